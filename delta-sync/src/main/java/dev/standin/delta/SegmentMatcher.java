@@ -1,0 +1,236 @@
+package dev.standin.delta;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Matches one segment of the source against the basis signatures and returns the ops that rebuild
+ * it. Segments start on block boundaries and are matched independently, so several threads can
+ * match consecutive segments at once; the price is that a match never straddles two segments.
+ *
+ * <p>Order of tests at a block boundary, cheapest first for disk images, where most blocks are
+ * unchanged in place:
+ * <ol>
+ *   <li>all zero: a zero op (or same, if the basis block is zero too);
+ *   <li>the basis block at the same index has the same strong hash: same;
+ *   <li>otherwise a byte-by-byte rolling search: at each position the weak sum is looked up in
+ *       the {@link WeakIndex} and candidates are confirmed by strong hash (copy); bytes that start
+ *       no match become literal data. The search returns to step 1 whenever it reaches the next
+ *       block boundary, so one changed block costs one block of literal, not a re-alignment.
+ * </ol>
+ * Instances are not thread-safe; use one per thread.
+ */
+public final class SegmentMatcher {
+
+    private static final byte SAME = 0;
+    private static final byte ZERO = 1;
+    private static final byte MOVED = 2;
+    private static final byte CHANGED = 3;
+
+    private final Signatures basis;
+    private final WeakIndex index;
+    private final int blockSize;
+    private final StrongHash hash = new StrongHash();
+
+    public SegmentMatcher(Signatures basis, WeakIndex index, int blockSize) {
+        if (basis.blockCount() > 0 && basis.blockSize() != blockSize) {
+            throw new IllegalArgumentException(
+                    "basis block size " + basis.blockSize() + " differs from " + blockSize);
+        }
+        this.basis = basis;
+        this.index = index;
+        this.blockSize = BlockSize.validate(blockSize);
+    }
+
+    /**
+     * Matches {@code length} bytes of {@code data} (absolute indexes {@code 0..length}) that sit at
+     * {@code offset} in the source. {@code offset} must be a multiple of the block size.
+     */
+    public SegmentDelta match(long offset, ByteBuffer data, int length) {
+        if (offset % blockSize != 0) {
+            throw new IllegalArgumentException("segment offset " + offset + " is not on a block boundary");
+        }
+        if (length <= 0 || length > data.limit()) {
+            throw new IllegalArgumentException("segment length " + length + " outside buffer of " + data.limit());
+        }
+        return new Run(offset, data, length).match();
+    }
+
+    /** The state of one segment's match. */
+    private final class Run {
+        final long offset;
+        final ByteBuffer data;
+        final int length;
+        final int firstBlock;
+        final long[] leafHi;
+        final long[] leafLo;
+        final boolean[] hashed;
+        final byte[] kind;
+        final List<DeltaOp> ops = new ArrayList<>();
+        long literalBytes;
+        int literalStart = -1;
+
+        Run(long offset, ByteBuffer data, int length) {
+            this.offset = offset;
+            this.data = data;
+            this.length = length;
+            this.firstBlock = Math.toIntExact(offset / blockSize);
+            int blocks = (length + blockSize - 1) / blockSize;
+            this.leafHi = new long[blocks];
+            this.leafLo = new long[blocks];
+            this.hashed = new boolean[blocks];
+            this.kind = new byte[blocks];
+        }
+
+        SegmentDelta match() {
+            int pos = 0;
+            while (pos < length) {
+                pos = matchAligned(pos);
+            }
+            flushLiteral(length);
+            fillMissingLeaves();
+            return new SegmentDelta(offset, length, List.copyOf(ops), leafHi, leafLo, stats());
+        }
+
+        /** At a block boundary: the fast tests, then the rolling search. Returns the next position. */
+        private int matchAligned(int pos) {
+            int local = pos / blockSize;
+            int block = firstBlock + local;
+            int n = Math.min(blockSize, length - pos);
+            if (ZeroBlocks.isZero(data, pos, n)) {
+                leafHi[local] = ZeroBlocks.hashHi(n);
+                leafLo[local] = ZeroBlocks.hashLo(n);
+                hashed[local] = true;
+                flushLiteral(pos);
+                if (sameLengthBlock(block, n) && basis.isZeroBlock(block)) {
+                    emit(new DeltaOp.Same(offset + pos, n), SAME);
+                } else {
+                    emit(new DeltaOp.Zero(offset + pos, n), ZERO);
+                }
+                return pos + n;
+            }
+            hash.hash(data, pos, n);
+            leafHi[local] = hash.hi();
+            leafLo[local] = hash.lo();
+            hashed[local] = true;
+            if (sameLengthBlock(block, n) && hash.matches(basis.strongHi(block), basis.strongLo(block))) {
+                flushLiteral(pos);
+                emit(new DeltaOp.Same(offset + pos, n), SAME);
+                return pos + n;
+            }
+            if (n < blockSize || index == null) {
+                // Only full blocks are indexed, so a short tail can only be literal.
+                startLiteral(pos);
+                return pos + n;
+            }
+            return rollingSearch(pos, true);
+        }
+
+        private boolean sameLengthBlock(int block, int n) {
+            return block < basis.blockCount() && basis.blockLength(block) == n;
+        }
+
+        /**
+         * Rolls a block-sized window forward from {@code pos} until a basis block matches it, the
+         * next block boundary is reached, or the window no longer fits. {@code strongCurrent} says
+         * whether {@link #hash} already holds the window's strong hash.
+         */
+        private int rollingSearch(int pos, boolean strongCurrent) {
+            int weak = RollingChecksum.of(data, pos, blockSize);
+            while (true) {
+                int candidate = findMatch(weak, pos, strongCurrent);
+                if (candidate >= 0) {
+                    flushLiteral(pos);
+                    long basisOffset = basis.blockOffset(candidate);
+                    if (basisOffset == offset + pos) {
+                        emit(new DeltaOp.Same(offset + pos, blockSize), SAME);
+                    } else {
+                        emit(new DeltaOp.Copy(offset + pos, basisOffset, blockSize), MOVED);
+                    }
+                    return pos + blockSize;
+                }
+                startLiteral(pos);
+                int next = pos + 1;
+                if (next + blockSize > length) {
+                    // The window no longer fits: the rest up to the next boundary is literal.
+                    return Math.min(length, (next + blockSize - 1) / blockSize * blockSize);
+                }
+                weak = RollingChecksum.roll(weak, blockSize, data.get(pos), data.get(pos + blockSize));
+                pos = next;
+                strongCurrent = false;
+                if (pos % blockSize == 0) {
+                    return pos;
+                }
+            }
+        }
+
+        private int findMatch(int weak, int pos, boolean strongCurrent) {
+            if (index == null || !index.mayContain(weak)) {
+                return -1;
+            }
+            int candidate = index.firstCandidate(weak);
+            if (candidate < 0) {
+                return -1;
+            }
+            if (!strongCurrent) {
+                hash.hash(data, pos, blockSize);
+            }
+            for (; candidate >= 0; candidate = index.nextCandidate(candidate, weak)) {
+                if (hash.matches(basis.strongHi(candidate), basis.strongLo(candidate))) {
+                    return candidate;
+                }
+            }
+            return -1;
+        }
+
+        private void startLiteral(int pos) {
+            if (literalStart < 0) {
+                literalStart = pos;
+            }
+        }
+
+        private void flushLiteral(int pos) {
+            if (literalStart >= 0 && pos > literalStart) {
+                ByteBuffer view = data.slice(literalStart, pos - literalStart);
+                emit(new DeltaOp.Literal(offset + literalStart, view), CHANGED);
+                literalBytes += pos - literalStart;
+            }
+            literalStart = -1;
+        }
+
+        private void emit(DeltaOp op, byte opKind) {
+            int from = (int) ((op.offset() - offset) / blockSize);
+            int to = (int) ((op.end() - 1 - offset) / blockSize);
+            for (int b = from; b <= to; b++) {
+                kind[b] = (byte) Math.max(kind[b], opKind);
+            }
+            int last = ops.size() - 1;
+            DeltaOp merged = last >= 0 ? DeltaOp.merge(ops.get(last), op) : null;
+            if (merged != null) {
+                ops.set(last, merged);
+            } else {
+                ops.add(op);
+            }
+        }
+
+        private void fillMissingLeaves() {
+            for (int b = 0; b < hashed.length; b++) {
+                if (!hashed[b]) {
+                    int pos = b * blockSize;
+                    hash.hash(data, pos, Math.min(blockSize, length - pos));
+                    leafHi[b] = hash.hi();
+                    leafLo[b] = hash.lo();
+                }
+            }
+        }
+
+        private MatchStats stats() {
+            long[] counts = new long[4];
+            for (byte k : kind) {
+                counts[k]++;
+            }
+            return new MatchStats(counts[SAME], counts[MOVED], counts[ZERO], counts[CHANGED], literalBytes);
+        }
+    }
+}

@@ -1,0 +1,92 @@
+package dev.standin.delta;
+
+import java.util.Arrays;
+
+/**
+ * Finds basis blocks by weak checksum: an open hash table of chain heads with the chains threaded
+ * through an int array, so a million blocks cost 12 MiB and no objects.
+ *
+ * <p>Two bounds keep disk images from making the search quadratic. Identical blocks (same weak and
+ * strong sum) are stored once. And a chain holds at most {@link #MAX_CHAIN} entries: weak
+ * collisions between different blocks are common in images (filled patterns, text, repeated
+ * structures), and an uncapped chain is walked at every byte of a rolling search. With the cap a
+ * search over an image of one repeated pattern costs at most MAX_CHAIN strong compares per byte
+ * position rather than one per block of the image; the price is that a moved block beyond the
+ * cap is sent as literal data.
+ */
+public final class WeakIndex {
+
+    public static final int MAX_CHAIN = 16;
+    private static final int NONE = -1;
+
+    private final Signatures basis;
+    private final int[] heads;
+    private final int[] next;
+    private final int shift;
+
+    private WeakIndex(Signatures basis) {
+        this.basis = basis;
+        int count = basis.blockCount();
+        int size = Integer.highestOneBit(Math.max(16, count) * 2 - 1) << 1;
+        this.heads = new int[size];
+        this.next = new int[count];
+        this.shift = 64 - Integer.numberOfTrailingZeros(size);
+        Arrays.fill(heads, NONE);
+    }
+
+    /** Indexes every full-length, non-zero block of {@code basis}. */
+    public static WeakIndex of(Signatures basis) {
+        WeakIndex index = new WeakIndex(basis);
+        int full = basis.blockSize();
+        for (int i = 0; i < basis.blockCount(); i++) {
+            if (basis.blockLength(i) == full && !basis.isZeroBlock(i)) {
+                index.add(i);
+            }
+        }
+        return index;
+    }
+
+    private void add(int block) {
+        int weak = basis.weak(block);
+        int slot = slot(weak);
+        int length = 0;
+        for (int c = heads[slot]; c != NONE; c = next[c]) {
+            if (basis.weak(c) == weak) {
+                if (basis.strongHi(c) == basis.strongHi(block) && basis.strongLo(c) == basis.strongLo(block)) {
+                    return;
+                }
+                if (++length >= MAX_CHAIN) {
+                    return;
+                }
+            }
+        }
+        next[block] = heads[slot];
+        heads[slot] = block;
+    }
+
+    /** The first candidate block with this weak sum, or -1. Continue with {@link #nextCandidate}. */
+    public int firstCandidate(int weak) {
+        return skipTo(heads[slot(weak)], weak);
+    }
+
+    public int nextCandidate(int block, int weak) {
+        return skipTo(next[block], weak);
+    }
+
+    /** True if some block may have this weak sum; a cheap filter before the chain walk. */
+    public boolean mayContain(int weak) {
+        return heads[slot(weak)] != NONE;
+    }
+
+    private int skipTo(int c, int weak) {
+        while (c != NONE && basis.weak(c) != weak) {
+            c = next[c];
+        }
+        return c;
+    }
+
+    private int slot(int weak) {
+        // Fibonacci hashing spreads rsync sums, whose low bits cluster on text and patterns.
+        return (int) ((weak * 0x9E3779B97F4A7C15L) >>> shift);
+    }
+}
