@@ -86,7 +86,15 @@ public final class SegmentMatcher {
         SegmentDelta match() {
             int pos = 0;
             while (pos < length) {
-                pos = matchAligned(pos);
+                if (pos % blockSize == 0) {
+                    pos = matchAligned(pos);
+                } else if (pos + blockSize <= length) {
+                    // After a match at an unaligned position (data that moved by a few bytes).
+                    pos = rollingSearch(pos, false);
+                } else {
+                    startLiteral(pos);
+                    pos = Math.min(length, (pos + blockSize - 1) / blockSize * blockSize);
+                }
             }
             flushLiteral(length);
             fillMissingLeaves();

@@ -205,6 +205,19 @@ public final class DeltaDecoder {
         targetDigest = digest;
     }
 
+    /**
+     * Checks that nothing follows the end frame, for callers whose input holds one delta stream
+     * and nothing else.
+     */
+    public void expectEndOfInput() throws IOException {
+        if (targetDigest == null) {
+            throw new IllegalStateException("end frame not read yet");
+        }
+        if (in.read() >= 0) {
+            throw new DeltaFormatException("data follows the end frame");
+        }
+    }
+
     /** The target's digest, once {@link #nextFrame()} has returned null. */
     public byte[] targetDigest() {
         if (targetDigest == null) {

@@ -1,0 +1,110 @@
+package dev.standin.delta;
+
+import dev.standin.delta.stream.Compression;
+import dev.standin.delta.stream.DeltaDecoder;
+import dev.standin.delta.stream.DeltaEncoder;
+import dev.standin.delta.stream.DeltaHeader;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.List;
+
+/**
+ * Runs the whole algorithm in memory: signatures of the basis, segment-by-segment matching of the
+ * target, encoding, decoding, and block assembly into a staging copy of the basis.
+ */
+final class DeltaHarness {
+
+    record Result(byte[] rebuilt, byte[] stream, MatchStats stats, byte[] sourceDigest, byte[] rebuiltDigest) {}
+
+    private DeltaHarness() {}
+
+    static Result run(byte[] basis, byte[] target, int blockSize, int segmentSize, Compression compression) throws IOException {
+        byte[] stream = encode(basis, target, blockSize, segmentSize, compression);
+        Encoded encoded = lastEncoded;
+        Applied applied = apply(basis, stream);
+        return new Result(applied.image, stream, encoded.stats, encoded.digest, applied.digest);
+    }
+
+    private record Encoded(MatchStats stats, byte[] digest) {}
+
+    private static Encoded lastEncoded;
+
+    static byte[] encode(byte[] basis, byte[] target, int blockSize, int segmentSize, Compression compression)
+            throws IOException {
+        Signatures basisSigs = basis.length == 0 ? Signatures.empty(blockSize) : SignatureBuilder.of(ByteBuffer.wrap(basis), blockSize);
+        WeakIndex index = WeakIndex.of(basisSigs);
+        SegmentMatcher matcher = new SegmentMatcher(basisSigs, index, blockSize);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        DeltaEncoder encoder = new DeltaEncoder(out,
+                new DeltaHeader(blockSize, target.length, basis.length, basisDigest(basisSigs, basis.length)), compression);
+        ImageDigest digest = new ImageDigest(target.length, blockSize);
+        MatchStats stats = MatchStats.NONE;
+        ByteBuffer direct = ByteBuffer.allocateDirect(Math.max(1, segmentSize));
+        for (int off = 0; off < target.length; off += segmentSize) {
+            int n = Math.min(segmentSize, target.length - off);
+            direct.clear();
+            direct.put(target, off, n).flip();
+            SegmentDelta delta = matcher.match(off, direct, n);
+            for (DeltaOp op : delta.ops()) {
+                encoder.add(op);
+            }
+            for (int i = 0; i < delta.leafHi().length; i++) {
+                digest.addLeaf(delta.leafHi()[i], delta.leafLo()[i]);
+            }
+            stats = stats.plus(delta.stats());
+        }
+        byte[] sourceDigest = digest.finish();
+        encoder.finish(sourceDigest);
+        lastEncoded = new Encoded(stats, sourceDigest);
+        return out.toByteArray();
+    }
+
+    static byte[] basisDigest(Signatures basisSigs, long length) {
+        return length == 0 ? DeltaHeader.NO_BASIS : basisSigs.digest();
+    }
+
+    record Applied(byte[] image, byte[] digest) {}
+
+    /** Decodes and assembles into a staging copy; the basis array itself is never written. */
+    static Applied apply(byte[] basis, byte[] stream) throws IOException {
+        DeltaDecoder decoder = new DeltaDecoder(new ByteArrayInputStream(stream));
+        DeltaHeader header = decoder.header();
+        int blockSize = header.blockSize();
+        Signatures basisSigs = basis.length == 0 ? Signatures.empty(blockSize) : SignatureBuilder.of(ByteBuffer.wrap(basis), blockSize);
+        byte[] staging = new byte[Math.toIntExact(header.targetLength())];
+        System.arraycopy(basis, 0, staging, 0, Math.min(basis.length, staging.length));
+        BlockAssembler assembler = new BlockAssembler(basisSigs,
+                (offset, dst) -> {
+                    int n = dst.remaining();
+                    if (offset + n > basis.length) {
+                        throw new IOException("basis read past end");
+                    }
+                    dst.put(basis, (int) offset, n);
+                },
+                header.targetLength(), blockSize,
+                new BlockAssembler.BlockSink() {
+                    @Override
+                    public void same(int block) {}
+
+                    @Override
+                    public void zero(int block, int length) {
+                        java.util.Arrays.fill(staging, block * blockSize, block * blockSize + length, (byte) 0);
+                    }
+
+                    @Override
+                    public void data(int block, ByteBuffer content) {
+                        content.get(staging, block * blockSize, content.remaining());
+                    }
+                });
+        List<DeltaOp> frame;
+        while ((frame = decoder.nextFrame()) != null) {
+            for (DeltaOp op : frame) {
+                assembler.accept(op);
+            }
+        }
+        Signatures rebuilt = assembler.finish();
+        return new Applied(staging, rebuilt.digest());
+    }
+}

@@ -1,0 +1,53 @@
+package dev.standin.delta;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class RollingChecksumTest {
+
+    /** The definition, written the slow and obvious way. */
+    private static int reference(byte[] b, int off, int len) {
+        long a = 0;
+        long s = 0;
+        for (int i = 0; i < len; i++) {
+            a += b[off + i] & 0xff;
+            s += (long) (len - i) * (b[off + i] & 0xff);
+        }
+        return (int) ((a & 0xffff) | ((s & 0xffff) << 16));
+    }
+
+    @Test
+    void blockSumMatchesTheDefinitionForAllLengths() {
+        Random random = new Random(1);
+        byte[] data = new byte[70_000];
+        random.nextBytes(data);
+        for (int len = 0; len < 67; len++) {
+            assertEquals(reference(data, 3, len), RollingChecksum.of(data, 3, len), "length " + len);
+        }
+        assertEquals(reference(data, 0, 65_536), RollingChecksum.of(data, 0, 65_536));
+        byte[] ff = new byte[4096];
+        java.util.Arrays.fill(ff, (byte) 0xff);
+        assertEquals(reference(ff, 0, 4096), RollingChecksum.of(ff, 0, 4096));
+    }
+
+    @Test
+    void rollingEqualsRecomputing() {
+        Random random = new Random(2);
+        byte[] data = new byte[20_000];
+        random.nextBytes(data);
+        for (int len : new int[] {1, 7, 4096}) {
+            int sum = RollingChecksum.of(data, 0, len);
+            for (int pos = 0; pos + len < data.length; pos++) {
+                sum = RollingChecksum.roll(sum, len, data[pos], data[pos + len]);
+                assertEquals(RollingChecksum.of(data, pos + 1, len), sum, "len " + len + " pos " + pos);
+            }
+        }
+    }
+
+    @Test
+    void zeroWindowSumsToZero() {
+        assertEquals(0, RollingChecksum.of(new byte[4096], 0, 4096));
+    }
+}
