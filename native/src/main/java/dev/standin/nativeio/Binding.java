@@ -8,10 +8,10 @@ import jnr.ffi.Runtime;
  */
 final class Binding {
 
-    final LibC libc;
+    final Glibc.LibC libc;
     final Runtime runtime;
 
-    Binding(LibC libc, Runtime runtime) {
+    Binding(Glibc.LibC libc, Runtime runtime) {
         this.libc = libc;
         this.runtime = runtime;
     }

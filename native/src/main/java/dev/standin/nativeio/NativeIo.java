@@ -69,7 +69,7 @@ public final class NativeIo {
         }
         try {
             // failImmediately: resolve every symbol now, so an old glibc fails here, not mid-copy.
-            LibC libc = LibraryLoader.create(LibC.class).failImmediately().load("c");
+            Glibc.LibC libc = LibraryLoader.create(Glibc.LibC.class).failImmediately().load("c");
             return new NativeIo(new Binding(libc, Runtime.getRuntime(libc)));
         } catch (LinkageError | RuntimeException e) {
             throw new NativeUnavailableException("cannot bind libc through JNR-FFI (need glibc >= 2.33 and jffi's"
