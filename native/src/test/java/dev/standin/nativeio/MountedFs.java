@@ -26,17 +26,25 @@ final class MountedFs implements AutoCloseable {
 
     /** Makes a {@code type} filesystem under {@code workDir} (image + mount point) and mounts it. */
     static MountedFs create(FsType type, Path workDir) throws IOException, InterruptedException {
+        return create(type, workDir, type.imageBytes);
+    }
+
+    /** As {@link #create(FsType, Path)} with a larger image (sparse, so only what is written costs disk). */
+    static MountedFs create(FsType type, Path workDir, long imageBytes) throws IOException, InterruptedException {
+        if (imageBytes < type.imageBytes) {
+            throw new IllegalArgumentException(type + " needs at least " + type.imageBytes + " bytes");
+        }
         Commands.requireRoot();
         String mount = Commands.require("mount", "mount");
         Path mountPoint = Files.createDirectories(workDir.resolve(type.name().toLowerCase() + "-mnt"));
         if (type == FsType.TMPFS) {
             MountedFs fs = new MountedFs(type, mountPoint, null);
-            Commands.check(mount, "-t", "tmpfs", "-o", "size=" + type.imageBytes, "tmpfs", mountPoint.toString());
+            Commands.check(mount, "-t", "tmpfs", "-o", "size=" + imageBytes, "tmpfs", mountPoint.toString());
             fs.mounted = true;
             return fs;
         }
         String mkfs = Commands.require(type.mkfs, type.aptPackage);
-        LoopDevice loop = LoopDevice.create(workDir.resolve(type.name().toLowerCase() + ".img"), type.imageBytes);
+        LoopDevice loop = LoopDevice.create(workDir.resolve(type.name().toLowerCase() + ".img"), imageBytes);
         MountedFs fs = new MountedFs(type, mountPoint, loop);
         try {
             List<String> mkfsCommand = new ArrayList<>();

@@ -42,6 +42,14 @@ class NativeIoTest {
     }
 
     @Test
+    void freezingAMissingPathIsEnoentBeforeAnyIoctl() {
+        Path missing = dir.resolve("no-such-mount");
+        NativeException e = assertThrows(NativeException.class, () -> io.freeze(missing));
+        assertEquals("ENOENT", e.errnoName());
+        assertTrue(e.getMessage().contains(missing.toString()), e.getMessage());
+    }
+
+    @Test
     void openNeverCreates() {
         Path missing = dir.resolve("would-be-created");
         NativeException e = assertThrows(NativeException.class, () -> io.open(missing, true));
