@@ -26,7 +26,11 @@ public final class Freeze implements AutoCloseable {
         return mountPoint;
     }
 
-    /** Thaws (FITHAW) and releases the descriptor. Only the first call does anything. */
+    /**
+     * Thaws (FITHAW) and releases the descriptor. Only the first call does anything. If something
+     * else thawed the filesystem in the meantime, FITHAW's EINVAL is reported after the
+     * descriptor is closed.
+     */
     @Override
     public void close() throws IOException {
         if (!thawed.compareAndSet(false, true)) {
