@@ -137,8 +137,8 @@ class DeltaStreamFuzzTest {
     void frameFromAnotherPlaceIsRefusedAsOutOfOrder() throws IOException {
         byte[] stream = sampleStream(Compression.NONE, new ArrayList<>());
         List<int[]> frames = frames(stream);
-        assertTrue(frames.size() >= 4);
-        byte[] swapped = swap(stream, frames.get(1), frames.get(2));
+        assertTrue(frames.size() >= 3, frames.size() + " frames");
+        byte[] swapped = swap(stream, frames.get(0), frames.get(1));
         DeltaFormatException e = assertThrows(DeltaFormatException.class, () -> decodeAll(swapped));
         assertTrue(e.getMessage().contains("was due"), e.getMessage() + " / frames " + frames.size());
     }
