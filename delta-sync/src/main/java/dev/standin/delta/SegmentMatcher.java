@@ -57,6 +57,17 @@ public final class SegmentMatcher {
         return new Run(offset, data, length).match();
     }
 
+    /**
+     * The delta for a segment known to be all zero without reading it (a hole in a sparse source):
+     * same where the basis block is zero too, zero ops elsewhere.
+     */
+    public SegmentDelta matchZeros(long offset, int length) {
+        if (offset % blockSize != 0 || length <= 0) {
+            throw new IllegalArgumentException("zero segment [" + offset + ", +" + length + ") is not valid");
+        }
+        return new Run(offset, ZeroBlocks.zeros(0), length).matchZeros();
+    }
+
     /** The state of one segment's match. */
     private final class Run {
         final long offset;
@@ -98,6 +109,22 @@ public final class SegmentMatcher {
             }
             flushLiteral(length);
             fillMissingLeaves();
+            return new SegmentDelta(offset, length, List.copyOf(ops), leafHi, leafLo, stats());
+        }
+
+        SegmentDelta matchZeros() {
+            for (int pos = 0; pos < length; pos += blockSize) {
+                int local = pos / blockSize;
+                int n = Math.min(blockSize, length - pos);
+                leafHi[local] = ZeroBlocks.hashHi(n);
+                leafLo[local] = ZeroBlocks.hashLo(n);
+                int block = firstBlock + local;
+                if (sameLengthBlock(block, n) && basis.isZeroBlock(block)) {
+                    emit(new DeltaOp.Same(offset + pos, n), SAME);
+                } else {
+                    emit(new DeltaOp.Zero(offset + pos, n), ZERO);
+                }
+            }
             return new SegmentDelta(offset, length, List.copyOf(ops), leafHi, leafLo, stats());
         }
 

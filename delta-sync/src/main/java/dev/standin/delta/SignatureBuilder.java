@@ -42,6 +42,19 @@ public final class SignatureBuilder {
         }
     }
 
+    /** Signs a segment known to be all zero without reading it (a hole in a sparse image). */
+    public void addZeros(long offset, int length) {
+        int blockSize = target.blockSize();
+        if (offset % blockSize != 0 || offset + length > target.length()) {
+            throw new IllegalArgumentException("zero segment [" + offset + ", +" + length + ") is not valid");
+        }
+        int first = (int) (offset / blockSize);
+        for (int pos = 0; pos < length; pos += blockSize) {
+            int n = Math.min(blockSize, length - pos);
+            target.set(first + pos / blockSize, 0, ZeroBlocks.hashHi(n), ZeroBlocks.hashLo(n));
+        }
+    }
+
     /** Signatures of a whole image held in memory; convenient for tests and small images. */
     public static Signatures of(ByteBuffer image, int blockSize) {
         Signatures signatures = new Signatures(image.remaining(), blockSize);

@@ -1,0 +1,36 @@
+package dev.standin.agent;
+
+/** The named exit statuses of the standin command, listed under EXIT STATUS in its help. */
+public enum ExitStatus {
+    OK(0, "success", true),
+    ERROR(1, "unexpected internal error", false),
+    USAGE(2, "bad command line or option value", true),
+    SOURCE(3, "source missing, unreadable, or changed size during the cycle", false),
+    DESTINATION(4, "destination cannot be written (permissions, no space, I/O error)", false),
+    PROTOCOL(5, "malformed, truncated or corrupt delta stream or journal", true),
+    VERIFY(6, "the written replica's digest differs from the source's; nothing was committed", false),
+    INTERRUPTED(130, "interrupted; the replica is left at its previous recovery point", false);
+
+    private final int code;
+    private final String meaning;
+    private final boolean permanent;
+
+    ExitStatus(int code, String meaning, boolean permanent) {
+        this.code = code;
+        this.meaning = meaning;
+        this.permanent = permanent;
+    }
+
+    public int code() {
+        return code;
+    }
+
+    public String meaning() {
+        return meaning;
+    }
+
+    /** True if running the same command again, unchanged, cannot succeed. */
+    public boolean permanent() {
+        return permanent;
+    }
+}

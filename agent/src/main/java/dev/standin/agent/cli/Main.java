@@ -1,0 +1,70 @@
+package dev.standin.agent.cli;
+
+import dev.standin.agent.ExitStatus;
+import dev.standin.agent.StandinException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code standin} command: subcommands only; each is a thin class in this package. */
+@Command(
+        name = "standin",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.VersionProvider.class,
+        description = "Keeps VM disk replicas on another disk or host, sending only changed blocks.",
+        subcommands = {SyncCommand.class, CommandLine.HelpCommand.class},
+        exitCodeListHeading = "%nEXIT STATUS%n",
+        exitCodeList = {
+            " 0:success",
+            " 1:unexpected internal error",
+            " 2:bad command line or option value",
+            " 3:source missing, unreadable, or changed size during the cycle",
+            " 4:destination cannot be written (permissions, no space, I/O error)",
+            " 5:malformed, truncated or corrupt delta stream or journal",
+            " 6:replica digest differs from the source's; nothing was committed",
+            "130:interrupted; the replica is left at its previous recovery point"
+        })
+public final class Main {
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns the exit status, for tests. */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler(Main::handle);
+        cli.setParameterExceptionHandler((e, a) -> {
+            e.getCommandLine().getErr().println("standin: " + e.getMessage());
+            e.getCommandLine().getErr().println("Try '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
+            return ExitStatus.USAGE.code();
+        });
+        return cli.execute(args);
+    }
+
+    /** Every failure becomes one line on stderr and a named exit status. */
+    private static int handle(Exception e, CommandLine cli, CommandLine.ParseResult parsed) {
+        if (e instanceof StandinException s) {
+            cli.getErr().println("standin: " + s.getMessage());
+            return s.status().code();
+        }
+        if (e instanceof IllegalArgumentException) {
+            cli.getErr().println("standin: " + e.getMessage());
+            return ExitStatus.USAGE.code();
+        }
+        if (e instanceof InterruptedException) {
+            cli.getErr().println("standin: interrupted");
+            return ExitStatus.INTERRUPTED.code();
+        }
+        cli.getErr().println("standin: internal error: " + e);
+        e.printStackTrace(cli.getErr());
+        return ExitStatus.ERROR.code();
+    }
+
+    static final class VersionProvider implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String version = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"standin " + (version != null ? version : "(development build)")};
+        }
+    }
+}

@@ -1,0 +1,34 @@
+package dev.standin.agent.cli;
+
+import dev.standin.agent.sync.Progress;
+import java.io.PrintWriter;
+
+/** With {@code -v}: one line per phase on stderr, besides whatever else shows progress. */
+final class VerboseProgress implements Progress {
+
+    private final Progress inner;
+    private final PrintWriter err;
+    private long started = System.nanoTime();
+
+    VerboseProgress(Progress inner, PrintWriter err) {
+        this.inner = inner;
+        this.err = err;
+    }
+
+    @Override
+    public void phase(String name, long total) {
+        err.printf("standin: %s (%s) after %.2f s%n", name, StatsReport.bytes(total), (System.nanoTime() - started) / 1e9);
+        err.flush();
+        inner.phase(name, total);
+    }
+
+    @Override
+    public void done(long bytes) {
+        inner.done(bytes);
+    }
+
+    @Override
+    public void finish() {
+        inner.finish();
+    }
+}

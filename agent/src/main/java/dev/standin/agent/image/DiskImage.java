@@ -1,0 +1,124 @@
+package dev.standin.agent.image;
+
+import dev.standin.nativeio.Advice;
+import dev.standin.nativeio.Extent;
+import dev.standin.nativeio.NativeFile;
+import dev.standin.nativeio.NativeIo;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A disk image open for block I/O: a regular file or a block device. Data moves through a
+ * {@link FileChannel} (positional reads into direct buffers, no copies); the native module, when
+ * it loads, adds what Java lacks: block device sizes, sparse extents, page-cache hints.
+ */
+public final class DiskImage implements AutoCloseable {
+
+    private final Path path;
+    private final FileChannel channel;
+    private final NativeFile nativeFile;
+    private final boolean blockDevice;
+    private final boolean dropCache;
+
+    private DiskImage(Path path, FileChannel channel, NativeFile nativeFile, boolean blockDevice, boolean dropCache) {
+        this.path = path;
+        this.channel = channel;
+        this.nativeFile = nativeFile;
+        this.blockDevice = blockDevice;
+        this.dropCache = dropCache;
+    }
+
+    /**
+     * Opens an existing image. With {@code dropCache}, pages this process reads are dropped from
+     * the page cache afterwards, so a scan does not evict the guests' working sets.
+     */
+    public static DiskImage open(Path path, boolean writable, boolean dropCache, Optional<NativeIo> io)
+            throws IOException {
+        OpenOption[] options = writable
+                ? new OpenOption[] {StandardOpenOption.READ, StandardOpenOption.WRITE}
+                : new OpenOption[] {StandardOpenOption.READ};
+        FileChannel channel = FileChannel.open(path, options);
+        NativeFile nativeFile = null;
+        try {
+            boolean blockDevice = !Files.isRegularFile(path) && !Files.isDirectory(path);
+            if (io.isPresent()) {
+                nativeFile = io.get().open(path, false);
+                blockDevice = nativeFile.isBlockDevice();
+            } else if (blockDevice) {
+                throw new IOException(path + " is not a regular file, and block devices need the native library");
+            }
+            if (Files.isDirectory(path)) {
+                throw new IOException(path + " is a directory, not a disk image");
+            }
+            DiskImage image = new DiskImage(path, channel, nativeFile, blockDevice, dropCache && nativeFile != null);
+            if (image.dropCache) {
+                nativeFile.fadvise(0, 0, Advice.SEQUENTIAL);
+            }
+            return image;
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            if (nativeFile != null) {
+                nativeFile.close();
+            }
+            throw e;
+        }
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    public boolean isBlockDevice() {
+        return blockDevice;
+    }
+
+    public long size() throws IOException {
+        return nativeFile != null ? nativeFile.size() : channel.size();
+    }
+
+    /** The allocated extents in {@code [from, to)}; without the native library, all of it. */
+    public List<Extent> dataExtents(long from, long to) throws IOException {
+        if (nativeFile == null || blockDevice) {
+            return to > from ? List.of(new Extent(from, to - from)) : List.of();
+        }
+        return nativeFile.dataExtents(from, to);
+    }
+
+    /** Fills {@code dst}'s remaining bytes from {@code offset}; fails if the image ends first. */
+    public void readFully(long offset, ByteBuffer dst) throws IOException {
+        long position = offset;
+        while (dst.hasRemaining()) {
+            int n = channel.read(dst, position);
+            if (n < 0) {
+                throw new IOException(path + " ended at " + position + " while reading at " + offset
+                        + " (did it shrink during the cycle?)");
+            }
+            position += n;
+        }
+    }
+
+    /** Says that {@code [offset, offset + length)} will not be read again soon. */
+    public void doneWith(long offset, long length) throws IOException {
+        if (dropCache) {
+            nativeFile.fadvise(offset, length, Advice.DONTNEED);
+        }
+    }
+
+    public FileChannel channel() {
+        return channel;
+    }
+
+    @Override
+    public void close() throws IOException {
+        try (FileChannel c = channel; NativeFile n = nativeFile) {
+            // both closed, in reverse order, even if one fails
+        }
+    }
+}

@@ -1,0 +1,280 @@
+package dev.standin.agent.replica;
+
+import dev.standin.delta.BlockSize;
+import dev.standin.delta.ImageDigest;
+import dev.standin.delta.ZeroBlocks;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.zip.CRC32C;
+
+/**
+ * The redo journal of one cycle (docs/journal-format.md): whole-block writes, recorded before the
+ * replica is touched, then a commit record. Replaying a committed journal is idempotent, so a
+ * crash while applying is mended by applying again; a journal without its commit record is
+ * discarded, leaving the replica at its previous point.
+ *
+ * <p>Layout: a 68-byte header (magic, version, block size, target length, basis length, basis
+ * digest, CRC32C), then records {@code DATA(block, length, bytes)}, {@code ZERO(block, length)}
+ * and finally {@code COMMIT(record count, target digest)}, each closed by a CRC32C.
+ */
+public final class Journal {
+
+    public static final int VERSION = 1;
+    static final byte[] MAGIC = {'S', 'T', 'J', 'R', 'N', 'L', '1', '\n'};
+    static final int HEADER_LENGTH = 68;
+    static final byte DATA = 1;
+    static final byte ZERO = 2;
+    static final byte COMMIT = 3;
+
+    /** What {@link #recover} found. */
+    public enum Recovery { NONE, DISCARDED, REPLAYED }
+
+    private Journal() {}
+
+    /** Where the journal for {@code destination} lives: beside a file, in the state directory for a device. */
+    public static Path pathFor(Path destination, boolean blockDevice, Path stateDirectory) {
+        if (!blockDevice) {
+            return destination.resolveSibling("." + destination.getFileName() + ".standin-journal");
+        }
+        String name = destination.toAbsolutePath().normalize().toString().replace('/', '_');
+        return stateDirectory.resolve("journal").resolve(name + ".standin-journal");
+    }
+
+    /** Writes a journal; the caller applies it with {@link #recover} after {@link #commit}. */
+    static final class Writer implements AutoCloseable {
+        private final Path path;
+        private final FileChannel channel;
+        private final ByteBuffer buffer = ByteBuffer.allocateDirect(1 << 20);
+        private final CRC32C crc = new CRC32C();
+        private final byte[] scratch = new byte[16];
+        private long records;
+
+        Writer(Path path, int blockSize, long targetLength, long basisLength, byte[] basisDigest) throws IOException {
+            this.path = path;
+            Files.createDirectories(path.toAbsolutePath().getParent());
+            this.channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE);
+            ByteBuffer h = ByteBuffer.allocate(HEADER_LENGTH);
+            h.put(MAGIC).putShort((short) VERSION).putShort((short) 0).putInt(blockSize)
+                    .putLong(targetLength).putLong(basisLength).put(basisDigest);
+            crc.update(h.array(), 0, h.position());
+            h.putInt((int) crc.getValue()).flip();
+            buffer.put(h);
+        }
+
+        void data(int block, ByteBuffer content) throws IOException {
+            int length = content.remaining();
+            room(1 + 8 + length + 4);
+            crc.reset();
+            ByteBuffer head = ByteBuffer.wrap(scratch, 0, 9).put(DATA).putInt(block).putInt(length);
+            crc.update(scratch, 0, 9);
+            crc.update(content.duplicate());
+            buffer.put(head.flip());
+            if (length > buffer.remaining()) {
+                flush();
+                while (content.hasRemaining()) {
+                    channel.write(content);
+                }
+            } else {
+                buffer.put(content);
+            }
+            room(4);
+            buffer.putInt((int) crc.getValue());
+            records++;
+        }
+
+        void zero(int block, int length) throws IOException {
+            room(1 + 8 + 4);
+            crc.reset();
+            ByteBuffer.wrap(scratch, 0, 9).put(ZERO).putInt(block).putInt(length);
+            crc.update(scratch, 0, 9);
+            buffer.put(scratch, 0, 9).putInt((int) crc.getValue());
+            records++;
+        }
+
+        /** Makes the records durable, then appends and syncs the commit record. */
+        void commit(byte[] targetDigest) throws IOException {
+            flush();
+            channel.force(false);
+            ByteBuffer c = ByteBuffer.allocate(1 + 8 + ImageDigest.LENGTH + 4);
+            c.put(COMMIT).putLong(records).put(targetDigest);
+            crc.reset();
+            crc.update(c.array(), 0, c.position());
+            c.putInt((int) crc.getValue()).flip();
+            while (c.hasRemaining()) {
+                channel.write(c);
+            }
+            channel.force(false);
+            Durability.syncDirectory(path.toAbsolutePath().getParent());
+        }
+
+        private void room(int bytes) throws IOException {
+            if (buffer.remaining() < bytes) {
+                flush();
+            }
+        }
+
+        private void flush() throws IOException {
+            buffer.flip();
+            while (buffer.hasRemaining()) {
+                channel.write(buffer);
+            }
+            buffer.clear();
+        }
+
+        @Override
+        public void close() throws IOException {
+            channel.close();
+        }
+    }
+
+    /**
+     * Brings {@code destination} to a committed state: replays a journal that has its commit record,
+     * discards one that does not, and deletes it either way. Safe to call when there is none.
+     */
+    public static Recovery recover(Path journal, Path destination, boolean blockDevice) throws IOException {
+        if (!Files.exists(journal)) {
+            return Recovery.NONE;
+        }
+        Parsed parsed;
+        try (FileChannel in = FileChannel.open(journal, StandardOpenOption.READ)) {
+            parsed = parse(in, null);
+        }
+        if (!parsed.committed()) {
+            Files.delete(journal);
+            Durability.syncDirectory(journal.toAbsolutePath().getParent());
+            return Recovery.DISCARDED;
+        }
+        try (FileChannel in = FileChannel.open(journal, StandardOpenOption.READ);
+                RandomAccessFile out = new RandomAccessFile(destination.toFile(), "rw")) {
+            if (!blockDevice) {
+                out.setLength(parsed.targetLength());
+            }
+            parse(in, out.getChannel());
+            out.getChannel().force(true);
+        }
+        Files.delete(journal);
+        Durability.syncDirectory(journal.toAbsolutePath().getParent());
+        return Recovery.REPLAYED;
+    }
+
+    private record Parsed(boolean committed, long targetLength) {}
+
+    /**
+     * Reads a journal record by record, checking every checksum; with {@code apply} non-null it also
+     * writes each record there. Returns whether a valid commit record ends it. A torn tail (a crash
+     * while writing) reads as "not committed", never as an error.
+     */
+    private static Parsed parse(FileChannel in, FileChannel apply) throws IOException {
+        JournalReader r = new JournalReader(in);
+        r.nextRecord();
+        ByteBuffer header = r.read(HEADER_LENGTH);
+        if (header == null || !Arrays.equals(bytes(header, 0, 8), MAGIC)) {
+            return new Parsed(false, 0);
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(header.duplicate().position(0).limit(HEADER_LENGTH - 4));
+        if ((int) crc.getValue() != header.getInt(HEADER_LENGTH - 4) || header.getShort(8) != VERSION) {
+            return new Parsed(false, 0);
+        }
+        int blockSize = header.getInt(12);
+        long targetLength = header.getLong(16);
+        BlockSize.validate(blockSize);
+        long records = 0;
+        while (true) {
+            r.nextRecord();
+            ByteBuffer head = r.read(1);
+            if (head == null) {
+                return new Parsed(false, targetLength);
+            }
+            byte type = head.get(0);
+            crc.reset();
+            if (type == COMMIT) {
+                ByteBuffer body = r.read(8 + ImageDigest.LENGTH + 4);
+                if (body == null) {
+                    return new Parsed(false, targetLength);
+                }
+                crc.update(new byte[] {COMMIT});
+                crc.update(body.duplicate().limit(8 + ImageDigest.LENGTH));
+                boolean valid = (int) crc.getValue() == body.getInt(8 + ImageDigest.LENGTH) && body.getLong(0) == records;
+                return new Parsed(valid, targetLength);
+            }
+            if (type != DATA && type != ZERO) {
+                return new Parsed(false, targetLength);
+            }
+            ByteBuffer fields = r.read(8);
+            if (fields == null) {
+                return new Parsed(false, targetLength);
+            }
+            int block = fields.getInt(0);
+            int length = fields.getInt(4);
+            if (block < 0 || length <= 0 || length > blockSize || (long) block * blockSize + length > targetLength) {
+                return new Parsed(false, targetLength);
+            }
+            crc.update(new byte[] {type});
+            crc.update(fields.duplicate());
+            ByteBuffer data = null;
+            if (type == DATA) {
+                data = r.read(length);
+                if (data == null) {
+                    return new Parsed(false, targetLength);
+                }
+                crc.update(data.duplicate());
+            }
+            ByteBuffer sum = r.read(4);
+            if (sum == null || (int) crc.getValue() != sum.getInt(0)) {
+                return new Parsed(false, targetLength);
+            }
+            if (apply != null) {
+                ByteBuffer content = data != null ? data : ZeroBlocks.zeros(length);
+                long position = (long) block * blockSize;
+                while (content.hasRemaining()) {
+                    position += apply.write(content, position);
+                }
+            }
+            records++;
+        }
+    }
+
+    private static byte[] bytes(ByteBuffer b, int from, int to) {
+        byte[] out = new byte[to - from];
+        b.duplicate().position(from).get(out);
+        return out;
+    }
+
+    /**
+     * Sequential reads of exact lengths; null at a short read (the torn tail of a crash). Each
+     * read of a record gets its own region of the buffer, so a record's parts stay valid together.
+     */
+    private static final class JournalReader {
+        private final FileChannel in;
+        private final ByteBuffer buffer = ByteBuffer.allocateDirect(BlockSize.MAX + 128);
+
+        JournalReader(FileChannel in) {
+            this.in = in;
+        }
+
+        /** Starts a new record: regions handed out before are reused. */
+        void nextRecord() {
+            buffer.clear();
+        }
+
+        ByteBuffer read(int length) throws IOException {
+            int start = buffer.position();
+            ByteBuffer b = buffer.duplicate().limit(start + length);
+            while (b.hasRemaining()) {
+                if (in.read(b) < 0) {
+                    return null;
+                }
+            }
+            buffer.position(start + length);
+            return buffer.duplicate().position(start).limit(start + length).slice();
+        }
+    }
+}

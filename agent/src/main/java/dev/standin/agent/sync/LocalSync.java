@@ -1,0 +1,333 @@
+package dev.standin.agent.sync;
+
+import dev.standin.agent.ExitStatus;
+import dev.standin.agent.StandinException;
+import dev.standin.agent.image.DiskImage;
+import dev.standin.agent.replica.FreshReplica;
+import dev.standin.agent.replica.Journal;
+import dev.standin.agent.replica.JournaledReplica;
+import dev.standin.agent.replica.ReplicaTarget;
+import dev.standin.delta.BlockAssembler;
+import dev.standin.delta.BlockSize;
+import dev.standin.delta.DeltaOp;
+import dev.standin.delta.ImageDigest;
+import dev.standin.delta.MatchStats;
+import dev.standin.delta.SegmentDelta;
+import dev.standin.delta.SegmentMatcher;
+import dev.standin.delta.SignatureBuilder;
+import dev.standin.delta.Signatures;
+import dev.standin.delta.WeakIndex;
+import dev.standin.delta.stream.DeltaDecoder;
+import dev.standin.delta.stream.DeltaEncoder;
+import dev.standin.delta.stream.DeltaFormatException;
+import dev.standin.delta.stream.DeltaHeader;
+import dev.standin.nativeio.NativeIo;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * {@code standin sync SOURCE DEST} between local paths. The two halves of the algorithm run as they
+ * will between hosts: the sending half reads the source and encodes a delta stream, the receiving
+ * half decodes it on another thread, assembles blocks against the replica and commits; the stream
+ * between them is the real wire format, so its size is the wire cost.
+ *
+ * <ol>
+ *   <li>Recover: a journal left by an interrupted run is replayed (committed) or discarded.
+ *   <li>Sign the replica (skipped for a first copy): every block's weak and strong sum.
+ *   <li>Scan the source: each segment is matched against the signatures on the thread pool.
+ *   <li>Apply: blocks go to a journal (existing replica) or a sparse staging file (first copy).
+ *   <li>Verify and commit: the digest of what was assembled must equal the digest of what was read.
+ * </ol>
+ */
+public final class LocalSync {
+
+    private final SyncOptions options;
+    private final Progress progress;
+
+    public LocalSync(SyncOptions options, Progress progress) {
+        this.options = options;
+        this.progress = progress;
+    }
+
+    public SyncStats run() throws StandinException, InterruptedException {
+        long started = System.nanoTime();
+        Optional<NativeIo> io = options.useNative() ? NativeIo.tryLoad() : Optional.empty();
+        Path destination = options.destination();
+        try (DiskImage source = openSource(io);
+                SegmentPipeline pipeline = new SegmentPipeline(options.segmentSize(), options.threads(), options.idleIo(), io)) {
+            long length = sourceSize(source);
+            Journal.Recovery recovery = recover(destination, io);
+            try (DiskImage replica = openReplica(destination, io)) {
+                boolean firstCopy = replica == null || (!replica.isBlockDevice() && replica.size() == 0);
+                long basisLength = firstCopy ? 0 : replica.isBlockDevice() ? length : replica.size();
+                if (replica != null && replica.isBlockDevice() && replica.size() < length) {
+                    throw new StandinException(ExitStatus.DESTINATION, "destination " + destination + " holds "
+                            + replica.size() + " bytes, less than the source's " + length);
+                }
+                if (replica != null && firstCopy && !options.dryRun()) {
+                    replica.close();
+                    Files.delete(destination);
+                }
+                int blockSize = options.blockSize() != 0 ? options.blockSize()
+                        : BlockSize.forImageSize(Math.max(length, basisLength));
+                Signatures basis = firstCopy ? Signatures.empty(blockSize) : sign(pipeline, replica, basisLength, blockSize);
+                byte[] basisDigest = firstCopy ? DeltaHeader.NO_BASIS : basis.digest();
+                DeltaHeader header = new DeltaHeader(blockSize, length, basisLength, basisDigest);
+                Sent sent = send(pipeline, source, basis, header, firstCopy ? null : replica, firstCopy);
+                if (sourceSize(source) != length) {
+                    throw new StandinException(ExitStatus.SOURCE, "source " + source.path() + " changed size during the cycle ("
+                            + length + " -> " + source.size() + " bytes); nothing was committed");
+                }
+                MatchStats m = sent.stats;
+                long basisRead = firstCopy ? 0 : basisLength;
+                return new SyncStats(options.source().toString(), destination.toString(), length, blockSize,
+                        m.blocks(), m.blocksSame(), m.blocksMoved(), m.blocksZero(), m.blocksChanged(),
+                        sent.sourceRead + basisRead, sent.sourceRead, basisRead, m.literalBytes(), sent.wireBytes,
+                        options.compression().name().toLowerCase(java.util.Locale.ROOT), firstCopy, options.dryRun(),
+                        recovery.name().toLowerCase(java.util.Locale.ROOT), ImageDigest.hex(sent.digest),
+                        (System.nanoTime() - started) / 1e9);
+            }
+        } catch (IOException e) {
+            throw classify(e, "");
+        } finally {
+            progress.finish();
+        }
+    }
+
+    private DiskImage openSource(Optional<NativeIo> io) throws StandinException {
+        try {
+            return DiskImage.open(options.source(), false, options.dropCache(), io);
+        } catch (IOException e) {
+            throw classify(e, "source ");
+        }
+    }
+
+    private long sourceSize(DiskImage source) throws StandinException {
+        try {
+            return source.size();
+        } catch (IOException e) {
+            throw new StandinException(ExitStatus.SOURCE, "source " + source.path() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private Journal.Recovery recover(Path destination, Optional<NativeIo> io) throws StandinException {
+        try {
+            Files.deleteIfExists(FreshReplica.stagingPath(destination));
+            if (!Files.exists(destination)) {
+                return Journal.Recovery.NONE;
+            }
+            boolean device = isBlockDevice(destination, io);
+            return Journal.recover(Journal.pathFor(destination, device, options.stateDirectory()), destination, device);
+        } catch (IOException e) {
+            throw new StandinException(ExitStatus.DESTINATION,
+                    "cannot recover the journal of " + destination + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean isBlockDevice(Path path, Optional<NativeIo> io) throws IOException {
+        if (Files.isRegularFile(path) || io.isEmpty()) {
+            return false;
+        }
+        try (var f = io.get().open(path, false)) {
+            return f.isBlockDevice();
+        }
+    }
+
+    private DiskImage openReplica(Path destination, Optional<NativeIo> io) throws StandinException {
+        if (!Files.exists(destination)) {
+            Path parent = destination.toAbsolutePath().getParent();
+            if (parent == null || !Files.isDirectory(parent)) {
+                throw new StandinException(ExitStatus.DESTINATION, "destination directory " + parent + " does not exist");
+            }
+            return null;
+        }
+        try {
+            return DiskImage.open(destination, false, false, io);
+        } catch (IOException e) {
+            throw classify(e, "destination ");
+        }
+    }
+
+    /** Reads the replica once and returns the signatures of its first {@code length} bytes. */
+    private Signatures sign(SegmentPipeline pipeline, DiskImage replica, long length, int blockSize) throws StandinException {
+        Signatures signatures = new Signatures(length, blockSize);
+        progress.phase("signing replica", length);
+        try {
+            pipeline.run(replica, length, (offset, data, n) -> {
+                SignatureBuilder builder = new SignatureBuilder(signatures);
+                if (data == null) {
+                    builder.addZeros(offset, n);
+                } else {
+                    builder.add(offset, data, n);
+                }
+                return Boolean.TRUE;
+            }, (offset, n, done) -> { }, progress::done);
+        } catch (Exception e) {
+            throw wrap(e, "destination ");
+        }
+        return signatures;
+    }
+
+    private record Sent(MatchStats stats, long sourceRead, long wireBytes, byte[] digest) {}
+
+    /**
+     * Scans the source and streams the delta to the applier (or, in a dry run, only counts it).
+     */
+    private Sent send(SegmentPipeline pipeline, DiskImage source, Signatures basis, DeltaHeader header,
+            DiskImage replica, boolean firstCopy) throws StandinException, InterruptedException {
+        int blockSize = header.blockSize();
+        WeakIndex index = firstCopy ? null : WeakIndex.of(basis);
+        ThreadLocal<SegmentMatcher> matchers = ThreadLocal.withInitial(() -> new SegmentMatcher(basis, index, blockSize));
+        BytePipe pipe = new BytePipe();
+        CountingOutputStream wire = new CountingOutputStream(options.dryRun() ? OutputStream.nullOutputStream() : pipe.output());
+        CompletableFuture<Void> applier = options.dryRun() ? CompletableFuture.completedFuture(null)
+                : startApplier(pipe, basis, header, replica, firstCopy);
+        ImageDigest digest = new ImageDigest(header.targetLength(), blockSize);
+        MatchStats[] stats = {MatchStats.NONE};
+        long[] sourceRead = {0};
+        progress.phase(firstCopy ? "copying" : "scanning source", header.targetLength());
+        try {
+            DeltaEncoder encoder = new DeltaEncoder(wire, header, options.compression());
+            pipeline.run(source, header.targetLength(), (offset, data, n) -> {
+                if (data != null) {
+                    synchronized (sourceRead) {
+                        sourceRead[0] += n;
+                    }
+                    return matchers.get().match(offset, data, n);
+                }
+                return matchers.get().matchZeros(offset, n);
+            }, (offset, n, delta) -> {
+                for (DeltaOp op : delta.ops()) {
+                    encoder.add(op);
+                }
+                addLeaves(digest, delta);
+                stats[0] = stats[0].plus(delta.stats());
+            }, progress::done);
+            byte[] sourceDigest = digest.finish();
+            encoder.finish(sourceDigest);
+            wire.close();
+            awaitApplier(applier);
+            return new Sent(stats[0], sourceRead[0], wire.count(), sourceDigest);
+        } catch (Exception e) {
+            pipe.fail(new IOException("the sending side stopped: " + e.getMessage()));
+            try {
+                applier.get();
+            } catch (ExecutionException | InterruptedException ignored) {
+                // the sender's failure is the one to report
+            }
+            throw wrap(e, "source ");
+        }
+    }
+
+    private static void addLeaves(ImageDigest digest, SegmentDelta delta) {
+        long[] hi = delta.leafHi();
+        long[] lo = delta.leafLo();
+        for (int i = 0; i < hi.length; i++) {
+            digest.addLeaf(hi[i], lo[i]);
+        }
+    }
+
+    private static void awaitApplier(CompletableFuture<Void> applier) throws Exception {
+        try {
+            applier.get();
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof Exception ex ? ex : e;
+        }
+    }
+
+    /** The receiving half, on its own thread: decode, check, assemble, journal, verify, commit. */
+    private CompletableFuture<Void> startApplier(BytePipe pipe, Signatures basis, DeltaHeader expected, DiskImage replica,
+            boolean firstCopy) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        Thread thread = new Thread(() -> {
+            try {
+                apply(pipe, basis, expected, replica, firstCopy);
+                done.complete(null);
+            } catch (Throwable e) {
+                pipe.fail(e instanceof IOException io ? io : new IOException(e.toString(), e));
+                done.completeExceptionally(e);
+            }
+        }, "standin-apply");
+        thread.setDaemon(true);
+        thread.start();
+        return done;
+    }
+
+    private void apply(BytePipe pipe, Signatures basis, DeltaHeader expected, DiskImage replica, boolean firstCopy)
+            throws IOException, StandinException {
+        DeltaDecoder decoder = new DeltaDecoder(pipe.input());
+        DeltaHeader header = decoder.header();
+        if (!Arrays.equals(header.basisDigest(), expected.basisDigest()) || header.basisLength() != basis.length()) {
+            throw new DeltaFormatException("delta was computed against another basis than this replica");
+        }
+        Path destination = options.destination();
+        ReplicaTarget target = firstCopy
+                ? new FreshReplica(destination, header.targetLength(), header.blockSize())
+                : new JournaledReplica(destination, replica.isBlockDevice(),
+                        Journal.pathFor(destination, replica.isBlockDevice(), options.stateDirectory()),
+                        header.blockSize(), header.targetLength(), basis.length(), header.basisDigest());
+        try (target) {
+            BlockAssembler assembler = new BlockAssembler(basis,
+                    firstCopy ? (offset, dst) -> { throw new IOException("a first copy reads no basis"); }
+                            : replica::readFully,
+                    header.targetLength(), header.blockSize(), target);
+            for (List<DeltaOp> frame; (frame = decoder.nextFrame()) != null; ) {
+                for (DeltaOp op : frame) {
+                    assembler.accept(op);
+                }
+            }
+            decoder.expectEndOfInput();
+            byte[] written = assembler.finish().digest();
+            if (!Arrays.equals(written, decoder.targetDigest())) {
+                target.abort();
+                throw new StandinException(ExitStatus.VERIFY, "replica digest " + ImageDigest.hex(written)
+                        + " differs from the source's " + ImageDigest.hex(decoder.targetDigest())
+                        + "; nothing was committed");
+            }
+            target.commit(written);
+        } catch (IOException | RuntimeException | StandinException e) {
+            target.abort();
+            throw e;
+        }
+    }
+
+    private static StandinException wrap(Exception e, String side) {
+        if (e instanceof StandinException s) {
+            return s;
+        }
+        if (e instanceof InterruptedException || e instanceof InterruptedIOException) {
+            return new StandinException(ExitStatus.INTERRUPTED, "interrupted; the replica is unchanged", e);
+        }
+        if (e instanceof IOException io) {
+            return classify(io, side);
+        }
+        return new StandinException(ExitStatus.ERROR, "internal error: " + e, e);
+    }
+
+    private static StandinException classify(IOException e, String side) {
+        if (e instanceof DeltaFormatException) {
+            return new StandinException(ExitStatus.PROTOCOL, "bad delta stream: " + e.getMessage(), e);
+        }
+        ExitStatus status = side.startsWith("source") ? ExitStatus.SOURCE : ExitStatus.DESTINATION;
+        String what = e.getMessage();
+        if (e instanceof NoSuchFileException) {
+            what = e.getMessage() + ": no such file or directory";
+        } else if (e instanceof AccessDeniedException) {
+            what = e.getMessage() + ": permission denied";
+        }
+        if (what != null && what.contains("No space left")) {
+            status = ExitStatus.DESTINATION;
+        }
+        return new StandinException(status, side + what, e);
+    }
+}

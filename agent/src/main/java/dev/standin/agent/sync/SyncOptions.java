@@ -1,0 +1,117 @@
+package dev.standin.agent.sync;
+
+import dev.standin.delta.BlockSize;
+import dev.standin.delta.stream.Compression;
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * What one {@code standin sync} run is asked to do. Immutable; built and checked by {@link Builder}.
+ *
+ * @param blockSize 0 to choose by {@link BlockSize}'s rule
+ */
+public record SyncOptions(
+        Path source,
+        Path destination,
+        int blockSize,
+        Compression compression,
+        boolean dryRun,
+        boolean dropCache,
+        boolean idleIo,
+        boolean useNative,
+        int threads,
+        int segmentSize,
+        Path stateDirectory) {
+
+    public static final int DEFAULT_SEGMENT_SIZE = 4 << 20;
+
+    public SyncOptions {
+        Objects.requireNonNull(source, "source");
+        Objects.requireNonNull(destination, "destination");
+        Objects.requireNonNull(compression, "compression");
+        Objects.requireNonNull(stateDirectory, "stateDirectory");
+        if (blockSize != 0) {
+            BlockSize.validate(blockSize);
+        }
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads (" + threads + ") must be at least 1");
+        }
+        if (segmentSize < BlockSize.MAX || Integer.bitCount(segmentSize) != 1) {
+            throw new IllegalArgumentException("segment size (" + segmentSize + ") must be a power of two of at least 1 MiB");
+        }
+    }
+
+    public static Builder builder(Path source, Path destination) {
+        return new Builder(source, destination);
+    }
+
+    /** Defaults: automatic block size, no compression (a local copy has no wire), cache and I/O courtesy on. */
+    public static final class Builder {
+        private final Path source;
+        private final Path destination;
+        private int blockSize;
+        private Compression compression = Compression.NONE;
+        private boolean dryRun;
+        private boolean dropCache = true;
+        private boolean idleIo = true;
+        private boolean useNative = true;
+        private int threads = Runtime.getRuntime().availableProcessors();
+        private int segmentSize = DEFAULT_SEGMENT_SIZE;
+        private Path stateDirectory = Path.of("/var/lib/standin");
+
+        private Builder(Path source, Path destination) {
+            this.source = source;
+            this.destination = destination;
+        }
+
+        public Builder blockSize(int value) {
+            blockSize = value;
+            return this;
+        }
+
+        public Builder compression(Compression value) {
+            compression = value;
+            return this;
+        }
+
+        public Builder dryRun(boolean value) {
+            dryRun = value;
+            return this;
+        }
+
+        public Builder dropCache(boolean value) {
+            dropCache = value;
+            return this;
+        }
+
+        public Builder idleIo(boolean value) {
+            idleIo = value;
+            return this;
+        }
+
+        public Builder useNative(boolean value) {
+            useNative = value;
+            return this;
+        }
+
+        public Builder threads(int value) {
+            threads = value;
+            return this;
+        }
+
+        public Builder segmentSize(int value) {
+            segmentSize = value;
+            return this;
+        }
+
+        public Builder stateDirectory(Path value) {
+            stateDirectory = value;
+            return this;
+        }
+
+        public SyncOptions build() {
+            return new SyncOptions(source, destination, blockSize, compression, dryRun, dropCache, idleIo, useNative,
+                    threads, segmentSize, stateDirectory);
+        }
+    }
+}
