@@ -13,8 +13,8 @@ final class StatsReport {
         out.printf("Destination:     %s%s%n", s.destination(), s.firstCopy() ? " (first copy)" : "");
         out.printf("Blocks:          %d of %d bytes: %d same, %d moved, %d zero, %d changed%n",
                 s.blocks(), s.blockSize(), s.blocksSame(), s.blocksMoved(), s.blocksZero(), s.blocksChanged());
-        out.printf("Bytes read:      %s (source %s, replica %s)%n",
-                bytes(s.bytesRead()), bytes(s.sourceBytesRead()), bytes(s.replicaBytesRead()));
+        out.printf("Bytes read:      %s (source %s, replica %s; replica signatures: %s)%n",
+                bytes(s.bytesRead()), bytes(s.sourceBytesRead()), bytes(s.replicaBytesRead()), s.signatures());
         out.printf("Literal data:    %s%n", bytes(s.literalBytes()));
         out.printf("Wire bytes:      %s (compression %s)%n", bytes(s.wireBytes()), s.compression());
         out.printf("Digest:          sha256:%s%n", s.digest());

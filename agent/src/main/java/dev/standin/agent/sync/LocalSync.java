@@ -7,6 +7,7 @@ import dev.standin.agent.replica.FreshReplica;
 import dev.standin.agent.replica.Journal;
 import dev.standin.agent.replica.JournaledReplica;
 import dev.standin.agent.replica.ReplicaTarget;
+import dev.standin.agent.replica.SignatureCache;
 import dev.standin.delta.BlockAssembler;
 import dev.standin.delta.BlockSize;
 import dev.standin.delta.DeltaOp;
@@ -80,7 +81,12 @@ public final class LocalSync {
                 }
                 int blockSize = options.blockSize() != 0 ? options.blockSize()
                         : BlockSize.forImageSize(Math.max(length, basisLength));
-                Signatures basis = firstCopy ? Signatures.empty(blockSize) : sign(pipeline, replica, basisLength, blockSize);
+                Optional<Signatures> cached = firstCopy || replica.isBlockDevice() ? Optional.empty()
+                        : loadCache(destination, blockSize);
+                String signatureSource = firstCopy ? "none" : cached.isPresent() ? "cache" : "read";
+                long[] basisRead = {0};
+                Signatures basis = firstCopy ? Signatures.empty(blockSize)
+                        : cached.isPresent() ? cached.get() : sign(pipeline, replica, basisLength, blockSize, basisRead);
                 byte[] basisDigest = firstCopy ? DeltaHeader.NO_BASIS : basis.digest();
                 DeltaHeader header = new DeltaHeader(blockSize, length, basisLength, basisDigest);
                 Sent sent = send(pipeline, source, basis, header, firstCopy ? null : replica, firstCopy);
@@ -89,10 +95,10 @@ public final class LocalSync {
                             + length + " -> " + source.size() + " bytes); nothing was committed");
                 }
                 MatchStats m = sent.stats;
-                long basisRead = firstCopy ? 0 : basisLength;
                 return new SyncStats(options.source().toString(), destination.toString(), length, blockSize,
                         m.blocks(), m.blocksSame(), m.blocksMoved(), m.blocksZero(), m.blocksChanged(),
-                        sent.sourceRead + basisRead, sent.sourceRead, basisRead, m.literalBytes(), sent.wireBytes,
+                        sent.sourceRead + basisRead[0], sent.sourceRead, basisRead[0], signatureSource,
+                        m.literalBytes(), sent.wireBytes,
                         options.compression().name().toLowerCase(java.util.Locale.ROOT), firstCopy, options.dryRun(),
                         recovery.name().toLowerCase(java.util.Locale.ROOT), ImageDigest.hex(sent.digest),
                         (System.nanoTime() - started) / 1e9);
@@ -158,8 +164,17 @@ public final class LocalSync {
         }
     }
 
+    private static Optional<Signatures> loadCache(Path destination, int blockSize) {
+        try {
+            return SignatureCache.load(destination, blockSize);
+        } catch (IOException e) {
+            return Optional.empty(); // an unreadable cache only costs a read of the replica
+        }
+    }
+
     /** Reads the replica once and returns the signatures of its first {@code length} bytes. */
-    private Signatures sign(SegmentPipeline pipeline, DiskImage replica, long length, int blockSize) throws StandinException {
+    private Signatures sign(SegmentPipeline pipeline, DiskImage replica, long length, int blockSize, long[] bytesRead)
+            throws StandinException {
         Signatures signatures = new Signatures(length, blockSize);
         progress.phase("signing replica", length);
         try {
@@ -169,6 +184,9 @@ public final class LocalSync {
                     builder.addZeros(offset, n);
                 } else {
                     builder.add(offset, data, n);
+                    synchronized (bytesRead) {
+                        bytesRead[0] += n;
+                    }
                 }
                 return Boolean.TRUE;
             }, (offset, n, done) -> { }, progress::done);
@@ -276,6 +294,7 @@ public final class LocalSync {
                 : new JournaledReplica(destination, replica.isBlockDevice(),
                         Journal.pathFor(destination, replica.isBlockDevice(), options.stateDirectory()),
                         header.blockSize(), header.targetLength(), basis.length(), header.basisDigest());
+        Signatures written;
         try (target) {
             BlockAssembler assembler = new BlockAssembler(basis,
                     firstCopy ? (offset, dst) -> { throw new IOException("a first copy reads no basis"); }
@@ -287,17 +306,39 @@ public final class LocalSync {
                 }
             }
             decoder.expectEndOfInput();
-            byte[] written = assembler.finish().digest();
-            if (!Arrays.equals(written, decoder.targetDigest())) {
+            written = assembler.finish();
+            byte[] writtenDigest = written.digest();
+            if (!Arrays.equals(writtenDigest, decoder.targetDigest())) {
                 target.abort();
-                throw new StandinException(ExitStatus.VERIFY, "replica digest " + ImageDigest.hex(written)
+                throw new StandinException(ExitStatus.VERIFY, "replica digest " + ImageDigest.hex(writtenDigest)
                         + " differs from the source's " + ImageDigest.hex(decoder.targetDigest())
                         + "; nothing was committed");
             }
-            target.commit(written);
+            target.commit(writtenDigest);
         } catch (IOException | RuntimeException | StandinException e) {
             target.abort();
             throw e;
+        }
+        if (!replicaIsDevice(replica)) {
+            storeCache(destination, written);
+        }
+    }
+
+    private static boolean replicaIsDevice(DiskImage replica) {
+        return replica != null && replica.isBlockDevice();
+    }
+
+    /** The signatures just committed, so that the next cycle need not read the replica. */
+    private static void storeCache(Path destination, Signatures signatures) {
+        try {
+            SignatureCache.store(destination, signatures);
+        } catch (IOException e) {
+            // Without a cache the next cycle reads the replica: slower, never wrong.
+            try {
+                SignatureCache.invalidate(destination);
+            } catch (IOException ignored) {
+                // a stale cache is refused by its identity check anyway
+            }
         }
     }
 

@@ -3,7 +3,9 @@ package dev.standin.agent.sync;
 /**
  * What a sync did, as printed by {@code --stats} and {@code --json}. Block counts are of source
  * blocks: same (unchanged in place), moved (found elsewhere in the replica), zero (became zero),
- * changed (sent as literal data).
+ * changed (sent as literal data). {@code signatures} says where the replica's block signatures came
+ * from: {@code none} (first copy), {@code cache} (kept from the last cycle, the replica was not
+ * read) or {@code read} (the replica was read).
  */
 public record SyncStats(
         String source,
@@ -18,6 +20,7 @@ public record SyncStats(
         long bytesRead,
         long sourceBytesRead,
         long replicaBytesRead,
+        String signatures,
         long literalBytes,
         long wireBytes,
         String compression,

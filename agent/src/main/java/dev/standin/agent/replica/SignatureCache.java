@@ -1,0 +1,170 @@
+package dev.standin.agent.replica;
+
+import dev.standin.delta.BlockSize;
+import dev.standin.delta.Signatures;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.zip.CRC32C;
+
+/**
+ * The replica's block signatures, kept beside it (docs/signature-cache.md) so that the next cycle
+ * reads only the source. A cache is used only while the replica is provably the file it describes:
+ * same device, inode, size, modification and change time as recorded right after the commit that
+ * wrote it. Booting the replica, editing it or replaying a journal changes its ctime, which no
+ * user can set back, and the cache is then ignored (the replica is read again).
+ *
+ * <p>Layout: magic, version, block size, length, the identity, the three signature arrays, and a
+ * CRC32C over all of it. Written to a temporary file and renamed, so it is whole or absent.
+ */
+public final class SignatureCache {
+
+    static final byte[] MAGIC = {'S', 'T', 'S', 'I', 'G', 'S', '1', '\n'};
+    static final int VERSION = 1;
+    private static final int HEADER = 8 + 4 + 4 + 8 + 5 * 8;
+
+    /** What identifies one version of a replica file. */
+    record Identity(long device, long inode, long size, long modifiedNanos, long changedNanos) {
+        static Identity of(Path file) throws IOException {
+            Map<String, Object> a = Files.readAttributes(file, "unix:dev,ino,size,lastModifiedTime,ctime");
+            return new Identity((Long) a.get("dev"), (Long) a.get("ino"), (Long) a.get("size"),
+                    nanos((FileTime) a.get("lastModifiedTime")), nanos((FileTime) a.get("ctime")));
+        }
+
+        private static long nanos(FileTime t) {
+            return t.to(TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private SignatureCache() {}
+
+    public static Path pathFor(Path replica) {
+        return replica.resolveSibling("." + replica.getFileName() + ".standin-sigs");
+    }
+
+    /** Records the signatures of {@code replica} as it is now. */
+    public static void store(Path replica, Signatures signatures) throws IOException {
+        Identity id = Identity.of(replica);
+        if (id.size() != signatures.length()) {
+            throw new IllegalStateException("replica is " + id.size() + " bytes, signatures describe " + signatures.length());
+        }
+        Path target = pathFor(replica);
+        Path temp = target.resolveSibling(target.getFileName() + ".tmp");
+        int count = signatures.blockCount();
+        CRC32C crc = new CRC32C();
+        try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE)) {
+            ByteBuffer header = ByteBuffer.allocate(HEADER);
+            header.put(MAGIC).putInt(VERSION).putInt(signatures.blockSize()).putLong(signatures.length())
+                    .putLong(id.device()).putLong(id.inode()).putLong(id.size()).putLong(id.modifiedNanos())
+                    .putLong(id.changedNanos()).flip();
+            write(out, header, crc);
+            ByteBuffer chunk = ByteBuffer.allocate(20 * 4096);
+            for (int i = 0; i < count; i++) {
+                if (chunk.remaining() < 20) {
+                    write(out, chunk.flip(), crc);
+                    chunk.clear();
+                }
+                chunk.putInt(signatures.weak(i)).putLong(signatures.strongHi(i)).putLong(signatures.strongLo(i));
+            }
+            write(out, chunk.flip(), crc);
+            ByteBuffer sum = ByteBuffer.allocate(4).putInt((int) crc.getValue()).flip();
+            while (sum.hasRemaining()) {
+                out.write(sum);
+            }
+            out.force(false);
+        }
+        try {
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.deleteIfExists(temp);
+            throw new IOException("cannot rename " + temp + " atomically", e);
+        }
+    }
+
+    /**
+     * The cached signatures of {@code replica} if they still describe it with this block size;
+     * empty when there is no cache, it is damaged, or the replica changed since it was written.
+     */
+    public static Optional<Signatures> load(Path replica, int blockSize) throws IOException {
+        Path path = pathFor(replica);
+        Identity now;
+        try {
+            now = Identity.of(replica);
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        }
+        if (!Files.isRegularFile(path)) {
+            return Optional.empty();
+        }
+        try (FileChannel in = FileChannel.open(path, StandardOpenOption.READ)) {
+            long expectedBlocks = BlockSize.blockCount(now.size(), blockSize);
+            if (in.size() != HEADER + expectedBlocks * 20 + 4) {
+                return Optional.empty();
+            }
+            CRC32C crc = new CRC32C();
+            ByteBuffer header = read(in, HEADER, crc);
+            byte[] magic = new byte[8];
+            header.get(magic);
+            if (!java.util.Arrays.equals(magic, MAGIC) || header.getInt() != VERSION || header.getInt() != blockSize) {
+                return Optional.empty();
+            }
+            long length = header.getLong();
+            Identity recorded = new Identity(header.getLong(), header.getLong(), header.getLong(), header.getLong(),
+                    header.getLong());
+            if (!recorded.equals(now) || length != now.size()) {
+                return Optional.empty();
+            }
+            Signatures signatures = new Signatures(length, blockSize);
+            int count = signatures.blockCount();
+            int done = 0;
+            while (done < count) {
+                int n = Math.min(4096, count - done);
+                ByteBuffer chunk = read(in, n * 20, crc);
+                for (int i = 0; i < n; i++) {
+                    signatures.set(done + i, chunk.getInt(), chunk.getLong(), chunk.getLong());
+                }
+                done += n;
+            }
+            ByteBuffer sum = ByteBuffer.allocate(4);
+            while (sum.hasRemaining() && in.read(sum) >= 0) {
+                // read the stored checksum
+            }
+            return sum.flip().getInt() == (int) crc.getValue() ? Optional.of(signatures) : Optional.empty();
+        }
+    }
+
+    /** Forgets the cache, before the replica is changed by anything but a commit. */
+    public static void invalidate(Path replica) throws IOException {
+        Files.deleteIfExists(pathFor(replica));
+    }
+
+    private static void write(FileChannel out, ByteBuffer b, CRC32C crc) throws IOException {
+        crc.update(b.duplicate());
+        while (b.hasRemaining()) {
+            out.write(b);
+        }
+    }
+
+    private static ByteBuffer read(FileChannel in, int length, CRC32C crc) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(length);
+        while (b.hasRemaining()) {
+            if (in.read(b) < 0) {
+                throw new IOException("signature cache ended early");
+            }
+        }
+        b.flip();
+        crc.update(b.duplicate());
+        return b;
+    }
+}
