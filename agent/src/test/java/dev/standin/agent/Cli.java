@@ -1,0 +1,51 @@
+package dev.standin.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.standin.agent.cli.Main;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Runs the standin command line in this JVM and captures what it says. */
+public final class Cli {
+
+    public record Result(int exit, String out, String err) {
+        public JsonNode json() throws IOException {
+            return new ObjectMapper().readTree(out);
+        }
+    }
+
+    private Cli() {}
+
+    public static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        return new Result(exit, out.toString(), err.toString());
+    }
+
+    /** {@code standin sync SOURCE DEST --json ARGS...}, with journals kept under {@code state}. */
+    public static Result sync(Path source, Path destination, Path state, String... extra) {
+        List<String> args = new ArrayList<>(List.of("sync", source.toString(), destination.toString(), "--json",
+                "--state-dir", state.toString()));
+        args.addAll(List.of(extra));
+        return run(args.toArray(String[]::new));
+    }
+
+    /** The command to start standin in a separate JVM with this test's class path. */
+    public static List<String> javaCommand(String maxHeap, String... args) {
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx" + maxHeap,
+                "--add-exports", "java.base/sun.nio.ch=ALL-UNNAMED",
+                "--add-opens", "java.base/java.nio=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"),
+                Main.class.getName()));
+        command.addAll(List.of(args));
+        return command;
+    }
+}

@@ -1,0 +1,165 @@
+package dev.standin.agent.sync;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.standin.agent.Cli;
+import dev.standin.agent.Images;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * {@code standin sync} between real files on the test machine's filesystem: first copies stay
+ * sparse, incremental cycles send only what changed, the signature cache spares the replica read
+ * and is refused once the replica is touched, and every result is byte-identical to the source.
+ */
+class LocalSyncIT {
+
+    private static final long MIB = 1 << 20;
+
+    @TempDir
+    Path dir;
+
+    private Path state() {
+        return dir.resolve("state");
+    }
+
+    @Test
+    void firstCopyIsIdenticalSparseAndSkipsHoles() throws IOException {
+        Path source = Images.create(dir.resolve("vm.img"), 96 * MIB, 1);
+        // A large hole at the end, as a freshly provisioned disk has.
+        try (RandomAccessFile f = new RandomAccessFile(source.toFile(), "rw")) {
+            f.setLength(512 * MIB);
+        }
+        Path replica = dir.resolve("replica.img");
+        Cli.Result r = Cli.sync(source, replica, state());
+        assertEquals(0, r.exit(), r.err());
+        JsonNode json = r.json();
+        assertTrue(json.get("firstCopy").asBoolean());
+        assertEquals(Images.sha256(source), Images.sha256(replica));
+        assertTrue(json.get("sourceBytesRead").asLong() < 120 * MIB, "holes were read: " + json);
+        assertTrue(Images.allocated(replica) <= Images.allocated(source) + 4 * MIB,
+                "replica allocates " + Images.allocated(replica) + ", source " + Images.allocated(source));
+        assertEquals(0, json.get("literalBytes").asLong() % 4096);
+        assertFalse(Files.exists(dir.resolve(".replica.img.standin-partial")));
+    }
+
+    @Test
+    void incrementalSendsOnlyChangedBlocksAndThenSkipsTheReplicaRead() throws IOException {
+        Path source = Images.create(dir.resolve("vm.img"), 64 * MIB, 2);
+        Path replica = dir.resolve("replica.img");
+        assertEquals(0, Cli.sync(source, replica, state()).exit());
+
+        long changed = Images.overwriteBlocks(source, 100, 4096, 3);
+        Cli.Result second = Cli.sync(source, replica, state());
+        assertEquals(0, second.exit(), second.err());
+        JsonNode json = second.json();
+        assertEquals(Images.sha256(source), Images.sha256(replica));
+        assertEquals("cache", json.get("signatures").asText(), "the first copy's signatures were not reused");
+        assertEquals(0, json.get("replicaBytesRead").asLong());
+        assertTrue(json.get("literalBytes").asLong() <= changed, json.toString());
+        assertTrue(json.get("wireBytes").asLong() <= changed * 1.05, json.toString());
+
+        // Nothing changed: nothing sent.
+        JsonNode third = Cli.sync(source, replica, state()).json();
+        assertEquals(0, third.get("literalBytes").asLong());
+        assertEquals(third.get("blocks").asLong(), third.get("blocksSame").asLong());
+    }
+
+    @Test
+    void touchingTheReplicaInvalidatesTheCache() throws IOException {
+        Path source = Images.create(dir.resolve("vm.img"), 32 * MIB, 4);
+        Path replica = dir.resolve("replica.img");
+        assertEquals(0, Cli.sync(source, replica, state()).exit());
+        // Someone booted the replica and its guest wrote a block.
+        Images.overwriteBlocks(replica, 1, 4096, 5);
+        Cli.Result r = Cli.sync(source, replica, state());
+        assertEquals(0, r.exit(), r.err());
+        assertEquals("read", r.json().get("signatures").asText());
+        assertEquals(Images.sha256(source), Images.sha256(replica));
+        assertEquals(4096, r.json().get("literalBytes").asLong());
+    }
+
+    @Test
+    void sourceThatGrowsOrShrinksIsFollowed() throws IOException {
+        Path source = Images.create(dir.resolve("vm.img"), 40 * MIB, 6);
+        Path replica = dir.resolve("replica.img");
+        assertEquals(0, Cli.sync(source, replica, state()).exit());
+        try (RandomAccessFile f = new RandomAccessFile(source.toFile(), "rw")) {
+            f.setLength(48 * MIB + 123);
+            f.seek(47 * MIB);
+            f.write("grown".getBytes());
+        }
+        assertEquals(0, Cli.sync(source, replica, state()).exit());
+        assertEquals(Images.sha256(source), Images.sha256(replica));
+        try (RandomAccessFile f = new RandomAccessFile(source.toFile(), "rw")) {
+            f.setLength(20 * MIB + 7);
+        }
+        Cli.Result r = Cli.sync(source, replica, state());
+        assertEquals(0, r.exit(), r.err());
+        assertEquals(Files.size(source), Files.size(replica));
+        assertEquals(Images.sha256(source), Images.sha256(replica));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"none", "lz4", "zstd"})
+    void everyCodecGivesTheSameReplicaAndCompressionShrinksTheWire(String codec) throws IOException {
+        Path source = Images.create(dir.resolve("vm.img"), 24 * MIB, 7);
+        Path replica = dir.resolve("replica.img");
+        Cli.Result r = Cli.sync(source, replica, state(), "--compress", codec);
+        assertEquals(0, r.exit(), r.err());
+        assertEquals(Images.sha256(source), Images.sha256(replica));
+        JsonNode json = r.json();
+        if (!codec.equals("none")) {
+            assertTrue(json.get("wireBytes").asLong() < json.get("literalBytes").asLong(), json.toString());
+        }
+    }
+
+    @Test
+    void dryRunReportsButWritesNothing() throws IOException {
+        Path source = Images.create(dir.resolve("vm.img"), 16 * MIB, 8);
+        Path replica = dir.resolve("replica.img");
+        Cli.Result first = Cli.sync(source, replica, state(), "-n");
+        assertEquals(0, first.exit(), first.err());
+        assertFalse(Files.exists(replica));
+        assertTrue(first.json().get("literalBytes").asLong() > 0);
+
+        assertEquals(0, Cli.sync(source, replica, state()).exit());
+        String before = Images.sha256(replica);
+        Images.overwriteBlocks(source, 10, 4096, 9);
+        Cli.Result dry = Cli.sync(source, replica, state(), "--dry-run");
+        assertEquals(0, dry.exit(), dry.err());
+        assertEquals(before, Images.sha256(replica));
+        assertEquals(40960, dry.json().get("literalBytes").asLong());
+    }
+
+    @Test
+    void blockSizeOptionIsHonoured() throws IOException {
+        Path source = Images.create(dir.resolve("vm.img"), 16 * MIB, 10);
+        Path replica = dir.resolve("replica.img");
+        Cli.Result r = Cli.sync(source, replica, state(), "-B", "64K");
+        assertEquals(0, r.exit(), r.err());
+        assertEquals(65536, r.json().get("blockSize").asInt());
+        Images.overwriteBlocks(source, 3, 4096, 11);
+        Cli.Result second = Cli.sync(source, replica, state(), "--block-size", "65536");
+        assertEquals(Images.sha256(source), Images.sha256(replica));
+        assertEquals("cache", second.json().get("signatures").asText());
+        assertTrue(second.json().get("literalBytes").asLong() <= 3 * 65536);
+    }
+
+    @Test
+    void statsAreReadable() throws IOException {
+        Path source = Images.create(dir.resolve("vm.img"), 8 * MIB, 12);
+        Cli.Result r = Cli.run("sync", source.toString(), dir.resolve("r.img").toString(), "--stats");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("Blocks:") && r.out().contains("Literal data:") && r.out().contains("Digest:"), r.out());
+    }
+}
