@@ -1,0 +1,74 @@
+package dev.standin.agent.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.standin.agent.Cli;
+import dev.standin.agent.ExitStatus;
+import dev.standin.agent.Images;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Bad input gets one clear line on stderr, a named exit status, and leaves the replica alone. */
+class CliIT {
+
+    @TempDir
+    Path dir;
+
+    private static void assertOneLine(Cli.Result r, String expected) {
+        String err = r.err().strip();
+        assertTrue(err.startsWith("standin: "), err);
+        assertTrue(err.contains(expected), err);
+        assertEquals(1, err.lines().filter(l -> !l.startsWith("Try ")).count(), err);
+    }
+
+    @Test
+    void missingSourceIsASourceError() {
+        Cli.Result r = Cli.run("sync", dir.resolve("nope.img").toString(), dir.resolve("r.img").toString());
+        assertEquals(ExitStatus.SOURCE.code(), r.exit());
+        assertOneLine(r, "nope.img");
+        assertTrue(r.err().contains("no such file"), r.err());
+    }
+
+    @Test
+    void missingDestinationDirectoryIsADestinationError() throws IOException {
+        Path source = Images.create(dir.resolve("vm.img"), 1 << 20, 1);
+        Cli.Result r = Cli.run("sync", source.toString(), dir.resolve("no/such/dir/r.img").toString());
+        assertEquals(ExitStatus.DESTINATION.code(), r.exit());
+        assertOneLine(r, "does not exist");
+    }
+
+    @Test
+    void badOptionValuesAreUsageErrors() throws IOException {
+        Path source = Images.create(dir.resolve("vm.img"), 1 << 20, 2);
+        Path replica = dir.resolve("r.img");
+        Cli.Result r = Cli.run("sync", source.toString(), replica.toString(), "--block-size", "3000");
+        assertEquals(ExitStatus.USAGE.code(), r.exit());
+        assertOneLine(r, "power of two");
+        r = Cli.run("sync", source.toString(), replica.toString(), "--compress", "brotli");
+        assertEquals(ExitStatus.USAGE.code(), r.exit());
+        assertOneLine(r, "unknown compression");
+        r = Cli.run("sync", source.toString());
+        assertEquals(ExitStatus.USAGE.code(), r.exit());
+        assertTrue(Files.notExists(replica));
+    }
+
+    @Test
+    void directoryAsSourceIsRefused() {
+        Cli.Result r = Cli.run("sync", dir.toString(), dir.resolve("r.img").toString());
+        assertEquals(ExitStatus.SOURCE.code(), r.exit());
+        assertOneLine(r, "directory");
+    }
+
+    @Test
+    void helpListsExitStatuses() {
+        Cli.Result r = Cli.run("--help");
+        assertEquals(0, r.exit());
+        assertTrue(r.out().contains("EXIT STATUS") && r.out().contains("sync"), r.out());
+        Cli.Result sync = Cli.run("sync", "--help");
+        assertTrue(sync.out().contains("--block-size") && sync.out().contains("--dry-run"), sync.out());
+    }
+}

@@ -1,0 +1,122 @@
+package dev.standin.agent.replica;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.standin.agent.Images;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The redo journal on real files: a committed journal is replayed (again and again, with the same
+ * result), an uncommitted one is discarded, and a journal cut at any byte — a crash while it was
+ * being written — leaves the replica at exactly the old or the new content.
+ */
+class JournalIT {
+
+    private static final int B = 4096;
+
+    @TempDir
+    Path dir;
+
+    private Path replica;
+    private Path journal;
+    private String oldDigest;
+    private String newDigest;
+
+    /** A 64-block replica, and a journal that rewrites 10 blocks, zeroes 3 and grows it by 2 blocks. */
+    private void prepare(boolean commit) throws IOException {
+        replica = Images.create(dir.resolve("replica.img"), 64 * B, 1);
+        journal = Journal.pathFor(replica, false, dir);
+        Path expected = dir.resolve("expected.img");
+        Files.copy(replica, expected, StandardCopyOption.REPLACE_EXISTING);
+        SplittableRandom random = new SplittableRandom(2);
+        try (Journal.Writer w = new Journal.Writer(journal, B, 66 * B, 64 * B, new byte[32]);
+                FileChannel exp = FileChannel.open(expected, StandardOpenOption.WRITE)) {
+            for (int block : new int[] {0, 5, 6, 7, 20, 33, 40, 41, 63, 65}) {
+                byte[] data = new byte[B];
+                random.nextBytes(data);
+                w.data(block, ByteBuffer.wrap(data));
+                exp.write(ByteBuffer.wrap(data), (long) block * B);
+            }
+            for (int block : new int[] {10, 11, 64}) {
+                w.zero(block, B);
+                exp.write(ByteBuffer.wrap(new byte[B]), (long) block * B);
+            }
+            if (commit) {
+                w.commit(new byte[32]);
+            }
+        }
+        oldDigest = Images.sha256(replica);
+        newDigest = Images.sha256(expected);
+    }
+
+    @Test
+    void committedJournalIsReplayedIdempotently() throws IOException {
+        prepare(true);
+        Path copy = dir.resolve("journal.copy");
+        Files.copy(journal, copy);
+        assertEquals(Journal.Recovery.REPLAYED, Journal.recover(journal, replica, false));
+        assertEquals(newDigest, Images.sha256(replica));
+        assertFalse(Files.exists(journal));
+        // A crash during the replay means replaying again over a half-applied replica.
+        Files.copy(copy, journal);
+        assertEquals(Journal.Recovery.REPLAYED, Journal.recover(journal, replica, false));
+        assertEquals(newDigest, Images.sha256(replica));
+    }
+
+    @Test
+    void uncommittedJournalIsDiscarded() throws IOException {
+        prepare(false);
+        assertEquals(Journal.Recovery.DISCARDED, Journal.recover(journal, replica, false));
+        assertEquals(oldDigest, Images.sha256(replica));
+        assertFalse(Files.exists(journal));
+        assertEquals(Journal.Recovery.NONE, Journal.recover(journal, replica, false));
+    }
+
+    @Test
+    void journalCutAnywhereLeavesOldOrNewNeverAMix() throws IOException {
+        prepare(true);
+        byte[] whole = Files.readAllBytes(journal);
+        Path pristine = dir.resolve("pristine.img");
+        Files.copy(replica, pristine);
+        int replayed = 0;
+        for (int cut = 0; cut <= whole.length; cut += cut < whole.length - 200 ? 509 : 1) {
+            Files.copy(pristine, replica, StandardCopyOption.REPLACE_EXISTING);
+            Files.write(journal, Arrays.copyOf(whole, cut));
+            Journal.Recovery r = Journal.recover(journal, replica, false);
+            String digest = Images.sha256(replica);
+            if (cut == whole.length) {
+                assertEquals(Journal.Recovery.REPLAYED, r);
+            }
+            if (r == Journal.Recovery.REPLAYED) {
+                replayed++;
+                assertEquals(newDigest, digest, "cut at " + cut);
+            } else {
+                assertEquals(oldDigest, digest, "cut at " + cut);
+            }
+        }
+        assertEquals(1, replayed);
+    }
+
+    @Test
+    void corruptRecordMakesTheJournalUncommitted() throws IOException {
+        prepare(true);
+        byte[] bytes = Files.readAllBytes(journal);
+        bytes[Journal.HEADER_LENGTH + 20] ^= 0x40;
+        Files.write(journal, bytes);
+        assertEquals(Journal.Recovery.DISCARDED, Journal.recover(journal, replica, false));
+        assertEquals(oldDigest, Images.sha256(replica));
+        assertTrue(Files.notExists(journal));
+    }
+}

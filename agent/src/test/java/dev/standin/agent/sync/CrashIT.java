@@ -1,0 +1,66 @@
+package dev.standin.agent.sync;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.standin.agent.Cli;
+import dev.standin.agent.Images;
+import dev.standin.agent.replica.Journal;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * SIGKILL at random moments: standin runs as a real separate process and is killed with kill -9
+ * while it scans, journals or applies. After each kill the replica, once the journal is
+ * recovered, is byte-identical to the previous or the new point; the next run completes.
+ */
+class CrashIT {
+
+    private static final long MIB = 1 << 20;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void killedSyncLeavesThePreviousOrTheNewPoint() throws Exception {
+        Path source = Images.create(dir.resolve("vm.img"), 48 * MIB, 1);
+        Path replica = dir.resolve("replica.img");
+        Path state = dir.resolve("state");
+        assertEquals(0, Cli.sync(source, replica, state).exit());
+        SplittableRandom random = new SplittableRandom(42);
+        int killedMidway = 0;
+        for (int round = 0; round < 8; round++) {
+            String previous = Images.sha256(replica);
+            // Change a quarter of the image so that the journal and its replay take a while.
+            Images.overwriteBlocks(source, 3000, 4096, round);
+            String next = Images.sha256(source);
+            List<String> command = Cli.javaCommand("256m", "sync", source.toString(), replica.toString(),
+                    "--state-dir", state.toString(), "--threads", "1");
+            Process p = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("out-" + round + ".log").toFile()).start();
+            Thread.sleep(150 + random.nextInt(1500));
+            boolean wasRunning = p.isAlive();
+            p.destroyForcibly(); // SIGKILL
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            if (wasRunning) {
+                killedMidway++;
+            }
+            Journal.recover(Journal.pathFor(replica, false, state), replica, false);
+            String after = Images.sha256(replica);
+            assertTrue(Set.of(previous, next).contains(after),
+                    "round " + round + ": replica is neither the previous nor the new point");
+            Cli.Result resumed = Cli.sync(source, replica, state);
+            assertEquals(0, resumed.exit(), resumed.err());
+            assertEquals(next, Images.sha256(replica));
+        }
+        assertTrue(killedMidway >= 4, "only " + killedMidway + " kills landed while standin was running");
+        assertTrue(Files.notExists(dir.resolve(".replica.img.standin-journal")));
+    }
+}
