@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what building, testing and demonstrating standin needs on Debian 12 (or Ubuntu):
+# JDK 17, Maven, and the real tools the tests talk to. Idempotent; run as root or with sudo.
+set -euo pipefail
+
+packages=(
+  openjdk-17-jdk-headless maven       # build
+  rsync                               # the benchmark's peer
+  openssh-server openssh-client       # end-to-end tests over a real sshd
+  util-linux e2fsprogs xfsprogs btrfs-progs  # loop devices, fincore, filesystems for native tests
+  time                                # /usr/bin/time for the benchmark
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup-debian.sh: run as root (or install sudo) to install: ${missing[*]}" >&2; exit 1; }
+  sudo_cmd=(sudo)
+fi
+echo "setup-debian.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -q
+"${sudo_cmd[@]}" apt-get install -y -q "${missing[@]}"
