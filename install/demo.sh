@@ -41,7 +41,7 @@ done | while read -r block; do
   head -c 32K /dev/urandom | dd of="$img" bs=4096 seek="$block" conv=notrunc status=none
 done
 
-echo "== incremental sync (only the changed blocks are read from the replica side: none; sent: the changed data)"
+echo "== incremental sync: the replica is not read (its signatures are cached), only changed blocks are written"
 standin sync "$img" "$work/replica.img" --stats
 
 echo "== verifying"
