@@ -3,6 +3,9 @@ package dev.standin.agent.replica;
 import dev.standin.delta.BlockSize;
 import dev.standin.delta.ImageDigest;
 import dev.standin.delta.ZeroBlocks;
+import dev.standin.nativeio.NativeFile;
+import dev.standin.nativeio.NativeIo;
+import dev.standin.nativeio.UnsupportedOperationIOException;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
@@ -11,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
+import java.util.Optional;
 import java.util.zip.CRC32C;
 
 /**
@@ -139,6 +143,16 @@ public final class Journal {
      * discards one that does not, and deletes it either way. Safe to call when there is none.
      */
     public static Recovery recover(Path journal, Path destination, boolean blockDevice) throws IOException {
+        return recover(journal, destination, blockDevice, Optional.empty());
+    }
+
+    /**
+     * As {@link #recover(Path, Path, boolean)}; with the native library, zero blocks become holes
+     * in a file replica (punch hole) and are zeroed by the device itself on a block device
+     * (BLKZEROOUT), instead of being written as zeros.
+     */
+    public static Recovery recover(Path journal, Path destination, boolean blockDevice, Optional<NativeIo> io)
+            throws IOException {
         if (!Files.exists(journal)) {
             return Recovery.NONE;
         }
@@ -152,11 +166,12 @@ public final class Journal {
             return Recovery.DISCARDED;
         }
         try (FileChannel in = FileChannel.open(journal, StandardOpenOption.READ);
-                RandomAccessFile out = new RandomAccessFile(destination.toFile(), "rw")) {
+                RandomAccessFile out = new RandomAccessFile(destination.toFile(), "rw");
+                NativeFile zeroer = io.isPresent() ? io.get().open(destination, true) : null) {
             if (!blockDevice) {
                 out.setLength(parsed.targetLength());
             }
-            parse(in, out.getChannel());
+            parse(in, new Applier(out.getChannel(), zeroer, blockDevice));
             out.getChannel().force(true);
         }
         Files.delete(journal);
@@ -171,7 +186,7 @@ public final class Journal {
      * writes each record there. Returns whether a valid commit record ends it. A torn tail (a crash
      * while writing) reads as "not committed", never as an error.
      */
-    private static Parsed parse(FileChannel in, FileChannel apply) throws IOException {
+    private static Parsed parse(FileChannel in, Applier apply) throws IOException {
         JournalReader r = new JournalReader(in);
         r.nextRecord();
         ByteBuffer header = r.read(HEADER_LENGTH);
@@ -232,13 +247,50 @@ public final class Journal {
                 return new Parsed(false, targetLength);
             }
             if (apply != null) {
-                ByteBuffer content = data != null ? data : ZeroBlocks.zeros(length);
                 long position = (long) block * blockSize;
-                while (content.hasRemaining()) {
-                    position += apply.write(content, position);
+                if (data != null) {
+                    apply.write(position, data);
+                } else {
+                    apply.zero(position, length);
                 }
             }
             records++;
+        }
+    }
+
+    /** Writes replayed records to the replica. */
+    private static final class Applier {
+        private final FileChannel out;
+        private final NativeFile zeroer;
+        private final boolean blockDevice;
+        private boolean zeroingSupported = true;
+
+        Applier(FileChannel out, NativeFile zeroer, boolean blockDevice) {
+            this.out = out;
+            this.zeroer = zeroer;
+            this.blockDevice = blockDevice;
+        }
+
+        void write(long position, ByteBuffer content) throws IOException {
+            while (content.hasRemaining()) {
+                position += out.write(content, position);
+            }
+        }
+
+        void zero(long position, int length) throws IOException {
+            if (zeroer != null && zeroingSupported) {
+                try {
+                    if (blockDevice) {
+                        zeroer.zeroOut(position, length);
+                    } else {
+                        zeroer.punchHole(position, length);
+                    }
+                    return;
+                } catch (UnsupportedOperationIOException e) {
+                    zeroingSupported = false; // this filesystem or device cannot: write zeros
+                }
+            }
+            write(position, ZeroBlocks.zeros(length));
         }
     }
 

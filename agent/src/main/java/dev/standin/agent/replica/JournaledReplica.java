@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
+import dev.standin.nativeio.NativeIo;
 
 /**
  * An update of an existing replica (file or block device): blocks go to the redo {@link Journal};
@@ -16,10 +18,12 @@ public final class JournaledReplica implements ReplicaTarget {
     private final boolean blockDevice;
     private final Path journalPath;
     private final Journal.Writer journal;
+    private final Optional<NativeIo> io;
     private boolean committed;
 
     public JournaledReplica(Path destination, boolean blockDevice, Path journalPath, int blockSize, long targetLength,
-            long basisLength, byte[] basisDigest) throws IOException {
+            long basisLength, byte[] basisDigest, Optional<NativeIo> io) throws IOException {
+        this.io = io;
         this.destination = destination;
         this.blockDevice = blockDevice;
         this.journalPath = journalPath;
@@ -46,7 +50,7 @@ public final class JournaledReplica implements ReplicaTarget {
         journal.commit(targetDigest);
         journal.close();
         committed = true;
-        Journal.recover(journalPath, destination, blockDevice);
+        Journal.recover(journalPath, destination, blockDevice, io);
     }
 
     @Override

@@ -54,15 +54,16 @@ public final class LocalSync {
 
     private final SyncOptions options;
     private final Progress progress;
+    private final Optional<NativeIo> io;
 
     public LocalSync(SyncOptions options, Progress progress) {
         this.options = options;
         this.progress = progress;
+        this.io = options.useNative() ? NativeIo.tryLoad() : Optional.empty();
     }
 
     public SyncStats run() throws StandinException, InterruptedException {
         long started = System.nanoTime();
-        Optional<NativeIo> io = options.useNative() ? NativeIo.tryLoad() : Optional.empty();
         Path destination = options.destination();
         try (DiskImage source = openSource(io);
                 SegmentPipeline pipeline = new SegmentPipeline(options.segmentSize(), options.threads(), options.idleIo(), io)) {
@@ -74,6 +75,9 @@ public final class LocalSync {
                 if (replica != null && replica.isBlockDevice() && replica.size() < length) {
                     throw new StandinException(ExitStatus.DESTINATION, "destination " + destination + " holds "
                             + replica.size() + " bytes, less than the source's " + length);
+                }
+                if (firstCopy && !options.dryRun()) {
+                    checkRoomForFirstCopy(source, length, destination);
                 }
                 if (replica != null && firstCopy && !options.dryRun()) {
                     replica.close();
@@ -110,6 +114,26 @@ public final class LocalSync {
         }
     }
 
+    /**
+     * Refuses a first copy that cannot fit before anything is written: it needs at most the
+     * source's allocated extents (zero blocks inside them stay holes and need less).
+     */
+    private void checkRoomForFirstCopy(DiskImage source, long length, Path destination) throws StandinException, IOException {
+        if (io.isEmpty()) {
+            return;
+        }
+        long needed = 0;
+        for (var extent : source.dataExtents(0, length)) {
+            needed += extent.length();
+        }
+        Path directory = destination.toAbsolutePath().getParent();
+        long available = io.get().statvfs(directory).availableBytes();
+        if (needed > available) {
+            throw new StandinException(ExitStatus.DESTINATION, "destination " + directory + " has " + available
+                    + " bytes available but the first copy needs up to " + needed + "; nothing was written");
+        }
+    }
+
     private DiskImage openSource(Optional<NativeIo> io) throws StandinException {
         try {
             return DiskImage.open(options.source(), false, options.dropCache(), io);
@@ -133,7 +157,7 @@ public final class LocalSync {
                 return Journal.Recovery.NONE;
             }
             boolean device = isBlockDevice(destination, io);
-            return Journal.recover(Journal.pathFor(destination, device, options.stateDirectory()), destination, device);
+            return Journal.recover(Journal.pathFor(destination, device, options.stateDirectory()), destination, device, io);
         } catch (IOException e) {
             throw new StandinException(ExitStatus.DESTINATION,
                     "cannot recover the journal of " + destination + ": " + e.getMessage(), e);
@@ -240,8 +264,13 @@ public final class LocalSync {
             pipe.fail(new IOException("the sending side stopped: " + e.getMessage()));
             try {
                 applier.get();
-            } catch (ExecutionException | InterruptedException ignored) {
-                // the sender's failure is the one to report
+            } catch (ExecutionException applierFailure) {
+                // When the receiving side failed first, the sender only saw the pipe close.
+                if (applierFailure.getCause() instanceof Exception cause) {
+                    throw wrap(cause, "destination ");
+                }
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
             }
             throw wrap(e, "source ");
         }
@@ -293,7 +322,7 @@ public final class LocalSync {
                 ? new FreshReplica(destination, header.targetLength(), header.blockSize())
                 : new JournaledReplica(destination, replica.isBlockDevice(),
                         Journal.pathFor(destination, replica.isBlockDevice(), options.stateDirectory()),
-                        header.blockSize(), header.targetLength(), basis.length(), header.basisDigest());
+                        header.blockSize(), header.targetLength(), basis.length(), header.basisDigest(), io);
         Signatures written;
         try (target) {
             BlockAssembler assembler = new BlockAssembler(basis,
@@ -315,7 +344,13 @@ public final class LocalSync {
                         + "; nothing was committed");
             }
             target.commit(writtenDigest);
-        } catch (IOException | RuntimeException | StandinException e) {
+        } catch (DeltaFormatException e) {
+            target.abort();
+            throw e;
+        } catch (IOException e) {
+            target.abort();
+            throw new StandinException(ExitStatus.DESTINATION, "destination " + destination + ": " + e.getMessage(), e);
+        } catch (RuntimeException | StandinException e) {
             target.abort();
             throw e;
         }

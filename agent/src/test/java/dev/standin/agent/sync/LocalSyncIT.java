@@ -156,6 +156,27 @@ class LocalSyncIT {
     }
 
     @Test
+    void zeroedRangesBecomeHolesInTheReplica() throws IOException {
+        Path source = dir.resolve("vm.img");
+        try (var ch = java.nio.channels.FileChannel.open(source, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            Images.writeRandom(ch, 0, 32 * MIB, new java.util.SplittableRandom(13));
+        }
+        Path replica = dir.resolve("replica.img");
+        assertEquals(0, Cli.sync(source, replica, state()).exit());
+        long before = Images.allocated(replica);
+        try (var ch = java.nio.channels.FileChannel.open(source, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.allocate((int) (8 * MIB)), 4 * MIB); // the guest discarded 8 MiB
+        }
+        Cli.Result r = Cli.sync(source, replica, state());
+        assertEquals(0, r.exit(), r.err());
+        assertEquals(2048, r.json().get("blocksZero").asLong());
+        assertEquals(0, r.json().get("literalBytes").asLong());
+        assertEquals(Images.sha256(source), Images.sha256(replica));
+        assertTrue(Images.allocated(replica) <= before - 8 * MIB, "zero blocks were written, not punched");
+    }
+
+    @Test
     void statsAreReadable() throws IOException {
         Path source = Images.create(dir.resolve("vm.img"), 8 * MIB, 12);
         Cli.Result r = Cli.run("sync", source.toString(), dir.resolve("r.img").toString(), "--stats");

@@ -1,0 +1,99 @@
+package dev.standin.agent.sync;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.standin.agent.Cli;
+import dev.standin.agent.ExitStatus;
+import dev.standin.agent.Images;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A full destination filesystem (a 48 MiB ext4 made on a loop-mounted file): the cycle fails with
+ * a one-line "no space" error and exit status 4, the replica keeps its previous content, no
+ * journal or staging file is left, and once space is freed the next cycle completes.
+ */
+@Tag("root")
+class DiskFullIT {
+
+    private static final long MIB = 1 << 20;
+
+    @TempDir
+    Path dir;
+
+    private Path mount;
+
+    @BeforeEach
+    void mountSmallFilesystem() throws Exception {
+        Path image = dir.resolve("small-fs.img");
+        try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
+            f.setLength(48 * MIB);
+        }
+        run("mkfs.ext4", "-F", "-q", "-m", "0", image.toString());
+        mount = Files.createDirectory(dir.resolve("mnt"));
+        run("mount", "-o", "loop", image.toString(), mount.toString());
+    }
+
+    @AfterEach
+    void unmount() throws Exception {
+        if (mount != null) {
+            run("umount", mount.toString());
+        }
+    }
+
+    @Test
+    void fullDiskFailsCleanlyAndLosesNothing() throws Exception {
+        Path source = dir.resolve("vm.img");
+        try (var ch = java.nio.channels.FileChannel.open(source, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            Images.writeRandom(ch, 0, 28 * MIB, new java.util.SplittableRandom(1));
+        }
+        Path replica = mount.resolve("replica.img");
+        Path state = dir.resolve("state");
+        assertEquals(0, Cli.sync(source, replica, state).exit());
+        String previous = Images.sha256(replica);
+
+        // Rewrite 24 MiB: the journal needs 24 MiB beside a 28 MiB replica on a 48 MiB filesystem.
+        try (var ch = java.nio.channels.FileChannel.open(source, java.nio.file.StandardOpenOption.WRITE)) {
+            Images.writeRandom(ch, 0, 24 * MIB, new java.util.SplittableRandom(2));
+        }
+        Cli.Result full = Cli.sync(source, replica, state);
+        assertEquals(ExitStatus.DESTINATION.code(), full.exit(), full.err());
+        assertTrue(full.err().contains("No space left"), full.err());
+        assertEquals(1, full.err().strip().lines().count(), full.err());
+        assertEquals(previous, Images.sha256(replica));
+        try (var files = Files.list(mount)) {
+            assertEquals(List.of(replica.getFileName().toString()),
+                    files.map(p -> p.getFileName().toString()).filter(n -> !n.equals("lost+found")
+                            && !n.endsWith(".standin-sigs")).toList());
+        }
+
+        // A first copy that cannot fit is refused before anything is written.
+        Cli.Result second = Cli.sync(source, mount.resolve("another.img"), state);
+        assertEquals(ExitStatus.DESTINATION.code(), second.exit(), second.err());
+        assertTrue(Files.notExists(mount.resolve("another.img")));
+        assertTrue(Files.notExists(mount.resolve(".another.img.standin-partial")));
+
+        // The operator moves the replica to roomier storage; the cycle then completes.
+        Path roomy = dir.resolve("replica.img");
+        Files.copy(replica, roomy);
+        Cli.Result done = Cli.sync(source, roomy, state);
+        assertEquals(0, done.exit(), done.err());
+        assertEquals(Images.sha256(source), Images.sha256(roomy));
+    }
+
+    private static void run(String... command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, String.join(" ", command) + ": " + out);
+    }
+}
