@@ -4,7 +4,8 @@ import java.nio.ByteBuffer;
 
 /**
  * rsync's 32-bit weak checksum: {@code a = Σ x_i}, {@code b = Σ (len - i) x_i}, both modulo 2^16,
- * packed as {@code a | b << 16}. Bytes are taken as unsigned.
+ * packed as {@code a | b << 16}. Bytes are taken as unsigned (rsync reads them as signed chars, so
+ * the values differ from rsync's; nothing here needs to match rsync on the wire).
  *
  * <p>Rolling the window one byte forward costs O(1), which is what makes the search for moved data
  * affordable. Sums are accumulated in 32-bit ints and masked at the end: the low 16 bits of a

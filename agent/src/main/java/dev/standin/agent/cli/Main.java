@@ -19,7 +19,7 @@ import picocli.CommandLine.Command;
             " 2:bad command line or option value",
             " 3:source missing, unreadable, or changed size during the cycle",
             " 4:destination cannot be written (permissions, no space, I/O error)",
-            " 5:malformed, truncated or corrupt delta stream or journal",
+            " 5:malformed, truncated or corrupt delta stream, or a journal of another version",
             " 6:replica digest differs from the source's; nothing was committed",
             "130:interrupted; the replica is left at its previous recovery point"
         })

@@ -5,6 +5,7 @@ import dev.standin.delta.ImageDigest;
 import dev.standin.delta.ZeroBlocks;
 import dev.standin.nativeio.NativeFile;
 import dev.standin.nativeio.NativeIo;
+import dev.standin.nativeio.NativeException;
 import dev.standin.nativeio.UnsupportedOperationIOException;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -46,8 +47,23 @@ public final class Journal {
         if (!blockDevice) {
             return destination.resolveSibling("." + destination.getFileName() + ".standin-journal");
         }
-        String name = destination.toAbsolutePath().normalize().toString().replace('/', '_');
+        // One journal per device whatever the name used for it (/dev/vg/lv, /dev/dm-3): resolve
+        // links; and a digest of the real path, because '/'→'_' alone lets /dev/a_b meet /dev/a/b.
+        Path real;
+        try {
+            real = destination.toRealPath();
+        } catch (IOException e) {
+            real = destination.toAbsolutePath().normalize();
+        }
+        String text = real.toString();
+        String name = text.replace('/', '_') + "-" + String.format("%08x", crc(text));
         return stateDirectory.resolve("journal").resolve(name + ".standin-journal");
+    }
+
+    private static long crc(String text) {
+        CRC32C c = new CRC32C();
+        c.update(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return c.getValue();
     }
 
     /** Writes a journal; the caller applies it with {@link #recover} after {@link #commit}. */
@@ -195,12 +211,19 @@ public final class Journal {
         }
         CRC32C crc = new CRC32C();
         crc.update(header.duplicate().position(0).limit(HEADER_LENGTH - 4));
-        if ((int) crc.getValue() != header.getInt(HEADER_LENGTH - 4) || header.getShort(8) != VERSION) {
-            return new Parsed(false, 0);
+        if ((int) crc.getValue() != header.getInt(HEADER_LENGTH - 4)) {
+            return new Parsed(false, 0); // a header torn by a crash: nothing was committed
         }
+        int version = header.getShort(8) & 0xffff;
+        int flags = header.getShort(10) & 0xffff;
         int blockSize = header.getInt(12);
         long targetLength = header.getLong(16);
-        BlockSize.validate(blockSize);
+        if (version != VERSION || flags != 0 || Integer.bitCount(blockSize) != 1 || blockSize < BlockSize.MIN
+                || blockSize > BlockSize.MAX || targetLength < 0) {
+            // Written by another version (a downgrade?): it may be committed, so never discard it.
+            throw new JournalException("journal version " + version + " (flags " + flags + ", block size " + blockSize
+                    + ") is not one this build can replay; upgrade standin or remove the journal by hand");
+        }
         long records = 0;
         while (true) {
             r.nextRecord();
@@ -278,7 +301,9 @@ public final class Journal {
         }
 
         void zero(long position, int length) throws IOException {
-            if (zeroer != null && zeroingSupported) {
+            // BLKZEROOUT takes whole 512-byte sectors only (a short last block is written instead).
+            boolean aligned = !blockDevice || (position % 512 == 0 && length % 512 == 0);
+            if (zeroer != null && zeroingSupported && aligned) {
                 try {
                     if (blockDevice) {
                         zeroer.zeroOut(position, length);
@@ -288,6 +313,8 @@ public final class Journal {
                     return;
                 } catch (UnsupportedOperationIOException e) {
                     zeroingSupported = false; // this filesystem or device cannot: write zeros
+                } catch (NativeException e) {
+                    // Any other refusal: zeros written by hand are always correct, only slower.
                 }
             }
             write(position, ZeroBlocks.zeros(length));

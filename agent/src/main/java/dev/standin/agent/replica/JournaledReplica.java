@@ -50,7 +50,11 @@ public final class JournaledReplica implements ReplicaTarget {
         journal.commit(targetDigest);
         journal.close();
         committed = true;
-        Journal.recover(journalPath, destination, blockDevice, io);
+        Journal.Recovery applied = Journal.recover(journalPath, destination, blockDevice, io);
+        if (applied != Journal.Recovery.REPLAYED) {
+            throw new IOException("journal " + journalPath + " vanished or was unreadable at commit (" + applied
+                    + "); the replica may be at the previous point and must not be trusted until the next cycle");
+        }
     }
 
     @Override

@@ -24,6 +24,11 @@ import java.util.zip.CRC32C;
  * wrote it. Booting the replica, editing it or replaying a journal changes its ctime, which no
  * user can set back, and the cache is then ignored (the replica is read again).
  *
+ * <p>Limit: timestamps advance in clock ticks (4 ms on a 250 Hz kernel), so a write by another
+ * program in the same tick as the commit's last write is not seen. Nothing but standin should
+ * write a replica while it is being replicated to; the destination lock keeps other standin runs
+ * out, and {@code standin verify} (scrub) catches anything else.
+ *
  * <p>Layout: magic, version, block size, length, the identity, the three signature arrays, and a
  * CRC32C over all of it. Written to a temporary file and renamed, so it is whole or absent.
  */
@@ -56,7 +61,7 @@ public final class SignatureCache {
     public static void store(Path replica, Signatures signatures) throws IOException {
         Identity id = Identity.of(replica);
         if (id.size() != signatures.length()) {
-            throw new IllegalStateException("replica is " + id.size() + " bytes, signatures describe " + signatures.length());
+            throw new IOException("replica is " + id.size() + " bytes, signatures describe " + signatures.length());
         }
         Path target = pathFor(replica);
         Path temp = target.resolveSibling(target.getFileName() + ".tmp");

@@ -5,6 +5,7 @@ import dev.standin.agent.StandinException;
 import dev.standin.agent.image.DiskImage;
 import dev.standin.agent.replica.FreshReplica;
 import dev.standin.agent.replica.Journal;
+import dev.standin.agent.replica.JournalException;
 import dev.standin.agent.replica.JournaledReplica;
 import dev.standin.agent.replica.ReplicaTarget;
 import dev.standin.agent.replica.SignatureCache;
@@ -68,6 +69,19 @@ public final class LocalSync {
         try (DiskImage source = openSource(io);
                 SegmentPipeline pipeline = new SegmentPipeline(options.segmentSize(), options.threads(), options.idleIo(), io)) {
             long length = sourceSize(source);
+            try (DestinationLock lock = DestinationLock.acquire(destination)) {
+                return syncLocked(source, pipeline, length, destination, started);
+            }
+        } catch (IOException e) {
+            throw classify(e, "");
+        } finally {
+            progress.finish();
+        }
+    }
+
+    private SyncStats syncLocked(DiskImage source, SegmentPipeline pipeline, long length, Path destination, long started)
+            throws StandinException, InterruptedException, IOException {
+        {
             Journal.Recovery recovery = recover(destination, io);
             try (DiskImage replica = openReplica(destination, io)) {
                 boolean firstCopy = replica == null || (!replica.isBlockDevice() && replica.size() == 0);
@@ -78,10 +92,6 @@ public final class LocalSync {
                 }
                 if (firstCopy && !options.dryRun()) {
                     checkRoomForFirstCopy(source, length, destination);
-                }
-                if (replica != null && firstCopy && !options.dryRun()) {
-                    replica.close();
-                    Files.delete(destination);
                 }
                 int blockSize = options.blockSize() != 0 ? options.blockSize()
                         : BlockSize.forImageSize(Math.max(length, basisLength));
@@ -94,10 +104,6 @@ public final class LocalSync {
                 byte[] basisDigest = firstCopy ? DeltaHeader.NO_BASIS : basis.digest();
                 DeltaHeader header = new DeltaHeader(blockSize, length, basisLength, basisDigest);
                 Sent sent = send(pipeline, source, basis, header, firstCopy ? null : replica, firstCopy);
-                if (sourceSize(source) != length) {
-                    throw new StandinException(ExitStatus.SOURCE, "source " + source.path() + " changed size during the cycle ("
-                            + length + " -> " + source.size() + " bytes); nothing was committed");
-                }
                 MatchStats m = sent.stats;
                 return new SyncStats(options.source().toString(), destination.toString(), length, blockSize,
                         m.blocks(), m.blocksSame(), m.blocksMoved(), m.blocksZero(), m.blocksChanged(),
@@ -107,10 +113,6 @@ public final class LocalSync {
                         recovery.name().toLowerCase(java.util.Locale.ROOT), ImageDigest.hex(sent.digest),
                         (System.nanoTime() - started) / 1e9);
             }
-        } catch (IOException e) {
-            throw classify(e, "");
-        } finally {
-            progress.finish();
         }
     }
 
@@ -158,6 +160,8 @@ public final class LocalSync {
             }
             boolean device = isBlockDevice(destination, io);
             return Journal.recover(Journal.pathFor(destination, device, options.stateDirectory()), destination, device, io);
+        } catch (JournalException e) {
+            throw new StandinException(ExitStatus.PROTOCOL, "journal of " + destination + ": " + e.getMessage(), e);
         } catch (IOException e) {
             throw new StandinException(ExitStatus.DESTINATION,
                     "cannot recover the journal of " + destination + ": " + e.getMessage(), e);
@@ -255,6 +259,12 @@ public final class LocalSync {
                 addLeaves(digest, delta);
                 stats[0] = stats[0].plus(delta.stats());
             }, progress::done);
+            long sizeNow = sourceSize(source);
+            if (sizeNow != header.targetLength()) {
+                // Checked before the end frame, so the receiver never commits a torn read.
+                throw new StandinException(ExitStatus.SOURCE, "source " + source.path() + " changed size during the cycle ("
+                        + header.targetLength() + " -> " + sizeNow + " bytes); nothing was committed");
+            }
             byte[] sourceDigest = digest.finish();
             encoder.finish(sourceDigest);
             wire.close();
@@ -316,6 +326,13 @@ public final class LocalSync {
         DeltaHeader header = decoder.header();
         if (!Arrays.equals(header.basisDigest(), expected.basisDigest()) || header.basisLength() != basis.length()) {
             throw new DeltaFormatException("delta was computed against another basis than this replica");
+        }
+        if (basis.blockCount() > 0 && header.blockSize() != basis.blockSize()) {
+            throw new DeltaFormatException("delta uses " + header.blockSize() + "-byte blocks, the replica's signatures "
+                    + basis.blockSize());
+        }
+        if (header.targetLength() / header.blockSize() > Integer.MAX_VALUE - 8) {
+            throw new DeltaFormatException("delta claims a target of " + header.targetLength() + " bytes, too many blocks");
         }
         Path destination = options.destination();
         ReplicaTarget target = firstCopy

@@ -23,7 +23,7 @@ import java.util.function.LongConsumer;
  * matches, the caller consumes: on two cores reading and hashing overlap.
  *
  * <p>Memory is bounded by the buffer pool: {@code 2 × threads + 2} direct buffers of one segment
- * each (40 MiB with two threads and 4 MiB segments), whatever the image size. A segment's buffer
+ * each (24 MiB with two threads and 4 MiB segments), whatever the image size. A segment's buffer
  * returns to the pool only after the consumer has seen its result, because results may view it.
  * Segments that lie wholly in a hole of a sparse image are not read at all.
  */

@@ -177,6 +177,21 @@ class LocalSyncIT {
     }
 
     @Test
+    void aSecondRunOnTheSameDestinationIsRefusedWhileTheFirstHoldsIt() throws Exception {
+        Path source = Images.create(dir.resolve("vm.img"), 8 * MIB, 14);
+        Path replica = dir.resolve("replica.img");
+        assertEquals(0, Cli.sync(source, replica, state()).exit());
+        try (var channel = java.nio.channels.FileChannel.open(dir.resolve(".replica.img.standin-lock"),
+                java.nio.file.StandardOpenOption.WRITE);
+                var held = channel.lock()) {
+            Cli.Result r = Cli.sync(source, replica, state());
+            assertEquals(dev.standin.agent.ExitStatus.DESTINATION.code(), r.exit());
+            assertTrue(r.err().contains("already"), r.err());
+        }
+        assertEquals(0, Cli.sync(source, replica, state()).exit());
+    }
+
+    @Test
     void statsAreReadable() throws IOException {
         Path source = Images.create(dir.resolve("vm.img"), 8 * MIB, 12);
         Cli.Result r = Cli.run("sync", source.toString(), dir.resolve("r.img").toString(), "--stats");

@@ -2,7 +2,7 @@ package dev.standin.delta.stream;
 
 import java.nio.ByteBuffer;
 
-/** Unsigned LEB128 varints of at most 10 bytes; decoding refuses longer or overflowing ones. */
+/** Unsigned LEB128 varints of at most 9 bytes (63 bits); decoding refuses longer ones. */
 final class Varint {
 
     private Varint() {}

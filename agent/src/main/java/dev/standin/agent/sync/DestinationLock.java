@@ -1,0 +1,61 @@
+package dev.standin.agent.sync;
+
+import dev.standin.agent.ExitStatus;
+import dev.standin.agent.StandinException;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * One cycle at a time per destination: a second run would otherwise recover (delete) the first
+ * run's journal while it is being written. An fcntl lock on {@code .NAME.standin-lock} beside a
+ * file replica; the kernel drops it when the process dies, so a crash never leaves it stuck.
+ */
+final class DestinationLock implements AutoCloseable {
+
+    private final FileChannel channel;
+    private final FileLock lock;
+
+    private DestinationLock(FileChannel channel, FileLock lock) {
+        this.channel = channel;
+        this.lock = lock;
+    }
+
+    static DestinationLock acquire(Path destination) throws StandinException, IOException {
+        Path parent = destination.toAbsolutePath().getParent();
+        // A device node gets no lock file beside it (/dev is not ours): the node itself is locked.
+        boolean device = java.nio.file.Files.exists(destination) && !java.nio.file.Files.isRegularFile(destination);
+        Path path = device ? destination : parent.resolve("." + destination.getFileName() + ".standin-lock");
+        FileChannel channel;
+        try {
+            channel = device
+                    ? FileChannel.open(path, StandardOpenOption.WRITE)
+                    : FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new StandinException(ExitStatus.DESTINATION, "destination directory " + parent + " does not exist", e);
+        }
+        try {
+            FileLock lock = channel.tryLock();
+            if (lock == null) {
+                channel.close();
+                throw new StandinException(ExitStatus.DESTINATION,
+                        "another standin is already syncing " + destination + "; try again when it has finished");
+            }
+            return new DestinationLock(channel, lock);
+        } catch (OverlappingFileLockException e) {
+            channel.close();
+            throw new StandinException(ExitStatus.DESTINATION,
+                    "another sync in this process is already writing " + destination, e);
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        try (FileChannel c = channel) {
+            lock.release();
+        }
+    }
+}
