@@ -206,8 +206,12 @@ public final class Journal {
         JournalReader r = new JournalReader(in);
         r.nextRecord();
         ByteBuffer header = r.read(HEADER_LENGTH);
-        if (header == null || !Arrays.equals(bytes(header, 0, 8), MAGIC)) {
+        if (header == null || !Arrays.equals(bytes(header, 0, 6), Arrays.copyOf(MAGIC, 6))) {
             return new Parsed(false, 0);
+        }
+        if (!Arrays.equals(bytes(header, 0, 8), MAGIC)) {
+            throw new JournalException("journal layout '" + new String(bytes(header, 0, 7), java.nio.charset.StandardCharsets.US_ASCII)
+                    + "' is not one this build can replay; upgrade standin or remove the journal by hand");
         }
         CRC32C crc = new CRC32C();
         crc.update(header.duplicate().position(0).limit(HEADER_LENGTH - 4));
