@@ -1,0 +1,335 @@
+#!/usr/bin/env bash
+# Benchmark: standin vs rsync on a VM-disk-like image, first copy and incremental update.
+# Usage: bench/run.sh [--size 4G] [--change 0.01] [--workdir DIR] [--keep] [--skip-rsync-b4096]
+#                     [--cache cold|warm] [--seed N] [--reuse-images]
+# See bench/README.md.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH_DIR/.." && pwd)
+JAR="$ROOT/agent/target/standin.jar"
+
+SIZE=4G
+CHANGE=0.01
+WORK="$BENCH_DIR/work"
+KEEP=0
+SKIP_B4096=0
+CACHE=auto
+SEED=42
+REUSE=0
+
+usage() {
+    sed -n '2,5p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+}
+
+die() { echo "run.sh: error: $*" >&2; exit 1; }
+log() { echo "== $*" >&2; }
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --size) SIZE=${2:?--size needs a value}; shift 2 ;;
+        --change) CHANGE=${2:?--change needs a value}; shift 2 ;;
+        --workdir) WORK=${2:?--workdir needs a value}; shift 2 ;;
+        --keep) KEEP=1; shift ;;
+        --skip-rsync-b4096) SKIP_B4096=1; shift ;;
+        --cache) CACHE=${2:?--cache needs cold or warm}; shift 2 ;;
+        --seed) SEED=${2:?--seed needs a value}; shift 2 ;;
+        --reuse-images) REUSE=1; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) usage >&2; die "unknown argument: $1" ;;
+    esac
+done
+case "$CACHE" in auto|cold|warm) ;; *) die "--cache must be cold or warm, not '$CACHE'" ;; esac
+[[ "$CHANGE" =~ ^(0(\.[0-9]+)?|1(\.0*)?|\.[0-9]+)$ ]] || die "--change must be a fraction within 0..1, not '$CHANGE'"
+
+to_bytes() { # 4G, 256M, 1.5G, 1048576
+    local s=${1^^}; s=${s%IB}; s=${s%B}
+    awk -v s="$s" 'BEGIN {
+        m = 1; u = substr(s, length(s), 1)
+        if (u == "K") m = 2^10; else if (u == "M") m = 2^20; else if (u == "G") m = 2^30; else if (u == "T") m = 2^40
+        if (m > 1) s = substr(s, 1, length(s) - 1)
+        if (s !~ /^[0-9]+(\.[0-9]+)?$/) exit 1
+        printf "%.0f\n", s * m }'
+}
+SIZE_BYTES=$(to_bytes "$SIZE") || die "--size: not a size: '$SIZE' (examples: 4G, 256M)"
+(( SIZE_BYTES > 0 && SIZE_BYTES % 4096 == 0 )) || die "--size must be a positive multiple of 4 KiB"
+
+# ------------------------------------------------------------------ tools
+
+need_apt=()
+for t in rsync:rsync /usr/bin/time:time cmp:diffutils ssh:openssh-client java:openjdk-17-jdk-headless awk:gawk; do
+    cmd=${t%%:*}; pkg=${t#*:}
+    command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if (( ${#need_apt[@]} )); then
+    if [[ $EUID -eq 0 ]] && command -v apt-get >/dev/null; then
+        log "installing missing tools: ${need_apt[*]}"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need_apt[@]}" >&2 \
+            || { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need_apt[@]}" >&2; } \
+            || die "could not install ${need_apt[*]} with apt-get; install them and retry"
+    else
+        die "missing tools (packages: ${need_apt[*]}); install them (apt-get install ${need_apt[*]}) and retry"
+    fi
+fi
+for cmd in rsync /usr/bin/time cmp ssh java awk cp sync; do
+    command -v "$cmd" >/dev/null 2>&1 || die "required tool '$cmd' not found"
+done
+/usr/bin/time -f '%e' true 2>/dev/null || die "/usr/bin/time is not GNU time (need -f); apt-get install time"
+JAVA_MAJOR=$(java -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}')
+[[ "${JAVA_MAJOR%%.*}" -ge 17 ]] 2>/dev/null || die "Java 17 or later is needed (found ${JAVA_MAJOR:-none})"
+
+# ------------------------------------------------------------------ workdir, space, cleanup
+
+mkdir -p "$WORK" || die "cannot create workdir $WORK"
+WORK=$(cd "$WORK" && pwd)
+BASE="$WORK/base.img"; CHANGED="$WORK/changed.img"; CHANGES="$WORK/changes.json"
+R_ST="$WORK/replica-standin.img"; R_RS="$WORK/replica-rsync.img"
+LOGDIR="$WORK/logs"; RESULTS="$WORK/results.json"
+mkdir -p "$LOGDIR"
+
+cleanup() {
+    local rc=$?
+    if (( KEEP )); then
+        echo "run.sh: images kept in $WORK (--keep)" >&2
+    else
+        rm -f "$BASE" "$CHANGED" "$R_ST" "$R_RS" \
+            "$WORK/.replica-standin.img.standin-journal" "$WORK/.replica-standin.img.standin-partial" \
+            "$WORK"/.replica-rsync.img.* 2>/dev/null || true
+    fi
+    if (( rc != 0 )); then
+        echo "run.sh: FAILED (exit $rc); logs in $LOGDIR" >&2
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+avail=$(df --output=avail -B1 "$WORK" | tail -1 | tr -d ' ')
+need=$(( SIZE_BYTES * 4 + (1 << 30) ))   # base, changed, two replicas (fully allocated at worst) + 1 GiB
+if (( avail < need )); then
+    die "not enough space in $WORK: $(( avail >> 20 )) MiB free, need about $(( need >> 20 )) MiB (4 x --size + 1 GiB)"
+fi
+log "workdir $WORK: $(( avail >> 30 )) GiB free, need at most $(( need >> 30 )) GiB"
+
+# ------------------------------------------------------------------ build, images
+
+if [[ ! -f "$JAR" ]]; then
+    log "building $JAR"
+    command -v mvn >/dev/null || die "agent/target/standin.jar is missing and mvn is not installed (apt-get install maven)"
+    ( cd "$ROOT" && { mvn -q -B -o package -DskipTests || mvn -q -B package -DskipTests; } ) >&2 \
+        || die "build failed; run 'mvn -B package -DskipTests' in $ROOT to see why"
+    [[ -f "$JAR" ]] || die "build did not produce $JAR"
+fi
+
+json_num() { # json_num KEY FILE -> the number (or true/false) of "KEY": in a flat JSON object
+    sed -n "s/.*\"$1\":\([-0-9.eE+a-z]*\).*/\1/p" "$2" | head -1
+}
+
+images_match() {
+    [[ -f "$BASE" && -f "$CHANGED" && -f "$CHANGES" ]] || return 1
+    [[ "$(json_num size "$CHANGES")" == "$SIZE_BYTES" && "$(json_num seed "$CHANGES")" == "$SEED" ]] || return 1
+    awk -v a="$(sed -n 's/.*"changeFraction":\([0-9.eE+-]*\).*/\1/p' "$CHANGES")" -v b="$CHANGE" 'BEGIN { exit !(a + 0 == b + 0) }'
+}
+if (( REUSE )) && images_match; then
+    log "reusing base.img and changed.img in $WORK (--reuse-images)"
+else
+    log "making images: size $SIZE, change $CHANGE, seed $SEED"
+    java "$BENCH_DIR/MakeImages.java" --out "$WORK" --size "$SIZE_BYTES" --change "$CHANGE" --seed "$SEED" >/dev/null \
+        || die "MakeImages failed"
+fi
+CHANGED_BYTES=$(json_num changedBytes "$CHANGES")
+CHANGED_BLOCKS=$(json_num changedBlocks "$CHANGES")
+[[ -n "$CHANGED_BYTES" ]] || die "cannot read changedBytes from $CHANGES"
+log "changed.img differs from base.img in $CHANGED_BLOCKS blocks of 4 KiB = $CHANGED_BYTES bytes (changes.json)"
+
+# ------------------------------------------------------------------ cache mode
+
+if [[ "$CACHE" == auto || "$CACHE" == cold ]]; then
+    if sync && echo 3 > /proc/sys/vm/drop_caches 2>/dev/null; then
+        CACHE=cold
+    elif [[ "$CACHE" == cold ]]; then
+        die "--cache cold: cannot write /proc/sys/vm/drop_caches (not root, or not allowed here); use --cache warm"
+    else
+        CACHE=warm
+        log "cannot drop the page cache here; every run starts warm instead"
+    fi
+fi
+log "cache mode: $CACHE"
+
+# Before every timed run: flush dirty pages, then either drop the page cache (cold) or read
+# source and destination completely (warm), so that every tool starts from the same state.
+prepare_cache() {
+    sync
+    if [[ "$CACHE" == cold ]]; then
+        echo 3 > /proc/sys/vm/drop_caches
+    else
+        local f
+        for f in "$@"; do
+            [[ -e "$f" ]] && cat "$f" > /dev/null
+        done
+    fi
+}
+
+# ------------------------------------------------------------------ runs
+
+ROWS=()       # "case|tool|wall|cpu|literal|wire" for the table
+JSON_RUNS=()  # one JSON object per run
+declare -A WALL CPU LIT WIRE
+
+# timed KEY CASE TOOL SOURCE DEST KIND -- command...
+# KIND is standin (parse --json stdout) or rsync (parse --stats). rsync is followed by 'sync DEST'
+# inside the timing, because standin fsyncs what it writes before it returns.
+timed() {
+    local key=$1 case=$2 tool=$3 src=$4 dst=$5 kind=$6; shift 7
+    local out="$LOGDIR/$key.out" err="$LOGDIR/$key.err" tf="$LOGDIR/$key.time"
+    prepare_cache "$src" "$dst"
+    log "$case: $tool: $*"
+    local rc=0
+    if [[ "$kind" == rsync ]]; then
+        /usr/bin/time -f '%e %U %S' -o "$tf" bash -c '"$@" && sync "${@: -1}"' _ "$@" > "$out" 2> "$err" || rc=$?
+    else
+        /usr/bin/time -f '%e %U %S' -o "$tf" "$@" > "$out" 2> "$err" || rc=$?
+    fi
+    if (( rc != 0 )); then
+        cat "$err" >&2
+        die "$tool failed with exit $rc in '$case' (command: $*); output in $out, $err"
+    fi
+    local wall user sys
+    read -r wall user sys < <(tail -1 "$tf")
+    local literal wire
+    if [[ "$kind" == standin ]]; then
+        literal=$(json_num literalBytes "$out"); wire=$(json_num wireBytes "$out")
+        [[ -n "$literal" && -n "$wire" ]] || die "no literalBytes/wireBytes in standin's --json output ($out)"
+    else
+        literal=$(sed -n 's/^Literal data: \([0-9,]*\) bytes.*/\1/p' "$out" | tr -d ,)
+        local sent recv
+        sent=$(sed -n 's/^Total bytes sent: \([0-9,]*\).*/\1/p' "$out" | tr -d ,)
+        recv=$(sed -n 's/^Total bytes received: \([0-9,]*\).*/\1/p' "$out" | tr -d ,)
+        [[ -n "$literal" && -n "$sent" && -n "$recv" ]] || die "cannot parse rsync --stats output ($out)"
+        wire=$(( sent + recv ))
+    fi
+    log "   verifying: cmp $(basename "$src") $(basename "$dst")"
+    if ! cmp "$src" "$dst" > "$LOGDIR/$key.cmp" 2>&1; then
+        echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" >&2
+        echo "!!! MISMATCH after $tool ($case): $dst is not identical to $src" >&2
+        cat "$LOGDIR/$key.cmp" >&2
+        echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" >&2
+        exit 3
+    fi
+    local cpu
+    cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
+    WALL[$key]=$wall; CPU[$key]=$cpu; LIT[$key]=$literal; WIRE[$key]=$wire
+    ROWS+=("$case|$tool|$wall|$cpu|$literal|$wire")
+    local extra=""
+    if [[ "$kind" == standin ]]; then
+        extra=",\"standin\":$(tail -1 "$out")"
+    fi
+    local cmdjson
+    cmdjson=$(printf '%s ' "$@" | sed 's/ $//; s/\\/\\\\/g; s/"/\\"/g')
+    JSON_RUNS+=("{\"key\":\"$key\",\"case\":\"$case\",\"tool\":\"$tool\",\"command\":\"$cmdjson\",\"wallSeconds\":$wall,\"userSeconds\":$user,\"sysSeconds\":$sys,\"cpuSeconds\":$cpu,\"literalBytes\":$literal,\"wireBytes\":$wire,\"verified\":true$extra}")
+    log "   wall ${wall}s cpu ${cpu}s literal $literal wire $wire"
+}
+
+reset_replica() { # reset_replica DEST: make DEST a sparse copy of base.img (not timed)
+    rm -f "$1"
+    cp --sparse=always "$BASE" "$1"
+}
+
+STANDIN=(java -jar "$JAR" sync)
+HUMAN_SIZE=$(awk -v b="$SIZE_BYTES" 'BEGIN { if (b >= 2^30) printf "%g GiB", b / 2^30; else printf "%g MiB", b / 2^20 }')
+PCT=$(awk -v c="$CHANGE" 'BEGIN { printf "%g%%", c * 100 }')
+C_FIRST="first copy of $HUMAN_SIZE"
+C_INC="incremental $PCT of $HUMAN_SIZE"
+
+rm -f "$R_ST" "$R_RS" "$WORK/.replica-standin.img.standin-journal" "$WORK/.replica-standin.img.standin-partial"
+
+# first copy: the destination does not exist
+timed first-standin "$C_FIRST" "standin" "$BASE" "$R_ST" standin -- \
+    "${STANDIN[@]}" "$BASE" "$R_ST" --json -v
+timed first-rsync "$C_FIRST" "rsync --sparse" "$BASE" "$R_RS" rsync -- \
+    rsync --sparse --inplace --no-whole-file --stats "$BASE" "$R_RS"
+
+# incremental: every replica starts as a copy of base.img, then changed.img is synced onto it
+reset_replica "$R_ST"
+timed inc-standin "$C_INC" "standin" "$CHANGED" "$R_ST" standin -- \
+    "${STANDIN[@]}" "$CHANGED" "$R_ST" --json -v
+reset_replica "$R_ST"
+timed inc-standin-keepcache "$C_INC" "standin --no-drop-cache" "$CHANGED" "$R_ST" standin -- \
+    "${STANDIN[@]}" "$CHANGED" "$R_ST" --json -v --no-drop-cache
+reset_replica "$R_ST"
+timed inc-standin-t1 "$C_INC" "standin --threads 1" "$CHANGED" "$R_ST" standin -- \
+    "${STANDIN[@]}" "$CHANGED" "$R_ST" --json -v --threads 1
+reset_replica "$R_RS"
+timed inc-rsync "$C_INC" "rsync --inplace" "$CHANGED" "$R_RS" rsync -- \
+    rsync --inplace --no-whole-file --stats "$CHANGED" "$R_RS"
+if (( ! SKIP_B4096 )); then
+    reset_replica "$R_RS"
+    timed inc-rsync-b4096 "$C_INC" "rsync --inplace -B4096" "$CHANGED" "$R_RS" rsync -- \
+        rsync --inplace --no-whole-file -B 4096 --stats "$CHANGED" "$R_RS"
+fi
+
+# ------------------------------------------------------------------ report
+
+REPORT="$WORK/results.txt"
+{
+    echo "standin benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo "image $HUMAN_SIZE (seed $SEED): $(json_num randomBytes "$CHANGES" | awk '{printf "%.0f MiB", $1/2^20}') random," \
+        "$(json_num compressibleBytes "$CHANGES" | awk '{printf "%.0f MiB", $1/2^20}') compressible," \
+        "$(json_num zeroBytes "$CHANGES" | awk '{printf "%.0f MiB", $1/2^20}') zero (holes)"
+    echo "changed.img: $CHANGED_BLOCKS blocks of 4 KiB changed = $CHANGED_BYTES bytes" \
+        "($(awk -v b="$CHANGED_BYTES" 'BEGIN{printf "%.1f", b/2^20}') MiB), clustered 1-16 blocks"
+    if [[ "$CACHE" == cold ]]; then
+        echo "cache: cold -- 'sync; echo 3 > /proc/sys/vm/drop_caches' before every timed run"
+    else
+        echo "cache: warm -- 'sync' and source and destination read into the page cache before every timed run"
+    fi
+    echo "rsync timings include 'sync DEST' (standin fsyncs before it returns); every result verified with cmp"
+    echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/2^20}' /proc/meminfo) RAM; $(rsync --version | head -1 | awk '{print $1, $3}');" \
+        "java $(java -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.runtime.version/ {print $2}')"
+    echo
+    printf '%-28s %-26s %8s %8s %13s %10s\n' case tool "wall s" "cpu s" "literal MiB" "wire MiB"
+    for r in "${ROWS[@]}"; do
+        IFS='|' read -r c t w cpu l wi <<< "$r"
+        awk -v c="$c" -v t="$t" -v w="$w" -v cpu="$cpu" -v l="$l" -v wi="$wi" \
+            'BEGIN { printf "%-28s %-26s %8.2f %8.2f %13.1f %10.1f\n", c, t, w, cpu, l / 2^20, wi / 2^20 }'
+    done
+    echo
+    ratio() { # ratio LABEL A B: A/B and the speed factor
+        awk -v label="$1" -v a="$2" -v b="$3" 'BEGIN {
+            if (b <= 0) { printf "  %-52s n/a\n", label; exit }
+            r = a / b
+            if (r < 1 && r > 0) printf "  %-52s %.3f (%.1fx faster)\n", label, r, 1 / r
+            else printf "  %-52s %.3f (%.1fx slower)\n", label, r, r }'
+    }
+    plain() { awk -v label="$1" -v a="$2" -v b="$3" 'BEGIN { if (b > 0) printf "  %-52s %.3f\n", label, a / b; else printf "  %-52s n/a\n", label }'; }
+    echo "ratios:"
+    ratio "first copy: standin wall / rsync wall" "${WALL[first-standin]}" "${WALL[first-rsync]}"
+    ratio "incremental: standin wall / rsync --inplace wall" "${WALL[inc-standin]}" "${WALL[inc-rsync]}"
+    ratio "incremental: standin cpu / rsync --inplace cpu" "${CPU[inc-standin]}" "${CPU[inc-rsync]}"
+    if (( ! SKIP_B4096 )); then
+        ratio "incremental: standin wall / rsync -B4096 wall" "${WALL[inc-standin]}" "${WALL[inc-rsync-b4096]}"
+        ratio "incremental: standin cpu / rsync -B4096 cpu" "${CPU[inc-standin]}" "${CPU[inc-rsync-b4096]}"
+    fi
+    plain "incremental: standin literal / changed bytes" "${LIT[inc-standin]}" "$CHANGED_BYTES"
+    plain "incremental: rsync --inplace literal / changed bytes" "${LIT[inc-rsync]}" "$CHANGED_BYTES"
+    if (( ! SKIP_B4096 )); then
+        plain "incremental: rsync -B4096 literal / changed bytes" "${LIT[inc-rsync-b4096]}" "$CHANGED_BYTES"
+    fi
+    plain "incremental: standin wire / changed bytes" "${WIRE[inc-standin]}" "$CHANGED_BYTES"
+    plain "incremental: rsync --inplace wire / changed bytes" "${WIRE[inc-rsync]}" "$CHANGED_BYTES"
+    echo
+    for k in inc-standin inc-standin-t1 first-standin; do
+        echo "standin phase starts (-v), $k (self-reported total $(json_num seconds "$LOGDIR/$k.out" | awk '{printf "%.2f", $1}') s, wall ${WALL[$k]} s):"
+        sed -n 's/^standin: /  /p' "$LOGDIR/$k.err"
+    done
+} | tee "$REPORT"
+
+{
+    printf '{"date":"%s","commit":"%s","size":%s,"changeFraction":%s,"seed":%s,"cache":"%s",' \
+        "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)" \
+        "$SIZE_BYTES" "$CHANGE" "$SEED" "$CACHE"
+    printf '"rsyncFsyncIncluded":true,"cores":%s,"images":%s,"runs":[' "$(nproc)" "$(tr -d '\n' < "$CHANGES")"
+    sep=""
+    for j in "${JSON_RUNS[@]}"; do printf '%s%s' "$sep" "$j"; sep=","; done
+    printf ']}\n'
+} > "$RESULTS"
+log "results: $RESULTS, table: $REPORT, logs: $LOGDIR"
