@@ -58,7 +58,9 @@ public final class DiskImage implements AutoCloseable {
                 throw new IOException(path + " is a directory, not a disk image");
             }
             DiskImage image = new DiskImage(path, channel, nativeFile, blockDevice, dropCache && nativeFile != null);
-            if (image.dropCache) {
+            if (nativeFile != null) {
+                // Doubles the kernel's readahead: cold 4 MiB reads ran at half of cat's speed
+                // without it on the test VM (18.2 s against 8.8 s for two 4 GiB files).
                 nativeFile.fadvise(0, 0, Advice.SEQUENTIAL);
             }
             return image;

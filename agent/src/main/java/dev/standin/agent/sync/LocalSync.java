@@ -206,15 +206,12 @@ public final class LocalSync {
         Signatures signatures = new Signatures(length, blockSize);
         progress.phase("signing replica", length);
         try {
-            pipeline.run(replica, length, (offset, data, n) -> {
+            bytesRead[0] = pipeline.run(replica, length, (offset, data, n) -> {
                 SignatureBuilder builder = new SignatureBuilder(signatures);
                 if (data == null) {
                     builder.addZeros(offset, n);
                 } else {
                     builder.add(offset, data, n);
-                    synchronized (bytesRead) {
-                        bytesRead[0] += n;
-                    }
                 }
                 return Boolean.TRUE;
             }, (offset, n, done) -> { }, progress::done);
@@ -244,11 +241,8 @@ public final class LocalSync {
         progress.phase(firstCopy ? "copying" : "scanning source", header.targetLength());
         try {
             DeltaEncoder encoder = new DeltaEncoder(wire, header, options.compression());
-            pipeline.run(source, header.targetLength(), (offset, data, n) -> {
+            sourceRead[0] = pipeline.run(source, header.targetLength(), (offset, data, n) -> {
                 if (data != null) {
-                    synchronized (sourceRead) {
-                        sourceRead[0] += n;
-                    }
                     return matchers.get().match(offset, data, n);
                 }
                 return matchers.get().matchZeros(offset, n);

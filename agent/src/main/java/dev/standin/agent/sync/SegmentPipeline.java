@@ -75,15 +75,17 @@ public final class SegmentPipeline implements AutoCloseable {
 
     /**
      * Runs {@code task} over {@code [0, length)} of {@code image} and feeds the results to
-     * {@code sink} in order on the calling thread. {@code progress} receives bytes done.
+     * {@code sink} in order on the calling thread. {@code progress} receives bytes done. Returns the
+     * bytes actually read (holes are not).
      */
-    public <R> void run(DiskImage image, long length, Task<R> task, Sink<R> sink, LongConsumer progress)
+    public <R> long run(DiskImage image, long length, Task<R> task, Sink<R> sink, LongConsumer progress)
             throws Exception {
+        java.util.concurrent.atomic.AtomicLong bytesRead = new java.util.concurrent.atomic.AtomicLong();
         BlockingQueue<Pending<R>> pending = new ArrayBlockingQueue<>(buffers.size() + 1);
         CompletableFuture<Void> reading = new CompletableFuture<>();
         Thread reader = new Thread(() -> {
             try {
-                read(image, length, task, pending);
+                read(image, length, task, pending, bytesRead);
                 reading.complete(null);
             } catch (Throwable e) {
                 reading.completeExceptionally(e);
@@ -112,6 +114,7 @@ public final class SegmentPipeline implements AutoCloseable {
             }
             reading.get();
             complete = true;
+            return bytesRead.get();
         } catch (ExecutionException e) {
             throw unwrapCause(e);
         } finally {
@@ -127,8 +130,8 @@ public final class SegmentPipeline implements AutoCloseable {
         }
     }
 
-    private <R> void read(DiskImage image, long length, Task<R> task, BlockingQueue<Pending<R>> pending)
-            throws IOException, InterruptedException {
+    private <R> void read(DiskImage image, long length, Task<R> task, BlockingQueue<Pending<R>> pending,
+            java.util.concurrent.atomic.AtomicLong bytesRead) throws IOException, InterruptedException {
         if (idleIo && io.isPresent()) {
             try {
                 io.get().ioprioIdleForCurrentThread();
@@ -145,9 +148,8 @@ public final class SegmentPipeline implements AutoCloseable {
             ByteBuffer buffer = null;
             if (!extents.isEmpty()) {
                 buffer = buffers.take();
-                buffer.clear().limit(n);
                 try {
-                    image.readFully(offset, buffer);
+                    bytesRead.addAndGet(readExtents(image, offset, n, extents, buffer));
                 } catch (IOException e) {
                     release(buffer);
                     throw e;
@@ -167,6 +169,39 @@ public final class SegmentPipeline implements AutoCloseable {
                 }
             }, workers);
             pending.put(new Pending<>(offset, n, buffer, result));
+        }
+    }
+
+    /**
+     * Reads only the allocated extents of a segment and fills the holes between them with zeros,
+     * so a sparse image costs reads in proportion to its data, not to its segments.
+     */
+    private static long readExtents(DiskImage image, long offset, int n, List<Extent> extents, ByteBuffer buffer)
+            throws IOException {
+        buffer.clear().limit(n);
+        int filled = 0;
+        long read = 0;
+        for (Extent extent : extents) {
+            int from = (int) (Math.max(extent.offset(), offset) - offset);
+            int to = (int) (Math.min(extent.end(), offset + n) - offset);
+            if (to <= from) {
+                continue;
+            }
+            zero(buffer, filled, from);
+            image.readFully(offset + from, buffer.duplicate().position(from).limit(to));
+            read += to - from;
+            filled = to;
+        }
+        zero(buffer, filled, n);
+        buffer.position(n);
+        return read;
+    }
+
+    private static void zero(ByteBuffer buffer, int from, int to) {
+        while (from < to) {
+            int len = Math.min(to - from, dev.standin.delta.BlockSize.MAX);
+            buffer.put(from, dev.standin.delta.ZeroBlocks.zeros(len), 0, len);
+            from += len;
         }
     }
 
