@@ -66,7 +66,7 @@ public final class LocalSync {
     public SyncStats run() throws StandinException, InterruptedException {
         long started = System.nanoTime();
         Path destination = options.destination();
-        try (DiskImage source = openSource(io);
+        try (DiskImage source = openSource();
                 SegmentPipeline pipeline = new SegmentPipeline(options.segmentSize(), options.threads(), options.idleIo(), io)) {
             long length = sourceSize(source);
             try (DestinationLock lock = DestinationLock.acquire(destination)) {
@@ -81,38 +81,36 @@ public final class LocalSync {
 
     private SyncStats syncLocked(DiskImage source, SegmentPipeline pipeline, long length, Path destination, long started)
             throws StandinException, InterruptedException, IOException {
-        {
-            Journal.Recovery recovery = recover(destination, io);
-            try (DiskImage replica = openReplica(destination, io)) {
-                boolean firstCopy = replica == null || (!replica.isBlockDevice() && replica.size() == 0);
-                long basisLength = firstCopy ? 0 : replica.isBlockDevice() ? length : replica.size();
-                if (replica != null && replica.isBlockDevice() && replica.size() < length) {
-                    throw new StandinException(ExitStatus.DESTINATION, "destination " + destination + " holds "
-                            + replica.size() + " bytes, less than the source's " + length);
-                }
-                if (firstCopy && !options.dryRun()) {
-                    checkRoomForFirstCopy(source, length, destination);
-                }
-                int blockSize = options.blockSize() != 0 ? options.blockSize()
-                        : BlockSize.forImageSize(Math.max(length, basisLength));
-                Optional<Signatures> cached = firstCopy || replica.isBlockDevice() ? Optional.empty()
-                        : loadCache(destination, blockSize);
-                String signatureSource = firstCopy ? "none" : cached.isPresent() ? "cache" : "read";
-                long[] basisRead = {0};
-                Signatures basis = firstCopy ? Signatures.empty(blockSize)
-                        : cached.isPresent() ? cached.get() : sign(pipeline, replica, basisLength, blockSize, basisRead);
-                byte[] basisDigest = firstCopy ? DeltaHeader.NO_BASIS : basis.digest();
-                DeltaHeader header = new DeltaHeader(blockSize, length, basisLength, basisDigest);
-                Sent sent = send(pipeline, source, basis, header, firstCopy ? null : replica, firstCopy);
-                MatchStats m = sent.stats;
-                return new SyncStats(options.source().toString(), destination.toString(), length, blockSize,
-                        m.blocks(), m.blocksSame(), m.blocksMoved(), m.blocksZero(), m.blocksChanged(),
-                        sent.sourceRead + basisRead[0], sent.sourceRead, basisRead[0], signatureSource,
-                        m.literalBytes(), sent.wireBytes,
-                        options.compression().name().toLowerCase(java.util.Locale.ROOT), firstCopy, options.dryRun(),
-                        recovery.name().toLowerCase(java.util.Locale.ROOT), ImageDigest.hex(sent.digest),
-                        (System.nanoTime() - started) / 1e9);
+        Journal.Recovery recovery = recover(destination);
+        try (DiskImage replica = openReplica(destination)) {
+            boolean firstCopy = replica == null || (!replica.isBlockDevice() && replica.size() == 0);
+            long basisLength = firstCopy ? 0 : replica.isBlockDevice() ? length : replica.size();
+            if (replica != null && replica.isBlockDevice() && replica.size() < length) {
+                throw new StandinException(ExitStatus.DESTINATION, "destination " + destination + " holds "
+                        + replica.size() + " bytes, less than the source's " + length);
             }
+            if (firstCopy && !options.dryRun()) {
+                checkRoomForFirstCopy(source, length, destination);
+            }
+            int blockSize = options.blockSize() != 0 ? options.blockSize()
+                    : BlockSize.forImageSize(Math.max(length, basisLength));
+            Optional<Signatures> cached = firstCopy || replica.isBlockDevice() ? Optional.empty()
+                    : loadCache(destination, blockSize);
+            String signatureSource = firstCopy ? "none" : cached.isPresent() ? "cache" : "read";
+            long[] basisRead = {0};
+            Signatures basis = firstCopy ? Signatures.empty(blockSize)
+                    : cached.isPresent() ? cached.get() : sign(pipeline, replica, basisLength, blockSize, basisRead);
+            byte[] basisDigest = firstCopy ? DeltaHeader.NO_BASIS : basis.digest();
+            DeltaHeader header = new DeltaHeader(blockSize, length, basisLength, basisDigest);
+            Sent sent = send(pipeline, source, basis, header, firstCopy ? null : replica, firstCopy);
+            MatchStats m = sent.stats;
+            return new SyncStats(options.source().toString(), destination.toString(), length, blockSize,
+                    m.blocks(), m.blocksSame(), m.blocksMoved(), m.blocksZero(), m.blocksChanged(),
+                    sent.sourceRead + basisRead[0], sent.sourceRead, basisRead[0], signatureSource,
+                    m.literalBytes(), sent.wireBytes,
+                    options.compression().name().toLowerCase(java.util.Locale.ROOT), firstCopy, options.dryRun(),
+                    recovery.name().toLowerCase(java.util.Locale.ROOT), ImageDigest.hex(sent.digest),
+                    (System.nanoTime() - started) / 1e9);
         }
     }
 
@@ -136,7 +134,7 @@ public final class LocalSync {
         }
     }
 
-    private DiskImage openSource(Optional<NativeIo> io) throws StandinException {
+    private DiskImage openSource() throws StandinException {
         try {
             return DiskImage.open(options.source(), false, options.dropCache(), io);
         } catch (IOException e) {
@@ -152,13 +150,13 @@ public final class LocalSync {
         }
     }
 
-    private Journal.Recovery recover(Path destination, Optional<NativeIo> io) throws StandinException {
+    private Journal.Recovery recover(Path destination) throws StandinException {
         try {
             Files.deleteIfExists(FreshReplica.stagingPath(destination));
             if (!Files.exists(destination)) {
                 return Journal.Recovery.NONE;
             }
-            boolean device = isBlockDevice(destination, io);
+            boolean device = isBlockDevice(destination);
             return Journal.recover(Journal.pathFor(destination, device, options.stateDirectory()), destination, device, io);
         } catch (JournalException e) {
             throw new StandinException(ExitStatus.PROTOCOL, "journal of " + destination + ": " + e.getMessage(), e);
@@ -168,7 +166,7 @@ public final class LocalSync {
         }
     }
 
-    private static boolean isBlockDevice(Path path, Optional<NativeIo> io) throws IOException {
+    private boolean isBlockDevice(Path path) throws IOException {
         if (Files.isRegularFile(path) || io.isEmpty()) {
             return false;
         }
@@ -177,7 +175,7 @@ public final class LocalSync {
         }
     }
 
-    private DiskImage openReplica(Path destination, Optional<NativeIo> io) throws StandinException {
+    private DiskImage openReplica(Path destination) throws StandinException {
         if (!Files.exists(destination)) {
             Path parent = destination.toAbsolutePath().getParent();
             if (parent == null || !Files.isDirectory(parent)) {
