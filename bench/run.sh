@@ -164,7 +164,7 @@ prepare_cache() {
     else
         local f
         for f in "$@"; do
-            [[ -e "$f" ]] && cat "$f" > /dev/null
+            if [[ -e "$f" ]]; then cat "$f" > /dev/null; fi
         done
     fi
 }
