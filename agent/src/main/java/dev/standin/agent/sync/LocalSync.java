@@ -27,6 +27,7 @@ import dev.standin.nativeio.NativeIo;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -66,11 +67,10 @@ public final class LocalSync {
     public SyncStats run() throws StandinException, InterruptedException {
         long started = System.nanoTime();
         Path destination = options.destination();
-        try (DiskImage source = openSource();
-                SegmentPipeline pipeline = new SegmentPipeline(options.segmentSize(), options.threads(), options.idleIo(), io)) {
+        try (DiskImage source = openSource()) {
             long length = sourceSize(source);
             try (DestinationLock lock = DestinationLock.acquire(destination)) {
-                return syncLocked(source, pipeline, length, destination, started);
+                return syncLocked(source, length, destination, started);
             }
         } catch (IOException e) {
             throw classify(e, "");
@@ -79,7 +79,7 @@ public final class LocalSync {
         }
     }
 
-    private SyncStats syncLocked(DiskImage source, SegmentPipeline pipeline, long length, Path destination, long started)
+    private SyncStats syncLocked(DiskImage source, long length, Path destination, long started)
             throws StandinException, InterruptedException, IOException {
         Journal.Recovery recovery = recover(destination);
         try (DiskImage replica = openReplica(destination)) {
@@ -94,6 +94,8 @@ public final class LocalSync {
             }
             int blockSize = options.blockSize() != 0 ? options.blockSize()
                     : BlockSize.forImageSize(Math.max(length, basisLength));
+            SegmentPipeline pipeline = new SegmentPipeline(Math.max(options.segmentSize(), blockSize), options.threads(),
+                    options.idleIo(), io);
             Optional<Signatures> cached = firstCopy || replica.isBlockDevice() ? Optional.empty()
                     : loadCache(destination, blockSize);
             String signatureSource = firstCopy ? "none" : cached.isPresent() ? "cache" : "read";
@@ -241,7 +243,7 @@ public final class LocalSync {
             DeltaEncoder encoder = new DeltaEncoder(wire, header, options.compression());
             sourceRead[0] = pipeline.run(source, header.targetLength(), (offset, data, n) -> {
                 if (data != null) {
-                    return matchers.get().match(offset, data, n);
+                    return detach(matchers.get().match(offset, data, n));
                 }
                 return matchers.get().matchZeros(offset, n);
             }, (offset, n, delta) -> {
@@ -276,6 +278,24 @@ public final class LocalSync {
             }
             throw wrap(e, "source ");
         }
+    }
+
+    /** Copies literal data out of the segment buffer, which the pipeline reuses. */
+    private static SegmentDelta detach(SegmentDelta delta) {
+        if (delta.stats().literalBytes() == 0) {
+            return delta;
+        }
+        List<DeltaOp> ops = new java.util.ArrayList<>(delta.ops().size());
+        for (DeltaOp op : delta.ops()) {
+            if (op instanceof DeltaOp.Literal literal) {
+                ByteBuffer copy = ByteBuffer.allocate(literal.data().remaining());
+                copy.put(literal.data().duplicate()).flip();
+                ops.add(new DeltaOp.Literal(literal.offset(), copy));
+            } else {
+                ops.add(op);
+            }
+        }
+        return new SegmentDelta(delta.offset(), delta.length(), ops, delta.leafHi(), delta.leafLo(), delta.stats());
     }
 
     private static void addLeaves(ImageDigest digest, SegmentDelta delta) {

@@ -1,35 +1,39 @@
 package dev.standin.agent.sync;
 
 import dev.standin.agent.image.DiskImage;
+import dev.standin.delta.BlockSize;
+import dev.standin.delta.ZeroBlocks;
 import dev.standin.nativeio.Extent;
 import dev.standin.nativeio.NativeIo;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
 
 /**
- * Reads an image in order, one segment at a time, processes segments on a pool of threads and
- * hands the results back in order. One thread reads (with idle I/O priority), the pool hashes and
- * matches, the caller consumes: on two cores reading and hashing overlap.
+ * Reads an image in segments on several threads and hands the results back in image order. Each
+ * worker reads a segment into its own small buffer and processes it at once, while the data is
+ * still in that core's cache: reading 2 GiB from the page cache into 4 MiB buffers took 1.0 s
+ * here, into a reused 256 KiB buffer 0.17 s, and a separate reader thread would also move every
+ * byte from one core's cache to another's.
  *
- * <p>Memory is bounded by the buffer pool: {@code 2 × threads + 2} direct buffers of one segment
- * each (24 MiB with two threads and 4 MiB segments), whatever the image size. A segment's buffer
- * returns to the pool only after the consumer has seen its result, because results may view it.
- * Segments that lie wholly in a hole of a sparse image are not read at all.
+ * <p>Memory is bounded: one buffer of one segment per worker, and at most {@code 4 × threads + 4}
+ * results waiting for the consumer, whatever the image size. Segments that lie wholly in a hole
+ * of a sparse image are not read; inside a segment only the allocated extents are.
  */
-public final class SegmentPipeline implements AutoCloseable {
+public final class SegmentPipeline {
 
-    /** Works on one segment; {@code data} is null for a segment known to be all zero. */
+    /**
+     * Works on one segment; {@code data} is null for a segment known to be all zero. {@code data}
+     * is reused once the call returns: results must not refer to it.
+     */
     public interface Task<R> {
         R process(long offset, ByteBuffer data, int length) throws Exception;
     }
@@ -43,35 +47,17 @@ public final class SegmentPipeline implements AutoCloseable {
     private final int threads;
     private final boolean idleIo;
     private final Optional<NativeIo> io;
-    private final BlockingQueue<ByteBuffer> buffers;
-    private final ExecutorService workers;
 
     public SegmentPipeline(int segmentSize, int threads, boolean idleIo, Optional<NativeIo> io) {
-        if (segmentSize <= 0 || threads <= 0) {
-            throw new IllegalArgumentException("segment size and threads must be positive");
+        if (segmentSize <= 0 || segmentSize % BlockSize.MIN != 0 || threads <= 0) {
+            throw new IllegalArgumentException("segment size (" + segmentSize + ") must be a positive multiple of "
+                    + BlockSize.MIN + " and threads (" + threads + ") positive");
         }
         this.segmentSize = segmentSize;
         this.threads = threads;
         this.idleIo = idleIo;
         this.io = io;
-        int count = 2 * threads + 2;
-        this.buffers = new ArrayBlockingQueue<>(count);
-        for (int i = 0; i < count; i++) {
-            buffers.add(ByteBuffer.allocateDirect(segmentSize));
-        }
-        AtomicInteger n = new AtomicInteger();
-        this.workers = Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, "standin-hash-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
     }
-
-    public int segmentSize() {
-        return segmentSize;
-    }
-
-    private record Pending<R>(long offset, int length, ByteBuffer buffer, CompletableFuture<R> result) {}
 
     /**
      * Runs {@code task} over {@code [0, length)} of {@code image} and feeds the results to
@@ -80,58 +66,48 @@ public final class SegmentPipeline implements AutoCloseable {
      */
     public <R> long run(DiskImage image, long length, Task<R> task, Sink<R> sink, LongConsumer progress)
             throws Exception {
-        java.util.concurrent.atomic.AtomicLong bytesRead = new java.util.concurrent.atomic.AtomicLong();
-        BlockingQueue<Pending<R>> pending = new ArrayBlockingQueue<>(buffers.size() + 1);
-        CompletableFuture<Void> reading = new CompletableFuture<>();
-        Thread reader = new Thread(() -> {
-            try {
-                read(image, length, task, pending, bytesRead);
-                reading.complete(null);
-            } catch (Throwable e) {
-                reading.completeExceptionally(e);
-            }
-        }, "standin-read");
-        reader.setDaemon(true);
-        reader.start();
-        long done = 0;
-        boolean complete = false;
+        long segments = (length + segmentSize - 1) / segmentSize;
+        int window = 4 * threads + 4;
+        Semaphore slots = new Semaphore(window);
+        AtomicLong next = new AtomicLong();
+        AtomicLong bytesRead = new AtomicLong();
+        AtomicBoolean stop = new AtomicBoolean();
+        ConcurrentHashMap<Long, CompletableFuture<R>> results = new ConcurrentHashMap<>();
+        Thread[] workers = new Thread[threads];
+        for (int t = 0; t < threads; t++) {
+            workers[t] = new Thread(() -> work(image, length, segments, task, slots, next, bytesRead, stop, results),
+                    "standin-scan-" + (t + 1));
+            workers[t].setDaemon(true);
+            workers[t].start();
+        }
         try {
-            while (done < length) {
-                Pending<R> next = pending.poll(100, java.util.concurrent.TimeUnit.MILLISECONDS);
-                if (next == null) {
-                    if (reading.isCompletedExceptionally()) {
-                        reading.get();
-                    }
-                    continue;
-                }
+            for (long index = 0; index < segments; index++) {
+                CompletableFuture<R> result = results.computeIfAbsent(index, i -> new CompletableFuture<>());
+                R value;
                 try {
-                    sink.accept(next.offset(), next.length(), unwrap(next.result()));
-                } finally {
-                    release(next.buffer());
+                    value = result.get();
+                } catch (ExecutionException e) {
+                    throw unwrap(e);
                 }
-                done += next.length();
-                progress.accept(done);
+                results.remove(index);
+                long offset = index * segmentSize;
+                int n = (int) Math.min(segmentSize, length - offset);
+                sink.accept(offset, n, value);
+                slots.release();
+                progress.accept(offset + n);
             }
-            reading.get();
-            complete = true;
             return bytesRead.get();
-        } catch (ExecutionException e) {
-            throw unwrapCause(e);
         } finally {
-            if (!complete) {
-                // Interrupting a thread inside FileChannel I/O closes the channel: only on failure.
-                reader.interrupt();
-            }
-            reader.join();
-            for (Pending<R> p; (p = pending.poll()) != null; ) {
-                p.result().handle((r, e) -> null).join();
-                release(p.buffer());
+            stop.set(true);
+            slots.release(window + threads);
+            for (Thread worker : workers) {
+                worker.join();
             }
         }
     }
 
-    private <R> void read(DiskImage image, long length, Task<R> task, BlockingQueue<Pending<R>> pending,
-            java.util.concurrent.atomic.AtomicLong bytesRead) throws IOException, InterruptedException {
+    private <R> void work(DiskImage image, long length, long segments, Task<R> task, Semaphore slots, AtomicLong next,
+            AtomicLong bytesRead, AtomicBoolean stop, ConcurrentHashMap<Long, CompletableFuture<R>> results) {
         if (idleIo && io.isPresent()) {
             try {
                 io.get().ioprioIdleForCurrentThread();
@@ -139,43 +115,39 @@ public final class SegmentPipeline implements AutoCloseable {
                 // Only a courtesy to the guests: without it the scan still works.
             }
         }
-        for (long offset = 0; offset < length; offset += segmentSize) {
-            if (Thread.interrupted()) {
-                throw new InterruptedIOException("reading " + image.path() + " was cancelled");
+        ByteBuffer buffer = ByteBuffer.allocateDirect(segmentSize);
+        while (!stop.get()) {
+            try {
+                slots.acquire();
+            } catch (InterruptedException e) {
+                return;
             }
+            long index = next.getAndIncrement();
+            if (stop.get() || index >= segments) {
+                return;
+            }
+            CompletableFuture<R> result = results.computeIfAbsent(index, i -> new CompletableFuture<>());
+            long offset = index * segmentSize;
             int n = (int) Math.min(segmentSize, length - offset);
-            List<Extent> extents = image.dataExtents(offset, offset + n);
-            ByteBuffer buffer = null;
-            if (!extents.isEmpty()) {
-                buffer = buffers.take();
-                try {
+            try {
+                List<Extent> extents = image.dataExtents(offset, offset + n);
+                if (extents.isEmpty()) {
+                    result.complete(task.process(offset, null, n));
+                } else {
                     bytesRead.addAndGet(readExtents(image, offset, n, extents, buffer));
-                } catch (IOException e) {
-                    release(buffer);
-                    throw e;
+                    image.doneWith(offset, n);
+                    buffer.flip();
+                    result.complete(task.process(offset, buffer, n));
                 }
-                image.doneWith(offset, n);
-                buffer.flip();
+            } catch (Throwable e) {
+                result.completeExceptionally(e);
+                stop.set(true);
+                return;
             }
-            long segmentOffset = offset;
-            ByteBuffer data = buffer;
-            CompletableFuture<R> result = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return task.process(segmentOffset, data, n);
-                } catch (RuntimeException e) {
-                    throw e;
-                } catch (Exception e) {
-                    throw new java.util.concurrent.CompletionException(e);
-                }
-            }, workers);
-            pending.put(new Pending<>(offset, n, buffer, result));
         }
     }
 
-    /**
-     * Reads only the allocated extents of a segment and fills the holes between them with zeros,
-     * so a sparse image costs reads in proportion to its data, not to its segments.
-     */
+    /** Reads the allocated extents of a segment and fills the holes between them with zeros. */
     private static long readExtents(DiskImage image, long offset, int n, List<Extent> extents, ByteBuffer buffer)
             throws IOException {
         buffer.clear().limit(n);
@@ -199,32 +171,14 @@ public final class SegmentPipeline implements AutoCloseable {
 
     private static void zero(ByteBuffer buffer, int from, int to) {
         while (from < to) {
-            int len = Math.min(to - from, dev.standin.delta.BlockSize.MAX);
-            buffer.put(from, dev.standin.delta.ZeroBlocks.zeros(len), 0, len);
+            int len = Math.min(to - from, BlockSize.MAX);
+            buffer.put(from, ZeroBlocks.zeros(len), 0, len);
             from += len;
         }
     }
 
-    private void release(ByteBuffer buffer) {
-        if (buffer != null) {
-            buffers.add(buffer);
-        }
-    }
-
-    private static <R> R unwrap(CompletableFuture<R> future) throws Exception {
-        try {
-            return future.get();
-        } catch (ExecutionException e) {
-            throw unwrapCause(e);
-        }
-    }
-
-    private static Exception unwrapCause(ExecutionException e) {
+    private static Exception unwrap(ExecutionException e) {
         Throwable cause = e.getCause();
-        while ((cause instanceof ExecutionException || cause instanceof java.util.concurrent.CompletionException)
-                && cause.getCause() != null) {
-            cause = cause.getCause();
-        }
         if (cause instanceof Exception ex) {
             return ex;
         }
@@ -232,14 +186,5 @@ public final class SegmentPipeline implements AutoCloseable {
             throw err;
         }
         return e;
-    }
-
-    public int threads() {
-        return threads;
-    }
-
-    @Override
-    public void close() {
-        workers.shutdownNow();
     }
 }

@@ -23,7 +23,13 @@ public record SyncOptions(
         int segmentSize,
         Path stateDirectory) {
 
-    public static final int DEFAULT_SEGMENT_SIZE = 4 << 20;
+    /**
+     * Unit of reading and matching, raised to the block size when blocks are larger. Small enough
+     * to stay in a core's cache between the read and the hash (see SegmentPipeline); a match never
+     * straddles two segments, which costs at most one block of literal per segment for data that
+     * moved by a few bytes.
+     */
+    public static final int DEFAULT_SEGMENT_SIZE = 256 << 10;
 
     public SyncOptions {
         Objects.requireNonNull(source, "source");
@@ -36,8 +42,8 @@ public record SyncOptions(
         if (threads < 1) {
             throw new IllegalArgumentException("threads (" + threads + ") must be at least 1");
         }
-        if (segmentSize < BlockSize.MAX || Integer.bitCount(segmentSize) != 1) {
-            throw new IllegalArgumentException("segment size (" + segmentSize + ") must be a power of two of at least 1 MiB");
+        if (segmentSize < BlockSize.MIN || Integer.bitCount(segmentSize) != 1) {
+            throw new IllegalArgumentException("segment size (" + segmentSize + ") must be a power of two of at least 4 KiB");
         }
     }
 
