@@ -242,7 +242,7 @@ seed_standin_replica() {
     "${STANDIN[@]}" "$BASE" "$1" --json > "$LOGDIR/seed-$(basename "$1").json"
 }
 
-STANDIN=(java -jar "$JAR" sync)
+STANDIN=("$ROOT/install/standin" sync)
 HUMAN_SIZE=$(awk -v b="$SIZE_BYTES" 'BEGIN { if (b >= 2^30) printf "%g GiB", b / 2^30; else printf "%g MiB", b / 2^20 }')
 PCT=$(awk -v c="$CHANGE" 'BEGIN { printf "%g%%", c * 100 }')
 C_FIRST="first copy of $HUMAN_SIZE"

@@ -35,7 +35,7 @@ allocated() { du --block-size=1 "$1" | cut -f1; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 drop() { dd if="$1" iflag=nocache count=0 status=none; } # evicts FILE from the page cache
 cached() { fincore --bytes --noheadings --output RES "$1" | tr -d ' '; }
-standin() { java -jar "$jar" "$@"; }
+standin() { "$(pwd)/install/standin" "$@"; }
 
 echo "== sparse 32 GiB image holding 256 MiB of data"
 img=$workdir/sparse.img
@@ -46,7 +46,7 @@ for i in $(seq 0 63); do # 64 extents of 4 MiB, spread over the image
 done
 sync
 printf '%-34s %-10s %8s %8s %12s %14s\n' case tool "wall s" "cpu s" "read MiB" "allocated MiB"
-timed s-first java -jar "$jar" sync "$img" "$workdir/replica-standin.img" --json
+timed s-first install/standin sync "$img" "$workdir/replica-standin.img" --json
 read_first=$(grep -o '"bytesRead":[0-9]*' "$workdir/s-first.out" | cut -d: -f2)
 printf '%-34s %-10s %8s %8s %12s %14s\n' "first copy" standin "$(wall s-first)" "$(cpu s-first)" "$(mib "$read_first")" "$(mib "$(allocated "$workdir/replica-standin.img")")"
 timed r-first rsync --sparse --inplace --no-whole-file "$img" "$workdir/replica-rsync.img"
@@ -54,7 +54,7 @@ printf '%-34s %-10s %8s %8s %12s %14s\n' "first copy" rsync "$(wall r-first)" "$
 cmp "$img" "$workdir/replica-standin.img" && cmp "$img" "$workdir/replica-rsync.img" || { echo "MISMATCH" >&2; exit 1; }
 
 head -c 1M /dev/urandom | dd of="$img" bs=1M seek=20000 conv=notrunc status=none
-timed s-incr java -jar "$jar" sync "$img" "$workdir/replica-standin.img" --json
+timed s-incr install/standin sync "$img" "$workdir/replica-standin.img" --json
 read_incr=$(grep -o '"bytesRead":[0-9]*' "$workdir/s-incr.out" | cut -d: -f2)
 printf '%-34s %-10s %8s %8s %12s %14s\n' "incremental (1 MiB written)" standin "$(wall s-incr)" "$(cpu s-incr)" "$(mib "$read_incr")" "$(mib "$(allocated "$workdir/replica-standin.img")")"
 timed r-incr rsync --sparse --inplace --no-whole-file "$img" "$workdir/replica-rsync.img"

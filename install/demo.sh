@@ -9,7 +9,7 @@ install/setup-debian.sh
 echo "== building standin"
 mvn -q -B package -DskipTests
 jar=agent/target/standin.jar
-standin() { java -jar "$jar" "$@"; }
+standin() { install/standin "$@"; }
 
 work=${STANDIN_DEMO_DIR:-$(mktemp -d /tmp/standin-demo.XXXXXX)}
 mkdir -p "$work"

@@ -8,7 +8,7 @@ final class VerboseProgress implements Progress {
 
     private final Progress inner;
     private final PrintWriter err;
-    private long started = System.nanoTime();
+    private final long started = System.nanoTime();
 
     VerboseProgress(Progress inner, PrintWriter err) {
         this.inner = inner;
@@ -30,5 +30,7 @@ final class VerboseProgress implements Progress {
     @Override
     public void finish() {
         inner.finish();
+        err.printf("standin: done after %.2f s%n", (System.nanoTime() - started) / 1e9);
+        err.flush();
     }
 }

@@ -364,6 +364,7 @@ public final class LocalSync {
                 }
             }
             decoder.expectEndOfInput();
+            progress.phase("verifying and committing", 0);
             written = assembler.finish();
             byte[] writtenDigest = written.digest();
             if (!Arrays.equals(writtenDigest, decoder.targetDigest())) {
