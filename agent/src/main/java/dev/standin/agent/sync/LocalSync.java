@@ -27,7 +27,6 @@ import dev.standin.nativeio.NativeIo;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
-import java.nio.ByteBuffer;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -243,7 +242,7 @@ public final class LocalSync {
             DeltaEncoder encoder = new DeltaEncoder(wire, header, options.compression());
             sourceRead[0] = pipeline.run(source, header.targetLength(), (offset, data, n) -> {
                 if (data != null) {
-                    return detach(matchers.get().match(offset, data, n));
+                    return matchers.get().match(offset, data, n);
                 }
                 return matchers.get().matchZeros(offset, n);
             }, (offset, n, delta) -> {
@@ -278,24 +277,6 @@ public final class LocalSync {
             }
             throw wrap(e, "source ");
         }
-    }
-
-    /** Copies literal data out of the segment buffer, which the pipeline reuses. */
-    private static SegmentDelta detach(SegmentDelta delta) {
-        if (delta.stats().literalBytes() == 0) {
-            return delta;
-        }
-        List<DeltaOp> ops = new java.util.ArrayList<>(delta.ops().size());
-        for (DeltaOp op : delta.ops()) {
-            if (op instanceof DeltaOp.Literal literal) {
-                ByteBuffer copy = ByteBuffer.allocate(literal.data().remaining());
-                copy.put(literal.data().duplicate()).flip();
-                ops.add(new DeltaOp.Literal(literal.offset(), copy));
-            } else {
-                ops.add(op);
-            }
-        }
-        return new SegmentDelta(delta.offset(), delta.length(), ops, delta.leafHi(), delta.leafLo(), delta.stats());
     }
 
     private static void addLeaves(ImageDigest digest, SegmentDelta delta) {

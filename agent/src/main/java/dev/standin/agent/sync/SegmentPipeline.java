@@ -24,15 +24,15 @@ import java.util.function.LongConsumer;
  * here, into a reused 256 KiB buffer 0.17 s, and a separate reader thread would also move every
  * byte from one core's cache to another's.
  *
- * <p>Memory is bounded: one buffer of one segment per worker, and at most {@code 4 × threads + 4}
- * results waiting for the consumer, whatever the image size. Segments that lie wholly in a hole
+ * <p>Memory is bounded: at most {@code 5 × threads + 4} segment buffers, one per worker plus one
+ * per result waiting for the consumer (a result may view its buffer), whatever the image size. Segments that lie wholly in a hole
  * of a sparse image are not read; inside a segment only the allocated extents are.
  */
 public final class SegmentPipeline {
 
     /**
      * Works on one segment; {@code data} is null for a segment known to be all zero. {@code data}
-     * is reused once the call returns: results must not refer to it.
+     * stays valid until the sink has consumed the result, so results may view it.
      */
     public interface Task<R> {
         R process(long offset, ByteBuffer data, int length) throws Exception;
@@ -42,6 +42,13 @@ public final class SegmentPipeline {
     public interface Sink<R> {
         void accept(long offset, int length, R result) throws Exception;
     }
+
+    /**
+     * Pages are dropped from the cache this far behind the read position. Dropping a segment right
+     * after reading it left 2 GiB of a 2 GiB image cached (fincore): freshly read pages sit in
+     * per-CPU LRU batches that POSIX_FADV_DONTNEED does not drain, and 256 KiB is only 64 pages.
+     */
+    private static final long DROP_LAG = 8 << 20;
 
     private final int segmentSize;
     private final int threads;
@@ -72,30 +79,41 @@ public final class SegmentPipeline {
         AtomicLong next = new AtomicLong();
         AtomicLong bytesRead = new AtomicLong();
         AtomicBoolean stop = new AtomicBoolean();
-        ConcurrentHashMap<Long, CompletableFuture<R>> results = new ConcurrentHashMap<>();
+        ConcurrentHashMap<Long, CompletableFuture<Done<R>>> results = new ConcurrentHashMap<>();
+        java.util.concurrent.BlockingQueue<ByteBuffer> buffers = new java.util.concurrent.ArrayBlockingQueue<>(window + threads);
+        for (int i = 0; i < window + threads; i++) {
+            buffers.add(ByteBuffer.allocateDirect(segmentSize));
+        }
         Thread[] workers = new Thread[threads];
         for (int t = 0; t < threads; t++) {
-            workers[t] = new Thread(() -> work(image, length, segments, task, slots, next, bytesRead, stop, results),
+            workers[t] = new Thread(() -> work(image, length, segments, task, slots, next, bytesRead, stop, results, buffers),
                     "standin-scan-" + (t + 1));
             workers[t].setDaemon(true);
             workers[t].start();
         }
         try {
             for (long index = 0; index < segments; index++) {
-                CompletableFuture<R> result = results.computeIfAbsent(index, i -> new CompletableFuture<>());
-                R value;
+                CompletableFuture<Done<R>> result = results.computeIfAbsent(index, i -> new CompletableFuture<>());
+                Done<R> done;
                 try {
-                    value = result.get();
+                    done = result.get();
                 } catch (ExecutionException e) {
                     throw unwrap(e);
                 }
                 results.remove(index);
                 long offset = index * segmentSize;
                 int n = (int) Math.min(segmentSize, length - offset);
-                sink.accept(offset, n, value);
+                try {
+                    sink.accept(offset, n, done.value());
+                } finally {
+                    if (done.buffer() != null) {
+                        buffers.add(done.buffer());
+                    }
+                }
                 slots.release();
                 progress.accept(offset + n);
             }
+            image.doneWith(0, length);
             return bytesRead.get();
         } finally {
             stop.set(true);
@@ -106,8 +124,12 @@ public final class SegmentPipeline {
         }
     }
 
+    /** A segment's result and the buffer it may view, returned to the pool once consumed. */
+    private record Done<R>(R value, ByteBuffer buffer) {}
+
     private <R> void work(DiskImage image, long length, long segments, Task<R> task, Semaphore slots, AtomicLong next,
-            AtomicLong bytesRead, AtomicBoolean stop, ConcurrentHashMap<Long, CompletableFuture<R>> results) {
+            AtomicLong bytesRead, AtomicBoolean stop, ConcurrentHashMap<Long, CompletableFuture<Done<R>>> results,
+            java.util.concurrent.BlockingQueue<ByteBuffer> buffers) {
         if (idleIo && io.isPresent()) {
             try {
                 io.get().ioprioIdleForCurrentThread();
@@ -115,7 +137,6 @@ public final class SegmentPipeline {
                 // Only a courtesy to the guests: without it the scan still works.
             }
         }
-        ByteBuffer buffer = ByteBuffer.allocateDirect(segmentSize);
         while (!stop.get()) {
             try {
                 slots.acquire();
@@ -126,20 +147,28 @@ public final class SegmentPipeline {
             if (stop.get() || index >= segments) {
                 return;
             }
-            CompletableFuture<R> result = results.computeIfAbsent(index, i -> new CompletableFuture<>());
+            CompletableFuture<Done<R>> result = results.computeIfAbsent(index, i -> new CompletableFuture<>());
             long offset = index * segmentSize;
             int n = (int) Math.min(segmentSize, length - offset);
+            ByteBuffer buffer = null;
             try {
                 List<Extent> extents = image.dataExtents(offset, offset + n);
                 if (extents.isEmpty()) {
-                    result.complete(task.process(offset, null, n));
+                    result.complete(new Done<>(task.process(offset, null, n), null));
                 } else {
+                    // Never blocks for long: the window bounds the buffers in use below the pool size.
+                    buffer = buffers.take();
                     bytesRead.addAndGet(readExtents(image, offset, n, extents, buffer));
-                    image.doneWith(offset, n);
+                    if (offset >= DROP_LAG) {
+                        image.doneWith(offset - DROP_LAG, n);
+                    }
                     buffer.flip();
-                    result.complete(task.process(offset, buffer, n));
+                    result.complete(new Done<>(task.process(offset, buffer, n), buffer));
                 }
             } catch (Throwable e) {
+                if (buffer != null) {
+                    buffers.add(buffer);
+                }
                 result.completeExceptionally(e);
                 stop.set(true);
                 return;
