@@ -43,6 +43,27 @@ public final class Images {
         return path;
     }
 
+    /** Writes {@code size} bytes of random data (no holes) and syncs them to disk. */
+    public static Path createRandom(Path path, long size, long seed) throws IOException {
+        try (FileChannel out = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE)) {
+            writeRandom(out, 0, size, new SplittableRandom(seed));
+            out.force(true);
+        }
+        return path;
+    }
+
+    /** Runs an external command (argument list, no shell) and returns its output; fails on non-zero exit. */
+    public static String run(String... command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
+            p.destroyForcibly();
+            throw new AssertionError(String.join(" ", command) + " failed: " + out);
+        }
+        return out;
+    }
+
     /** Overwrites {@code count} blocks of {@code blockSize} bytes, chosen at random, with new data. */
     public static long overwriteBlocks(Path path, int count, int blockSize, long seed) throws IOException {
         SplittableRandom random = new SplittableRandom(seed);

@@ -38,25 +38,21 @@ class DiskFullIT {
         try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
             f.setLength(48 * MIB);
         }
-        run("mkfs.ext4", "-F", "-q", "-m", "0", image.toString());
+        Images.run("mkfs.ext4", "-F", "-q", "-m", "0", image.toString());
         mount = Files.createDirectory(dir.resolve("mnt"));
-        run("mount", "-o", "loop", image.toString(), mount.toString());
+        Images.run("mount", "-o", "loop", image.toString(), mount.toString());
     }
 
     @AfterEach
     void unmount() throws Exception {
         if (mount != null) {
-            run("umount", mount.toString());
+            Images.run("umount", mount.toString());
         }
     }
 
     @Test
     void fullDiskFailsCleanlyAndLosesNothing() throws Exception {
-        Path source = dir.resolve("vm.img");
-        try (var ch = java.nio.channels.FileChannel.open(source, java.nio.file.StandardOpenOption.CREATE,
-                java.nio.file.StandardOpenOption.WRITE)) {
-            Images.writeRandom(ch, 0, 28 * MIB, new java.util.SplittableRandom(1));
-        }
+        Path source = Images.createRandom(dir.resolve("vm.img"), 28 * MIB, 1);
         Path replica = mount.resolve("replica.img");
         Path state = dir.resolve("state");
         assertEquals(0, Cli.sync(source, replica, state).exit());
@@ -89,11 +85,5 @@ class DiskFullIT {
         Cli.Result done = Cli.sync(source, roomy, state);
         assertEquals(0, done.exit(), done.err());
         assertEquals(Images.sha256(source), Images.sha256(roomy));
-    }
-
-    private static void run(String... command) throws Exception {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, String.join(" ", command) + ": " + out);
     }
 }

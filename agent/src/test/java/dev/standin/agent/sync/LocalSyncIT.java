@@ -157,11 +157,7 @@ class LocalSyncIT {
 
     @Test
     void zeroedRangesBecomeHolesInTheReplica() throws IOException {
-        Path source = dir.resolve("vm.img");
-        try (var ch = java.nio.channels.FileChannel.open(source, java.nio.file.StandardOpenOption.CREATE,
-                java.nio.file.StandardOpenOption.WRITE)) {
-            Images.writeRandom(ch, 0, 32 * MIB, new java.util.SplittableRandom(13));
-        }
+        Path source = Images.createRandom(dir.resolve("vm.img"), 32 * MIB, 13);
         Path replica = dir.resolve("replica.img");
         assertEquals(0, Cli.sync(source, replica, state()).exit());
         long before = Images.allocated(replica);
@@ -193,26 +189,14 @@ class LocalSyncIT {
 
     @Test
     void readingTheSourceLeavesItOutOfThePageCache() throws Exception {
-        Path source = dir.resolve("vm.img");
-        try (var ch = java.nio.channels.FileChannel.open(source, java.nio.file.StandardOpenOption.CREATE,
-                java.nio.file.StandardOpenOption.WRITE)) {
-            Images.writeRandom(ch, 0, 64 * MIB, new java.util.SplittableRandom(15));
-            ch.force(true);
-        }
-        run("dd", "if=" + source, "iflag=nocache", "count=0", "status=none");
+        Path source = Images.createRandom(dir.resolve("vm.img"), 64 * MIB, 15);
+        Images.run("dd", "if=" + source, "iflag=nocache", "count=0", "status=none");
         assertEquals(0, Cli.sync(source, dir.resolve("replica.img"), state()).exit());
-        long cached = Long.parseLong(run("fincore", "--bytes", "--noheadings", "--output", "RES", source.toString()).strip());
+        long cached = Long.parseLong(Images.run("fincore", "--bytes", "--noheadings", "--output", "RES", source.toString()).strip());
         assertTrue(cached < 4 * MIB, cached + " bytes of the source are still cached");
         assertEquals(0, Cli.sync(source, dir.resolve("kept.img"), state(), "--no-drop-cache").exit());
-        cached = Long.parseLong(run("fincore", "--bytes", "--noheadings", "--output", "RES", source.toString()).strip());
+        cached = Long.parseLong(Images.run("fincore", "--bytes", "--noheadings", "--output", "RES", source.toString()).strip());
         assertTrue(cached > 60 * MIB, "--no-drop-cache dropped the cache anyway (" + cached + " bytes cached)");
-    }
-
-    private static String run(String... command) throws Exception {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) && p.exitValue() == 0, String.join(" ", command) + ": " + out);
-        return out;
     }
 
     @Test
