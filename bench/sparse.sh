@@ -32,6 +32,7 @@ timed() { # timed NAME CMD... : prints wall and cpu seconds of CMD into $workdir
 wall() { awk '{print $1}' "$workdir/$1.time"; }
 cpu() { awk '{printf "%.2f", $2 + $3}' "$workdir/$1.time"; }
 allocated() { du --block-size=1 "$1" | cut -f1; }
+row() { printf '%-34s %-10s %8s %8s %12s %14s\n' "$@"; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 drop() { dd if="$1" iflag=nocache count=0 status=none; } # evicts FILE from the page cache
 cached() { fincore --bytes --noheadings --output RES "$1" | tr -d ' '; }
@@ -45,20 +46,20 @@ for i in $(seq 0 63); do # 64 extents of 4 MiB, spread over the image
   head -c 4M /dev/urandom | dd of="$img" bs=1M seek=$(( i * 512 + (i * 37) % 500 )) conv=notrunc status=none
 done
 sync
-printf '%-34s %-10s %8s %8s %12s %14s\n' case tool "wall s" "cpu s" "read MiB" "allocated MiB"
+row case tool "wall s" "cpu s" "read MiB" "allocated MiB"
 timed s-first install/standin sync "$img" "$workdir/replica-standin.img" --json
 read_first=$(grep -o '"bytesRead":[0-9]*' "$workdir/s-first.out" | cut -d: -f2)
-printf '%-34s %-10s %8s %8s %12s %14s\n' "first copy" standin "$(wall s-first)" "$(cpu s-first)" "$(mib "$read_first")" "$(mib "$(allocated "$workdir/replica-standin.img")")"
+row "first copy" standin "$(wall s-first)" "$(cpu s-first)" "$(mib "$read_first")" "$(mib "$(allocated "$workdir/replica-standin.img")")"
 timed r-first rsync --sparse --inplace --no-whole-file "$img" "$workdir/replica-rsync.img"
-printf '%-34s %-10s %8s %8s %12s %14s\n' "first copy" rsync "$(wall r-first)" "$(cpu r-first)" "-" "$(mib "$(allocated "$workdir/replica-rsync.img")")"
+row "first copy" rsync "$(wall r-first)" "$(cpu r-first)" "-" "$(mib "$(allocated "$workdir/replica-rsync.img")")"
 cmp "$img" "$workdir/replica-standin.img" && cmp "$img" "$workdir/replica-rsync.img" || { echo "MISMATCH" >&2; exit 1; }
 
 head -c 1M /dev/urandom | dd of="$img" bs=1M seek=20000 conv=notrunc status=none
 timed s-incr install/standin sync "$img" "$workdir/replica-standin.img" --json
 read_incr=$(grep -o '"bytesRead":[0-9]*' "$workdir/s-incr.out" | cut -d: -f2)
-printf '%-34s %-10s %8s %8s %12s %14s\n' "incremental (1 MiB written)" standin "$(wall s-incr)" "$(cpu s-incr)" "$(mib "$read_incr")" "$(mib "$(allocated "$workdir/replica-standin.img")")"
+row "incremental (1 MiB written)" standin "$(wall s-incr)" "$(cpu s-incr)" "$(mib "$read_incr")" "$(mib "$(allocated "$workdir/replica-standin.img")")"
 timed r-incr rsync --sparse --inplace --no-whole-file "$img" "$workdir/replica-rsync.img"
-printf '%-34s %-10s %8s %8s %12s %14s\n' "incremental (1 MiB written)" rsync "$(wall r-incr)" "$(cpu r-incr)" "-" "$(mib "$(allocated "$workdir/replica-rsync.img")")"
+row "incremental (1 MiB written)" rsync "$(wall r-incr)" "$(cpu r-incr)" "-" "$(mib "$(allocated "$workdir/replica-rsync.img")")"
 cmp "$img" "$workdir/replica-standin.img" && cmp "$img" "$workdir/replica-rsync.img" || { echo "MISMATCH" >&2; exit 1; }
 echo "source allocated: $(mib "$(allocated "$img")") MiB; read MiB is what standin reports reading (rsync does not report it: it reads every byte of both files, holes included)"
 awk -v s="$(wall s-first)" -v r="$(wall r-first)" -v si="$(wall s-incr)" -v ri="$(wall r-incr)" \

@@ -98,16 +98,16 @@ public final class LocalSync {
             Optional<Signatures> cached = firstCopy || replica.isBlockDevice() ? Optional.empty()
                     : loadCache(destination, blockSize);
             String signatureSource = firstCopy ? "none" : cached.isPresent() ? "cache" : "read";
-            long[] basisRead = {0};
-            Signatures basis = firstCopy ? Signatures.empty(blockSize)
-                    : cached.isPresent() ? cached.get() : sign(pipeline, replica, basisLength, blockSize, basisRead);
+            Signed signed = firstCopy ? new Signed(Signatures.empty(blockSize), 0)
+                    : cached.isPresent() ? new Signed(cached.get(), 0) : sign(pipeline, replica, basisLength, blockSize);
+            Signatures basis = signed.signatures();
             byte[] basisDigest = firstCopy ? DeltaHeader.NO_BASIS : basis.digest();
             DeltaHeader header = new DeltaHeader(blockSize, length, basisLength, basisDigest);
             Sent sent = send(pipeline, source, basis, header, firstCopy ? null : replica, firstCopy);
             MatchStats m = sent.stats;
             return new SyncStats(options.source().toString(), destination.toString(), length, blockSize,
                     m.blocks(), m.blocksSame(), m.blocksMoved(), m.blocksZero(), m.blocksChanged(),
-                    sent.sourceRead + basisRead[0], sent.sourceRead, basisRead[0], signatureSource,
+                    sent.sourceRead + signed.bytesRead(), sent.sourceRead, signed.bytesRead(), signatureSource,
                     m.literalBytes(), sent.wireBytes,
                     options.compression().name().toLowerCase(java.util.Locale.ROOT), firstCopy, options.dryRun(),
                     recovery.name().toLowerCase(java.util.Locale.ROOT), ImageDigest.hex(sent.digest),
@@ -200,12 +200,13 @@ public final class LocalSync {
     }
 
     /** Reads the replica once and returns the signatures of its first {@code length} bytes. */
-    private Signatures sign(SegmentPipeline pipeline, DiskImage replica, long length, int blockSize, long[] bytesRead)
-            throws StandinException {
+    private record Signed(Signatures signatures, long bytesRead) {}
+
+    private Signed sign(SegmentPipeline pipeline, DiskImage replica, long length, int blockSize) throws StandinException {
         Signatures signatures = new Signatures(length, blockSize);
         progress.phase("signing replica", length);
         try {
-            bytesRead[0] = pipeline.run(replica, length, (offset, data, n) -> {
+            long bytesRead = pipeline.run(replica, length, (offset, data, n) -> {
                 SignatureBuilder builder = new SignatureBuilder(signatures);
                 if (data == null) {
                     builder.addZeros(offset, n);
@@ -214,10 +215,10 @@ public final class LocalSync {
                 }
                 return Boolean.TRUE;
             }, (offset, n, done) -> { }, progress::done);
+            return new Signed(signatures, bytesRead);
         } catch (Exception e) {
             throw wrap(e, "destination ");
         }
-        return signatures;
     }
 
     private record Sent(MatchStats stats, long sourceRead, long wireBytes, byte[] digest) {}
@@ -236,11 +237,10 @@ public final class LocalSync {
                 : startApplier(pipe, basis, header, replica, firstCopy);
         ImageDigest digest = new ImageDigest(header.targetLength(), blockSize);
         MatchStats[] stats = {MatchStats.NONE};
-        long[] sourceRead = {0};
         progress.phase(firstCopy ? "copying" : "scanning source", header.targetLength());
         try {
             DeltaEncoder encoder = new DeltaEncoder(wire, header, options.compression());
-            sourceRead[0] = pipeline.run(source, header.targetLength(), (offset, data, n) -> {
+            long sourceRead = pipeline.run(source, header.targetLength(), (offset, data, n) -> {
                 if (data != null) {
                     return matchers.get().match(offset, data, n);
                 }
@@ -262,7 +262,7 @@ public final class LocalSync {
             encoder.finish(sourceDigest);
             wire.close();
             awaitApplier(applier);
-            return new Sent(stats[0], sourceRead[0], wire.count(), sourceDigest);
+            return new Sent(stats[0], sourceRead, wire.count(), sourceDigest);
         } catch (Exception e) {
             pipe.fail(new IOException("the sending side stopped: " + e.getMessage()));
             try {

@@ -154,14 +154,11 @@ public final class DeltaEncoder {
         if (payload.remaining() < bytes) {
             flushFrame();
         }
-        if (payload.position() == 0) {
-            frameOffset = offset;
-        }
     }
 
+    /** Writes the buffered ops as one frame; the next frame starts where they ended. */
     private void flushFrame() throws IOException {
         if (payload.position() == 0) {
-            frameOffset = offset;
             return;
         }
         writeFrame(DeltaFormat.FRAME_OPS, payload.array(), payload.position());
