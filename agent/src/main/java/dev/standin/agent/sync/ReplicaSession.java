@@ -1,0 +1,349 @@
+package dev.standin.agent.sync;
+
+import dev.standin.agent.ExitStatus;
+import dev.standin.agent.StandinException;
+import dev.standin.agent.image.DiskImage;
+import dev.standin.agent.replica.FreshReplica;
+import dev.standin.agent.replica.Journal;
+import dev.standin.agent.replica.JournalException;
+import dev.standin.agent.replica.JournaledReplica;
+import dev.standin.agent.replica.ReplicaTarget;
+import dev.standin.agent.replica.SignatureCache;
+import dev.standin.delta.BlockAssembler;
+import dev.standin.delta.DeltaOp;
+import dev.standin.delta.ImageDigest;
+import dev.standin.delta.SignatureBuilder;
+import dev.standin.delta.Signatures;
+import dev.standin.delta.stream.DeltaDecoder;
+import dev.standin.delta.stream.DeltaFormatException;
+import dev.standin.delta.stream.DeltaHeader;
+import dev.standin.nativeio.NativeIo;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The receiving half of a cycle, for one replica, from lock to commit. The same code runs in
+ * {@code standin sync} between local paths and in {@code standin serve} on the replica's host, so
+ * a replica is written one way only.
+ *
+ * <ol>
+ *   <li>{@link #open}: take the destination lock, then replay or discard a journal left by an
+ *       interrupted run.
+ *   <li>{@link #signatures}: the replica's block signatures, from the cache beside it when that
+ *       still describes it, else by reading it.
+ *   <li>{@link #apply}: decode a delta stream, assemble it against the replica into a journal (or
+ *       a staging file for a first copy), check the assembled digest against the sender's, commit.
+ * </ol>
+ */
+public final class ReplicaSession implements AutoCloseable {
+
+    /**
+     * The most blocks a sender may ask this receiver to hold. The receiver keeps 20 bytes of
+     * signature and 36 of index per block: 2^24 blocks is ~1 GiB of heap, far above what the
+     * block-size rule ever picks (2^20), and it stops a forged header from claiming 2^40.
+     */
+    public static final long MAX_BLOCKS = 1L << 24;
+
+    /** The replica's block signatures and how many bytes of the replica were read for them. */
+    public record Signed(Signatures signatures, long bytesRead, String source) {}
+
+    /** A committed cycle: the replica's new signatures and digest. */
+    public record Committed(Signatures signatures, byte[] digest) {}
+
+    private final Path destination;
+    private final Path stateDirectory;
+    private final Optional<NativeIo> io;
+    private final DestinationLock lock;
+    private final Journal.Recovery recovery;
+    private final DiskImage replica;
+    private Optional<Signatures> cached;
+    private int cachedBlockSize;
+
+    private ReplicaSession(Path destination, Path stateDirectory, Optional<NativeIo> io, DestinationLock lock,
+            Journal.Recovery recovery, DiskImage replica) {
+        this.destination = destination;
+        this.stateDirectory = stateDirectory;
+        this.io = io;
+        this.lock = lock;
+        this.recovery = recovery;
+        this.replica = replica;
+    }
+
+    /** Locks {@code destination} for this cycle and brings it to its last committed point. */
+    public static ReplicaSession open(Path destination, Path stateDirectory, Optional<NativeIo> io)
+            throws StandinException {
+        DestinationLock lock;
+        try {
+            lock = DestinationLock.acquire(destination);
+        } catch (IOException e) {
+            throw new StandinException(ExitStatus.DESTINATION, "cannot lock " + destination + ": " + e.getMessage(), e);
+        }
+        try {
+            Journal.Recovery recovery = recover(destination, stateDirectory, io);
+            DiskImage replica = openReplica(destination, io);
+            return new ReplicaSession(destination, stateDirectory, io, lock, recovery, replica);
+        } catch (StandinException | RuntimeException e) {
+            closeQuietly(lock);
+            throw e;
+        }
+    }
+
+    public Path destination() {
+        return destination;
+    }
+
+    public Journal.Recovery recovery() {
+        return recovery;
+    }
+
+    /** True when there is nothing to update: the destination is missing or an empty file. */
+    public boolean firstCopy() throws StandinException {
+        return replica == null || (!replica.isBlockDevice() && size() == 0);
+    }
+
+    public boolean isBlockDevice() {
+        return replica != null && replica.isBlockDevice();
+    }
+
+    /** The replica's size in bytes, 0 when it does not exist. */
+    public long size() throws StandinException {
+        try {
+            return replica == null ? 0 : replica.size();
+        } catch (IOException e) {
+            throw new StandinException(ExitStatus.DESTINATION, "destination " + destination + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** How many bytes of the replica a delta to a {@code targetLength}-byte image is computed against. */
+    public long basisLength(long targetLength) throws StandinException {
+        return firstCopy() ? 0 : isBlockDevice() ? targetLength : size();
+    }
+
+    /** Refuses a target this replica cannot hold, before anything is read or written. */
+    public void checkTarget(long targetLength, int blockSize) throws StandinException {
+        if (targetLength < 0 || (targetLength + blockSize - 1) / blockSize > MAX_BLOCKS) {
+            throw new StandinException(ExitStatus.PROTOCOL, "a " + targetLength + "-byte image in " + blockSize
+                    + "-byte blocks is more than the " + MAX_BLOCKS + " blocks a receiver holds; use a larger block size");
+        }
+        if (isBlockDevice() && size() < targetLength) {
+            throw new StandinException(ExitStatus.DESTINATION, "destination " + destination + " holds " + size()
+                    + " bytes, less than the source's " + targetLength);
+        }
+    }
+
+    /**
+     * Refuses a first copy that cannot fit before anything is written; {@code needed} is at most
+     * the source's allocated bytes (zero blocks stay holes and cost nothing).
+     */
+    public void checkRoomForFirstCopy(long needed) throws StandinException {
+        if (io.isEmpty() || isBlockDevice()) {
+            return;
+        }
+        Path directory = destination.toAbsolutePath().getParent();
+        long available;
+        try {
+            available = io.get().statvfs(directory).availableBytes();
+        } catch (IOException e) {
+            return; // the write itself will say ENOSPC, and the staging file is then removed
+        }
+        if (needed > available) {
+            throw new StandinException(ExitStatus.DESTINATION, "destination " + directory + " has " + available
+                    + " bytes available but the first copy needs up to " + needed + "; nothing was written");
+        }
+    }
+
+    /**
+     * The signatures the signature cache holds for the replica as it is now, if any; loaded once.
+     * Block devices never have one (see docs/signature-cache.md).
+     */
+    public Optional<Signatures> cachedSignatures(int blockSize) throws StandinException {
+        if (firstCopy() || isBlockDevice()) {
+            return Optional.empty();
+        }
+        if (cached == null || cachedBlockSize != blockSize) {
+            cachedBlockSize = blockSize;
+            try {
+                cached = SignatureCache.load(destination, blockSize);
+            } catch (IOException e) {
+                cached = Optional.empty(); // an unreadable cache only costs a read of the replica
+            }
+        }
+        return cached;
+    }
+
+    /** The replica's signatures: none for a first copy, the cache when valid, else read. */
+    public Signed signatures(int blockSize, SegmentPipeline pipeline, Progress progress, long targetLength)
+            throws StandinException {
+        if (firstCopy()) {
+            return new Signed(Signatures.empty(blockSize), 0, "none");
+        }
+        Optional<Signatures> fromCache = cachedSignatures(blockSize);
+        if (fromCache.isPresent()) {
+            return new Signed(fromCache.get(), 0, "cache");
+        }
+        return read(blockSize, pipeline, progress, basisLength(targetLength));
+    }
+
+    private Signed read(int blockSize, SegmentPipeline pipeline, Progress progress, long length) throws StandinException {
+        Signatures signatures = new Signatures(length, blockSize);
+        progress.phase("signing replica", length);
+        try {
+            long bytesRead = pipeline.run(replica, length, (offset, data, n) -> {
+                SignatureBuilder builder = new SignatureBuilder(signatures);
+                if (data == null) {
+                    builder.addZeros(offset, n);
+                } else {
+                    builder.add(offset, data, n);
+                }
+                return Boolean.TRUE;
+            }, (offset, n, done) -> { }, progress::done);
+            return new Signed(signatures, bytesRead, "read");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StandinException(ExitStatus.INTERRUPTED, "interrupted; the replica is unchanged", e);
+        } catch (Exception e) {
+            throw Failures.wrap(e, "destination ");
+        }
+    }
+
+    /**
+     * Decodes one delta stream from {@code in}, assembles it against the replica and commits it.
+     * The stream must be computed against {@code basis}; the assembled image's digest must equal
+     * the one the sender put in its end frame, or nothing is committed.
+     */
+    public Committed apply(InputStream in, Signatures basis, byte[] basisDigest, Progress progress)
+            throws StandinException, IOException {
+        DeltaDecoder decoder = new DeltaDecoder(in);
+        DeltaHeader header = decoder.header();
+        if (!Arrays.equals(header.basisDigest(), basisDigest) || header.basisLength() != basis.length()) {
+            throw new DeltaFormatException("delta was computed against another basis than this replica");
+        }
+        if (basis.blockCount() > 0 && header.blockSize() != basis.blockSize()) {
+            throw new DeltaFormatException("delta uses " + header.blockSize() + "-byte blocks, the replica's signatures "
+                    + basis.blockSize());
+        }
+        checkTarget(header.targetLength(), header.blockSize());
+        boolean firstCopy = firstCopy();
+        ReplicaTarget target = firstCopy
+                ? new FreshReplica(destination, header.targetLength(), header.blockSize())
+                : new JournaledReplica(destination, isBlockDevice(),
+                        Journal.pathFor(destination, isBlockDevice(), stateDirectory),
+                        header.blockSize(), header.targetLength(), basis.length(), header.basisDigest(), io);
+        Signatures written;
+        byte[] writtenDigest;
+        try (target) {
+            BlockAssembler assembler = new BlockAssembler(basis,
+                    firstCopy ? (offset, dst) -> { throw new IOException("a first copy reads no basis"); }
+                            : replica::readFully,
+                    header.targetLength(), header.blockSize(), target);
+            for (List<DeltaOp> frame; (frame = decoder.nextFrame()) != null; ) {
+                for (DeltaOp op : frame) {
+                    assembler.accept(op);
+                }
+            }
+            decoder.expectEndOfInput();
+            progress.phase("verifying and committing", 0);
+            written = assembler.finish();
+            writtenDigest = written.digest();
+            if (!Arrays.equals(writtenDigest, decoder.targetDigest())) {
+                target.abort();
+                throw new StandinException(ExitStatus.VERIFY, "replica digest " + ImageDigest.hex(writtenDigest)
+                        + " differs from the source's " + ImageDigest.hex(decoder.targetDigest())
+                        + "; nothing was committed");
+            }
+            target.commit(writtenDigest);
+        } catch (DeltaFormatException e) {
+            target.abort();
+            throw e;
+        } catch (IOException e) {
+            target.abort();
+            throw new StandinException(ExitStatus.DESTINATION, "destination " + destination + ": " + e.getMessage(), e);
+        } catch (RuntimeException | StandinException e) {
+            target.abort();
+            throw e;
+        }
+        if (!isBlockDevice()) {
+            storeCache(written);
+        }
+        return new Committed(written, writtenDigest);
+    }
+
+    /** The signatures just committed, so that the next cycle need not read the replica. */
+    private void storeCache(Signatures signatures) {
+        try {
+            SignatureCache.store(destination, signatures);
+        } catch (IOException e) {
+            // Without a cache the next cycle reads the replica: slower, never wrong.
+            try {
+                SignatureCache.invalidate(destination);
+            } catch (IOException ignored) {
+                // a stale cache is refused by its identity check anyway
+            }
+        }
+    }
+
+    private static Journal.Recovery recover(Path destination, Path stateDirectory, Optional<NativeIo> io)
+            throws StandinException {
+        try {
+            Files.deleteIfExists(FreshReplica.stagingPath(destination));
+            if (!Files.exists(destination)) {
+                return Journal.Recovery.NONE;
+            }
+            boolean device = isBlockDevice(destination, io);
+            return Journal.recover(Journal.pathFor(destination, device, stateDirectory), destination, device, io);
+        } catch (JournalException e) {
+            throw new StandinException(ExitStatus.PROTOCOL, "journal of " + destination + ": " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new StandinException(ExitStatus.DESTINATION,
+                    "cannot recover the journal of " + destination + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static boolean isBlockDevice(Path path, Optional<NativeIo> io) throws IOException {
+        if (Files.isRegularFile(path) || io.isEmpty()) {
+            return false;
+        }
+        try (var f = io.get().open(path, false)) {
+            return f.isBlockDevice();
+        }
+    }
+
+    private static DiskImage openReplica(Path destination, Optional<NativeIo> io) throws StandinException {
+        if (!Files.exists(destination)) {
+            Path parent = destination.toAbsolutePath().getParent();
+            if (parent == null || !Files.isDirectory(parent)) {
+                throw new StandinException(ExitStatus.DESTINATION, "destination directory " + parent + " does not exist");
+            }
+            return null;
+        }
+        try {
+            return DiskImage.open(destination, false, false, io);
+        } catch (IOException e) {
+            throw Failures.classify(e, "destination ");
+        }
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception ignored) {
+            // closing a lock only fails when the process is dying
+        }
+    }
+
+    @Override
+    public void close() throws StandinException {
+        try (DestinationLock l = lock) {
+            if (replica != null) {
+                replica.close();
+            }
+        } catch (IOException e) {
+            throw new StandinException(ExitStatus.DESTINATION, "destination " + destination + ": " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,92 @@
+package dev.standin.agent.sync;
+
+import dev.standin.agent.ExitStatus;
+import dev.standin.agent.StandinException;
+import dev.standin.agent.image.DiskImage;
+import dev.standin.delta.DeltaOp;
+import dev.standin.delta.ImageDigest;
+import dev.standin.delta.MatchStats;
+import dev.standin.delta.SegmentDelta;
+import dev.standin.delta.SegmentMatcher;
+import dev.standin.delta.Signatures;
+import dev.standin.delta.WeakIndex;
+import dev.standin.delta.stream.Compression;
+import dev.standin.delta.stream.DeltaEncoder;
+import dev.standin.delta.stream.DeltaHeader;
+import java.io.IOException;
+import java.io.OutputStream;
+
+/**
+ * The sending half of a cycle: scans the source segment by segment on the pipeline's threads,
+ * matches each against the replica's signatures and writes the delta stream, in order, to a wire
+ * (an in-process pipe, an SSH channel, or nothing in a dry run).
+ */
+public final class SourceSender {
+
+    /** What the scan found: block counts, bytes read from the source, and the source's digest. */
+    public record Sent(MatchStats stats, long sourceRead, byte[] digest) {}
+
+    private SourceSender() {}
+
+    public static long sourceSize(DiskImage source) throws StandinException {
+        try {
+            return source.size();
+        } catch (IOException e) {
+            throw new StandinException(ExitStatus.SOURCE, "source " + source.path() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The bytes of the source that hold data: what a first copy needs at most. */
+    public static long allocatedBytes(DiskImage source, long length) throws IOException {
+        long needed = 0;
+        for (var extent : source.dataExtents(0, length)) {
+            needed += extent.length();
+        }
+        return needed;
+    }
+
+    /**
+     * Writes the whole delta stream of {@code source} against {@code basis} to {@code wire},
+     * including the end frame with the source's digest. Does not close the wire.
+     */
+    public static Sent send(SegmentPipeline pipeline, DiskImage source, Signatures basis, DeltaHeader header,
+            OutputStream wire, Compression compression, Progress progress) throws Exception {
+        int blockSize = header.blockSize();
+        boolean firstCopy = header.basisLength() == 0;
+        WeakIndex index = firstCopy ? null : WeakIndex.of(basis);
+        ThreadLocal<SegmentMatcher> matchers = ThreadLocal.withInitial(() -> new SegmentMatcher(basis, index, blockSize));
+        ImageDigest digest = new ImageDigest(header.targetLength(), blockSize);
+        MatchStats[] stats = {MatchStats.NONE};
+        progress.phase(firstCopy ? "copying" : "scanning source", header.targetLength());
+        DeltaEncoder encoder = new DeltaEncoder(wire, header, compression);
+        long sourceRead = pipeline.run(source, header.targetLength(), (offset, data, n) -> {
+            if (data != null) {
+                return matchers.get().match(offset, data, n);
+            }
+            return matchers.get().matchZeros(offset, n);
+        }, (offset, n, delta) -> {
+            for (DeltaOp op : delta.ops()) {
+                encoder.add(op);
+            }
+            addLeaves(digest, delta);
+            stats[0] = stats[0].plus(delta.stats());
+        }, progress::done);
+        long sizeNow = sourceSize(source);
+        if (sizeNow != header.targetLength()) {
+            // Checked before the end frame, so the receiver never commits a torn read.
+            throw new StandinException(ExitStatus.SOURCE, "source " + source.path() + " changed size during the cycle ("
+                    + header.targetLength() + " -> " + sizeNow + " bytes); nothing was committed");
+        }
+        byte[] sourceDigest = digest.finish();
+        encoder.finish(sourceDigest);
+        return new Sent(stats[0], sourceRead, sourceDigest);
+    }
+
+    private static void addLeaves(ImageDigest digest, SegmentDelta delta) {
+        long[] hi = delta.leafHi();
+        long[] lo = delta.leafLo();
+        for (int i = 0; i < hi.length; i++) {
+            digest.addLeaf(hi[i], lo[i]);
+        }
+    }
+}
