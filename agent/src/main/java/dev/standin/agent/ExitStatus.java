@@ -29,6 +29,16 @@ public enum ExitStatus {
         return meaning;
     }
 
+    /** The status with this code; ERROR for a code standin does not define (from a newer peer). */
+    public static ExitStatus of(int code) {
+        for (ExitStatus s : values()) {
+            if (s.code == code) {
+                return s;
+            }
+        }
+        return ERROR;
+    }
+
     /** True if running the same command again, unchanged, cannot succeed. */
     public boolean permanent() {
         return permanent;

@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.VersionProvider.class,
         description = "Keeps VM disk replicas on another disk or host, sending only changed blocks.",
-        subcommands = {SyncCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {SyncCommand.class, ServeCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nEXIT STATUS%n",
         exitCodeList = {
             " 0:success",
@@ -69,8 +69,7 @@ public final class Main {
     static final class VersionProvider implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            String version = Main.class.getPackage().getImplementationVersion();
-            return new String[] {"standin " + (version != null ? version : "(development build)")};
+            return new String[] {dev.standin.agent.Version.text()};
         }
     }
 }

@@ -9,7 +9,15 @@ import dev.standin.agent.sync.Progress;
 import dev.standin.agent.sync.SyncOptions;
 import dev.standin.agent.sync.SyncStats;
 import dev.standin.delta.stream.Compression;
+import dev.standin.agent.transport.ParallelRemoteSync;
+import dev.standin.agent.transport.RemoteLocation;
+import dev.standin.agent.transport.RemoteSync;
+import dev.standin.agent.transport.SshOptions;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -25,7 +33,11 @@ import picocli.CommandLine.Model.CommandSpec;
             "Makes DEST a byte-identical copy of SOURCE, writing only the blocks that differ.",
             "SOURCE and DEST are image files or block devices; DEST may not exist yet. "
                     + "The update is atomic: if the run is interrupted, DEST keeps its previous content "
-                    + "and the next run finishes or discards what was left."
+                    + "and the next run finishes or discards what was left.",
+            "DEST may be on another host: [user@]host:PATH or ssh://[user@]host[:port]/PATH, reached over SSH "
+                    + "with 'standin serve' on the remote side. With several SOURCEs, DEST is a directory and "
+                    + "each replica takes its source's file name; remote cycles then run in parallel over one "
+                    + "SSH connection and --json prints one object per line."
         },
         sortOptions = false)
 final class SyncCommand implements Callable<Integer> {
@@ -33,11 +45,9 @@ final class SyncCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "SOURCE", description = "Image file or block device to copy from.")
-    private Path source;
-
-    @Parameters(index = "1", paramLabel = "DEST", description = "Image file or block device to update.")
-    private Path destination;
+    @Parameters(index = "0..*", arity = "2..*", paramLabel = "SOURCE... DEST",
+            description = "Image files or block devices to copy from, then the replica (or directory) to update.")
+    private List<String> paths;
 
     @Option(names = {"-B", "--block-size"}, paramLabel = "BYTES",
             description = "Block size, a power of two from 4096 to 1048576 (suffixes K, M). "
@@ -45,9 +55,9 @@ final class SyncCommand implements Callable<Integer> {
             converter = SizeConverter.class)
     private int blockSize;
 
-    @Option(names = "--compress", paramLabel = "CODEC", defaultValue = "none",
-            description = "Compression of the delta stream: none, lz4 or zstd (default: ${DEFAULT-VALUE}; "
-                    + "a local copy has no wire to save).")
+    @Option(names = "--compress", paramLabel = "CODEC", defaultValue = "auto",
+            description = "Compression of the delta stream: none, lz4 or zstd (default: lz4 to another host, "
+                    + "none locally, where there is no wire to save).")
     private String compression;
 
     @Option(names = {"-n", "--dry-run"}, description = "Compute the delta and report it; write nothing.")
@@ -80,22 +90,118 @@ final class SyncCommand implements Callable<Integer> {
             description = "Where journals for block device destinations are kept (default: ${DEFAULT-VALUE}).")
     private Path stateDirectory;
 
+    @Option(names = {"-i", "--identity"}, paramLabel = "FILE",
+            description = "Private key for SSH (also tried: ssh-agent, IdentityFile from ~/.ssh/config).")
+    private Path identity;
+
+    @Option(names = "--known-hosts", paramLabel = "FILE",
+            description = "known_hosts file the host key is checked against (default: ~/.ssh/known_hosts). "
+                    + "Unknown or changed host keys are refused.")
+    private Path knownHosts;
+
+    @Option(names = "--ssh-config", paramLabel = "FILE",
+            description = "OpenSSH client config for Host entries (default: ~/.ssh/config; 'none' for none).")
+    private String sshConfig;
+
+    @Option(names = "--remote-standin", paramLabel = "COMMAND", defaultValue = "standin",
+            description = "How to start standin on the remote host, like rsync's --rsync-path (default: ${DEFAULT-VALUE}).")
+    private String remoteStandin;
+
     @Override
     public Integer call() throws StandinException, InterruptedException {
-        SyncOptions options = SyncOptions.builder(source, destination)
+        List<String> sources = paths.subList(0, paths.size() - 1);
+        String destinationText = paths.get(paths.size() - 1);
+        Optional<RemoteLocation> remote;
+        try {
+            remote = RemoteLocation.parse(destinationText);
+        } catch (IllegalArgumentException e) {
+            throw new StandinException(ExitStatus.USAGE, "destination " + destinationText + ": " + e.getMessage(), e);
+        }
+        for (String s : sources) {
+            if (RemoteLocation.parse(s).isPresent()) {
+                throw new StandinException(ExitStatus.USAGE, "source " + s
+                        + " is on another host; run standin on that host to replicate from it");
+            }
+        }
+        Progress progress = showProgress && System.console() != null && sources.size() == 1
+                ? new TerminalProgress() : Progress.NONE;
+        if (verbose) {
+            progress = new VerboseProgress(progress, spec.commandLine().getErr());
+        }
+        List<SyncStats> results = remote.isPresent()
+                ? syncRemote(sources, remote.get(), progress)
+                : syncLocal(sources, destinationText, progress);
+        for (SyncStats result : results) {
+            report(result);
+        }
+        return ExitStatus.OK.code();
+    }
+
+    private SyncOptions options(String source, Path destination, boolean toRemote) {
+        String codec = compression.equals("auto") ? (toRemote ? "lz4" : "none") : compression;
+        return SyncOptions.builder(Path.of(source), destination)
                 .blockSize(blockSize)
-                .compression(Compression.parse(compression))
+                .compression(Compression.parse(codec))
                 .dryRun(dryRun)
                 .dropCache(!keepCache)
                 .idleIo(!normalIo)
                 .threads(threads)
                 .stateDirectory(stateDirectory)
                 .build();
-        Progress progress = showProgress && System.console() != null ? new TerminalProgress() : Progress.NONE;
-        if (verbose) {
-            progress = new VerboseProgress(progress, spec.commandLine().getErr());
+    }
+
+    private List<SyncStats> syncLocal(List<String> sources, String destination, Progress progress)
+            throws StandinException, InterruptedException {
+        List<SyncStats> results = new ArrayList<>();
+        if (sources.size() == 1 && !Files.isDirectory(Path.of(destination))) {
+            results.add(new LocalSync(options(sources.get(0), Path.of(destination), false), progress).run());
+            return results;
         }
-        SyncStats result = new LocalSync(options, progress).run();
+        if (!Files.isDirectory(Path.of(destination))) {
+            throw new StandinException(ExitStatus.USAGE, "with several sources, " + destination + " must be a directory");
+        }
+        for (String source : sources) {
+            Path target = Path.of(destination).resolve(Path.of(source).getFileName());
+            results.add(new LocalSync(options(source, target, false), progress).run());
+        }
+        return results;
+    }
+
+    private List<SyncStats> syncRemote(List<String> sources, RemoteLocation remote, Progress progress)
+            throws StandinException, InterruptedException {
+        SshOptions defaults = SshOptions.defaults();
+        Optional<Path> config = sshConfig == null ? defaults.sshConfig()
+                : sshConfig.equals("none") ? Optional.empty() : Optional.of(Path.of(sshConfig));
+        SshOptions ssh = new SshOptions(Optional.ofNullable(identity),
+                knownHosts != null ? knownHosts : defaults.knownHosts(), config, remoteStandin,
+                defaults.connectTimeoutMillis());
+        if (sources.size() == 1 && !remote.path().endsWith("/")) {
+            return List.of(new RemoteSync(options(sources.get(0), Path.of(remote.path()), true), remote, ssh, progress)
+                    .run());
+        }
+        List<SyncStats> done = new ArrayList<>();
+        List<ParallelRemoteSync.Outcome> failed = new ArrayList<>();
+        for (var outcome : ParallelRemoteSync.run(sources, remote, ssh, (s, d) -> options(s, d, true), progress)) {
+            if (outcome.failure() == null) {
+                done.add(outcome.stats());
+            } else {
+                failed.add(outcome);
+            }
+        }
+        if (failed.isEmpty()) {
+            return done;
+        }
+        for (SyncStats result : done) {
+            report(result);
+        }
+        StringBuilder message = new StringBuilder(failed.size() + " of " + sources.size() + " disks failed:");
+        for (var f : failed) {
+            message.append(' ').append(f.source()).append(": ").append(f.failure().getMessage()).append(';');
+        }
+        throw new StandinException(failed.get(0).failure().status(), message.substring(0, message.length() - 1));
+    }
+
+    private void report(SyncStats result) throws StandinException {
         if (verbose && !"none".equals(result.recovery())) {
             spec.commandLine().getErr().println("standin: journal left by an interrupted run was " + result.recovery());
         }
@@ -110,6 +216,5 @@ final class SyncCommand implements Callable<Integer> {
         if (stats) {
             StatsReport.print(result, spec.commandLine().getOut());
         }
-        return ExitStatus.OK.code();
     }
 }

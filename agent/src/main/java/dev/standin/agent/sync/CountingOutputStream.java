@@ -5,11 +5,11 @@ import java.io.IOException;
 import java.io.OutputStream;
 
 /** Counts the bytes that pass; the count is what a sync reports as wire bytes. */
-final class CountingOutputStream extends FilterOutputStream {
+public final class CountingOutputStream extends FilterOutputStream {
 
     private long count;
 
-    CountingOutputStream(OutputStream out) {
+    public CountingOutputStream(OutputStream out) {
         super(out);
     }
 
@@ -25,7 +25,7 @@ final class CountingOutputStream extends FilterOutputStream {
         count += len;
     }
 
-    long count() {
+    public long count() {
         return count;
     }
 }

@@ -1,0 +1,56 @@
+package dev.standin.agent.cli;
+
+import dev.standin.agent.ExitStatus;
+import dev.standin.agent.StandinException;
+import dev.standin.agent.transport.ReplicaRoot;
+import dev.standin.agent.transport.ReplicaServer;
+import dev.standin.agent.transport.ServeRequest;
+import dev.standin.nativeio.NativeIo;
+import java.io.FileDescriptor;
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code standin serve --root DIR}: the receiving end, started by a sender over SSH. */
+@Command(
+        name = "serve",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Receives one replication cycle on stdin/stdout (started by 'standin sync' over SSH).",
+            "Everything it reads or writes is inside DIR: paths from the wire are relative, without '..', "
+                    + "and may not leave DIR through symbolic links.",
+            "To restrict a key to replicas under one directory, put this in ~/.ssh/authorized_keys:",
+            "  command=\"standin serve --root /srv/replicas\",restrict ssh-ed25519 AAAA...",
+            "A sender may then name replicas anywhere under /srv/replicas, and nowhere else."
+        },
+        sortOptions = false)
+final class ServeCommand implements Callable<Integer> {
+
+    @Option(names = "--root", paramLabel = "DIR", required = true,
+            description = "The directory replicas live in; nothing outside it is touched.")
+    private Path root;
+
+    @Option(names = "--state-dir", paramLabel = "DIR", defaultValue = "/var/lib/standin",
+            description = "Where journals for block device replicas are kept (default: ${DEFAULT-VALUE}).")
+    private Path stateDirectory;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Threads reading the replica when it must be read.")
+    private int threads = Runtime.getRuntime().availableProcessors();
+
+    @Override
+    public Integer call() throws StandinException {
+        ReplicaRoot confined;
+        try {
+            confined = ServeRequest.effectiveRoot(new ReplicaRoot(root), System.getenv("SSH_ORIGINAL_COMMAND"));
+        } catch (IOException e) {
+            throw new StandinException(ExitStatus.USAGE, "serve --root " + root + ": " + e.getMessage(), e);
+        }
+        // stdout carries the protocol: nothing else may be printed to it from here on.
+        ReplicaServer server = new ReplicaServer(confined, stateDirectory, threads, NativeIo.tryLoad());
+        return server.serve(new FileInputStream(FileDescriptor.in), new FileOutputStream(FileDescriptor.out));
+    }
+}

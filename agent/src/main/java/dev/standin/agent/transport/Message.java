@@ -1,0 +1,345 @@
+package dev.standin.agent.transport;
+
+import dev.standin.delta.ImageDigest;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The control messages of the standin protocol (docs/protocol.md). Each is one frame; the delta
+ * stream itself is not a message but follows {@link Begin} on the sender's side of the channel in
+ * its own framed format (docs/delta-format.md). Every field read from the peer is bounds-checked
+ * here, before anything is allocated or used.
+ */
+public sealed interface Message {
+
+    /** The frame type byte. */
+    byte type();
+
+    void write(DataOutputStream out) throws IOException;
+
+    /** First message each way: which protocol versions this end speaks, and what it can do. */
+    record Hello(int minVersion, int maxVersion, String software, List<String> capabilities) implements Message {
+        public static final byte TYPE = 1;
+
+        public Hello {
+            capabilities = List.copyOf(capabilities);
+        }
+
+        @Override
+        public byte type() {
+            return TYPE;
+        }
+
+        @Override
+        public void write(DataOutputStream out) throws IOException {
+            out.writeShort(minVersion);
+            out.writeShort(maxVersion);
+            writeString(out, software);
+            out.writeShort(capabilities.size());
+            for (String c : capabilities) {
+                writeString(out, c);
+            }
+        }
+
+        static Hello read(DataInputStream in) throws IOException {
+            int min = in.readUnsignedShort();
+            int max = in.readUnsignedShort();
+            String software = readString(in);
+            int n = in.readUnsignedShort();
+            if (n > 64) {
+                throw new ProtocolException("hello lists " + n + " capabilities, at most 64 are allowed");
+            }
+            List<String> caps = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                caps.add(readString(in));
+            }
+            return new Hello(min, max, software, caps);
+        }
+    }
+
+    /**
+     * Sender → receiver: which replica (a path relative to the receiver's root), how long the
+     * source is, the block size asked for (0: the receiver chooses by the usual rule), and the
+     * generation the sender holds signatures for (empty: none).
+     */
+    record Open(String path, long sourceLength, long sourceAllocated, int blockSize, boolean dryRun, int keepPoints,
+            Optional<byte[]> knownGeneration) implements Message {
+        public static final byte TYPE = 2;
+
+        @Override
+        public byte type() {
+            return TYPE;
+        }
+
+        @Override
+        public void write(DataOutputStream out) throws IOException {
+            writeString(out, path);
+            out.writeLong(sourceLength);
+            out.writeLong(sourceAllocated);
+            out.writeInt(blockSize);
+            out.writeBoolean(dryRun);
+            out.writeInt(keepPoints);
+            writeDigest(out, knownGeneration);
+        }
+
+        static Open read(DataInputStream in) throws IOException {
+            String path = readString(in);
+            long length = in.readLong();
+            long allocated = in.readLong();
+            if (length < 0 || allocated < 0 || allocated > length) {
+                throw new ProtocolException("source length " + length + " with " + allocated + " allocated is impossible");
+            }
+            return new Open(path, length, allocated, in.readInt(), in.readBoolean(), in.readInt(), readDigest(in));
+        }
+    }
+
+    /**
+     * Receiver → sender: the replica's state after recovery, the block size of this cycle, and the
+     * replica's generation (the digest of its content as of its last commit) when it is known
+     * without reading the replica.
+     */
+    record Ready(ReplicaKind kind, long replicaLength, int blockSize, Optional<byte[]> generation, String recovery,
+            long availableBytes) implements Message {
+        public static final byte TYPE = 3;
+
+        @Override
+        public byte type() {
+            return TYPE;
+        }
+
+        @Override
+        public void write(DataOutputStream out) throws IOException {
+            out.writeByte(kind.ordinal());
+            out.writeLong(replicaLength);
+            out.writeInt(blockSize);
+            writeDigest(out, generation);
+            writeString(out, recovery);
+            out.writeLong(availableBytes);
+        }
+
+        static Ready read(DataInputStream in) throws IOException {
+            int kind = in.readUnsignedByte();
+            if (kind >= ReplicaKind.values().length) {
+                throw new ProtocolException("unknown replica kind " + kind);
+            }
+            return new Ready(ReplicaKind.values()[kind], in.readLong(), in.readInt(), readDigest(in), readString(in),
+                    in.readLong());
+        }
+    }
+
+    /** What the destination is on the receiver. */
+    enum ReplicaKind { ABSENT, FILE, DEVICE }
+
+    /** Sender → receiver: send me your signatures (or not: mine are of your generation), then the delta follows. */
+    record Begin(boolean wantSignatures) implements Message {
+        public static final byte TYPE = 4;
+
+        @Override
+        public byte type() {
+            return TYPE;
+        }
+
+        @Override
+        public void write(DataOutputStream out) throws IOException {
+            out.writeBoolean(wantSignatures);
+        }
+
+        static Begin read(DataInputStream in) throws IOException {
+            return new Begin(in.readBoolean());
+        }
+    }
+
+    /**
+     * Receiver → sender: signature entries {@code [first, first + count)}; 20 bytes each (weak,
+     * strong hi, strong lo), as in the signature cache.
+     */
+    record SignatureChunk(int first, int[] weak, long[] hi, long[] lo) implements Message {
+        public static final byte TYPE = 5;
+        /** 32768 entries: 640 KiB per frame. */
+        public static final int MAX_ENTRIES = 1 << 15;
+
+        @Override
+        public byte type() {
+            return TYPE;
+        }
+
+        @Override
+        public void write(DataOutputStream out) throws IOException {
+            out.writeInt(first);
+            out.writeInt(weak.length);
+            for (int i = 0; i < weak.length; i++) {
+                out.writeInt(weak[i]);
+                out.writeLong(hi[i]);
+                out.writeLong(lo[i]);
+            }
+        }
+
+        static SignatureChunk read(DataInputStream in) throws IOException {
+            int first = in.readInt();
+            int count = in.readInt();
+            if (first < 0 || count < 0 || count > MAX_ENTRIES) {
+                throw new ProtocolException("signature chunk [" + first + ", +" + count + ") out of range");
+            }
+            int[] weak = new int[count];
+            long[] hi = new long[count];
+            long[] lo = new long[count];
+            for (int i = 0; i < count; i++) {
+                weak[i] = in.readInt();
+                hi[i] = in.readLong();
+                lo[i] = in.readLong();
+            }
+            return new SignatureChunk(first, weak, hi, lo);
+        }
+    }
+
+    /**
+     * Receiver → sender, before the chunks of a signature set: how long the image they describe
+     * is, in which block size, and where they came from ("cache", "read").
+     */
+    record SignaturesBegin(long length, int blockSize, String source, long bytesRead) implements Message {
+        public static final byte TYPE = 6;
+
+        @Override
+        public byte type() {
+            return TYPE;
+        }
+
+        @Override
+        public void write(DataOutputStream out) throws IOException {
+            out.writeLong(length);
+            out.writeInt(blockSize);
+            writeString(out, source);
+            out.writeLong(bytesRead);
+        }
+
+        static SignaturesBegin read(DataInputStream in) throws IOException {
+            return new SignaturesBegin(in.readLong(), in.readInt(), readString(in), in.readLong());
+        }
+    }
+
+    /** Closes a signature set: the digest of the image the signatures describe. */
+    record SignaturesEnd(byte[] digest) implements Message {
+        public static final byte TYPE = 7;
+
+        @Override
+        public byte type() {
+            return TYPE;
+        }
+
+        @Override
+        public void write(DataOutputStream out) throws IOException {
+            out.write(digest);
+        }
+
+        static SignaturesEnd read(DataInputStream in) throws IOException {
+            byte[] d = new byte[ImageDigest.LENGTH];
+            in.readFully(d);
+            return new SignaturesEnd(d);
+        }
+    }
+
+    /**
+     * Receiver → sender after a commit: the digest of the replica's content now (its new
+     * generation) and the recovery point it is. The signature entries that differ from the basis
+     * precede it as {@link SignatureChunk}s, so that the sender's cache follows the replica
+     * without reading it.
+     */
+    record Committed(byte[] digest, long pointId) implements Message {
+        public static final byte TYPE = 8;
+
+        @Override
+        public byte type() {
+            return TYPE;
+        }
+
+        @Override
+        public void write(DataOutputStream out) throws IOException {
+            out.write(digest);
+            out.writeLong(pointId);
+        }
+
+        static Committed read(DataInputStream in) throws IOException {
+            byte[] d = new byte[ImageDigest.LENGTH];
+            in.readFully(d);
+            return new Committed(d, in.readLong());
+        }
+    }
+
+    /** Either way: the cycle failed; {@code exitStatus} is one of standin's documented exit codes. */
+    record Failure(int exitStatus, String message) implements Message {
+        public static final byte TYPE = 9;
+
+        @Override
+        public byte type() {
+            return TYPE;
+        }
+
+        @Override
+        public void write(DataOutputStream out) throws IOException {
+            out.writeByte(exitStatus);
+            writeString(out, message);
+        }
+
+        static Failure read(DataInputStream in) throws IOException {
+            return new Failure(in.readUnsignedByte(), readString(in));
+        }
+    }
+
+    static Message read(byte type, DataInputStream in) throws IOException {
+        return switch (type) {
+            case Hello.TYPE -> Hello.read(in);
+            case Open.TYPE -> Open.read(in);
+            case Ready.TYPE -> Ready.read(in);
+            case Begin.TYPE -> Begin.read(in);
+            case SignatureChunk.TYPE -> SignatureChunk.read(in);
+            case SignaturesBegin.TYPE -> SignaturesBegin.read(in);
+            case SignaturesEnd.TYPE -> SignaturesEnd.read(in);
+            case Committed.TYPE -> Committed.read(in);
+            case Failure.TYPE -> Failure.read(in);
+            default -> throw new ProtocolException("unknown message type " + type);
+        };
+    }
+
+    /** Strings are at most 4096 bytes of UTF-8: paths, names, one-line messages. */
+    int MAX_STRING = 4096;
+
+    private static void writeString(DataOutputStream out, String s) throws IOException {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        if (b.length > MAX_STRING) {
+            throw new IllegalArgumentException("string of " + b.length + " bytes is longer than " + MAX_STRING);
+        }
+        out.writeShort(b.length);
+        out.write(b);
+    }
+
+    private static String readString(DataInputStream in) throws IOException {
+        int n = in.readUnsignedShort();
+        if (n > MAX_STRING) {
+            throw new ProtocolException("string of " + n + " bytes is longer than " + MAX_STRING);
+        }
+        byte[] b = new byte[n];
+        in.readFully(b);
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    private static void writeDigest(DataOutputStream out, Optional<byte[]> digest) throws IOException {
+        out.writeBoolean(digest.isPresent());
+        if (digest.isPresent()) {
+            out.write(digest.get());
+        }
+    }
+
+    private static Optional<byte[]> readDigest(DataInputStream in) throws IOException {
+        if (!in.readBoolean()) {
+            return Optional.empty();
+        }
+        byte[] d = new byte[ImageDigest.LENGTH];
+        in.readFully(d);
+        return Optional.of(d);
+    }
+}

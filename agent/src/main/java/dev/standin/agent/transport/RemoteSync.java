@@ -1,0 +1,292 @@
+package dev.standin.agent.transport;
+
+import dev.standin.agent.ExitStatus;
+import dev.standin.agent.StandinException;
+import dev.standin.agent.Version;
+import dev.standin.agent.image.DiskImage;
+import dev.standin.agent.sync.CountingOutputStream;
+import dev.standin.agent.sync.Failures;
+import dev.standin.agent.sync.Progress;
+import dev.standin.agent.sync.SegmentPipeline;
+import dev.standin.agent.sync.SourceSender;
+import dev.standin.agent.sync.SyncOptions;
+import dev.standin.agent.sync.SyncStats;
+import dev.standin.delta.ImageDigest;
+import dev.standin.delta.MatchStats;
+import dev.standin.delta.Signatures;
+import dev.standin.delta.stream.DeltaHeader;
+import dev.standin.nativeio.NativeIo;
+import java.io.EOFException;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * {@code standin sync SOURCE [user@]host:PATH}: the sending half of a cycle against a replica on
+ * another host, over one exec channel of an {@link SshConnection} running {@code standin serve}
+ * (docs/protocol.md).
+ *
+ * <ol>
+ *   <li>Hello both ways, then Open: the receiver locks and recovers the replica and answers Ready
+ *       with its generation (the digest of its content at its last commit).
+ *   <li>Signatures: when this host's {@link SenderCache} holds that generation, none cross the
+ *       wire; otherwise the receiver sends its stored ones (or reads the replica if they are stale).
+ *   <li>The delta stream, pipelined: segments are read and matched on the pipeline's threads while
+ *       earlier ones are compressed and written to the channel; SSH's window is the back pressure.
+ *   <li>Committed: the receiver's digest of the replica must equal the digest of what was read, and
+ *       its changed signature entries keep this host's cache in step without reading anything.
+ * </ol>
+ */
+public final class RemoteSync {
+
+    private final SyncOptions options;
+    private final RemoteLocation location;
+    private final SshOptions ssh;
+    private final Progress progress;
+    private final Optional<NativeIo> io;
+
+    public RemoteSync(SyncOptions options, RemoteLocation location, SshOptions ssh, Progress progress) {
+        this.options = options;
+        this.location = location;
+        this.ssh = ssh;
+        this.progress = progress;
+        this.io = options.useNative() ? NativeIo.tryLoad() : Optional.empty();
+    }
+
+    /** One cycle over its own SSH connection. */
+    public SyncStats run() throws StandinException, InterruptedException {
+        try (SshConnection connection = SshConnection.open(location, ssh)) {
+            return run(connection);
+        } finally {
+            progress.finish();
+        }
+    }
+
+    /** One cycle over an open connection (several cycles may share one, each on its own channel). */
+    public SyncStats run(SshConnection connection) throws StandinException, InterruptedException {
+        long started = System.nanoTime();
+        String command = ssh.remoteStandin() + " serve --root " + Shell.quote(location.directory());
+        try (DiskImage source = openSource(); SshConnection.Exec exec = connection.exec(command)) {
+            CountingInputStream received = new CountingInputStream(exec.input());
+            CountingOutputStream sent = new CountingOutputStream(exec.output());
+            MessageChannel channel = new MessageChannel(received, sent);
+            try {
+                return cycle(channel, source, started, received, sent);
+            } catch (RemoteFailure f) {
+                throw new StandinException(ExitStatus.of(f.exitStatus()), "receiver " + location.host() + ": "
+                        + f.getMessage(), f);
+            } catch (IOException e) {
+                throw explainBrokenChannel(e, channel, exec);
+            }
+        } catch (IOException e) {
+            throw Failures.classify(e, "source ");
+        }
+    }
+
+    private DiskImage openSource() throws StandinException {
+        try {
+            return DiskImage.open(options.source(), false, options.dropCache(), io);
+        } catch (IOException e) {
+            throw Failures.classify(e, "source ");
+        }
+    }
+
+    private SyncStats cycle(MessageChannel channel, DiskImage source, long started, CountingInputStream received,
+            CountingOutputStream sent) throws IOException, StandinException, InterruptedException {
+        long length = SourceSender.sourceSize(source);
+        SenderCache cache = SenderCache.of(options.stateDirectory(), location, location.path());
+        Optional<SenderCache.Entry> known = cache.load();
+
+        channel.sendPreamble();
+        channel.send(new Message.Hello(ReplicaServer.PROTOCOL_VERSION, ReplicaServer.PROTOCOL_VERSION, Version.text(),
+                ReplicaServer.CAPABILITIES));
+        channel.expectPreamble();
+        Message.Hello hello = channel.expect(Message.Hello.class);
+        if (hello.minVersion() > ReplicaServer.PROTOCOL_VERSION || hello.maxVersion() < ReplicaServer.PROTOCOL_VERSION) {
+            throw new StandinException(ExitStatus.PROTOCOL, "the receiver (" + hello.software() + ") speaks protocol "
+                    + hello.minVersion() + ".." + hello.maxVersion() + ", this sender " + ReplicaServer.PROTOCOL_VERSION);
+        }
+        String codec = options.compression().name().toLowerCase(Locale.ROOT);
+        if (!codec.equals("none") && !hello.capabilities().contains(codec)) {
+            throw new StandinException(ExitStatus.PROTOCOL, "the receiver cannot decompress " + codec);
+        }
+        long allocated = SourceSender.allocatedBytes(source, length);
+        channel.send(new Message.Open(location.name(), length, allocated, options.blockSize(), options.dryRun(), -1,
+                known.map(SenderCache.Entry::generation)));
+        Message.Ready ready = channel.expect(Message.Ready.class);
+        int blockSize = ready.blockSize();
+        boolean firstCopy = ready.kind() == Message.ReplicaKind.ABSENT;
+        long basisLength = firstCopy ? 0 : ready.kind() == Message.ReplicaKind.DEVICE ? length : ready.replicaLength();
+
+        boolean cacheMatches = !firstCopy && known.isPresent() && ready.generation().isPresent()
+                && Arrays.equals(known.get().generation(), ready.generation().get())
+                && known.get().signatures().blockSize() == blockSize
+                && known.get().signatures().length() == basisLength;
+        channel.send(new Message.Begin(!firstCopy && !cacheMatches));
+        channel.output().flush();
+        Signatures basis;
+        String signatureSource;
+        long replicaRead = 0;
+        if (firstCopy) {
+            basis = Signatures.empty(blockSize);
+            signatureSource = "none";
+        } else if (cacheMatches) {
+            basis = known.get().signatures();
+            signatureSource = "sender-cache";
+        } else {
+            progress.phase("receiving the replica's signatures", 0);
+            Message.SignaturesBegin head = channel.expect(Message.SignaturesBegin.class);
+            if (head.blockSize() != blockSize || head.length() != basisLength) {
+                throw new ProtocolException("receiver sent signatures of " + head.length() + " bytes in "
+                        + head.blockSize() + "-byte blocks, expected " + basisLength + " in " + blockSize);
+            }
+            basis = new Signatures(basisLength, blockSize);
+            receiveSignatures(channel, basis);
+            byte[] digest = channel.expect(Message.SignaturesEnd.class).digest();
+            if (!Arrays.equals(digest, basis.digest())) {
+                throw new ProtocolException("the receiver's signatures do not match their own digest");
+            }
+            signatureSource = "receiver-" + head.source();
+            replicaRead = head.bytesRead();
+        }
+        byte[] basisDigest = firstCopy ? DeltaHeader.NO_BASIS
+                : cacheMatches ? known.get().generation() : basis.digest();
+        DeltaHeader header = new DeltaHeader(blockSize, length, basisLength, basisDigest);
+        SegmentPipeline pipeline = new SegmentPipeline(Math.max(options.segmentSize(), blockSize), options.threads(),
+                options.idleIo(), io);
+        OutputStream wire = options.dryRun() ? OutputStream.nullOutputStream() : channel.output();
+        CountingOutputStream delta = new CountingOutputStream(wire);
+        SourceSender.Sent scanned;
+        try {
+            scanned = SourceSender.send(pipeline, source, basis, header, delta, options.compression(), progress);
+        } catch (IOException | StandinException | InterruptedException e) {
+            throw e;
+        } catch (Exception e) {
+            throw Failures.wrap(e, "source ");
+        }
+        delta.flush();
+        channel.output().close(); // EOF: the receiver commits only a stream that ended where it should
+        long point = 0;
+        if (!options.dryRun()) {
+            progress.phase("receiver verifying and committing", 0);
+            Signatures after = SignatureTransfer.resized(basis, length);
+            Message.Committed committed = receiveCommit(channel, after);
+            if (!Arrays.equals(committed.digest(), scanned.digest())) {
+                cache.invalidate();
+                throw new StandinException(ExitStatus.VERIFY, "receiver committed digest "
+                        + ImageDigest.hex(committed.digest()) + " but the source read " + ImageDigest.hex(scanned.digest())
+                        + "; the next cycle re-reads the replica's signatures and repairs it");
+            }
+            storeCache(cache, after, committed.digest());
+            point = committed.pointId();
+        }
+        MatchStats m = scanned.stats();
+        return new SyncStats(options.source().toString(), location.toString(), length, blockSize, m.blocks(),
+                m.blocksSame(), m.blocksMoved(), m.blocksZero(), m.blocksChanged(), scanned.sourceRead() + replicaRead,
+                scanned.sourceRead(), replicaRead, signatureSource, m.literalBytes(),
+                options.dryRun() ? delta.count() : received.count() + sent.count(),
+                options.compression().name().toLowerCase(Locale.ROOT), firstCopy, options.dryRun(), ready.recovery(),
+                ImageDigest.hex(scanned.digest()), (System.nanoTime() - started) / 1e9);
+    }
+
+    private static void receiveSignatures(MessageChannel channel, Signatures basis) throws IOException {
+        int next = 0;
+        while (next < basis.blockCount()) {
+            Message.SignatureChunk chunk = channel.expect(Message.SignatureChunk.class);
+            if (chunk.first() != next) {
+                throw new ProtocolException("signature chunk starts at block " + chunk.first() + ", expected " + next);
+            }
+            SignatureTransfer.receive(chunk, basis);
+            next += chunk.weak().length;
+        }
+    }
+
+    /** The changed signature entries, then the commit acknowledgement. */
+    private static Message.Committed receiveCommit(MessageChannel channel, Signatures after) throws IOException {
+        while (true) {
+            Message m = channel.receive();
+            if (m instanceof Message.SignatureChunk chunk) {
+                SignatureTransfer.receive(chunk, after);
+            } else if (m instanceof Message.Committed c) {
+                return c;
+            } else if (m instanceof Message.Failure f) {
+                throw new RemoteFailure(f.exitStatus(), f.message());
+            } else {
+                throw new ProtocolException("expected Committed, the receiver sent " + m.getClass().getSimpleName());
+            }
+        }
+    }
+
+    private void storeCache(SenderCache cache, Signatures after, byte[] digest) {
+        if (!Arrays.equals(after.digest(), digest)) {
+            cache.invalidate(); // the receiver's diff did not add up: fetch its signatures next time
+            return;
+        }
+        try {
+            cache.store(after, digest);
+        } catch (IOException e) {
+            cache.invalidate(); // without it the next cycle asks the receiver for its signatures
+        }
+    }
+
+    /**
+     * When a write to the channel fails, the receiver has usually said why before it closed it:
+     * prefer its Failure message, then its stderr, then the local error.
+     */
+    private StandinException explainBrokenChannel(IOException e, MessageChannel channel, SshConnection.Exec exec) {
+        if (e instanceof ProtocolException p) {
+            String stderr = exec.stderr();
+            return new StandinException(ExitStatus.PROTOCOL, "protocol error with " + location.host() + ": "
+                    + p.getMessage() + (stderr.isEmpty() ? "" : " (remote stderr: " + stderr + ")"), e);
+        }
+        try {
+            Message m = channel.receive();
+            if (m instanceof Message.Failure f) {
+                return new StandinException(ExitStatus.of(f.exitStatus()), "receiver " + location.host() + ": "
+                        + f.message(), e);
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // nothing more from the receiver
+        }
+        String stderr = exec.stderr();
+        String what = e instanceof EOFException ? "the connection to " + location.host() + " closed"
+                : "the connection to " + location.host() + " failed: " + e.getMessage();
+        return new StandinException(ExitStatus.DESTINATION, what + (stderr.isEmpty() ? "" : " (remote stderr: " + stderr
+                + ")") + "; the replica stays at its last committed point", e);
+    }
+
+    /** Counts what crossed the channel towards this host. */
+    static final class CountingInputStream extends FilterInputStream {
+        private long count;
+
+        CountingInputStream(InputStream in) {
+            super(in);
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = super.read();
+            if (b >= 0) {
+                count++;
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = super.read(b, off, len);
+            if (n > 0) {
+                count += n;
+            }
+            return n;
+        }
+
+        long count() {
+            return count;
+        }
+    }
+}

@@ -1,0 +1,140 @@
+package dev.standin.agent.transport;
+
+import dev.standin.agent.ExitStatus;
+import dev.standin.agent.StandinException;
+import dev.standin.agent.Version;
+import dev.standin.agent.sync.Failures;
+import dev.standin.agent.sync.Progress;
+import dev.standin.agent.sync.ReplicaSession;
+import dev.standin.agent.sync.SegmentPipeline;
+import dev.standin.agent.sync.SyncOptions;
+import dev.standin.delta.BlockSize;
+import dev.standin.delta.Signatures;
+import dev.standin.delta.stream.DeltaHeader;
+import dev.standin.nativeio.NativeIo;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The receiving end of one cycle over the standin protocol ({@code standin serve}): everything it
+ * touches is inside its {@link ReplicaRoot}; the replica is written only through
+ * {@link ReplicaSession}, the same journaled path a local sync uses.
+ */
+public final class ReplicaServer {
+
+    public static final int PROTOCOL_VERSION = 1;
+    static final List<String> CAPABILITIES = List.of("lz4", "zstd", "signature-diff");
+
+    private final ReplicaRoot root;
+    private final Path stateDirectory;
+    private final int threads;
+    private final Optional<NativeIo> io;
+
+    public ReplicaServer(ReplicaRoot root, Path stateDirectory, int threads, Optional<NativeIo> io) {
+        this.root = root;
+        this.stateDirectory = stateDirectory;
+        this.threads = threads;
+        this.io = io;
+    }
+
+    /** Serves one cycle on {@code in}/{@code out}; returns the exit status (also sent to the peer). */
+    public int serve(InputStream in, OutputStream out) {
+        MessageChannel channel = new MessageChannel(in, out);
+        try {
+            channel.sendPreamble();
+            channel.send(new Message.Hello(PROTOCOL_VERSION, PROTOCOL_VERSION, Version.text(), CAPABILITIES));
+            channel.expectPreamble();
+            Message.Hello hello = channel.expect(Message.Hello.class);
+            if (hello.minVersion() > PROTOCOL_VERSION || hello.maxVersion() < PROTOCOL_VERSION) {
+                throw new StandinException(ExitStatus.PROTOCOL, "the sender speaks protocol versions "
+                        + hello.minVersion() + ".." + hello.maxVersion() + ", this receiver " + PROTOCOL_VERSION);
+            }
+            Message.Open open = channel.expect(Message.Open.class);
+            Path destination = root.resolve(open.path());
+            try (ReplicaSession replica = ReplicaSession.open(destination, stateDirectory, io)) {
+                cycle(channel, open, replica);
+            }
+            return ExitStatus.OK.code();
+        } catch (Exception e) {
+            StandinException failure = e instanceof ProtocolException p
+                    ? new StandinException(ExitStatus.PROTOCOL, p.getMessage(), p)
+                    : Failures.wrap(e, "destination ");
+            try {
+                channel.send(new Message.Failure(failure.status().code(), failure.getMessage()));
+            } catch (IOException | RuntimeException ignored) {
+                // the sender is gone; the replica is at its last committed point whatever happened
+            }
+            return failure.status().code();
+        }
+    }
+
+    private void cycle(MessageChannel channel, Message.Open open, ReplicaSession replica)
+            throws IOException, StandinException {
+        long length = open.sourceLength();
+        long basisLength = replica.basisLength(length);
+        int blockSize = open.blockSize() != 0 ? BlockSize.validate(open.blockSize())
+                : BlockSize.forImageSize(Math.max(length, basisLength));
+        replica.checkTarget(length, blockSize);
+        boolean firstCopy = replica.firstCopy();
+        if (firstCopy && !open.dryRun()) {
+            replica.checkRoomForFirstCopy(open.sourceAllocated());
+        }
+        Optional<Signatures> cached = replica.cachedSignatures(blockSize);
+        Optional<byte[]> generation = cached.map(Signatures::digest);
+        Message.ReplicaKind kind = replica.isBlockDevice() ? Message.ReplicaKind.DEVICE
+                : firstCopy ? Message.ReplicaKind.ABSENT : Message.ReplicaKind.FILE;
+        channel.send(new Message.Ready(kind, replica.size(), blockSize, generation,
+                replica.recovery().name().toLowerCase(java.util.Locale.ROOT), available(replica)));
+        Message.Begin begin = channel.expect(Message.Begin.class);
+        Signatures basis;
+        byte[] basisDigest;
+        if (firstCopy) {
+            basis = Signatures.empty(blockSize);
+            basisDigest = DeltaHeader.NO_BASIS;
+        } else if (begin.wantSignatures()) {
+            SegmentPipeline pipeline = new SegmentPipeline(Math.max(SyncOptions.DEFAULT_SEGMENT_SIZE, blockSize), threads,
+                    true, io);
+            ReplicaSession.Signed signed = replica.signatures(blockSize, pipeline, Progress.NONE, length);
+            basis = signed.signatures();
+            basisDigest = basis.digest();
+            channel.send(new Message.SignaturesBegin(basis.length(), blockSize, signed.source(), signed.bytesRead()));
+            SignatureTransfer.sendRange(channel, basis, 0, basis.blockCount());
+            channel.send(new Message.SignaturesEnd(basisDigest));
+        } else if (cached.isPresent()) {
+            basis = cached.get();
+            basisDigest = generation.get();
+        } else {
+            throw new StandinException(ExitStatus.PROTOCOL,
+                    "the sender holds signatures of a generation this receiver does not know; nothing was written");
+        }
+        if (open.dryRun()) {
+            drain(channel.input());
+            return;
+        }
+        ReplicaSession.Committed committed = replica.apply(channel.input(), basis, basisDigest, Progress.NONE);
+        SignatureTransfer.sendChanges(channel, basis, committed.signatures());
+        channel.send(new Message.Committed(committed.digest(), 0));
+    }
+
+    private long available(ReplicaSession replica) {
+        if (io.isEmpty()) {
+            return -1;
+        }
+        try {
+            return io.get().statvfs(replica.destination().toAbsolutePath().getParent()).availableBytes();
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    private static void drain(InputStream in) throws IOException {
+        byte[] b = new byte[8192];
+        while (in.read(b) >= 0) {
+            // a dry run's sender sends nothing more; wait for it to close
+        }
+    }
+}

@@ -1,0 +1,142 @@
+package dev.standin.agent;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A real OpenSSH sshd on 127.0.0.1 for end-to-end tests: a throwaway host key, one client key in
+ * authorized_keys (optionally behind a forced command), a known_hosts that trusts the host key,
+ * and a {@code standin} launcher script that runs this build's classes as the remote command.
+ */
+public final class OpenSshServer implements AutoCloseable {
+
+    private final Path dir;
+    private final int port;
+    private final Process process;
+
+    private OpenSshServer(Path dir, int port, Process process) {
+        this.dir = dir;
+        this.port = port;
+        this.process = process;
+    }
+
+    /** Starts sshd; {@code forcedCommand} (may be null) restricts the client key to one command. */
+    public static OpenSshServer start(Path dir, String forcedCommand) throws IOException, InterruptedException {
+        Files.createDirectories(dir);
+        Files.createDirectories(Path.of("/run/sshd"));
+        keygen(dir.resolve("host_ed25519"));
+        keygen(dir.resolve("client_ed25519"));
+        String clientKey = Files.readString(dir.resolve("client_ed25519.pub")).trim();
+        Files.writeString(dir.resolve("authorized_keys"),
+                (forcedCommand == null ? "" : "command=\"" + forcedCommand + "\",restrict ") + clientKey + "\n");
+        int port = freePort();
+        Files.writeString(dir.resolve("known_hosts"),
+                "[127.0.0.1]:" + port + " " + Files.readString(dir.resolve("host_ed25519.pub")).trim() + "\n");
+        Files.writeString(dir.resolve("sshd_config"), String.join("\n",
+                "Port " + port,
+                "ListenAddress 127.0.0.1",
+                "HostKey " + dir.resolve("host_ed25519"),
+                "AuthorizedKeysFile " + dir.resolve("authorized_keys"),
+                "PidFile " + dir.resolve("sshd.pid"),
+                "StrictModes no",
+                "UsePAM no",
+                "PasswordAuthentication no",
+                "KbdInteractiveAuthentication no",
+                "PubkeyAuthentication yes",
+                "PermitRootLogin prohibit-password",
+                "MaxSessions 32",
+                "LogLevel ERROR",
+                "") + "\n");
+        writeLauncher(dir.resolve("standin"));
+        Process p = new ProcessBuilder("/usr/sbin/sshd", "-D", "-e", "-f", dir.resolve("sshd_config").toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("sshd.log").toFile()).start();
+        OpenSshServer server = new OpenSshServer(dir, port, p);
+        server.awaitListening(Duration.ofSeconds(10));
+        return server;
+    }
+
+    private static void keygen(Path key) throws IOException, InterruptedException {
+        Images.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "standin-test", "-f", key.toString());
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** The remote side's {@code standin}: this test run's JVM and class path. */
+    private static void writeLauncher(Path script) throws IOException {
+        List<String> command = new ArrayList<>(Cli.javaCommand("512m"));
+        StringBuilder line = new StringBuilder("#!/bin/sh\nexec");
+        for (String word : command) {
+            line.append(" '").append(word.replace("'", "'\\''")).append('\'');
+        }
+        line.append(" \"$@\"\n");
+        Files.writeString(script, line);
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+
+    private void awaitListening(Duration timeout) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IOException("sshd exited: " + Files.readString(dir.resolve("sshd.log")));
+            }
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress("127.0.0.1", port), 200);
+                return;
+            } catch (IOException notYet) {
+                Thread.sleep(50);
+            }
+        }
+        throw new IOException("sshd did not listen on 127.0.0.1:" + port + " within " + timeout);
+    }
+
+    public int port() {
+        return port;
+    }
+
+    public Path knownHosts() {
+        return dir.resolve("known_hosts");
+    }
+
+    public Path clientKey() {
+        return dir.resolve("client_ed25519");
+    }
+
+    public Path launcher() {
+        return dir.resolve("standin");
+    }
+
+    /** {@code ssh://root@127.0.0.1:PORT/path}. */
+    public String url(Path path) {
+        return "ssh://" + System.getProperty("user.name") + "@127.0.0.1:" + port + path.toAbsolutePath();
+    }
+
+    /** The options every sync through this server needs: key, known_hosts, no user config, launcher. */
+    public List<String> sshArgs() {
+        return List.of("-i", clientKey().toString(), "--known-hosts", knownHosts().toString(), "--ssh-config", "none",
+                "--remote-standin", launcher().toString());
+    }
+
+    public String log() throws IOException {
+        return Files.readString(dir.resolve("sshd.log"));
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(5, java.util.concurrent.TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+        }
+    }
+}
