@@ -238,6 +238,11 @@ public final class RemoteSync {
      * prefer its Failure message, then its stderr, then the local error.
      */
     private StandinException explainBrokenChannel(IOException e, MessageChannel channel, SshConnection.Exec exec) {
+        if (e instanceof ProtocolException p && p.getMessage().contains("before saying anything")) {
+            return new StandinException(ExitStatus.DESTINATION, "standin did not start on " + location.host() + " ("
+                    + (exec.stderr().isEmpty() ? "no message" : "it said: " + exec.stderr())
+                    + "); install it there or name it with --remote-standin", e);
+        }
         if (e instanceof ProtocolException p) {
             String stderr = exec.stderr();
             return new StandinException(ExitStatus.PROTOCOL, "protocol error with " + location.host() + ": "

@@ -17,7 +17,11 @@ public final class ReplicaRoot {
     private final Path root;
 
     public ReplicaRoot(Path root) throws IOException {
-        this.root = root.toRealPath();
+        try {
+            this.root = root.toRealPath();
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new IOException(root + ": no such directory", e);
+        }
         if (!Files.isDirectory(this.root)) {
             throw new IOException(root + " is not a directory");
         }

@@ -39,7 +39,13 @@ class RemoteSyncIT {
     private Cli.Result sync(Path source, String destination, String... extra) {
         List<String> args = new ArrayList<>(List.of("sync", source.toString(), destination, "--json",
                 "--state-dir", dir.resolve("state").toString()));
-        args.addAll(sshd.sshArgs());
+        List<String> ssh = sshd.sshArgs();
+        for (int i = 0; i < ssh.size(); i += 2) {
+            if (!List.of(extra).contains(ssh.get(i))) { // a test's own value replaces the server's
+                args.add(ssh.get(i));
+                args.add(ssh.get(i + 1));
+            }
+        }
         args.addAll(List.of(extra));
         return Cli.run(args.toArray(String[]::new));
     }
@@ -62,5 +68,113 @@ class RemoteSyncIT {
         assertEquals(0, stats.get("replicaBytesRead").asLong());
         assertTrue(stats.get("literalBytes").asLong() <= changed, stats.toString());
         assertTrue(stats.get("wireBytes").asLong() > 0);
+    }
+
+    @Test
+    void withoutTheSenderCacheTheReceiverSendsItsStoredSignaturesAndReadsNothing() throws Exception {
+        Path source = Images.create(dir.resolve("vm.img"), 16 << 20, 2);
+        Path replica = dir.resolve("replica.img");
+        assertEquals(0, sync(source, sshd.url(replica)).exit());
+        deleteRecursively(dir.resolve("state/remote"));
+        Images.overwriteBlocks(source, 5, 4096, 3);
+        Cli.Result again = sync(source, sshd.url(replica));
+        assertEquals(0, again.exit(), again.err());
+        assertEquals("receiver-cache", again.json().get("signatures").asText());
+        assertEquals(0, again.json().get("replicaBytesRead").asLong());
+        assertEquals(Images.sha256(source), Images.sha256(replica));
+    }
+
+    @Test
+    void aReplicaChangedOnTheReceiverIsReadAgainAndRepaired() throws Exception {
+        Path source = Images.create(dir.resolve("vm.img"), 16 << 20, 4);
+        Path replica = dir.resolve("replica.img");
+        assertEquals(0, sync(source, sshd.url(replica)).exit());
+        Images.overwriteBlocks(replica, 3, 4096, 99); // someone wrote to the replica behind standin's back
+        Cli.Result again = sync(source, sshd.url(replica));
+        assertEquals(0, again.exit(), again.err());
+        assertEquals("receiver-read", again.json().get("signatures").asText());
+        assertTrue(again.json().get("replicaBytesRead").asLong() > 0);
+        assertEquals(Images.sha256(source), Images.sha256(replica));
+    }
+
+    @Test
+    void dryRunWritesNothing() throws Exception {
+        Path source = Images.create(dir.resolve("vm.img"), 8 << 20, 5);
+        Path replica = dir.resolve("replica.img");
+        Cli.Result r = sync(source, sshd.url(replica), "-n");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.json().get("dryRun").asBoolean());
+        assertTrue(java.nio.file.Files.notExists(replica));
+    }
+
+    @Test
+    void severalDisksShareOneConnection() throws Exception {
+        Path a = Images.create(dir.resolve("a.img"), 8 << 20, 6);
+        Path b = Images.create(dir.resolve("b.img"), 12 << 20, 7);
+        Path c = Images.create(dir.resolve("c.img"), 4 << 20, 8);
+        Path replicas = java.nio.file.Files.createDirectories(dir.resolve("replicas"));
+        List<String> args = new ArrayList<>(List.of("sync", a.toString(), b.toString(), c.toString(),
+                sshd.url(replicas) + "/", "--json", "--state-dir", dir.resolve("state").toString()));
+        args.addAll(sshd.sshArgs());
+        Cli.Result r = Cli.run(args.toArray(String[]::new));
+        assertEquals(0, r.exit(), r.err());
+        assertEquals(3, r.out().strip().split("\n").length, r.out());
+        for (Path p : List.of(a, b, c)) {
+            assertEquals(Images.sha256(p), Images.sha256(replicas.resolve(p.getFileName())));
+        }
+    }
+
+    @Test
+    void aChangedHostKeyIsRefusedWithTheOfferedFingerprint() throws Exception {
+        Path source = Images.create(dir.resolve("vm.img"), 1 << 20, 9);
+        Path otherKey = dir.resolve("other_ed25519");
+        Images.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", otherKey.toString());
+        Path knownHosts = dir.resolve("known_hosts");
+        java.nio.file.Files.writeString(knownHosts, "[127.0.0.1]:" + sshd.port() + " "
+                + java.nio.file.Files.readString(otherKey.resolveSibling("other_ed25519.pub")));
+        String fingerprint = Images.run("ssh-keygen", "-l", "-f",
+                shared.resolve("sshd/host_ed25519.pub").toString()).split(" ")[1];
+        Cli.Result r = sync(source, sshd.url(dir.resolve("replica.img")), "--known-hosts", knownHosts.toString());
+        assertEquals(4, r.exit(), r.err());
+        assertTrue(r.err().contains("CHANGED") && r.err().contains(fingerprint), r.err());
+        assertEquals(1, r.err().strip().split("\n").length, r.err());
+        assertTrue(java.nio.file.Files.notExists(dir.resolve("replica.img")));
+    }
+
+    @Test
+    void anUnknownHostIsRefused() throws Exception {
+        Path source = Images.create(dir.resolve("vm.img"), 1 << 20, 10);
+        Path empty = java.nio.file.Files.createFile(dir.resolve("empty_known_hosts"));
+        Cli.Result r = sync(source, sshd.url(dir.resolve("replica.img")), "--known-hosts", empty.toString());
+        assertEquals(4, r.exit(), r.err());
+        assertTrue(r.err().contains("not in known_hosts") && r.err().contains("SHA256:"), r.err());
+    }
+
+    @Test
+    void aMissingRemoteStandinIsReportedWithWhatTheRemoteSaid() throws Exception {
+        Path source = Images.create(dir.resolve("vm.img"), 1 << 20, 11);
+        Cli.Result r = sync(source, sshd.url(dir.resolve("replica.img")), "--remote-standin", "/nonexistent/standin");
+        assertEquals(4, r.exit(), r.err());
+        assertTrue(r.err().contains("did not start") && r.err().contains("/nonexistent/standin: No such file"), r.err());
+    }
+
+    @Test
+    void aMissingRemoteDirectoryIsOneClearError() throws Exception {
+        Path source = Images.create(dir.resolve("vm.img"), 1 << 20, 12);
+        Cli.Result r = sync(source, sshd.url(dir.resolve("no/such/dir/replica.img")));
+        assertTrue(r.exit() != 0, r.err());
+        assertEquals(1, r.err().strip().split("\n").length, r.err());
+        assertTrue(r.err().contains("no such directory"), r.err());
+    }
+
+    static void deleteRecursively(Path p) throws java.io.IOException {
+        if (!java.nio.file.Files.exists(p)) {
+            return;
+        }
+        try (var walk = java.nio.file.Files.walk(p)) {
+            for (Path x : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                java.nio.file.Files.delete(x);
+            }
+        }
     }
 }
