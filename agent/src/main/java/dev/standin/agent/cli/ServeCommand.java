@@ -2,6 +2,7 @@ package dev.standin.agent.cli;
 
 import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
+import dev.standin.agent.transport.ProtocolException;
 import dev.standin.agent.transport.ReplicaRoot;
 import dev.standin.agent.transport.ReplicaServer;
 import dev.standin.agent.transport.ServeRequest;
@@ -43,14 +44,19 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws StandinException {
+        // stdout carries the protocol: nothing else may be printed to it from here on.
+        FileInputStream in = new FileInputStream(FileDescriptor.in);
+        FileOutputStream out = new FileOutputStream(FileDescriptor.out);
         ReplicaRoot confined;
         try {
             confined = ServeRequest.effectiveRoot(new ReplicaRoot(root), System.getenv("SSH_ORIGINAL_COMMAND"));
+        } catch (ProtocolException e) {
+            return ReplicaServer.refuse(in, out, new StandinException(ExitStatus.PROTOCOL, e.getMessage(), e));
         } catch (IOException e) {
-            throw new StandinException(ExitStatus.USAGE, "serve --root " + root + ": " + e.getMessage(), e);
+            return ReplicaServer.refuse(in, out, new StandinException(ExitStatus.DESTINATION,
+                    "replica directory " + e.getMessage(), e));
         }
-        // stdout carries the protocol: nothing else may be printed to it from here on.
         ReplicaServer server = new ReplicaServer(confined, stateDirectory, threads, NativeIo.tryLoad());
-        return server.serve(new FileInputStream(FileDescriptor.in), new FileOutputStream(FileDescriptor.out));
+        return server.serve(in, out);
     }
 }

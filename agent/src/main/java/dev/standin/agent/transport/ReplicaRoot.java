@@ -39,7 +39,7 @@ public final class ReplicaRoot {
         try {
             real = candidate.toRealPath();
         } catch (IOException e) {
-            throw new ProtocolException("requested root " + requested + " does not exist inside " + root);
+            throw new java.nio.file.NoSuchFileException(requested, null, "no such directory inside " + root);
         }
         if (!real.startsWith(root)) {
             throw new ProtocolException("requested root " + requested + " is outside the root " + root

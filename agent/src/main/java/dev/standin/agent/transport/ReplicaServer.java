@@ -41,6 +41,22 @@ public final class ReplicaServer {
         this.io = io;
     }
 
+    /**
+     * Answers a sender that cannot be served at all (its requested root is refused): the
+     * greeting, then the failure, so the sender reports the reason instead of a dead channel.
+     */
+    public static int refuse(InputStream in, OutputStream out, StandinException failure) {
+        MessageChannel channel = new MessageChannel(in, out);
+        try {
+            channel.sendPreamble();
+            channel.send(new Message.Hello(PROTOCOL_VERSION, PROTOCOL_VERSION, Version.text(), CAPABILITIES));
+            channel.send(new Message.Failure(failure.status().code(), failure.getMessage()));
+        } catch (IOException ignored) {
+            // the sender is gone already
+        }
+        return failure.status().code();
+    }
+
     /** Serves one cycle on {@code in}/{@code out}; returns the exit status (also sent to the peer). */
     public int serve(InputStream in, OutputStream out) {
         MessageChannel channel = new MessageChannel(in, out);
