@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: standin vs rsync on a VM-disk-like image, first copy and incremental update.
 # Usage: bench/run.sh [--size 4G] [--change 0.01] [--workdir DIR] [--keep] [--skip-rsync-b4096]
-#                     [--cache cold|warm] [--seed N] [--reuse-images]
+#                     [--cache cold|warm] [--seed N] [--reuse-images] [--ssh]
+# --ssh: replicate through a loopback OpenSSH sshd started for the run, against rsync over ssh.
 # See bench/README.md.
 set -euo pipefail
 
@@ -17,6 +18,7 @@ SKIP_B4096=0
 CACHE=auto
 SEED=42
 REUSE=0
+SSH=0
 
 usage() {
     sed -n '2,5p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
@@ -35,6 +37,7 @@ while [[ $# -gt 0 ]]; do
         --cache) CACHE=${2:?--cache needs cold or warm}; shift 2 ;;
         --seed) SEED=${2:?--seed needs a value}; shift 2 ;;
         --reuse-images) REUSE=1; shift ;;
+        --ssh) SSH=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; die "unknown argument: $1" ;;
     esac
@@ -57,7 +60,8 @@ SIZE_BYTES=$(to_bytes "$SIZE") || die "--size: not a size: '$SIZE' (examples: 4G
 # ------------------------------------------------------------------ tools
 
 need_apt=()
-for t in rsync:rsync /usr/bin/time:time cmp:diffutils ssh:openssh-client java:openjdk-17-jdk-headless awk:gawk; do
+for t in rsync:rsync /usr/bin/time:time cmp:diffutils ssh:openssh-client java:openjdk-17-jdk-headless awk:gawk \
+         /usr/sbin/sshd:openssh-server ssh-keygen:openssh-client; do
     cmd=${t%%:*}; pkg=${t#*:}
     command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
@@ -92,7 +96,7 @@ cleanup() {
     if (( KEEP )); then
         echo "run.sh: images kept in $WORK (--keep)" >&2
     else
-        rm -f "$BASE" "$CHANGED" "$R_ST" "$R_RS" \
+        rm -f "$BASE" "$CHANGED" "$R_ST" "$R_RS" "$WORK/.replica-standin.img.standin-sigs" \
             "$WORK/.replica-standin.img.standin-journal" "$WORK/.replica-standin.img.standin-partial" \
             "$WORK"/.replica-rsync.img.* 2>/dev/null || true
     fi
@@ -100,7 +104,13 @@ cleanup() {
         echo "run.sh: FAILED (exit $rc); logs in $LOGDIR" >&2
     fi
 }
-trap cleanup EXIT
+stop_sshd() {
+    if [[ -f "$WORK/sshd/sshd.pid" ]]; then
+        kill "$(cat "$WORK/sshd/sshd.pid")" 2>/dev/null || true
+        rm -f "$WORK/sshd/sshd.pid"
+    fi
+}
+trap 'stop_sshd; cleanup' EXIT
 trap 'exit 130' INT TERM
 
 avail=$(df --output=avail -B1 "$WORK" | tail -1 | tr -d ' ')
@@ -186,6 +196,8 @@ timed() {
     local rc=0
     if [[ "$kind" == rsync ]]; then
         /usr/bin/time -f '%e %U %S' -o "$tf" bash -c '"$@" && sync "${@: -1}"' _ "$@" > "$out" 2> "$err" || rc=$?
+    elif [[ "$kind" == rsync-ssh ]]; then
+        /usr/bin/time -f '%e %U %S' -o "$tf" bash -c '"$@" && sync' _ "$@" > "$out" 2> "$err" || rc=$?
     else
         /usr/bin/time -f '%e %U %S' -o "$tf" "$@" > "$out" 2> "$err" || rc=$?
     fi
@@ -248,6 +260,59 @@ PCT=$(awk -v c="$CHANGE" 'BEGIN { printf "%g%%", c * 100 }')
 C_FIRST="first copy of $HUMAN_SIZE"
 C_INC="incremental $PCT of $HUMAN_SIZE"
 
+if (( SSH )); then
+    # A loopback sshd for this run only: throwaway host and client keys, strict known_hosts.
+    SSHD="$WORK/sshd"; mkdir -p "$SSHD" /run/sshd
+    rm -f "$SSHD"/host_ed25519* "$SSHD"/client_ed25519*
+    ssh-keygen -q -t ed25519 -N '' -f "$SSHD/host_ed25519"
+    ssh-keygen -q -t ed25519 -N '' -f "$SSHD/client_ed25519"
+    cp "$SSHD/client_ed25519.pub" "$SSHD/authorized_keys"
+    PORT=$(awk 'BEGIN { srand(); print 20000 + int(rand() * 20000) }')
+    printf '%s\n' "Port $PORT" "ListenAddress 127.0.0.1" "HostKey $SSHD/host_ed25519" \
+        "AuthorizedKeysFile $SSHD/authorized_keys" "PidFile $SSHD/sshd.pid" "StrictModes no" "UsePAM no" \
+        "PasswordAuthentication no" "KbdInteractiveAuthentication no" "PermitRootLogin prohibit-password" \
+        "LogLevel ERROR" > "$SSHD/sshd_config"
+    echo "[127.0.0.1]:$PORT $(cat "$SSHD/host_ed25519.pub")" > "$SSHD/known_hosts"
+    /usr/sbin/sshd -f "$SSHD/sshd_config" -E "$SSHD/sshd.log" || die "sshd did not start; see $SSHD/sshd.log"
+    for _ in $(seq 50); do [[ -f "$SSHD/sshd.pid" ]] && break; sleep 0.1; done
+    USER_AT="$(id -un)@127.0.0.1"
+    # Both tools get the same cipher (what standin prefers) so that the SSH cost is the same.
+    SSH_CMD="ssh -p $PORT -i $SSHD/client_ed25519 -o UserKnownHostsFile=$SSHD/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -c aes128-gcm@openssh.com"
+    $SSH_CMD "$USER_AT" true || die "cannot ssh to the benchmark's sshd on port $PORT"
+    STANDIN_SSH=(-i "$SSHD/client_ed25519" --known-hosts "$SSHD/known_hosts" --ssh-config none
+        --remote-standin "$ROOT/install/standin" --state-dir "$WORK/state")
+    url() { echo "ssh://$USER_AT:$PORT$1"; }
+    seed_remote_standin() { # as after a previous cycle: replica, its signatures on both sides
+        reset_replica "$1"
+        rm -rf "$WORK/state/remote"
+        "${STANDIN[@]}" "$BASE" "$(url "$1")" "${STANDIN_SSH[@]}" --json > "$LOGDIR/seed-ssh.json"
+    }
+    C_FIRST="ssh: first copy of $HUMAN_SIZE"
+    C_INC="ssh: incremental $PCT of $HUMAN_SIZE"
+    rm -f "$R_ST" "$R_RS" "$WORK/.replica-standin.img.standin-sigs"
+    timed first-standin "$C_FIRST" "standin (lz4)" "$BASE" "$R_ST" standin -- \
+        "${STANDIN[@]}" "$BASE" "$(url "$R_ST")" "${STANDIN_SSH[@]}" --json -v
+    timed first-rsync "$C_FIRST" "rsync --sparse -z" "$BASE" "$R_RS" rsync-ssh -- \
+        rsync -e "$SSH_CMD" --sparse -z --inplace --no-whole-file --stats "$BASE" "$USER_AT:$R_RS"
+    seed_remote_standin "$R_ST"
+    timed inc-standin "$C_INC" "standin (lz4)" "$CHANGED" "$R_ST" standin -- \
+        "${STANDIN[@]}" "$CHANGED" "$(url "$R_ST")" "${STANDIN_SSH[@]}" --json -v
+    seed_remote_standin "$R_ST"
+    rm -rf "$WORK/state/remote"
+    timed inc-standin-nocache "$C_INC" "standin, receiver sigs" "$CHANGED" "$R_ST" standin -- \
+        "${STANDIN[@]}" "$CHANGED" "$(url "$R_ST")" "${STANDIN_SSH[@]}" --json -v
+    reset_replica "$R_ST"
+    rm -rf "$WORK/state/remote"
+    timed inc-standin-read "$C_INC" "standin, replica read" "$CHANGED" "$R_ST" standin -- \
+        "${STANDIN[@]}" "$CHANGED" "$(url "$R_ST")" "${STANDIN_SSH[@]}" --json -v
+    reset_replica "$R_RS"
+    timed inc-rsync "$C_INC" "rsync --inplace" "$CHANGED" "$R_RS" rsync-ssh -- \
+        rsync -e "$SSH_CMD" --inplace --no-whole-file --stats "$CHANGED" "$USER_AT:$R_RS"
+    reset_replica "$R_RS"
+    timed inc-rsync-z "$C_INC" "rsync --inplace -z" "$CHANGED" "$R_RS" rsync-ssh -- \
+        rsync -e "$SSH_CMD" --inplace --no-whole-file -z --stats "$CHANGED" "$USER_AT:$R_RS"
+    SKIP_B4096=1
+else
 rm -f "$R_ST" "$R_RS" "$WORK/.replica-standin.img.standin-journal" "$WORK/.replica-standin.img.standin-partial"
 
 # first copy: the destination does not exist
@@ -278,6 +343,8 @@ if (( ! SKIP_B4096 )); then
     reset_replica "$R_RS"
     timed inc-rsync-b4096 "$C_INC" "rsync --inplace -B4096" "$CHANGED" "$R_RS" rsync -- \
         rsync --inplace --no-whole-file -B 4096 --stats "$CHANGED" "$R_RS"
+fi
+
 fi
 
 # ------------------------------------------------------------------ report
@@ -318,7 +385,12 @@ REPORT="$WORK/results.txt"
     ratio "first copy: standin wall / rsync wall" "${WALL[first-standin]}" "${WALL[first-rsync]}"
     ratio "incremental: standin wall / rsync --inplace wall" "${WALL[inc-standin]}" "${WALL[inc-rsync]}"
     ratio "incremental: standin cpu / rsync --inplace cpu" "${CPU[inc-standin]}" "${CPU[inc-rsync]}"
-    ratio "incremental: standin (replica read) wall / rsync --inplace wall" "${WALL[inc-standin-nocache]}" "${WALL[inc-rsync]}"
+    ratio "incremental: standin (no sender cache) wall / rsync --inplace wall" "${WALL[inc-standin-nocache]}" "${WALL[inc-rsync]}"
+    if (( SSH )); then
+        ratio "incremental: standin wall / rsync --inplace -z wall" "${WALL[inc-standin]}" "${WALL[inc-rsync-z]}"
+        plain "incremental: rsync -z wire / changed bytes" "${WIRE[inc-rsync-z]}" "$CHANGED_BYTES"
+        plain "first copy: standin wire / rsync -z wire" "${WIRE[first-standin]}" "${WIRE[first-rsync]}"
+    fi
     if (( ! SKIP_B4096 )); then
         ratio "incremental: standin wall / rsync -B4096 wall" "${WALL[inc-standin]}" "${WALL[inc-rsync-b4096]}"
         ratio "incremental: standin cpu / rsync -B4096 cpu" "${CPU[inc-standin]}" "${CPU[inc-rsync-b4096]}"
@@ -332,6 +404,7 @@ REPORT="$WORK/results.txt"
     plain "incremental: rsync --inplace wire / changed bytes" "${WIRE[inc-rsync]}" "$CHANGED_BYTES"
     echo
     for k in inc-standin inc-standin-t1 first-standin; do
+        [[ -f "$LOGDIR/$k.err" ]] || continue
         echo "standin phase starts (-v), $k (self-reported total $(json_num seconds "$LOGDIR/$k.out" | awk '{printf "%.2f", $1}') s, wall ${WALL[$k]} s):"
         sed -n 's/^standin: /  /p' "$LOGDIR/$k.err"
     done
