@@ -181,6 +181,16 @@ public final class BlockAssembler {
         materialized = false;
     }
 
+    /** How many target blocks are finished: handed to the sink, signatures known. */
+    public int completedBlocks() {
+        return block;
+    }
+
+    /** The target's signatures; entries below {@link #completedBlocks()} are final. A live view. */
+    public Signatures targetSoFar() {
+        return target;
+    }
+
     /** Checks that the ops covered the whole target and returns its signatures. */
     public Signatures finish() {
         if (expectedOffset != target.length()) {

@@ -17,8 +17,16 @@ public interface ReplicaTarget extends BlockAssembler.BlockSink, AutoCloseable {
      */
     void commit(byte[] targetDigest) throws IOException;
 
-    /** Drops everything received; the replica stays at its previous point. Never throws. */
+    /**
+     * Stops; the replica stays at its previous point. What was received may be kept to resume
+     * from (see {@link FreshReplica}). Never throws.
+     */
     void abort();
+
+    /** Stops and drops everything received, resumable or not: it cannot be trusted. Never throws. */
+    default void discard() {
+        abort();
+    }
 
     @Override
     void close() throws IOException;

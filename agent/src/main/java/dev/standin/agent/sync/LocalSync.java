@@ -69,6 +69,7 @@ public final class LocalSync {
         long basisLength = replica.basisLength(length);
         int blockSize = options.blockSize() != 0 ? options.blockSize()
                 : BlockSize.forImageSize(Math.max(length, basisLength));
+        boolean resuming = replica.resumable(length, blockSize).isPresent();
         replica.checkTarget(length, blockSize);
         if (firstCopy && !options.dryRun()) {
             try {
@@ -81,9 +82,9 @@ public final class LocalSync {
                 options.idleIo(), io);
         ReplicaSession.Signed signed = replica.signatures(blockSize, pipeline, progress, length);
         Signatures basis = signed.signatures();
-        byte[] basisDigest = firstCopy ? DeltaHeader.NO_BASIS : basis.digest();
-        DeltaHeader header = new DeltaHeader(blockSize, length, basisLength, basisDigest);
-        Sent sent = send(pipeline, source, basis, header, replica);
+        byte[] basisDigest = firstCopy && !resuming ? DeltaHeader.NO_BASIS : basis.digest();
+        DeltaHeader header = new DeltaHeader(blockSize, length, basis.length(), basisDigest);
+        Sent sent = send(pipeline, source, basis, header, replica, !resuming);
         MatchStats m = sent.stats;
         return new SyncStats(options.source().toString(), options.destination().toString(), length, blockSize,
                 m.blocks(), m.blocksSame(), m.blocksMoved(), m.blocksZero(), m.blocksChanged(),
@@ -97,14 +98,14 @@ public final class LocalSync {
 
     /** Scans the source and streams the delta to the applier (or, in a dry run, only counts it). */
     private Sent send(SegmentPipeline pipeline, DiskImage source, Signatures basis, DeltaHeader header,
-            ReplicaSession replica) throws StandinException, InterruptedException {
+            ReplicaSession replica, boolean findMoved) throws StandinException, InterruptedException {
         BytePipe pipe = new BytePipe();
         CountingOutputStream wire = new CountingOutputStream(options.dryRun() ? OutputStream.nullOutputStream() : pipe.output());
         CompletableFuture<Void> applier = options.dryRun() ? CompletableFuture.completedFuture(null)
                 : startApplier(pipe, replica, basis, header.basisDigest());
         try {
             SourceSender.Sent sent = SourceSender.send(pipeline, source, basis, header, wire, options.compression(),
-                    progress);
+                    findMoved, progress);
             wire.close();
             awaitApplier(applier);
             return new Sent(sent.stats(), sent.sourceRead(), wire.count(), sent.digest());

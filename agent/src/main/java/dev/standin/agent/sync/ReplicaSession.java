@@ -8,6 +8,7 @@ import dev.standin.agent.replica.Journal;
 import dev.standin.agent.replica.JournalException;
 import dev.standin.agent.replica.JournaledReplica;
 import dev.standin.agent.replica.ReplicaTarget;
+import dev.standin.agent.replica.ResumeLog;
 import dev.standin.agent.replica.SignatureCache;
 import dev.standin.delta.BlockAssembler;
 import dev.standin.delta.DeltaOp;
@@ -63,6 +64,7 @@ public final class ReplicaSession implements AutoCloseable {
     private final DiskImage replica;
     private Optional<Signatures> cached;
     private int cachedBlockSize;
+    private Optional<ResumeLog.Held> resume = Optional.empty();
 
     private ReplicaSession(Path destination, Path stateDirectory, Optional<NativeIo> io, DestinationLock lock,
             Journal.Recovery recovery, DiskImage replica) {
@@ -176,11 +178,28 @@ public final class ReplicaSession implements AutoCloseable {
         return cached;
     }
 
-    /** The replica's signatures: none for a first copy, the cache when valid, else read. */
+    /**
+     * For a first copy: what an interrupted earlier attempt at the same image (length, block
+     * size) already holds, which then becomes this cycle's basis (see {@link FreshReplica}).
+     */
+    public Optional<ResumeLog.Held> resumable(long targetLength, int blockSize) throws StandinException {
+        resume = Optional.empty();
+        if (firstCopy() && replica == null) {
+            resume = FreshReplica.resumable(destination)
+                    .filter(h -> h.targetLength() == targetLength && h.blockSize() == blockSize && h.bytes() > 0);
+        }
+        return resume;
+    }
+
+    /**
+     * The replica's signatures: none for a first copy (or those of the blocks an interrupted first
+     * copy holds, after {@link #resumable}), the cache when valid, else read.
+     */
     public Signed signatures(int blockSize, SegmentPipeline pipeline, Progress progress, long targetLength)
             throws StandinException {
         if (firstCopy()) {
-            return new Signed(Signatures.empty(blockSize), 0, "none");
+            return resume.map(h -> new Signed(h.signatures(), 0, "partial"))
+                    .orElseGet(() -> new Signed(Signatures.empty(blockSize), 0, "none"));
         }
         Optional<Signatures> fromCache = cachedSignatures(blockSize);
         if (fromCache.isPresent()) {
@@ -229,21 +248,29 @@ public final class ReplicaSession implements AutoCloseable {
         }
         checkTarget(header.targetLength(), header.blockSize());
         boolean firstCopy = firstCopy();
-        ReplicaTarget target = firstCopy
-                ? new FreshReplica(destination, header.targetLength(), header.blockSize())
-                : new JournaledReplica(destination, isBlockDevice(),
+        boolean resuming = firstCopy && basis.length() > 0;
+        if (resuming && resume.map(h -> h.signatures() != basis).orElse(true)) {
+            throw new DeltaFormatException("delta was computed against a partial first copy this receiver did not offer");
+        }
+        ReplicaTarget target = !firstCopy
+                ? new JournaledReplica(destination, isBlockDevice(),
                         Journal.pathFor(destination, isBlockDevice(), stateDirectory),
-                        header.blockSize(), header.targetLength(), basis.length(), header.basisDigest(), io);
+                        header.blockSize(), header.targetLength(), basis.length(), header.basisDigest(), io)
+                : resuming ? FreshReplica.resume(destination, resume.get())
+                : FreshReplica.create(destination, header.targetLength(), header.blockSize());
+        FreshReplica fresh = target instanceof FreshReplica f ? f : null;
         Signatures written;
         byte[] writtenDigest;
         try (target) {
             BlockAssembler assembler = new BlockAssembler(basis,
-                    firstCopy ? (offset, dst) -> { throw new IOException("a first copy reads no basis"); }
-                            : replica::readFully,
+                    fresh != null ? (offset, dst) -> readFully(fresh.stagingChannel(), offset, dst) : replica::readFully,
                     header.targetLength(), header.blockSize(), target);
             for (List<DeltaOp> frame; (frame = decoder.nextFrame()) != null; ) {
                 for (DeltaOp op : frame) {
                     assembler.accept(op);
+                }
+                if (fresh != null) {
+                    fresh.progress(assembler.completedBlocks(), assembler.targetSoFar());
                 }
             }
             decoder.expectEndOfInput();
@@ -251,7 +278,7 @@ public final class ReplicaSession implements AutoCloseable {
             written = assembler.finish();
             writtenDigest = written.digest();
             if (!Arrays.equals(writtenDigest, decoder.targetDigest())) {
-                target.abort();
+                target.discard();
                 throw new StandinException(ExitStatus.VERIFY, "replica digest " + ImageDigest.hex(writtenDigest)
                         + " differs from the source's " + ImageDigest.hex(decoder.targetDigest())
                         + "; nothing was committed");
@@ -261,7 +288,8 @@ public final class ReplicaSession implements AutoCloseable {
             target.abort();
             throw e;
         } catch (IOException e) {
-            target.abort();
+            // A write failed (ENOSPC, EIO): a kept partial first copy would only hold the space.
+            target.discard();
             throw new StandinException(ExitStatus.DESTINATION, "destination " + destination + ": " + e.getMessage(), e);
         } catch (RuntimeException | StandinException e) {
             target.abort();
@@ -290,10 +318,12 @@ public final class ReplicaSession implements AutoCloseable {
     private static Journal.Recovery recover(Path destination, Path stateDirectory, Optional<NativeIo> io)
             throws StandinException {
         try {
-            Files.deleteIfExists(FreshReplica.stagingPath(destination));
             if (!Files.exists(destination)) {
+                FreshReplica.recover(destination); // keeps an interrupted first copy that can resume
                 return Journal.Recovery.NONE;
             }
+            Files.deleteIfExists(FreshReplica.stagingPath(destination));
+            ResumeLog.delete(destination);
             boolean device = isBlockDevice(destination, io);
             return Journal.recover(Journal.pathFor(destination, device, stateDirectory), destination, device, io);
         } catch (JournalException e) {
@@ -325,6 +355,18 @@ public final class ReplicaSession implements AutoCloseable {
             return DiskImage.open(destination, false, false, io);
         } catch (IOException e) {
             throw Failures.classify(e, "destination ");
+        }
+    }
+
+    private static void readFully(java.nio.channels.FileChannel in, long offset, java.nio.ByteBuffer dst)
+            throws IOException {
+        long position = offset;
+        while (dst.hasRemaining()) {
+            int n = in.read(dst, position);
+            if (n < 0) {
+                throw new IOException("partial first copy ends before " + position);
+            }
+            position += n;
         }
     }
 

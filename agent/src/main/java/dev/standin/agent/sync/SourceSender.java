@@ -48,12 +48,14 @@ public final class SourceSender {
     /**
      * Writes the whole delta stream of {@code source} against {@code basis} to {@code wire},
      * including the end frame with the source's digest. Does not close the wire.
+     * {@code findMoved} false keeps to same-offset matches: a resumed first copy's basis is the
+     * staging file being written, which must not be read at other offsets.
      */
     public static Sent send(SegmentPipeline pipeline, DiskImage source, Signatures basis, DeltaHeader header,
-            OutputStream wire, Compression compression, Progress progress) throws Exception {
+            OutputStream wire, Compression compression, boolean findMoved, Progress progress) throws Exception {
         int blockSize = header.blockSize();
         boolean firstCopy = header.basisLength() == 0;
-        WeakIndex index = firstCopy ? null : WeakIndex.of(basis);
+        WeakIndex index = firstCopy || !findMoved ? null : WeakIndex.of(basis);
         ThreadLocal<SegmentMatcher> matchers = ThreadLocal.withInitial(() -> new SegmentMatcher(basis, index, blockSize));
         ImageDigest digest = new ImageDigest(header.targetLength(), blockSize);
         MatchStats[] stats = {MatchStats.NONE};

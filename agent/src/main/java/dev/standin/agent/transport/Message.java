@@ -132,8 +132,11 @@ public sealed interface Message {
         }
     }
 
-    /** What the destination is on the receiver. */
-    enum ReplicaKind { ABSENT, FILE, DEVICE }
+    /**
+     * What the destination is on the receiver. PARTIAL: absent, but an interrupted first copy
+     * of this image holds its first {@code replicaLength} bytes, offered as the basis.
+     */
+    enum ReplicaKind { ABSENT, FILE, DEVICE, PARTIAL }
 
     /** Sender → receiver: send me your signatures (or not: mine are of your generation), then the delta follows. */
     record Begin(boolean wantSignatures) implements Message {

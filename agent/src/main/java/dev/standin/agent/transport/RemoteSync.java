@@ -119,6 +119,7 @@ public final class RemoteSync {
                 known.map(SenderCache.Entry::generation)));
         Message.Ready ready = channel.expect(Message.Ready.class);
         int blockSize = ready.blockSize();
+        boolean resuming = ready.kind() == Message.ReplicaKind.PARTIAL;
         boolean firstCopy = ready.kind() == Message.ReplicaKind.ABSENT;
         long basisLength = firstCopy ? 0 : ready.kind() == Message.ReplicaKind.DEVICE ? length : ready.replicaLength();
 
@@ -162,7 +163,8 @@ public final class RemoteSync {
         CountingOutputStream delta = new CountingOutputStream(wire);
         SourceSender.Sent scanned;
         try {
-            scanned = SourceSender.send(pipeline, source, basis, header, delta, options.compression(), progress);
+            scanned = SourceSender.send(pipeline, source, basis, header, delta, options.compression(), !resuming,
+                    progress);
         } catch (IOException | StandinException | InterruptedException e) {
             throw e;
         } catch (Exception e) {
@@ -189,7 +191,8 @@ public final class RemoteSync {
                 m.blocksSame(), m.blocksMoved(), m.blocksZero(), m.blocksChanged(), scanned.sourceRead() + replicaRead,
                 scanned.sourceRead(), replicaRead, signatureSource, m.literalBytes(),
                 options.dryRun() ? delta.count() : received.count() + sent.count(),
-                options.compression().name().toLowerCase(Locale.ROOT), firstCopy, options.dryRun(), ready.recovery(),
+                options.compression().name().toLowerCase(Locale.ROOT), firstCopy || resuming, options.dryRun(),
+                resuming ? "resumed" : ready.recovery(),
                 ImageDigest.hex(scanned.digest()), (System.nanoTime() - started) / 1e9);
     }
 

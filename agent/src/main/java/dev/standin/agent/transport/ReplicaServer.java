@@ -4,6 +4,7 @@ import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
 import dev.standin.agent.Version;
 import dev.standin.agent.sync.Failures;
+import dev.standin.agent.replica.ResumeLog;
 import dev.standin.agent.sync.Progress;
 import dev.standin.agent.sync.ReplicaSession;
 import dev.standin.agent.sync.SegmentPipeline;
@@ -101,14 +102,17 @@ public final class ReplicaServer {
         }
         Optional<Signatures> cached = replica.cachedSignatures(blockSize);
         Optional<byte[]> generation = cached.map(Signatures::digest);
+        Optional<ResumeLog.Held> held = replica.resumable(length, blockSize);
         Message.ReplicaKind kind = replica.isBlockDevice() ? Message.ReplicaKind.DEVICE
+                : held.isPresent() ? Message.ReplicaKind.PARTIAL
                 : firstCopy ? Message.ReplicaKind.ABSENT : Message.ReplicaKind.FILE;
-        channel.send(new Message.Ready(kind, replica.size(), blockSize, generation,
+        long replicaLength = held.map(ResumeLog.Held::bytes).orElse(replica.size());
+        channel.send(new Message.Ready(kind, replicaLength, blockSize, generation,
                 replica.recovery().name().toLowerCase(java.util.Locale.ROOT), available(replica)));
         Message.Begin begin = channel.expect(Message.Begin.class);
         Signatures basis;
         byte[] basisDigest;
-        if (firstCopy) {
+        if (firstCopy && (held.isEmpty() || !begin.wantSignatures())) {
             basis = Signatures.empty(blockSize);
             basisDigest = DeltaHeader.NO_BASIS;
         } else if (begin.wantSignatures()) {

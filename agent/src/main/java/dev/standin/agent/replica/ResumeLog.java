@@ -1,0 +1,183 @@
+package dev.standin.agent.replica;
+
+import dev.standin.delta.BlockSize;
+import dev.standin.delta.Signatures;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.Optional;
+import java.util.zip.CRC32C;
+
+/**
+ * What an interrupted first copy already holds, so that the next attempt does not send it again
+ * (docs/journal-format.md#resuming-a-first-copy). Beside the staging file
+ * {@code .NAME.standin-partial}, {@code .NAME.standin-resume} is an append-only log: a header
+ * (magic {@code STRESUM1}, version, target length, block size, CRC32C), then checkpoint records,
+ * each {@code first u32, count u32, count × 20-byte signature entries, CRC32C}. A checkpoint is
+ * appended only after the staging file's blocks up to it are fdatasync'd; a torn last record is
+ * ignored, so what the log claims is always on disk.
+ */
+public final class ResumeLog implements AutoCloseable {
+
+    static final byte[] MAGIC = {'S', 'T', 'R', 'E', 'S', 'U', 'M', '1'};
+    static final int VERSION = 1;
+    private static final int HEADER = 8 + 4 + 8 + 4 + 4;
+
+    /** A first copy that can be resumed: blocks {@code [0, signatures.blockCount())} are in the staging file. */
+    public record Held(long targetLength, int blockSize, Signatures signatures) {
+        public long bytes() {
+            return signatures.length();
+        }
+    }
+
+    private final FileChannel channel;
+    private int logged;
+
+    private ResumeLog(FileChannel channel, int logged) {
+        this.channel = channel;
+        this.logged = logged;
+    }
+
+    public static Path pathFor(Path destination) {
+        return destination.resolveSibling("." + destination.getFileName() + ".standin-resume");
+    }
+
+    /** Starts a new log for a first copy of {@code targetLength} bytes. */
+    static ResumeLog create(Path destination, long targetLength, int blockSize) throws IOException {
+        FileChannel channel = FileChannel.open(pathFor(destination), StandardOpenOption.CREATE,
+                StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
+        ByteBuffer header = ByteBuffer.allocate(HEADER);
+        header.put(MAGIC).putInt(VERSION).putLong(targetLength).putInt(blockSize);
+        CRC32C crc = new CRC32C();
+        crc.update(header.array(), 0, HEADER - 4);
+        header.putInt((int) crc.getValue()).flip();
+        write(channel, header);
+        return new ResumeLog(channel, 0);
+    }
+
+    /** Continues the log of {@code held}, truncating a torn tail. */
+    static ResumeLog append(Path destination, Held held, long validLength) throws IOException {
+        FileChannel channel = FileChannel.open(pathFor(destination), StandardOpenOption.WRITE);
+        channel.truncate(validLength);
+        channel.position(validLength);
+        return new ResumeLog(channel, held.signatures().blockCount());
+    }
+
+    /** Records that blocks {@code [0, completed)} are durable in the staging file, with these signatures. */
+    void checkpoint(int completed, Signatures target) throws IOException {
+        if (completed <= logged) {
+            return;
+        }
+        int count = completed - logged;
+        ByteBuffer record = ByteBuffer.allocate(8 + 20 * count + 4);
+        record.putInt(logged).putInt(count);
+        for (int i = logged; i < completed; i++) {
+            record.putInt(target.weak(i)).putLong(target.strongHi(i)).putLong(target.strongLo(i));
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(record.array(), 0, record.position());
+        record.putInt((int) crc.getValue()).flip();
+        write(channel, record);
+        channel.force(false);
+        logged = completed;
+    }
+
+    /** The log of {@code destination} and how many of its bytes are valid, if it describes a resumable copy. */
+    public static Optional<Held> load(Path destination) {
+        return read(destination).map(r -> r.held);
+    }
+
+    private record Read(Held held, long validLength) {}
+
+    private static Optional<Read> read(Path destination) {
+        try (FileChannel in = FileChannel.open(pathFor(destination), StandardOpenOption.READ)) {
+            long size = in.size();
+            if (size < HEADER) {
+                return Optional.empty();
+            }
+            ByteBuffer header = ByteBuffer.allocate(HEADER);
+            readFully(in, header, 0);
+            byte[] magic = new byte[8];
+            header.flip().get(magic);
+            CRC32C crc = new CRC32C();
+            crc.update(header.array(), 0, HEADER - 4);
+            if (!Arrays.equals(magic, MAGIC) || header.getInt() != VERSION) {
+                return Optional.empty();
+            }
+            long targetLength = header.getLong();
+            int blockSize = header.getInt();
+            if (header.getInt() != (int) crc.getValue() || targetLength < 0) {
+                return Optional.empty();
+            }
+            BlockSize.validate(blockSize);
+            Signatures all = new Signatures(targetLength, blockSize);
+            int held = 0;
+            long position = HEADER;
+            while (position + 12 <= size) {
+                ByteBuffer head = ByteBuffer.allocate(8);
+                readFully(in, head, position);
+                int first = head.getInt(0);
+                int count = head.getInt(4);
+                if (first != held || count <= 0 || (long) first + count > all.blockCount()
+                        || position + 8 + 20L * count + 4 > size) {
+                    break;
+                }
+                ByteBuffer record = ByteBuffer.allocate(8 + 20 * count + 4);
+                readFully(in, record, position);
+                CRC32C rc = new CRC32C();
+                rc.update(record.array(), 0, record.capacity() - 4);
+                if (record.getInt(record.capacity() - 4) != (int) rc.getValue()) {
+                    break;
+                }
+                record.position(8);
+                for (int i = 0; i < count; i++) {
+                    all.set(first + i, record.getInt(), record.getLong(), record.getLong());
+                }
+                held = first + count;
+                position += record.capacity();
+            }
+            long heldBytes = Math.min(targetLength, (long) held * blockSize);
+            Signatures prefix = new Signatures(heldBytes, blockSize);
+            for (int i = 0; i < held; i++) {
+                prefix.copyFrom(all, i, i);
+            }
+            return Optional.of(new Read(new Held(targetLength, blockSize, prefix), position));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException | IllegalArgumentException e) {
+            return Optional.empty(); // unreadable: start the copy over, which is always correct
+        }
+    }
+
+    static long validLength(Path destination) {
+        return read(destination).map(Read::validLength).orElse(0L);
+    }
+
+    public static void delete(Path destination) throws IOException {
+        Files.deleteIfExists(pathFor(destination));
+    }
+
+    private static void write(FileChannel out, ByteBuffer b) throws IOException {
+        while (b.hasRemaining()) {
+            out.write(b);
+        }
+    }
+
+    private static void readFully(FileChannel in, ByteBuffer b, long position) throws IOException {
+        while (b.hasRemaining()) {
+            if (in.read(b, position + b.position()) < 0) {
+                throw new IOException("resume log ended early");
+            }
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        channel.close();
+    }
+}

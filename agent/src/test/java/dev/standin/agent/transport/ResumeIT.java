@@ -1,0 +1,113 @@
+package dev.standin.agent.transport;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.standin.agent.Cli;
+import dev.standin.agent.Images;
+import dev.standin.agent.OpenSshServer;
+import dev.standin.agent.TcpCutter;
+import dev.standin.agent.replica.FreshReplica;
+import dev.standin.agent.replica.ResumeLog;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A first copy whose connection breaks part way resumes: the blocks the receiver checkpointed
+ * are offered as the basis of the next attempt and do not cross the wire again.
+ */
+class ResumeIT {
+
+    private static final long MIB = 1 << 20;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void anInterruptedFirstCopyResumesWhereItsLastCheckpointWas() throws Exception {
+        try (OpenSshServer sshd = OpenSshServer.start(dir.resolve("sshd"), null);
+                TcpCutter cutter = new TcpCutter(sshd.port())) {
+            Path knownHosts = dir.resolve("known_hosts");
+            String hostKey = Files.readString(dir.resolve("sshd/host_ed25519.pub")).trim();
+            Files.writeString(knownHosts, "[127.0.0.1]:" + sshd.port() + " " + hostKey + "\n"
+                    + "[127.0.0.1]:" + cutter.port() + " " + hostKey + "\n");
+            Path source = Images.createRandom(dir.resolve("vm.img"), 64 * MIB, 1);
+            Path replica = dir.resolve("replica.img");
+            String user = System.getProperty("user.name");
+
+            cutter.cutAfter(40 * MIB);
+            Cli.Result cut = sync(sshd, knownHosts, source, "ssh://" + user + "@127.0.0.1:" + cutter.port() + replica);
+            assertNotEquals(0, cut.exit(), "the connection was cut, the cycle must fail");
+            assertTrue(Files.notExists(replica), "an interrupted first copy is not a replica");
+            awaitReceiverGone(replica);
+            long held = ResumeLog.load(replica).orElseThrow().bytes();
+            assertTrue(held >= 24 * MIB, "only " + held + " bytes were checkpointed of ~40 MiB received");
+
+            // Meanwhile a block inside the held part changed: it must be sent, the rest not.
+            Images.overwriteBlocks(source, 1, 4096, 5);
+            Cli.Result resumed = sync(sshd, knownHosts, source, "ssh://" + user + "@127.0.0.1:" + sshd.port() + replica);
+            assertEquals(0, resumed.exit(), resumed.err());
+            JsonNode stats = resumed.json();
+            assertEquals("resumed", stats.get("recovery").asText(), stats.toString());
+            assertEquals("receiver-partial", stats.get("signatures").asText());
+            assertTrue(stats.get("literalBytes").asLong() <= 64 * MIB - held + 4096, stats.toString());
+            assertEquals(Images.sha256(source), Images.sha256(replica));
+            assertTrue(Files.notExists(FreshReplica.stagingPath(replica)));
+            assertTrue(Files.notExists(ResumeLog.pathFor(replica)));
+        }
+    }
+
+    @Test
+    void aResumeLogForAnotherImageIsDroppedAndTheCopyStartsOver() throws Exception {
+        try (OpenSshServer sshd = OpenSshServer.start(dir.resolve("sshd"), null);
+                TcpCutter cutter = new TcpCutter(sshd.port())) {
+            Path knownHosts = dir.resolve("known_hosts");
+            String hostKey = Files.readString(dir.resolve("sshd/host_ed25519.pub")).trim();
+            Files.writeString(knownHosts, "[127.0.0.1]:" + sshd.port() + " " + hostKey + "\n"
+                    + "[127.0.0.1]:" + cutter.port() + " " + hostKey + "\n");
+            Path source = Images.createRandom(dir.resolve("vm.img"), 32 * MIB, 2);
+            Path replica = dir.resolve("replica.img");
+            String user = System.getProperty("user.name");
+            cutter.cutAfter(24 * MIB);
+            assertNotEquals(0, sync(sshd, knownHosts, source,
+                    "ssh://" + user + "@127.0.0.1:" + cutter.port() + replica).exit());
+            awaitReceiverGone(replica);
+            assertTrue(ResumeLog.load(replica).isPresent());
+
+            Path other = Images.createRandom(dir.resolve("other.img"), 48 * MIB, 3); // another length
+            Cli.Result r = sync(sshd, knownHosts, other, "ssh://" + user + "@127.0.0.1:" + sshd.port() + replica);
+            assertEquals(0, r.exit(), r.err());
+            assertEquals("none", r.json().get("signatures").asText());
+            assertEquals(Images.sha256(other), Images.sha256(replica));
+        }
+    }
+
+    private Cli.Result sync(OpenSshServer sshd, Path knownHosts, Path source, String destination) {
+        List<String> args = new ArrayList<>(List.of("sync", source.toString(), destination, "--json",
+                "--compress", "none", "--state-dir", dir.resolve("state").toString(), "-i", sshd.clientKey().toString(),
+                "--known-hosts", knownHosts.toString(), "--ssh-config", "none",
+                "--remote-standin", sshd.launcher().toString()));
+        return Cli.run(args.toArray(String[]::new));
+    }
+
+    /** The receiver notices the cut on its own time; wait until it released the replica's lock. */
+    private static void awaitReceiverGone(Path replica) throws InterruptedException {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            boolean running = ProcessHandle.allProcesses().anyMatch(p -> p.info().arguments()
+                    .map(a -> List.of(a).contains("serve") && List.of(a).contains(replica.getParent().toString()))
+                    .orElse(false));
+            if (!running) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("standin serve did not exit after the cut");
+    }
+}
