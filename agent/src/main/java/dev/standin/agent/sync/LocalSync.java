@@ -56,11 +56,18 @@ public final class LocalSync {
     private final SyncOptions options;
     private final Progress progress;
     private final Optional<NativeIo> io;
+    private final Optional<ReplicaSigner> replicaSigner;
 
     public LocalSync(SyncOptions options, Progress progress) {
+        this(options, progress, Optional.empty());
+    }
+
+    /** With a {@code replicaSigner}, the replica's signatures come from it, never from the cache. */
+    public LocalSync(SyncOptions options, Progress progress, Optional<ReplicaSigner> replicaSigner) {
         this.options = options;
         this.progress = progress;
         this.io = options.useNative() ? NativeIo.tryLoad() : Optional.empty();
+        this.replicaSigner = replicaSigner;
     }
 
     public SyncStats run() throws StandinException, InterruptedException {
@@ -95,11 +102,14 @@ public final class LocalSync {
                     : BlockSize.forImageSize(Math.max(length, basisLength));
             SegmentPipeline pipeline = new SegmentPipeline(Math.max(options.segmentSize(), blockSize), options.threads(),
                     options.idleIo(), io);
-            Optional<Signatures> cached = firstCopy || replica.isBlockDevice() ? Optional.empty()
-                    : loadCache(destination, blockSize);
-            String signatureSource = firstCopy ? "none" : cached.isPresent() ? "cache" : "read";
+            Optional<Signatures> cached = firstCopy || replica.isBlockDevice() || replicaSigner.isPresent()
+                    ? Optional.empty() : loadCache(destination, blockSize);
+            String signatureSource = firstCopy ? "none" : cached.isPresent() ? "cache"
+                    : replicaSigner.isPresent() ? "scrub" : "read";
             Signed signed = firstCopy ? new Signed(Signatures.empty(blockSize), 0)
-                    : cached.isPresent() ? new Signed(cached.get(), 0) : sign(pipeline, replica, basisLength, blockSize);
+                    : cached.isPresent() ? new Signed(cached.get(), 0)
+                    : replicaSigner.isPresent() ? signWith(replicaSigner.get(), pipeline, replica, basisLength, blockSize)
+                    : sign(pipeline, replica, basisLength, blockSize);
             Signatures basis = signed.signatures();
             byte[] basisDigest = firstCopy ? DeltaHeader.NO_BASIS : basis.digest();
             DeltaHeader header = new DeltaHeader(blockSize, length, basisLength, basisDigest);
@@ -219,6 +229,21 @@ public final class LocalSync {
         } catch (Exception e) {
             throw wrap(e, "destination ");
         }
+    }
+
+    private Signed signWith(ReplicaSigner signer, SegmentPipeline pipeline, DiskImage replica, long length,
+            int blockSize) throws StandinException {
+        ReplicaSigner.Signed s;
+        try {
+            s = signer.sign(pipeline, replica, length, blockSize);
+        } catch (Exception e) {
+            throw wrap(e, "destination ");
+        }
+        if (s.signatures().length() != length || s.signatures().blockSize() != blockSize) {
+            throw new IllegalStateException("replica signer returned " + s.signatures() + " for " + length
+                    + " bytes in blocks of " + blockSize);
+        }
+        return new Signed(s.signatures(), s.bytesRead());
     }
 
     private record Sent(MatchStats stats, long sourceRead, long wireBytes, byte[] digest) {}
