@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
  * Scrubs a replica: reads every block of it and compares the block's weak and strong sums with
@@ -112,7 +113,27 @@ public final class Scrub {
             }
         }
         AtomicReference<ScrubReport> scrubbed = new AtomicReference<>();
-        ReplicaSigner signer = (pipeline, image, length, blockSize) -> {
+        ReplicaSigner signer = signerFor(replica, scrubbed::set);
+        SyncStats stats = new LocalSync(sync, progress, Optional.of(signer)).run();
+        ScrubReport report = scrubbed.get();
+        if (report == null) {
+            // An empty replica file: the sync made a first copy and there was nothing to scrub.
+            report = new ScrubReport(replica.toString(), "missing", "the replica was empty; the sync made a first copy",
+                    List.of(), stats.recovery(), false, 0, stats.blockSize(), 0, 0, 0, 0, List.of(), 0, null, null,
+                    (System.nanoTime() - started) / 1e9);
+        } else {
+            report = withRecovery(report, stats.recovery());
+        }
+        return new Repair(report, stats);
+    }
+
+    /**
+     * A scrub as the replica signer of a sync cycle (for {@link LocalSync} here, and for the
+     * receiving side of a sync over SSH): signs the replica as the cycle asks, compares it with
+     * its record on the way, deletes the record on drift, and hands the report to {@code reports}.
+     */
+    public ReplicaSigner signerFor(Path replica, Consumer<ScrubReport> reports) {
+        return (pipeline, image, length, blockSize) -> {
             long signStarted = System.nanoTime();
             Lookup lookup = image.isBlockDevice() ? Lookup.DEVICE : lookup(replica);
             Signatures recorded = lookup.recorded().map(SignatureCache.Recorded::signatures).orElse(null);
@@ -128,21 +149,10 @@ public final class Scrub {
                 if (scanned.drift().blocks() > 0 && !image.isBlockDevice()) {
                     forgetRecord(replica); // at once: the sync that follows may still fail
                 }
-                scrubbed.set(report(replica, lookup, Journal.Recovery.NONE, scanned, recorded, signStarted));
+                reports.accept(report(replica, lookup, Journal.Recovery.NONE, scanned, recorded, signStarted));
                 return new ReplicaSigner.Signed(scanned.actual(), scanned.bytesRead());
             }
         };
-        SyncStats stats = new LocalSync(sync, progress, Optional.of(signer)).run();
-        ScrubReport report = scrubbed.get();
-        if (report == null) {
-            // An empty replica file: the sync made a first copy and there was nothing to scrub.
-            report = new ScrubReport(replica.toString(), "missing", "the replica was empty; the sync made a first copy",
-                    List.of(), stats.recovery(), false, 0, stats.blockSize(), 0, 0, 0, 0, List.of(), 0, null, null,
-                    (System.nanoTime() - started) / 1e9);
-        } else {
-            report = withRecovery(report, stats.recovery());
-        }
-        return new Repair(report, stats);
     }
 
     /** The record beside a replica, or why there is none to compare with. */
