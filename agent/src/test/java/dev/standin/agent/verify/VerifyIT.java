@@ -99,10 +99,11 @@ class VerifyIT {
         assertTrue(json.get("repair").isNull());
         assertTrue(Files.exists(SignatureCache.pathFor(images[1])), "a clean scrub must keep the record");
 
-        Cli.Result human = Cli.run("verify", images[1].toString());
+        Cli.Result human = Cli.run("verify", images[1].toString(), "-v");
         assertEquals(0, human.exit(), human.err());
         assertTrue(human.out().contains("Drift:           none") && human.out().contains("Status:          clean"),
                 human.out());
+        assertTrue(human.err().contains("scrubbing replica"), human.err());
     }
 
     @Test
@@ -209,6 +210,20 @@ class VerifyIT {
     }
 
     @Test
+    void aRepairInAnotherBlockSizeRepairsWithoutComparing() throws IOException {
+        Path[] images = sourceAndReplica();
+        flip(images[1], 7 * MIB);
+        Cli.Result r = verify(images[1], "--against", images[0].toString(), "-B", "64K", "--state-dir", state().toString());
+        assertEquals(0, r.exit(), r.err());
+        JsonNode json = r.json();
+        assertEquals("other-block-size", json.get("scrub").get("record").asText());
+        assertFalse(json.get("scrub").get("compared").asBoolean());
+        assertEquals(65536, json.get("repair").get("blockSize").asInt());
+        assertEquals(1, json.get("repair").get("blocksChanged").asLong());
+        assertEquals(Images.sha256(images[0]), Images.sha256(images[1]));
+    }
+
+    @Test
     void missingRecordIsSaidAndNothingIsRead() throws IOException {
         Path[] images = sourceAndReplica();
         Files.delete(SignatureCache.pathFor(images[1]));
@@ -275,5 +290,6 @@ class VerifyIT {
         Cli.Result help = Cli.run("verify", "--help");
         assertEquals(0, help.exit());
         assertTrue(help.out().contains("--against"), help.out());
+        assertTrue(Cli.run("--help").out().contains("verify"));
     }
 }
