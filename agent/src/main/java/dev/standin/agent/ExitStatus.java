@@ -8,7 +8,8 @@ public enum ExitStatus {
     SOURCE(3, "source missing, unreadable, or changed size during the cycle", false),
     DESTINATION(4, "destination cannot be written (permissions, no space, I/O error)", false),
     PROTOCOL(5, "malformed, truncated or corrupt delta stream, or a journal of another version", true),
-    VERIFY(6, "the written replica's digest differs from the source's; nothing was committed", false),
+    VERIFY(6, "the written replica's digest differs from the source's; nothing was committed (sync), or the replica "
+            + "drifted from its record or has none to compare with (verify)", false),
     INTERRUPTED(130, "interrupted; the replica is left at its previous recovery point", false);
 
     private final int code;

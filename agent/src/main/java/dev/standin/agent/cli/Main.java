@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.VersionProvider.class,
         description = "Keeps VM disk replicas on another disk or host, sending only changed blocks.",
-        subcommands = {SyncCommand.class, ServeCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {SyncCommand.class, ServeCommand.class, VerifyCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nEXIT STATUS%n",
         exitCodeList = {
             " 0:success",
@@ -20,7 +20,7 @@ import picocli.CommandLine.Command;
             " 3:source missing, unreadable, or changed size during the cycle",
             " 4:destination cannot be written (permissions, no space, I/O error)",
             " 5:malformed, truncated or corrupt delta stream, or a journal of another version",
-            " 6:replica digest differs from the source's; nothing was committed",
+            " 6:replica digest differs from the source's; nothing was committed (sync), or the replica drifted from its record or has none (verify)",
             "130:interrupted; the replica is left at its previous recovery point"
         })
 public final class Main {

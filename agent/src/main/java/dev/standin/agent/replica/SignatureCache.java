@@ -149,6 +149,83 @@ public final class SignatureCache {
         }
     }
 
+    /**
+     * What the last commit recorded for a replica, with the identity fields that no longer match
+     * ({@code device}, {@code inode}, {@code size}, {@code mtime}, {@code ctime}; empty if all do).
+     */
+    public record Recorded(Signatures signatures, java.util.List<String> identityChanges) {
+        public Recorded {
+            identityChanges = java.util.List.copyOf(identityChanges);
+        }
+    }
+
+    /**
+     * Reads the record beside {@code replica} like {@link #load} but without refusing it when the
+     * replica's identity changed: {@code standin verify} compares the replica's content with it,
+     * and a changed identity is exactly the case it is asked about. The block size and length are
+     * the record's own. Empty when there is no record; an {@link IOException} saying what is wrong
+     * when it is damaged (size, magic, version, block size, CRC).
+     */
+    public static Optional<Recorded> loadIgnoringIdentity(Path replica) throws IOException {
+        Path path = pathFor(replica);
+        if (!Files.isRegularFile(path)) {
+            return Optional.empty();
+        }
+        Identity now = Identity.of(replica);
+        try (FileChannel in = FileChannel.open(path, StandardOpenOption.READ)) {
+            if (in.size() < HEADER + 4) {
+                throw new IOException(path + " is damaged: " + in.size() + " bytes, shorter than its header");
+            }
+            CRC32C crc = new CRC32C();
+            ByteBuffer header = read(in, HEADER, crc);
+            byte[] magic = new byte[8];
+            header.get(magic);
+            int version = header.getInt();
+            if (!java.util.Arrays.equals(magic, MAGIC) || version != VERSION) {
+                throw new IOException(path + " is not a version " + VERSION + " signature record");
+            }
+            int blockSize = header.getInt();
+            long length = header.getLong();
+            if (Integer.bitCount(blockSize) != 1 || blockSize < BlockSize.MIN || blockSize > BlockSize.MAX || length < 0
+                    || in.size() != HEADER + BlockSize.blockCount(length, blockSize) * 20 + 4) {
+                throw new IOException(path + " is damaged: its size " + in.size() + " does not fit " + length
+                        + " bytes in blocks of " + blockSize);
+            }
+            Identity recorded = new Identity(header.getLong(), header.getLong(), header.getLong(), header.getLong(),
+                    header.getLong());
+            Signatures signatures = new Signatures(length, blockSize);
+            for (int done = 0, count = signatures.blockCount(); done < count; ) {
+                int n = Math.min(4096, count - done);
+                ByteBuffer chunk = read(in, n * 20, crc);
+                for (int i = 0; i < n; i++) {
+                    signatures.set(done + i, chunk.getInt(), chunk.getLong(), chunk.getLong());
+                }
+                done += n;
+            }
+            int stored = read(in, 4, new CRC32C()).getInt();
+            if (stored != (int) crc.getValue()) {
+                throw new IOException(path + " is damaged: its CRC does not match its content");
+            }
+            java.util.List<String> changes = new java.util.ArrayList<>();
+            if (recorded.device() != now.device()) {
+                changes.add("device");
+            }
+            if (recorded.inode() != now.inode()) {
+                changes.add("inode");
+            }
+            if (recorded.size() != now.size()) {
+                changes.add("size");
+            }
+            if (recorded.modifiedNanos() != now.modifiedNanos()) {
+                changes.add("mtime");
+            }
+            if (recorded.changedNanos() != now.changedNanos()) {
+                changes.add("ctime");
+            }
+            return Optional.of(new Recorded(signatures, changes));
+        }
+    }
+
     /** Forgets the cache, before the replica is changed by anything but a commit. */
     public static void invalidate(Path replica) throws IOException {
         Files.deleteIfExists(pathFor(replica));

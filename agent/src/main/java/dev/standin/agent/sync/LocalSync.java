@@ -34,11 +34,18 @@ public final class LocalSync {
     private final SyncOptions options;
     private final Progress progress;
     private final Optional<NativeIo> io;
+    private final Optional<ReplicaSigner> replicaSigner;
 
     public LocalSync(SyncOptions options, Progress progress) {
+        this(options, progress, Optional.empty());
+    }
+
+    /** With a {@code replicaSigner}, the replica's signatures come from it, never from the cache. */
+    public LocalSync(SyncOptions options, Progress progress, Optional<ReplicaSigner> replicaSigner) {
         this.options = options;
         this.progress = progress;
         this.io = options.useNative() ? NativeIo.tryLoad() : Optional.empty();
+        this.replicaSigner = replicaSigner;
     }
 
     public SyncStats run() throws StandinException, InterruptedException {
@@ -80,7 +87,9 @@ public final class LocalSync {
         }
         SegmentPipeline pipeline = new SegmentPipeline(Math.max(options.segmentSize(), blockSize), options.threads(),
                 options.idleIo(), io);
-        ReplicaSession.Signed signed = replica.signatures(blockSize, pipeline, progress, length);
+        ReplicaSession.Signed signed = replicaSigner.isPresent() && !firstCopy
+                ? replica.signWith(replicaSigner.get(), pipeline, basisLength, blockSize)
+                : replica.signatures(blockSize, pipeline, progress, length);
         Signatures basis = signed.signatures();
         byte[] basisDigest = firstCopy && !resuming ? DeltaHeader.NO_BASIS : basis.digest();
         DeltaHeader header = new DeltaHeader(blockSize, length, basis.length(), basisDigest);

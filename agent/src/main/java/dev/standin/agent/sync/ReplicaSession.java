@@ -208,6 +208,22 @@ public final class ReplicaSession implements AutoCloseable {
         return read(blockSize, pipeline, progress, basisLength(targetLength));
     }
 
+    /** The replica's signatures from {@code signer} (a scrub), in place of the cache or a plain read. */
+    public Signed signWith(ReplicaSigner signer, SegmentPipeline pipeline, long length, int blockSize)
+            throws StandinException {
+        ReplicaSigner.Signed s;
+        try {
+            s = signer.sign(pipeline, replica, length, blockSize);
+        } catch (Exception e) {
+            throw Failures.wrap(e, "destination ");
+        }
+        if (s.signatures().length() != length || s.signatures().blockSize() != blockSize) {
+            throw new IllegalStateException("replica signer returned " + s.signatures() + " for " + length
+                    + " bytes in blocks of " + blockSize);
+        }
+        return new Signed(s.signatures(), s.bytesRead(), "scrub");
+    }
+
     private Signed read(int blockSize, SegmentPipeline pipeline, Progress progress, long length) throws StandinException {
         Signatures signatures = new Signatures(length, blockSize);
         progress.phase("signing replica", length);

@@ -5,7 +5,7 @@ package dev.standin.agent.sync;
  * blocks: same (unchanged in place), moved (found elsewhere in the replica), zero (became zero),
  * changed (sent as literal data). {@code signatures} says where the replica's block signatures came
  * from: {@code none} (first copy), {@code cache} (kept from the last cycle, the replica was not
- * read) or {@code read} (the replica was read).
+ * read), {@code read} (the replica was read) or {@code scrub} (read by {@code standin verify --against}).
  */
 public record SyncStats(
         String source,

@@ -1,0 +1,129 @@
+package dev.standin.agent.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.standin.agent.ExitStatus;
+import dev.standin.agent.StandinException;
+import dev.standin.agent.sync.Progress;
+import dev.standin.agent.sync.SyncOptions;
+import dev.standin.agent.verify.Scrub;
+import dev.standin.agent.verify.ScrubOptions;
+import dev.standin.agent.verify.ScrubReport;
+import dev.standin.agent.verify.VerifyResult;
+import dev.standin.delta.stream.Compression;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code standin verify DEST [--against SOURCE]}: scrub a replica, and repair it from its source. */
+@Command(
+        name = "verify",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Re-reads DEST (scrub) and compares every block with what the last sync recorded, "
+                    + "to find drift and bit rot that a sync does not see.",
+            "Without --against, drifted blocks are reported (exit status 6) and the record is deleted, "
+                    + "so the next sync re-reads DEST and rewrites them. With --against SOURCE, DEST is "
+                    + "repaired at once by a sync from SOURCE that uses the scrub's reading of DEST."
+        },
+        sortOptions = false)
+final class VerifyCommand implements Callable<Integer> {
+
+    @Spec
+    private CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "DEST", description = "Replica to verify: an image file or block device.")
+    private Path destination;
+
+    @Option(names = "--against", paramLabel = "SOURCE",
+            description = "Repair DEST from SOURCE now: rewrite every block that drifted or differs from SOURCE.")
+    private Path source;
+
+    @Option(names = {"-B", "--block-size"}, paramLabel = "BYTES", converter = SizeConverter.class,
+            description = "With --against: block size of the repairing sync (default: the record's, so blocks "
+                    + "can be compared).")
+    private int blockSize;
+
+    @Option(names = "--progress", description = "Show a progress bar with rate and ETA (on a terminal only).")
+    private boolean showProgress;
+
+    @Option(names = "--json", description = "Print the result as one JSON object on stdout instead of a summary.")
+    private boolean json;
+
+    @Option(names = {"-v", "--verbose"}, description = "Say what is happening on stderr.")
+    private boolean verbose;
+
+    @Option(names = "--no-drop-cache", negatable = false,
+            description = "Keep what is read in the page cache (by default it is dropped so that guests keep theirs).")
+    private boolean keepCache;
+
+    @Option(names = "--no-idle-io", negatable = false,
+            description = "Read at normal I/O priority (by default the reader uses the idle class).")
+    private boolean normalIo;
+
+    @Option(names = "--threads", paramLabel = "N", description = "Hashing threads (default: the number of cores).")
+    private int threads = Runtime.getRuntime().availableProcessors();
+
+    @Option(names = "--state-dir", paramLabel = "DIR", defaultValue = "/var/lib/standin",
+            description = "Where journals for block device replicas are kept (default: ${DEFAULT-VALUE}).")
+    private Path stateDirectory;
+
+    @Override
+    public Integer call() throws StandinException, InterruptedException {
+        if (source == null && blockSize != 0) {
+            throw new IllegalArgumentException("--block-size applies only with --against (a scrub uses the record's)");
+        }
+        PrintWriter err = spec.commandLine().getErr();
+        Progress progress = showProgress && System.console() != null ? new TerminalProgress() : Progress.NONE;
+        if (verbose) {
+            progress = new VerboseProgress(progress, err);
+        }
+        ScrubOptions scrubOptions = ScrubOptions.defaults().withThreads(threads).withIdleIo(!normalIo)
+                .withDropCache(!keepCache).withStateDirectory(stateDirectory);
+        Scrub scrub = new Scrub(scrubOptions, progress);
+        VerifyResult result;
+        if (source == null) {
+            result = VerifyResult.of(scrub.scrub(destination));
+        } else {
+            SyncOptions sync = SyncOptions.builder(source, destination)
+                    .blockSize(blockSize)
+                    .compression(Compression.NONE)
+                    .dropCache(!keepCache)
+                    .idleIo(!normalIo)
+                    .threads(threads)
+                    .stateDirectory(stateDirectory)
+                    .build();
+            Scrub.Repair repair = scrub.repair(sync);
+            result = VerifyResult.repaired(repair.scrub(), repair.sync());
+        }
+        if (verbose && !"none".equals(result.scrub().recovery())) {
+            err.println("standin: journal left by an interrupted run was " + result.scrub().recovery());
+        }
+        if (json) {
+            try {
+                spec.commandLine().getOut().println(new ObjectMapper().writeValueAsString(result));
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new StandinException(ExitStatus.ERROR, "cannot write JSON: " + e.getMessage(), e);
+            }
+        } else {
+            VerifyReport.print(result, spec.commandLine().getOut());
+        }
+        if (result.replicaGood()) {
+            return ExitStatus.OK.code();
+        }
+        ScrubReport s = result.scrub();
+        if (s.compared()) {
+            err.printf("standin: %s drifted from its last commit in %d blocks (%s, %d ranges); the next sync or "
+                    + "'standin verify --against SOURCE' rewrites them%n", s.replica(), s.blocksDrifted(),
+                    StatsReport.bytes(s.bytesDrifted()), s.driftedRanges().size() + s.rangesOmitted());
+        } else {
+            err.printf("standin: %s cannot be verified: %s%n", s.replica(), s.recordDetail());
+        }
+        err.flush();
+        return ExitStatus.VERIFY.code();
+    }
+}
