@@ -107,6 +107,11 @@ final class SyncCommand implements Callable<Integer> {
             description = "How to start standin on the remote host, like rsync's --rsync-path (default: ${DEFAULT-VALUE}).")
     private String remoteStandin;
 
+    @Option(names = "--bwlimit", paramLabel = "RATE", converter = BandwidthConverter.class,
+            description = "Send at most RATE per second to another host, smoothly (rsync's units: a plain number "
+                    + "is KiB/s; K, M, G are powers of 1024, KB, MB powers of 1000). Shared equally by parallel disks.")
+    private Long bandwidthLimit;
+
     @Override
     public Integer call() throws StandinException, InterruptedException {
         List<String> sources = paths.subList(0, paths.size() - 1);
@@ -174,7 +179,7 @@ final class SyncCommand implements Callable<Integer> {
                 : sshConfig.equals("none") ? Optional.empty() : Optional.of(Path.of(sshConfig));
         SshOptions ssh = new SshOptions(Optional.ofNullable(identity),
                 knownHosts != null ? knownHosts : defaults.knownHosts(), config, remoteStandin,
-                defaults.connectTimeoutMillis());
+                defaults.connectTimeoutMillis(), bandwidthLimit == null ? 0 : bandwidthLimit);
         if (sources.size() == 1 && !remote.path().endsWith("/")) {
             return List.of(new RemoteSync(options(sources.get(0), Path.of(remote.path()), true), remote, ssh, progress)
                     .run());

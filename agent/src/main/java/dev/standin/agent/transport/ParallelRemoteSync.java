@@ -41,7 +41,8 @@ public final class ParallelRemoteSync {
                 RemoteLocation replica = new RemoteLocation(directory.user(), directory.host(), directory.port(),
                         base + name);
                 SyncOptions o = options.apply(source, Path.of(replica.path()));
-                cycles.add(pool.submit(() -> new RemoteSync(o, replica, ssh, Progress.NONE).run(connection)));
+                SshOptions share = ssh.sharedBy(sources.size());
+                cycles.add(pool.submit(() -> new RemoteSync(o, replica, share, Progress.NONE).run(connection)));
             }
             List<Outcome> outcomes = new ArrayList<>();
             for (int i = 0; i < sources.size(); i++) {

@@ -72,7 +72,8 @@ public final class RemoteSync {
         String command = ssh.remoteStandin() + " serve --root " + Shell.quote(location.directory());
         try (DiskImage source = openSource(); SshConnection.Exec exec = connection.exec(command)) {
             CountingInputStream received = new CountingInputStream(exec.input());
-            CountingOutputStream sent = new CountingOutputStream(exec.output());
+            CountingOutputStream sent = new CountingOutputStream(ssh.bytesPerSecond() > 0
+                    ? new RateLimitedOutputStream(exec.output(), ssh.bytesPerSecond()) : exec.output());
             MessageChannel channel = new MessageChannel(received, sent);
             try {
                 return cycle(channel, source, started, received, sent);

@@ -167,6 +167,21 @@ class RemoteSyncIT {
         assertTrue(r.err().contains("no such directory"), r.err());
     }
 
+    /** A limit can only be checked from below: the cycle may not send faster than it. */
+    @Test
+    void bwlimitHoldsTheSendingRate() throws Exception {
+        Path source = Images.createRandom(dir.resolve("vm.img"), 6 << 20, 13);
+        long started = System.nanoTime();
+        Cli.Result r = sync(source, sshd.url(dir.resolve("replica.img")), "--bwlimit", "2M", "--compress", "none");
+        double seconds = (System.nanoTime() - started) / 1e9;
+        assertEquals(0, r.exit(), r.err());
+        long sent = r.json().get("wireBytes").asLong();
+        // a full burst (1/10 s of the rate) may go at once, the rest at 2 MiB/s
+        double floor = (sent - (2 << 20) / 10.0) / (2 << 20);
+        assertTrue(seconds >= floor, sent + " bytes in " + seconds + " s: faster than 2 MiB/s");
+        assertEquals(Images.sha256(source), Images.sha256(dir.resolve("replica.img")));
+    }
+
     static void deleteRecursively(Path p) throws java.io.IOException {
         if (!java.nio.file.Files.exists(p)) {
             return;
