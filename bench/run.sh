@@ -105,10 +105,7 @@ cleanup() {
     fi
 }
 stop_sshd() {
-    if [[ -f "$WORK/sshd/sshd.pid" ]]; then
-        kill "$(cat "$WORK/sshd/sshd.pid")" 2>/dev/null || true
-        rm -f "$WORK/sshd/sshd.pid"
-    fi
+    "$ROOT/install/loopback-sshd.sh" stop "$WORK/sshd"
 }
 trap 'stop_sshd; cleanup' EXIT
 trap 'exit 130' INT TERM
@@ -262,19 +259,8 @@ C_INC="incremental $PCT of $HUMAN_SIZE"
 
 if (( SSH )); then
     # A loopback sshd for this run only: throwaway host and client keys, strict known_hosts.
-    SSHD="$WORK/sshd"; mkdir -p "$SSHD" /run/sshd
-    rm -f "$SSHD"/host_ed25519* "$SSHD"/client_ed25519*
-    ssh-keygen -q -t ed25519 -N '' -f "$SSHD/host_ed25519"
-    ssh-keygen -q -t ed25519 -N '' -f "$SSHD/client_ed25519"
-    cp "$SSHD/client_ed25519.pub" "$SSHD/authorized_keys"
-    PORT=$(awk 'BEGIN { srand(); print 20000 + int(rand() * 20000) }')
-    printf '%s\n' "Port $PORT" "ListenAddress 127.0.0.1" "HostKey $SSHD/host_ed25519" \
-        "AuthorizedKeysFile $SSHD/authorized_keys" "PidFile $SSHD/sshd.pid" "StrictModes no" "UsePAM no" \
-        "PasswordAuthentication no" "KbdInteractiveAuthentication no" "PermitRootLogin prohibit-password" \
-        "LogLevel ERROR" > "$SSHD/sshd_config"
-    echo "[127.0.0.1]:$PORT $(cat "$SSHD/host_ed25519.pub")" > "$SSHD/known_hosts"
-    /usr/sbin/sshd -f "$SSHD/sshd_config" -E "$SSHD/sshd.log" || die "sshd did not start; see $SSHD/sshd.log"
-    for _ in $(seq 50); do [[ -f "$SSHD/sshd.pid" ]] && break; sleep 0.1; done
+    SSHD="$WORK/sshd"
+    PORT=$("$ROOT/install/loopback-sshd.sh" start "$SSHD") || die "sshd did not start"
     USER_AT="$(id -un)@127.0.0.1"
     # Both tools get the same cipher (what standin prefers) so that the SSH cost is the same.
     SSH_CMD="ssh -p $PORT -i $SSHD/client_ed25519 -o UserKnownHostsFile=$SSHD/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -c aes128-gcm@openssh.com"
