@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -90,22 +91,8 @@ final class SyncCommand implements Callable<Integer> {
             description = "Where journals for block device destinations are kept (default: ${DEFAULT-VALUE}).")
     private Path stateDirectory;
 
-    @Option(names = {"-i", "--identity"}, paramLabel = "FILE",
-            description = "Private key for SSH (also tried: ssh-agent, IdentityFile from ~/.ssh/config).")
-    private Path identity;
-
-    @Option(names = "--known-hosts", paramLabel = "FILE",
-            description = "known_hosts file the host key is checked against (default: ~/.ssh/known_hosts). "
-                    + "Unknown or changed host keys are refused.")
-    private Path knownHosts;
-
-    @Option(names = "--ssh-config", paramLabel = "FILE",
-            description = "OpenSSH client config for Host entries (default: ~/.ssh/config; 'none' for none).")
-    private String sshConfig;
-
-    @Option(names = "--remote-standin", paramLabel = "COMMAND", defaultValue = "standin",
-            description = "How to start standin on the remote host, like rsync's --rsync-path (default: ${DEFAULT-VALUE}).")
-    private String remoteStandin;
+    @Mixin
+    private SshMixin ssh;
 
     @Option(names = "--bwlimit", paramLabel = "RATE", converter = BandwidthConverter.class,
             description = "Send at most RATE per second to another host, smoothly (rsync's units: a plain number "
@@ -174,12 +161,7 @@ final class SyncCommand implements Callable<Integer> {
 
     private List<SyncStats> syncRemote(List<String> sources, RemoteLocation remote, Progress progress)
             throws StandinException, InterruptedException {
-        SshOptions defaults = SshOptions.defaults();
-        Optional<Path> config = sshConfig == null ? defaults.sshConfig()
-                : sshConfig.equals("none") ? Optional.empty() : Optional.of(Path.of(sshConfig));
-        SshOptions ssh = new SshOptions(Optional.ofNullable(identity),
-                knownHosts != null ? knownHosts : defaults.knownHosts(), config, remoteStandin,
-                defaults.connectTimeoutMillis(), bandwidthLimit == null ? 0 : bandwidthLimit);
+        SshOptions ssh = this.ssh.options(bandwidthLimit == null ? 0 : bandwidthLimit);
         if (sources.size() == 1 && !remote.path().endsWith("/")) {
             return List.of(new RemoteSync(options(sources.get(0), Path.of(remote.path()), true), remote, ssh, progress)
                     .run());

@@ -15,7 +15,13 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import dev.standin.agent.transport.RemoteLocation;
+import dev.standin.agent.transport.RemoteSync;
+import dev.standin.agent.transport.RemoteVerify;
+import dev.standin.agent.sync.SyncStats;
+import java.util.Optional;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -36,8 +42,13 @@ final class VerifyCommand implements Callable<Integer> {
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "DEST", description = "Replica to verify: an image file or block device.")
-    private Path destination;
+    @Parameters(index = "0", paramLabel = "DEST",
+            description = "Replica to verify: an image file or block device, here or on another host "
+                    + "([user@]host:PATH, ssh://[user@]host[:port]/PATH), where the scrub then runs.")
+    private String destinationText;
+
+    @Mixin
+    private SshMixin ssh;
 
     @Option(names = "--against", paramLabel = "SOURCE",
             description = "Repair DEST from SOURCE now: rewrite every block that drifted or differs from SOURCE.")
@@ -82,24 +93,8 @@ final class VerifyCommand implements Callable<Integer> {
         if (verbose) {
             progress = new VerboseProgress(progress, err);
         }
-        ScrubOptions scrubOptions = ScrubOptions.defaults().withThreads(threads).withIdleIo(!normalIo)
-                .withDropCache(!keepCache).withStateDirectory(stateDirectory);
-        Scrub scrub = new Scrub(scrubOptions, progress);
-        VerifyResult result;
-        if (source == null) {
-            result = VerifyResult.of(scrub.scrub(destination));
-        } else {
-            SyncOptions sync = SyncOptions.builder(source, destination)
-                    .blockSize(blockSize)
-                    .compression(Compression.NONE)
-                    .dropCache(!keepCache)
-                    .idleIo(!normalIo)
-                    .threads(threads)
-                    .stateDirectory(stateDirectory)
-                    .build();
-            Scrub.Repair repair = scrub.repair(sync);
-            result = VerifyResult.repaired(repair.scrub(), repair.sync());
-        }
+        Optional<RemoteLocation> remote = RemoteLocation.parse(destinationText);
+        VerifyResult result = remote.isPresent() ? verifyRemote(remote.get(), progress) : verifyLocal(progress);
         if (verbose && !"none".equals(result.scrub().recovery())) {
             err.println("standin: journal left by an interrupted run was " + result.scrub().recovery());
         }
@@ -125,5 +120,40 @@ final class VerifyCommand implements Callable<Integer> {
         }
         err.flush();
         return ExitStatus.VERIFY.code();
+    }
+
+    private VerifyResult verifyLocal(Progress progress) throws StandinException, InterruptedException {
+        Path destination = Path.of(destinationText);
+        ScrubOptions scrubOptions = ScrubOptions.defaults().withThreads(threads).withIdleIo(!normalIo)
+                .withDropCache(!keepCache).withStateDirectory(stateDirectory);
+        Scrub scrub = new Scrub(scrubOptions, progress);
+        if (source == null) {
+            return VerifyResult.of(scrub.scrub(destination));
+        }
+        Scrub.Repair repair = scrub.repair(syncOptions(destination, Compression.NONE));
+        return VerifyResult.repaired(repair.scrub(), repair.sync());
+    }
+
+    /** The scrub runs on the replica's host; with --against, inside a cycle that repairs from SOURCE. */
+    private VerifyResult verifyRemote(RemoteLocation remote, Progress progress)
+            throws StandinException, InterruptedException {
+        if (source == null) {
+            return VerifyResult.of(RemoteVerify.run(remote, ssh.options(0)));
+        }
+        RemoteSync sync = new RemoteSync(syncOptions(Path.of(remote.path()), Compression.LZ4), remote, ssh.options(0),
+                true, progress);
+        SyncStats stats = sync.run();
+        return VerifyResult.repaired(sync.scrubReport(), stats);
+    }
+
+    private SyncOptions syncOptions(Path destination, Compression compression) {
+        return SyncOptions.builder(source, destination)
+                .blockSize(blockSize)
+                .compression(compression)
+                .dropCache(!keepCache)
+                .idleIo(!normalIo)
+                .threads(threads)
+                .stateDirectory(stateDirectory)
+                .build();
     }
 }

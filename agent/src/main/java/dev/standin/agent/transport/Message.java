@@ -67,8 +67,8 @@ public sealed interface Message {
      * source is, the block size asked for (0: the receiver chooses by the usual rule), and the
      * generation the sender holds signatures for (empty: none).
      */
-    record Open(String path, long sourceLength, long sourceAllocated, int blockSize, boolean dryRun, int keepPoints,
-            Optional<byte[]> knownGeneration) implements Message {
+    record Open(String path, long sourceLength, long sourceAllocated, int blockSize, boolean dryRun, boolean scrub,
+            int keepPoints, Optional<byte[]> knownGeneration) implements Message {
         public static final byte TYPE = 2;
 
         @Override
@@ -83,6 +83,7 @@ public sealed interface Message {
             out.writeLong(sourceAllocated);
             out.writeInt(blockSize);
             out.writeBoolean(dryRun);
+            out.writeBoolean(scrub);
             out.writeInt(keepPoints);
             writeDigest(out, knownGeneration);
         }
@@ -94,7 +95,8 @@ public sealed interface Message {
             if (length < 0 || allocated < 0 || allocated > length) {
                 throw new ProtocolException("source length " + length + " with " + allocated + " allocated is impossible");
             }
-            return new Open(path, length, allocated, in.readInt(), in.readBoolean(), in.readInt(), readDigest(in));
+            return new Open(path, length, allocated, in.readInt(), in.readBoolean(), in.readBoolean(), in.readInt(),
+                    readDigest(in));
         }
     }
 
@@ -293,6 +295,56 @@ public sealed interface Message {
         }
     }
 
+    /** Sender → receiver, instead of Open: scrub this replica and report, nothing else. */
+    record Verify(String path) implements Message {
+        public static final byte TYPE = 10;
+
+        @Override
+        public byte type() {
+            return TYPE;
+        }
+
+        @Override
+        public void write(DataOutputStream out) throws IOException {
+            writeString(out, path);
+        }
+
+        static Verify read(DataInputStream in) throws IOException {
+            return new Verify(readString(in));
+        }
+    }
+
+    /**
+     * Receiver → sender: a scrub's report, as the JSON that {@code standin verify --json} prints
+     * under {@code scrub} (at most 256 KiB: the report lists at most 64 ranges).
+     */
+    record ScrubResult(String json) implements Message {
+        public static final byte TYPE = 11;
+        static final int MAX_JSON = 256 << 10;
+
+        @Override
+        public byte type() {
+            return TYPE;
+        }
+
+        @Override
+        public void write(DataOutputStream out) throws IOException {
+            byte[] b = json.getBytes(StandardCharsets.UTF_8);
+            out.writeInt(b.length);
+            out.write(b);
+        }
+
+        static ScrubResult read(DataInputStream in) throws IOException {
+            int n = in.readInt();
+            if (n < 0 || n > MAX_JSON) {
+                throw new ProtocolException("scrub report of " + n + " bytes");
+            }
+            byte[] b = new byte[n];
+            in.readFully(b);
+            return new ScrubResult(new String(b, StandardCharsets.UTF_8));
+        }
+    }
+
     static Message read(byte type, DataInputStream in) throws IOException {
         return switch (type) {
             case Hello.TYPE -> Hello.read(in);
@@ -304,6 +356,8 @@ public sealed interface Message {
             case SignaturesEnd.TYPE -> SignaturesEnd.read(in);
             case Committed.TYPE -> Committed.read(in);
             case Failure.TYPE -> Failure.read(in);
+            case Verify.TYPE -> Verify.read(in);
+            case ScrubResult.TYPE -> ScrubResult.read(in);
             default -> throw new ProtocolException("unknown message type " + type);
         };
     }

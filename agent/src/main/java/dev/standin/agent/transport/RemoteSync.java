@@ -11,6 +11,7 @@ import dev.standin.agent.sync.SegmentPipeline;
 import dev.standin.agent.sync.SourceSender;
 import dev.standin.agent.sync.SyncOptions;
 import dev.standin.agent.sync.SyncStats;
+import dev.standin.agent.verify.ScrubReport;
 import dev.standin.delta.ImageDigest;
 import dev.standin.delta.MatchStats;
 import dev.standin.delta.Signatures;
@@ -48,8 +49,19 @@ public final class RemoteSync {
     private final SshOptions ssh;
     private final Progress progress;
     private final Optional<NativeIo> io;
+    private final boolean scrub;
+    private ScrubReport scrubReport;
 
     public RemoteSync(SyncOptions options, RemoteLocation location, SshOptions ssh, Progress progress) {
+        this(options, location, ssh, false, progress);
+    }
+
+    /**
+     * With {@code scrub}, the receiver re-reads the replica whatever its caches say, compares it
+     * with its record ({@link #scrubReport()}), and the cycle repairs every block that differs.
+     */
+    public RemoteSync(SyncOptions options, RemoteLocation location, SshOptions ssh, boolean scrub, Progress progress) {
+        this.scrub = scrub;
         this.options = options;
         this.location = location;
         this.ssh = ssh;
@@ -116,15 +128,15 @@ public final class RemoteSync {
             throw new StandinException(ExitStatus.PROTOCOL, "the receiver cannot decompress " + codec);
         }
         long allocated = SourceSender.allocatedBytes(source, length);
-        channel.send(new Message.Open(location.name(), length, allocated, options.blockSize(), options.dryRun(), -1,
-                known.map(SenderCache.Entry::generation)));
+        channel.send(new Message.Open(location.name(), length, allocated, options.blockSize(), options.dryRun(), scrub,
+                -1, known.map(SenderCache.Entry::generation)));
         Message.Ready ready = channel.expect(Message.Ready.class);
         int blockSize = ready.blockSize();
         boolean resuming = ready.kind() == Message.ReplicaKind.PARTIAL;
         boolean firstCopy = ready.kind() == Message.ReplicaKind.ABSENT;
         long basisLength = firstCopy ? 0 : ready.kind() == Message.ReplicaKind.DEVICE ? length : ready.replicaLength();
 
-        boolean cacheMatches = !firstCopy && known.isPresent() && ready.generation().isPresent()
+        boolean cacheMatches = !firstCopy && !scrub && known.isPresent() && ready.generation().isPresent()
                 && Arrays.equals(known.get().generation(), ready.generation().get())
                 && known.get().signatures().blockSize() == blockSize
                 && known.get().signatures().length() == basisLength;
@@ -154,6 +166,10 @@ public final class RemoteSync {
             }
             signatureSource = "receiver-" + head.source();
             replicaRead = head.bytesRead();
+            if (scrub) {
+                scrubReport = ReplicaServer.JSON.readValue(channel.expect(Message.ScrubResult.class).json(),
+                        ScrubReport.class);
+            }
         }
         byte[] basisDigest = firstCopy ? DeltaHeader.NO_BASIS
                 : cacheMatches ? known.get().generation() : basis.digest();
@@ -195,6 +211,11 @@ public final class RemoteSync {
                 options.compression().name().toLowerCase(Locale.ROOT), firstCopy || resuming, options.dryRun(),
                 resuming ? "resumed" : ready.recovery(),
                 ImageDigest.hex(scanned.digest()), (System.nanoTime() - started) / 1e9);
+    }
+
+    /** What the receiver's scrub found, after a cycle run with {@code scrub}; null before, or for a first copy. */
+    public ScrubReport scrubReport() {
+        return scrubReport;
     }
 
     private static void receiveSignatures(MessageChannel channel, Signatures basis) throws IOException {

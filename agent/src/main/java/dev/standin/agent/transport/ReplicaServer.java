@@ -4,7 +4,12 @@ import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
 import dev.standin.agent.Version;
 import dev.standin.agent.sync.Failures;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.standin.agent.replica.ResumeLog;
+import dev.standin.agent.verify.Scrub;
+import dev.standin.agent.verify.ScrubOptions;
+import dev.standin.agent.verify.ScrubReport;
+import java.util.concurrent.atomic.AtomicReference;
 import dev.standin.agent.sync.Progress;
 import dev.standin.agent.sync.ReplicaSession;
 import dev.standin.agent.sync.SegmentPipeline;
@@ -28,6 +33,7 @@ import java.util.Optional;
 public final class ReplicaServer {
 
     public static final int PROTOCOL_VERSION = 1;
+    static final ObjectMapper JSON = new ObjectMapper();
     static final List<String> CAPABILITIES = List.of("lz4", "zstd", "signature-diff");
 
     private final ReplicaRoot root;
@@ -70,7 +76,15 @@ public final class ReplicaServer {
                 throw new StandinException(ExitStatus.PROTOCOL, "the sender speaks protocol versions "
                         + hello.minVersion() + ".." + hello.maxVersion() + ", this receiver " + PROTOCOL_VERSION);
             }
-            Message.Open open = channel.expect(Message.Open.class);
+            Message request = channel.receive();
+            if (request instanceof Message.Verify verify) {
+                ScrubReport report = scrub().scrub(root.resolve(verify.path()));
+                channel.send(new Message.ScrubResult(JSON.writeValueAsString(report)));
+                return ExitStatus.OK.code();
+            }
+            if (!(request instanceof Message.Open open)) {
+                throw new ProtocolException("expected Open or Verify, the sender sent " + request.getClass().getSimpleName());
+            }
             Path destination = root.resolve(open.path());
             try (ReplicaSession replica = ReplicaSession.open(destination, stateDirectory, io)) {
                 cycle(channel, open, replica);
@@ -97,6 +111,10 @@ public final class ReplicaServer {
                 : BlockSize.forImageSize(Math.max(length, basisLength));
         replica.checkTarget(length, blockSize);
         boolean firstCopy = replica.firstCopy();
+        if (firstCopy && open.scrub()) {
+            throw new StandinException(ExitStatus.DESTINATION, "there is no replica at " + open.path()
+                    + " to verify; 'standin sync' makes a first copy");
+        }
         if (firstCopy && !open.dryRun()) {
             replica.checkRoomForFirstCopy(open.sourceAllocated());
         }
@@ -115,15 +133,22 @@ public final class ReplicaServer {
         if (firstCopy && (held.isEmpty() || !begin.wantSignatures())) {
             basis = Signatures.empty(blockSize);
             basisDigest = DeltaHeader.NO_BASIS;
-        } else if (begin.wantSignatures()) {
+        } else if (begin.wantSignatures() || open.scrub()) {
             SegmentPipeline pipeline = new SegmentPipeline(Math.max(SyncOptions.DEFAULT_SEGMENT_SIZE, blockSize), threads,
                     true, io);
-            ReplicaSession.Signed signed = replica.signatures(blockSize, pipeline, Progress.NONE, length);
+            AtomicReference<ScrubReport> scrubbed = new AtomicReference<>();
+            ReplicaSession.Signed signed = open.scrub() && !firstCopy
+                    ? replica.signWith(scrub().signerFor(replica.destination(), scrubbed::set), pipeline,
+                            replica.basisLength(length), blockSize)
+                    : replica.signatures(blockSize, pipeline, Progress.NONE, length);
             basis = signed.signatures();
             basisDigest = basis.digest();
             channel.send(new Message.SignaturesBegin(basis.length(), blockSize, signed.source(), signed.bytesRead()));
             SignatureTransfer.sendRange(channel, basis, 0, basis.blockCount());
             channel.send(new Message.SignaturesEnd(basisDigest));
+            if (scrubbed.get() != null) {
+                channel.send(new Message.ScrubResult(JSON.writeValueAsString(scrubbed.get())));
+            }
         } else if (cached.isPresent()) {
             basis = cached.get();
             basisDigest = generation.get();
@@ -138,6 +163,10 @@ public final class ReplicaServer {
         ReplicaSession.Committed committed = replica.apply(channel.input(), basis, basisDigest, Progress.NONE);
         SignatureTransfer.sendChanges(channel, basis, committed.signatures());
         channel.send(new Message.Committed(committed.digest(), 0));
+    }
+
+    private Scrub scrub() {
+        return new Scrub(ScrubOptions.defaults().withThreads(threads).withStateDirectory(stateDirectory), Progress.NONE);
     }
 
     private long available(ReplicaSession replica) {

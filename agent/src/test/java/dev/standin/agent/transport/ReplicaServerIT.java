@@ -78,7 +78,7 @@ class ReplicaServerIT {
     }
 
     private static Message.Open open(String path, long length) {
-        return new Message.Open(path, length, length, 0, false, -1, Optional.empty());
+        return new Message.Open(path, length, length, 0, false, false, -1, Optional.empty());
     }
 
     @ParameterizedTest
@@ -153,7 +153,7 @@ class ReplicaServerIT {
     void aHugeClaimedTargetIsRefusedBeforeAnythingIsAllocated() throws Exception {
         try (Conversation c = new Conversation(dir)) {
             c.hello();
-            c.channel.send(new Message.Open("huge.img", 1L << 50, 0, 4096, false, -1, Optional.empty()));
+            c.channel.send(new Message.Open("huge.img", 1L << 50, 0, 4096, false, false, -1, Optional.empty()));
             Message.Failure failure = assertInstanceOf(Message.Failure.class, c.channel.receive());
             assertTrue(failure.message().contains("blocks a receiver holds"), failure.message());
         }
