@@ -140,6 +140,11 @@ public final class RemoteSync {
                 && Arrays.equals(known.get().generation(), ready.generation().get())
                 && known.get().signatures().blockSize() == blockSize
                 && known.get().signatures().length() == basisLength;
+        if (known.isPresent()) {
+            // Used (or found stale) once: until this cycle's commit stores its successor, the next
+            // cycle asks the receiver. A cache that is wrong for any reason cannot fail cycles forever.
+            cache.invalidate();
+        }
         channel.send(new Message.Begin(!firstCopy && !cacheMatches));
         channel.output().flush();
         Signatures basis;

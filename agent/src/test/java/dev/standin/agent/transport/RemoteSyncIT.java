@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.standin.agent.Cli;
 import dev.standin.agent.Images;
 import dev.standin.agent.OpenSshServer;
+import java.io.RandomAccessFile;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -165,6 +166,41 @@ class RemoteSyncIT {
         assertTrue(r.exit() != 0, r.err());
         assertEquals(1, r.err().strip().split("\n").length, r.err());
         assertTrue(r.err().contains("no such directory"), r.err());
+    }
+
+    /**
+     * A sender cache that claims the receiver's generation but holds wrong signatures (a bug, a
+     * disk error on the sender): the receiver refuses the delta (its digest cannot match), and the
+     * next cycle, no longer trusting the cache, repairs the replica.
+     */
+    @Test
+    void aWrongSenderCacheFailsOneCycleLoudlyAndTheNextRepairs() throws Exception {
+        Path source = Images.create(dir.resolve("vm.img"), 8 << 20, 14);
+        Path replica = dir.resolve("replica.img");
+        assertEquals(0, sync(source, sshd.url(replica)).exit());
+        RemoteLocation location = RemoteLocation.parse(sshd.url(replica)).orElseThrow();
+        SenderCache cache = SenderCache.of(dir.resolve("state"), location, location.path());
+        SenderCache.Entry entry = cache.load().orElseThrow();
+        // The source's block 3 changes, and the cache wrongly says the replica already has it.
+        byte[] block = new byte[4096];
+        new java.util.Random(15).nextBytes(block);
+        try (RandomAccessFile f = new RandomAccessFile(source.toFile(), "rw")) {
+            f.seek(3 * 4096);
+            f.write(block);
+        }
+        dev.standin.delta.Signatures one = new dev.standin.delta.Signatures(4096, 4096);
+        new dev.standin.delta.SignatureBuilder(one).add(0, java.nio.ByteBuffer.wrap(block), 4096);
+        dev.standin.delta.Signatures wrong = entry.signatures();
+        wrong.set(3, one.weak(0), one.strongHi(0), one.strongLo(0));
+        cache.store(wrong, entry.generation());
+
+        Cli.Result poisoned = sync(source, sshd.url(replica));
+        assertEquals(6, poisoned.exit(), poisoned.err());
+        assertTrue(poisoned.err().contains("digest"), poisoned.err());
+        Cli.Result next = sync(source, sshd.url(replica));
+        assertEquals(0, next.exit(), next.err());
+        assertEquals("receiver-cache", next.json().get("signatures").asText());
+        assertEquals(Images.sha256(source), Images.sha256(replica));
     }
 
     /** A limit can only be checked from below: the cycle may not send faster than it. */
