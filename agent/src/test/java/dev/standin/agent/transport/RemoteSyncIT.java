@@ -203,6 +203,33 @@ class RemoteSyncIT {
         assertEquals(Images.sha256(source), Images.sha256(replica));
     }
 
+    /** No -i: the key comes from a real ssh-agent, as on an operator's workstation. */
+    @Test
+    void keysComeFromSshAgent() throws Exception {
+        Path socket = dir.resolve("agent.sock");
+        Process agent = new ProcessBuilder("ssh-agent", "-D", "-a", socket.toString()).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("agent.log").toFile()).start();
+        try {
+            for (int i = 0; i < 100 && java.nio.file.Files.notExists(socket); i++) {
+                Thread.sleep(20);
+            }
+            ProcessBuilder add = new ProcessBuilder("ssh-add", sshd.clientKey().toString()).redirectErrorStream(true);
+            add.environment().put("SSH_AUTH_SOCK", socket.toString());
+            assertEquals(0, add.start().waitFor());
+            Path source = Images.create(dir.resolve("vm.img"), 2 << 20, 16);
+            Path replica = dir.resolve("replica.img");
+            ProcessBuilder sync = new ProcessBuilder(Cli.javaCommand("256m", "sync", source.toString(),
+                    sshd.url(replica), "--state-dir", dir.resolve("state").toString(), "--known-hosts",
+                    sshd.knownHosts().toString(), "--ssh-config", "none", "--remote-standin", sshd.launcher().toString()))
+                    .redirectErrorStream(true).redirectOutput(dir.resolve("sync.log").toFile());
+            sync.environment().put("SSH_AUTH_SOCK", socket.toString());
+            assertEquals(0, sync.start().waitFor(), java.nio.file.Files.readString(dir.resolve("sync.log")));
+            assertEquals(Images.sha256(source), Images.sha256(replica));
+        } finally {
+            agent.destroy();
+        }
+    }
+
     /** A limit can only be checked from below: the cycle may not send faster than it. */
     @Test
     void bwlimitHoldsTheSendingRate() throws Exception {
