@@ -98,6 +98,22 @@ class RemoteSyncIT {
         assertEquals(Images.sha256(source), Images.sha256(replica));
     }
 
+    /** A replica seeded by other means (a shipped disk, a cp): the first cycle reads it, sends only the difference. */
+    @Test
+    void aPreCopiedReplicaIsSeededNotCopiedAgain() throws Exception {
+        Path source = Images.create(dir.resolve("vm.img"), 24 << 20, 17);
+        Path replica = dir.resolve("replica.img");
+        java.nio.file.Files.copy(source, replica);
+        long changed = Images.overwriteBlocks(source, 10, 4096, 18);
+        Cli.Result r = sync(source, sshd.url(replica));
+        assertEquals(0, r.exit(), r.err());
+        JsonNode stats = r.json();
+        assertEquals(false, stats.get("firstCopy").asBoolean());
+        assertEquals("receiver-read", stats.get("signatures").asText());
+        assertTrue(stats.get("literalBytes").asLong() <= changed, stats.toString());
+        assertEquals(Images.sha256(source), Images.sha256(replica));
+    }
+
     @Test
     void dryRunWritesNothing() throws Exception {
         Path source = Images.create(dir.resolve("vm.img"), 8 << 20, 5);
