@@ -55,7 +55,7 @@ public final class FreshReplica implements ReplicaTarget {
             this.log = ResumeLog.append(destination, resume.get(), ResumeLog.validLength(destination));
         } else {
             this.heldBlocks = 0;
-            this.log = ResumeLog.create(destination, targetLength, blockSize);
+            this.log = ResumeLog.create(destination, targetLength, blockSize, new byte[32]);
         }
         this.checkpointed = heldBlocks;
         file.setLength(targetLength);
@@ -76,7 +76,7 @@ public final class FreshReplica implements ReplicaTarget {
         if (!Files.isRegularFile(stagingPath(destination))) {
             return Optional.empty();
         }
-        return ResumeLog.load(destination);
+        return ResumeLog.load(destination).filter(h -> h.journalLength() == 0);
     }
 
     /** Deletes the staging file and resume log of {@code destination}, unless they can be resumed. */
@@ -135,7 +135,7 @@ public final class FreshReplica implements ReplicaTarget {
     public void progress(int completedBlocks, Signatures target) throws IOException {
         if (completedBlocks - checkpointed >= checkpointBlocks) {
             channel.force(false);
-            log.checkpoint(completedBlocks, target);
+            log.checkpoint(completedBlocks, target, 0, 0);
             checkpointed = completedBlocks;
         }
     }

@@ -38,7 +38,11 @@ public final class Journal {
     static final byte COMMIT = 3;
 
     /** What {@link #recover} found. */
-    public enum Recovery { NONE, DISCARDED, REPLAYED }
+    public enum Recovery {
+        NONE, DISCARDED, REPLAYED,
+        /** Not committed, kept: an interrupted cycle that the next one resumes (see {@link ResumeLog}). */
+        HELD
+    }
 
     private Journal() {}
 
@@ -74,6 +78,26 @@ public final class Journal {
         private final CRC32C crc = new CRC32C();
         private final byte[] scratch = new byte[16];
         private long records;
+
+        /** Continues an uncommitted journal after its last checkpoint: {@code validLength} bytes, {@code records} records. */
+        static Writer resume(Path path, long validLength, long records) throws IOException {
+            return new Writer(path, validLength, records);
+        }
+
+        private Writer(Path path, long validLength, long records) throws IOException {
+            this.path = path;
+            this.channel = FileChannel.open(path, StandardOpenOption.WRITE);
+            channel.truncate(validLength);
+            channel.position(validLength);
+            this.records = records;
+        }
+
+        /** Makes every record so far durable; returns the journal's length and record count at this point. */
+        long[] sync() throws IOException {
+            flush();
+            channel.force(false);
+            return new long[] {channel.position(), records};
+        }
 
         Writer(Path path, int blockSize, long targetLength, long basisLength, byte[] basisDigest) throws IOException {
             this.path = path;
@@ -169,12 +193,25 @@ public final class Journal {
      */
     public static Recovery recover(Path journal, Path destination, boolean blockDevice, Optional<NativeIo> io)
             throws IOException {
+        return recover(journal, destination, blockDevice, io, false);
+    }
+
+    /**
+     * As {@link #recover(Path, Path, boolean, Optional)}; with {@code keepUncommitted}, a journal
+     * without its commit record is left in place ({@link Recovery#HELD}) for the next cycle to
+     * resume. The replica is untouched either way: only a committed journal is ever replayed.
+     */
+    public static Recovery recover(Path journal, Path destination, boolean blockDevice, Optional<NativeIo> io,
+            boolean keepUncommitted) throws IOException {
         if (!Files.exists(journal)) {
             return Recovery.NONE;
         }
         Parsed parsed;
         try (FileChannel in = FileChannel.open(journal, StandardOpenOption.READ)) {
             parsed = parse(in, null);
+        }
+        if (!parsed.committed() && keepUncommitted) {
+            return Recovery.HELD;
         }
         if (!parsed.committed()) {
             Files.delete(journal);

@@ -1,16 +1,22 @@
 package dev.standin.agent.replica;
 
+import dev.standin.delta.Signatures;
+import dev.standin.nativeio.NativeIo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
-import dev.standin.nativeio.NativeIo;
 
 /**
  * An update of an existing replica (file or block device): blocks go to the redo {@link Journal};
  * commit makes the journal durable with its commit record, then replays it onto the replica and
  * deletes it. Until the commit record is on disk the replica has not been touched.
+ *
+ * <p>For a file replica the journal is checkpointed like a first copy's staging file (see
+ * {@link FreshReplica}): when a cycle is cut off, the uncommitted journal and its
+ * {@link ResumeLog} stay, and the next cycle against the same replica continues the journal
+ * instead of receiving its blocks again.
  */
 public final class JournaledReplica implements ReplicaTarget {
 
@@ -19,6 +25,10 @@ public final class JournaledReplica implements ReplicaTarget {
     private final Path journalPath;
     private final Journal.Writer journal;
     private final Optional<NativeIo> io;
+    private final ResumeLog log;
+    private final int heldBlocks;
+    private final int checkpointBlocks;
+    private int checkpointed;
     private boolean committed;
 
     public JournaledReplica(Path destination, boolean blockDevice, Path journalPath, int blockSize, long targetLength,
@@ -28,11 +38,48 @@ public final class JournaledReplica implements ReplicaTarget {
         this.blockDevice = blockDevice;
         this.journalPath = journalPath;
         this.journal = new Journal.Writer(journalPath, blockSize, targetLength, basisLength, basisDigest);
+        // Devices keep no signature record, so nothing proves later that the replica is still the
+        // basis a held journal was computed against: they do not resume.
+        this.log = blockDevice ? null : ResumeLog.create(destination, targetLength, blockSize, basisDigest);
+        this.heldBlocks = 0;
+        this.checkpointBlocks = (int) Math.max(1, FreshReplica.checkpointInterval(targetLength) / blockSize);
+    }
+
+    private JournaledReplica(Path destination, Path journalPath, ResumeLog.Held held, Optional<NativeIo> io)
+            throws IOException {
+        this.io = io;
+        this.destination = destination;
+        this.blockDevice = false;
+        this.journalPath = journalPath;
+        this.journal = Journal.Writer.resume(journalPath, held.journalLength(), held.journalRecords());
+        this.log = ResumeLog.append(destination, held, ResumeLog.validLength(destination));
+        this.heldBlocks = held.signatures().blockCount();
+        this.checkpointed = heldBlocks;
+        this.checkpointBlocks = (int) Math.max(1, FreshReplica.checkpointInterval(held.targetLength()) / held.blockSize());
+    }
+
+    /**
+     * Continues the uncommitted journal that {@code held} describes. The caller has checked that
+     * the replica is still the basis it was computed against. Held blocks that the new delta
+     * keeps are already in the journal; blocks it changes get records after them, which replay
+     * in order and so win.
+     */
+    public static JournaledReplica resume(Path destination, Path journalPath, ResumeLog.Held held,
+            Optional<NativeIo> io) throws IOException {
+        return new JournaledReplica(destination, journalPath, held, io);
+    }
+
+    /** The resume log of an interrupted update of the file replica {@code destination}, when its journal is still there. */
+    public static Optional<ResumeLog.Held> resumable(Path destination, Path journalPath) {
+        if (!Files.isRegularFile(journalPath)) {
+            return Optional.empty();
+        }
+        return ResumeLog.load(destination).filter(h -> h.journalLength() > 0);
     }
 
     @Override
     public void same(int block) {
-        // unchanged: nothing to record
+        // unchanged, or held in the journal already: nothing to record
     }
 
     @Override
@@ -45,11 +92,22 @@ public final class JournaledReplica implements ReplicaTarget {
         journal.data(block, content);
     }
 
+    /** Called as blocks complete: checkpoints the journal when a whole interval was assembled since the last. */
+    public void progress(int completedBlocks, Signatures target) throws IOException {
+        if (log != null && completedBlocks - checkpointed >= checkpointBlocks) {
+            long[] at = journal.sync();
+            log.checkpoint(completedBlocks, target, at[0], at[1]);
+            checkpointed = completedBlocks;
+        }
+    }
+
     @Override
     public void commit(byte[] targetDigest) throws IOException {
         journal.commit(targetDigest);
         journal.close();
         committed = true;
+        closeLog();
+        ResumeLog.delete(destination);
         Journal.Recovery applied = Journal.recover(journalPath, destination, blockDevice, io);
         if (applied != Journal.Recovery.REPLAYED) {
             throw new IOException("journal " + journalPath + " vanished or was unreadable at commit (" + applied
@@ -57,20 +115,49 @@ public final class JournaledReplica implements ReplicaTarget {
         }
     }
 
+    /** Keeps the journal and its log when a checkpoint was made, so that the next cycle resumes. */
     @Override
     public void abort() {
+        finish(log != null && (checkpointed > heldBlocks || heldBlocks > 0));
+    }
+
+    @Override
+    public void discard() {
+        finish(false);
+    }
+
+    private void finish(boolean keep) {
         try {
             journal.close();
-            if (!committed) {
-                Files.deleteIfExists(journalPath);
-            }
         } catch (IOException ignored) {
-            // an uncommitted journal left behind is discarded by the next run
+            // deleted below, or left for the next run's recovery
+        }
+        closeLog();
+        if (!committed && !keep) {
+            try {
+                Files.deleteIfExists(journalPath);
+                if (log != null) {
+                    ResumeLog.delete(destination);
+                }
+            } catch (IOException ignored) {
+                // an uncommitted journal left behind is discarded by the next run
+            }
+        }
+    }
+
+    private void closeLog() {
+        if (log != null) {
+            try {
+                log.close();
+            } catch (IOException ignored) {
+                // the log's records are synced as they are written
+            }
         }
     }
 
     @Override
     public void close() throws IOException {
         journal.close();
+        closeLog();
     }
 }

@@ -14,22 +14,30 @@ import java.util.Optional;
 import java.util.zip.CRC32C;
 
 /**
- * What an interrupted first copy already holds, so that the next attempt does not send it again
- * (docs/journal-format.md#resuming-a-first-copy). Beside the staging file
- * {@code .NAME.standin-partial}, {@code .NAME.standin-resume} is an append-only log: a header
- * (magic {@code STRESUM1}, version, target length, block size, CRC32C), then checkpoint records,
- * each {@code first u32, count u32, count × 20-byte signature entries, CRC32C}. A checkpoint is
- * appended only after the staging file's blocks up to it are fdatasync'd; a torn last record is
- * ignored, so what the log claims is always on disk.
+ * What an interrupted cycle already holds, so that the next attempt does not send it again
+ * (docs/journal-format.md#resuming-an-interrupted-cycle): the first blocks of the target, in the
+ * staging file of a first copy ({@code .NAME.standin-partial}) or in the uncommitted journal of
+ * an update ({@code .NAME.standin-journal}). {@code .NAME.standin-resume} is an append-only log:
+ * a header (magic {@code STRESUM1}, version, target length, block size, the digest of the basis
+ * the cycle was computed against, CRC32C), then checkpoint records, each
+ * {@code first u32, count u32, journal length u64, journal records u64, count × 20-byte signature
+ * entries, CRC32C}. A checkpoint is appended only after the blocks up to it are fdatasync'd; a torn
+ * last record is ignored, so what the log claims is always on disk.
  */
 public final class ResumeLog implements AutoCloseable {
 
     static final byte[] MAGIC = {'S', 'T', 'R', 'E', 'S', 'U', 'M', '1'};
     static final int VERSION = 1;
-    private static final int HEADER = 8 + 4 + 8 + 4 + 4;
+    private static final int HEADER = 8 + 4 + 8 + 4 + 32 + 4;
+    private static final int RECORD_HEAD = 4 + 4 + 8 + 8;
 
-    /** A first copy that can be resumed: blocks {@code [0, signatures.blockCount())} are in the staging file. */
-    public record Held(long targetLength, int blockSize, Signatures signatures) {
+    /**
+     * A cycle that can be resumed: target blocks {@code [0, signatures.blockCount())} are held (in
+     * the staging file, or in the journal's first {@code journalLength} bytes and
+     * {@code journalRecords} records), for a delta against the basis with {@code basisDigest}.
+     */
+    public record Held(long targetLength, int blockSize, byte[] basisDigest, Signatures signatures, long journalLength,
+            long journalRecords) {
         public long bytes() {
             return signatures.length();
         }
@@ -47,12 +55,12 @@ public final class ResumeLog implements AutoCloseable {
         return destination.resolveSibling("." + destination.getFileName() + ".standin-resume");
     }
 
-    /** Starts a new log for a first copy of {@code targetLength} bytes. */
-    static ResumeLog create(Path destination, long targetLength, int blockSize) throws IOException {
+    /** Starts a new log for a cycle to a {@code targetLength}-byte image against the basis {@code basisDigest}. */
+    static ResumeLog create(Path destination, long targetLength, int blockSize, byte[] basisDigest) throws IOException {
         FileChannel channel = FileChannel.open(pathFor(destination), StandardOpenOption.CREATE,
                 StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
         ByteBuffer header = ByteBuffer.allocate(HEADER);
-        header.put(MAGIC).putInt(VERSION).putLong(targetLength).putInt(blockSize);
+        header.put(MAGIC).putInt(VERSION).putLong(targetLength).putInt(blockSize).put(basisDigest);
         CRC32C crc = new CRC32C();
         crc.update(header.array(), 0, HEADER - 4);
         header.putInt((int) crc.getValue()).flip();
@@ -68,14 +76,17 @@ public final class ResumeLog implements AutoCloseable {
         return new ResumeLog(channel, held.signatures().blockCount());
     }
 
-    /** Records that blocks {@code [0, completed)} are durable in the staging file, with these signatures. */
-    void checkpoint(int completed, Signatures target) throws IOException {
+    /**
+     * Records that target blocks {@code [0, completed)} are durable, with these signatures; for an
+     * update, the journal is then {@code journalLength} bytes of {@code journalRecords} records.
+     */
+    void checkpoint(int completed, Signatures target, long journalLength, long journalRecords) throws IOException {
         if (completed <= logged) {
             return;
         }
         int count = completed - logged;
-        ByteBuffer record = ByteBuffer.allocate(8 + 20 * count + 4);
-        record.putInt(logged).putInt(count);
+        ByteBuffer record = ByteBuffer.allocate(RECORD_HEAD + 20 * count + 4);
+        record.putInt(logged).putInt(count).putLong(journalLength).putLong(journalRecords);
         for (int i = logged; i < completed; i++) {
             record.putInt(target.weak(i)).putLong(target.strongHi(i)).putLong(target.strongLo(i));
         }
@@ -111,34 +122,40 @@ public final class ResumeLog implements AutoCloseable {
             }
             long targetLength = header.getLong();
             int blockSize = header.getInt();
+            byte[] basisDigest = new byte[32];
+            header.get(basisDigest);
             if (header.getInt() != (int) crc.getValue() || targetLength < 0) {
                 return Optional.empty();
             }
             BlockSize.validate(blockSize);
             Signatures all = new Signatures(targetLength, blockSize);
             int held = 0;
+            long journalLength = 0;
+            long journalRecords = 0;
             long position = HEADER;
-            while (position + 12 <= size) {
-                ByteBuffer head = ByteBuffer.allocate(8);
+            while (position + RECORD_HEAD + 4 <= size) {
+                ByteBuffer head = ByteBuffer.allocate(RECORD_HEAD);
                 readFully(in, head, position);
                 int first = head.getInt(0);
                 int count = head.getInt(4);
                 if (first != held || count <= 0 || (long) first + count > all.blockCount()
-                        || position + 8 + 20L * count + 4 > size) {
+                        || position + RECORD_HEAD + 20L * count + 4 > size) {
                     break;
                 }
-                ByteBuffer record = ByteBuffer.allocate(8 + 20 * count + 4);
+                ByteBuffer record = ByteBuffer.allocate(RECORD_HEAD + 20 * count + 4);
                 readFully(in, record, position);
                 CRC32C rc = new CRC32C();
                 rc.update(record.array(), 0, record.capacity() - 4);
                 if (record.getInt(record.capacity() - 4) != (int) rc.getValue()) {
                     break;
                 }
-                record.position(8);
+                record.position(RECORD_HEAD);
                 for (int i = 0; i < count; i++) {
                     all.set(first + i, record.getInt(), record.getLong(), record.getLong());
                 }
                 held = first + count;
+                journalLength = record.getLong(8);
+                journalRecords = record.getLong(16);
                 position += record.capacity();
             }
             long heldBytes = Math.min(targetLength, (long) held * blockSize);
@@ -146,7 +163,8 @@ public final class ResumeLog implements AutoCloseable {
             for (int i = 0; i < held; i++) {
                 prefix.copyFrom(all, i, i);
             }
-            return Optional.of(new Read(new Held(targetLength, blockSize, prefix), position));
+            return Optional.of(new Read(new Held(targetLength, blockSize, basisDigest, prefix, journalLength,
+                    journalRecords), position));
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException | IllegalArgumentException e) {

@@ -76,7 +76,7 @@ public final class LocalSync {
         long basisLength = replica.basisLength(length);
         int blockSize = options.blockSize() != 0 ? options.blockSize()
                 : BlockSize.forImageSize(Math.max(length, basisLength));
-        boolean resuming = replica.resumable(length, blockSize).isPresent();
+        boolean resuming = replicaSigner.isEmpty() && replica.resumable(length, blockSize).isPresent();
         replica.checkTarget(length, blockSize);
         if (firstCopy && !options.dryRun()) {
             try {
@@ -99,7 +99,7 @@ public final class LocalSync {
                 m.blocks(), m.blocksSame(), m.blocksMoved(), m.blocksZero(), m.blocksChanged(),
                 sent.sourceRead + signed.bytesRead(), sent.sourceRead, signed.bytesRead(), signed.source(),
                 m.literalBytes(), sent.wireBytes, options.compression().name().toLowerCase(Locale.ROOT), firstCopy,
-                options.dryRun(), replica.recovery().name().toLowerCase(Locale.ROOT), ImageDigest.hex(sent.digest),
+                options.dryRun(), resuming ? "resumed" : replica.recovery().name().toLowerCase(Locale.ROOT), ImageDigest.hex(sent.digest),
                 (System.nanoTime() - started) / 1e9);
     }
 

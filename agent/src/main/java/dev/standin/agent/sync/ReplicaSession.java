@@ -9,6 +9,7 @@ import dev.standin.agent.replica.JournalException;
 import dev.standin.agent.replica.JournaledReplica;
 import dev.standin.agent.replica.ReplicaTarget;
 import dev.standin.agent.replica.ResumeLog;
+import dev.standin.agent.replica.SignatureOverlay;
 import dev.standin.agent.replica.SignatureCache;
 import dev.standin.delta.BlockAssembler;
 import dev.standin.delta.DeltaOp;
@@ -65,6 +66,7 @@ public final class ReplicaSession implements AutoCloseable {
     private Optional<Signatures> cached;
     private int cachedBlockSize;
     private Optional<ResumeLog.Held> resume = Optional.empty();
+    private Signatures overlay;
 
     private ReplicaSession(Path destination, Path stateDirectory, Optional<NativeIo> io, DestinationLock lock,
             Journal.Recovery recovery, DiskImage replica) {
@@ -179,16 +181,40 @@ public final class ReplicaSession implements AutoCloseable {
     }
 
     /**
-     * For a first copy: what an interrupted earlier attempt at the same image (length, block
-     * size) already holds, which then becomes this cycle's basis (see {@link FreshReplica}).
+     * What an interrupted earlier cycle to the same image (length, block size) already holds:
+     * the first blocks of a first copy ({@link FreshReplica}), or of an update's journal
+     * ({@link JournaledReplica}) when the replica is provably still the basis it was computed
+     * against. The held blocks then become part of this cycle's basis ({@link #signatures}), and
+     * the sender matches same-offset blocks only.
      */
     public Optional<ResumeLog.Held> resumable(long targetLength, int blockSize) throws StandinException {
         resume = Optional.empty();
+        overlay = null;
         if (firstCopy() && replica == null) {
             resume = FreshReplica.resumable(destination)
                     .filter(h -> h.targetLength() == targetLength && h.blockSize() == blockSize && h.bytes() > 0);
+            resume.ifPresent(h -> overlay = h.signatures());
+        } else if (!firstCopy() && !isBlockDevice()) {
+            Optional<Signatures> current = cachedSignatures(blockSize);
+            resume = JournaledReplica.resumable(destination, journalPath())
+                    .filter(h -> h.targetLength() == targetLength && h.blockSize() == blockSize && h.bytes() > 0)
+                    .filter(h -> current.isPresent() && h.bytes() <= current.get().length()
+                            && Arrays.equals(h.basisDigest(), current.get().digest()));
+            if (resume.isPresent()) {
+                Signatures held = resume.get().signatures();
+                overlay = SignatureOverlay.of(current.get(), held);
+            }
         }
         return resume;
+    }
+
+    /** Bytes an interrupted earlier cycle holds for this one, after {@link #resumable}; 0 when none. */
+    public long heldBytes() {
+        return resume.map(ResumeLog.Held::bytes).orElse(0L);
+    }
+
+    private Path journalPath() {
+        return Journal.pathFor(destination, isBlockDevice(), stateDirectory);
     }
 
     /**
@@ -198,8 +224,11 @@ public final class ReplicaSession implements AutoCloseable {
     public Signed signatures(int blockSize, SegmentPipeline pipeline, Progress progress, long targetLength)
             throws StandinException {
         if (firstCopy()) {
-            return resume.map(h -> new Signed(h.signatures(), 0, "partial"))
+            return resume.map(h -> new Signed(overlay, 0, "partial"))
                     .orElseGet(() -> new Signed(Signatures.empty(blockSize), 0, "none"));
+        }
+        if (overlay != null) {
+            return new Signed(overlay, 0, "resume");
         }
         Optional<Signatures> fromCache = cachedSignatures(blockSize);
         if (fromCache.isPresent()) {
@@ -264,17 +293,18 @@ public final class ReplicaSession implements AutoCloseable {
         }
         checkTarget(header.targetLength(), header.blockSize());
         boolean firstCopy = firstCopy();
-        boolean resuming = firstCopy && basis.length() > 0;
-        if (resuming && resume.map(h -> h.signatures() != basis).orElse(true)) {
+        boolean resuming = overlay != null && basis == overlay;
+        if (firstCopy && basis.length() > 0 && !resuming) {
             throw new DeltaFormatException("delta was computed against a partial first copy this receiver did not offer");
         }
-        ReplicaTarget target = !firstCopy
-                ? new JournaledReplica(destination, isBlockDevice(),
-                        Journal.pathFor(destination, isBlockDevice(), stateDirectory),
-                        header.blockSize(), header.targetLength(), basis.length(), header.basisDigest(), io)
-                : resuming ? FreshReplica.resume(destination, resume.get())
-                : FreshReplica.create(destination, header.targetLength(), header.blockSize());
+        ReplicaTarget target = firstCopy
+                ? (resuming ? FreshReplica.resume(destination, resume.get())
+                        : FreshReplica.create(destination, header.targetLength(), header.blockSize()))
+                : resuming ? JournaledReplica.resume(destination, journalPath(), resume.get(), io)
+                : new JournaledReplica(destination, isBlockDevice(), journalPath(), header.blockSize(),
+                        header.targetLength(), basis.length(), header.basisDigest(), io);
         FreshReplica fresh = target instanceof FreshReplica f ? f : null;
+        JournaledReplica journaled = target instanceof JournaledReplica j ? j : null;
         Signatures written;
         byte[] writtenDigest;
         try (target) {
@@ -287,6 +317,8 @@ public final class ReplicaSession implements AutoCloseable {
                 }
                 if (fresh != null) {
                     fresh.progress(assembler.completedBlocks(), assembler.targetSoFar());
+                } else {
+                    journaled.progress(assembler.completedBlocks(), assembler.targetSoFar());
                 }
             }
             decoder.expectEndOfInput();
@@ -339,9 +371,14 @@ public final class ReplicaSession implements AutoCloseable {
                 return Journal.Recovery.NONE;
             }
             Files.deleteIfExists(FreshReplica.stagingPath(destination));
-            ResumeLog.delete(destination);
             boolean device = isBlockDevice(destination, io);
-            return Journal.recover(Journal.pathFor(destination, device, stateDirectory), destination, device, io);
+            Path journal = Journal.pathFor(destination, device, stateDirectory);
+            boolean resumable = !device && JournaledReplica.resumable(destination, journal).isPresent();
+            Journal.Recovery recovery = Journal.recover(journal, destination, device, io, resumable);
+            if (recovery != Journal.Recovery.HELD) {
+                ResumeLog.delete(destination);
+            }
+            return recovery;
         } catch (JournalException e) {
             throw new StandinException(ExitStatus.PROTOCOL, "journal of " + destination + ": " + e.getMessage(), e);
         } catch (IOException e) {

@@ -106,7 +106,7 @@ public sealed interface Message {
      * without reading the replica.
      */
     record Ready(ReplicaKind kind, long replicaLength, int blockSize, Optional<byte[]> generation, String recovery,
-            long availableBytes) implements Message {
+            long availableBytes, long heldBytes) implements Message {
         public static final byte TYPE = 3;
 
         @Override
@@ -122,6 +122,7 @@ public sealed interface Message {
             writeDigest(out, generation);
             writeString(out, recovery);
             out.writeLong(availableBytes);
+            out.writeLong(heldBytes);
         }
 
         static Ready read(DataInputStream in) throws IOException {
@@ -130,7 +131,7 @@ public sealed interface Message {
                 throw new ProtocolException("unknown replica kind " + kind);
             }
             return new Ready(ReplicaKind.values()[kind], in.readLong(), in.readInt(), readDigest(in), readString(in),
-                    in.readLong());
+                    in.readLong(), in.readLong());
         }
     }
 

@@ -132,11 +132,11 @@ public final class RemoteSync {
                 -1, known.map(SenderCache.Entry::generation)));
         Message.Ready ready = channel.expect(Message.Ready.class);
         int blockSize = ready.blockSize();
-        boolean resuming = ready.kind() == Message.ReplicaKind.PARTIAL;
+        boolean resuming = ready.heldBytes() > 0;
         boolean firstCopy = ready.kind() == Message.ReplicaKind.ABSENT;
         long basisLength = firstCopy ? 0 : ready.kind() == Message.ReplicaKind.DEVICE ? length : ready.replicaLength();
 
-        boolean cacheMatches = !firstCopy && !scrub && known.isPresent() && ready.generation().isPresent()
+        boolean cacheMatches = !firstCopy && !scrub && !resuming && known.isPresent() && ready.generation().isPresent()
                 && Arrays.equals(known.get().generation(), ready.generation().get())
                 && known.get().signatures().blockSize() == blockSize
                 && known.get().signatures().length() == basisLength;

@@ -124,9 +124,9 @@ public final class ReplicaServer {
         Message.ReplicaKind kind = replica.isBlockDevice() ? Message.ReplicaKind.DEVICE
                 : held.isPresent() ? Message.ReplicaKind.PARTIAL
                 : firstCopy ? Message.ReplicaKind.ABSENT : Message.ReplicaKind.FILE;
-        long replicaLength = held.map(ResumeLog.Held::bytes).orElse(replica.size());
+        long replicaLength = firstCopy ? held.map(ResumeLog.Held::bytes).orElse(0L) : replica.size();
         channel.send(new Message.Ready(kind, replicaLength, blockSize, generation,
-                replica.recovery().name().toLowerCase(java.util.Locale.ROOT), available(replica)));
+                replica.recovery().name().toLowerCase(java.util.Locale.ROOT), available(replica), replica.heldBytes()));
         Message.Begin begin = channel.expect(Message.Begin.class);
         Signatures basis;
         byte[] basisDigest;
@@ -149,7 +149,7 @@ public final class ReplicaServer {
             if (scrubbed.get() != null) {
                 channel.send(new Message.ScrubResult(JSON.writeValueAsString(scrubbed.get())));
             }
-        } else if (cached.isPresent()) {
+        } else if (cached.isPresent() && held.isEmpty()) {
             basis = cached.get();
             basisDigest = generation.get();
         } else {

@@ -63,6 +63,43 @@ class ResumeIT {
         }
     }
 
+    /** The same for an update: the uncommitted journal is kept, and continued by the next cycle. */
+    @Test
+    void anInterruptedUpdateResumesItsJournal() throws Exception {
+        try (OpenSshServer sshd = OpenSshServer.start(dir.resolve("sshd"), null);
+                TcpCutter cutter = new TcpCutter(sshd.port())) {
+            Path knownHosts = dir.resolve("known_hosts");
+            String hostKey = Files.readString(dir.resolve("sshd/host_ed25519.pub")).trim();
+            Files.writeString(knownHosts, "[127.0.0.1]:" + sshd.port() + " " + hostKey + "\n"
+                    + "[127.0.0.1]:" + cutter.port() + " " + hostKey + "\n");
+            Path source = Images.createRandom(dir.resolve("vm.img"), 64 * MIB, 11);
+            Path replica = dir.resolve("replica.img");
+            String user = System.getProperty("user.name");
+            String direct = "ssh://" + user + "@127.0.0.1:" + sshd.port() + replica;
+            assertEquals(0, sync(sshd, knownHosts, source, direct).exit());
+            String previous = Images.sha256(replica);
+            Images.createRandom(source, 64 * MIB, 12); // every block changes
+
+            cutter.cutAfter(40 * MIB);
+            Cli.Result cut = sync(sshd, knownHosts, source, "ssh://" + user + "@127.0.0.1:" + cutter.port() + replica);
+            assertNotEquals(0, cut.exit());
+            awaitReceiverGone(replica);
+            assertEquals(previous, Images.sha256(replica), "an interrupted update must not touch the replica");
+            long held = ResumeLog.load(replica).orElseThrow().bytes();
+            assertTrue(held >= 24 * MIB, "only " + held + " bytes were checkpointed of ~40 MiB received");
+
+            Cli.Result resumed = sync(sshd, knownHosts, source, direct);
+            assertEquals(0, resumed.exit(), resumed.err());
+            JsonNode stats = resumed.json();
+            assertEquals("resumed", stats.get("recovery").asText(), stats.toString());
+            assertEquals("receiver-resume", stats.get("signatures").asText());
+            assertTrue(stats.get("literalBytes").asLong() <= 64 * MIB - held, stats.toString());
+            assertEquals(Images.sha256(source), Images.sha256(replica));
+            assertTrue(Files.notExists(ResumeLog.pathFor(replica)));
+            assertTrue(Files.notExists(replica.resolveSibling(".replica.img.standin-journal")));
+        }
+    }
+
     @Test
     void aResumeLogForAnotherImageIsDroppedAndTheCopyStartsOver() throws Exception {
         try (OpenSshServer sshd = OpenSshServer.start(dir.resolve("sshd"), null);
