@@ -80,6 +80,10 @@ final class SyncCommand implements Callable<Integer> {
             description = "Where journals for block device destinations are kept (default: ${DEFAULT-VALUE}).")
     private Path stateDirectory;
 
+    @Option(names = "--keep-points", paramLabel = "N", defaultValue = "24",
+            description = "Recovery points to keep, oldest removed first; 0 keeps none (default: ${DEFAULT-VALUE}).")
+    private int keepPoints;
+
     @Override
     public Integer call() throws StandinException, InterruptedException {
         SyncOptions options = SyncOptions.builder(source, destination)
@@ -90,6 +94,7 @@ final class SyncCommand implements Callable<Integer> {
                 .idleIo(!normalIo)
                 .threads(threads)
                 .stateDirectory(stateDirectory)
+                .keepPoints(keepPoints)
                 .build();
         Progress progress = showProgress && System.console() != null ? new TerminalProgress() : Progress.NONE;
         if (verbose) {

@@ -1,6 +1,7 @@
 package dev.standin.agent.replica;
 
 import dev.standin.delta.BlockSize;
+import dev.standin.nativeio.NativeIo;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
@@ -9,6 +10,7 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Optional;
 
 /**
  * A first copy into a regular file that does not exist yet: blocks go to a hidden staging file in
@@ -22,10 +24,18 @@ public final class FreshReplica implements ReplicaTarget {
     private final RandomAccessFile file;
     private final FileChannel channel;
     private final int blockSize;
+    private final long targetLength;
+    private final PointStore points;
+    private final int keepPoints;
     private boolean committed;
 
-    public FreshReplica(Path destination, long targetLength, int blockSize) throws IOException {
+    /** @param keepPoints recovery points to keep; the copy becomes point 1 of a new history unless 0 */
+    public FreshReplica(Path destination, long targetLength, int blockSize, Optional<NativeIo> io, int keepPoints)
+            throws IOException {
         this.destination = destination;
+        this.targetLength = targetLength;
+        this.keepPoints = keepPoints;
+        this.points = PointStore.beside(destination, io);
         this.staging = stagingPath(destination);
         this.blockSize = BlockSize.validate(blockSize);
         Files.deleteIfExists(staging);
@@ -60,6 +70,12 @@ public final class FreshReplica implements ReplicaTarget {
     public void commit(byte[] targetDigest) throws IOException {
         channel.force(true);
         channel.close();
+        // Before the rename, so that a crash after it finds point 1 pending and settles it.
+        if (keepPoints > 0) {
+            points.beforeFirstCopy(targetLength, blockSize, targetDigest);
+        } else {
+            points.delete();
+        }
         try {
             Files.move(staging, destination, StandardCopyOption.ATOMIC_MOVE);
         } catch (AtomicMoveNotSupportedException e) {
@@ -67,6 +83,8 @@ public final class FreshReplica implements ReplicaTarget {
         }
         Durability.syncDirectory(destination.toAbsolutePath().getParent());
         committed = true;
+        points.settle();
+        points.prune(keepPoints);
     }
 
     @Override

@@ -19,11 +19,25 @@ public final class JournaledReplica implements ReplicaTarget {
     private final Path journalPath;
     private final Journal.Writer journal;
     private final Optional<NativeIo> io;
+    private final PointStore points;
+    private final int keepPoints;
     private boolean committed;
 
+    /**
+     * @param keepPoints recovery points to keep (docs/points-format.md); 0 removes the replica's
+     *                   points now, so that the replay does not capture undo data for nothing
+     */
     public JournaledReplica(Path destination, boolean blockDevice, Path journalPath, int blockSize, long targetLength,
-            long basisLength, byte[] basisDigest, Optional<NativeIo> io) throws IOException {
+            long basisLength, byte[] basisDigest, Optional<NativeIo> io, int keepPoints) throws IOException {
         this.io = io;
+        this.keepPoints = keepPoints;
+        this.points = PointStore.forJournal(journalPath, destination, blockDevice, io);
+        // Before the journal can be committed: a replay finds the store, and records the new point.
+        if (keepPoints > 0) {
+            points.create();
+        } else {
+            points.delete();
+        }
         this.destination = destination;
         this.blockDevice = blockDevice;
         this.journalPath = journalPath;
@@ -55,6 +69,7 @@ public final class JournaledReplica implements ReplicaTarget {
             throw new IOException("journal " + journalPath + " vanished or was unreadable at commit (" + applied
                     + "); the replica may be at the previous point and must not be trusted until the next cycle");
         }
+        points.prune(keepPoints);
     }
 
     @Override

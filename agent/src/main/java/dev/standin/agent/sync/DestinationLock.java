@@ -14,7 +14,7 @@ import java.nio.file.StandardOpenOption;
  * run's journal while it is being written. An fcntl lock on {@code .NAME.standin-lock} beside a
  * file replica; the kernel drops it when the process dies, so a crash never leaves it stuck.
  */
-final class DestinationLock implements AutoCloseable {
+public final class DestinationLock implements AutoCloseable {
 
     private final FileChannel channel;
     private final FileLock lock;
@@ -24,7 +24,7 @@ final class DestinationLock implements AutoCloseable {
         this.lock = lock;
     }
 
-    static DestinationLock acquire(Path destination) throws StandinException, IOException {
+    public static DestinationLock acquire(Path destination) throws StandinException, IOException {
         Path parent = destination.toAbsolutePath().getParent();
         // A device node gets no lock file beside it (/dev is not ours): the node itself is locked.
         boolean device = java.nio.file.Files.exists(destination) && !java.nio.file.Files.isRegularFile(destination);

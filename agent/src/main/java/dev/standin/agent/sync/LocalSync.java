@@ -329,10 +329,11 @@ public final class LocalSync {
         }
         Path destination = options.destination();
         ReplicaTarget target = firstCopy
-                ? new FreshReplica(destination, header.targetLength(), header.blockSize())
+                ? new FreshReplica(destination, header.targetLength(), header.blockSize(), io, options.keepPoints())
                 : new JournaledReplica(destination, replica.isBlockDevice(),
                         Journal.pathFor(destination, replica.isBlockDevice(), options.stateDirectory()),
-                        header.blockSize(), header.targetLength(), basis.length(), header.basisDigest(), io);
+                        header.blockSize(), header.targetLength(), basis.length(), header.basisDigest(), io,
+                        options.keepPoints());
         Signatures written;
         try (target) {
             BlockAssembler assembler = new BlockAssembler(basis,
