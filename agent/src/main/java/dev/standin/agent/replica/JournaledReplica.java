@@ -25,7 +25,7 @@ public final class JournaledReplica implements ReplicaTarget {
 
     /**
      * @param keepPoints recovery points to keep (docs/points-format.md); 0 removes the replica's
-     *                   points now, so that the replay does not capture undo data for nothing
+     *                   points now, so that the replay has no point to capture undo data for
      */
     public JournaledReplica(Path destination, boolean blockDevice, Path journalPath, int blockSize, long targetLength,
             long basisLength, byte[] basisDigest, Optional<NativeIo> io, int keepPoints) throws IOException {
@@ -36,7 +36,7 @@ public final class JournaledReplica implements ReplicaTarget {
         if (keepPoints > 0) {
             points.create();
         } else {
-            points.delete();
+            points.prune(0);
         }
         this.destination = destination;
         this.blockDevice = blockDevice;

@@ -258,8 +258,8 @@ public final class PointRestore {
             long written = 0;
             int n = data.remaining();
             int start = -1;
-            for (int pos = 0; pos <= n; pos += PAGE) {
-                boolean zero = pos == n || ZeroBlocks.isZero(data, pos, Math.min(PAGE, n - pos));
+            for (int pos = 0; pos < n; pos += PAGE) {
+                boolean zero = ZeroBlocks.isZero(data, pos, Math.min(PAGE, n - pos));
                 if (!zero && start < 0) {
                     start = pos;
                 } else if (zero && start >= 0) {
@@ -267,6 +267,10 @@ public final class PointRestore {
                     written += pos - start;
                     start = -1;
                 }
+            }
+            if (start >= 0) {
+                write(offset + start, data.duplicate().position(start).limit(n));
+                written += n - start;
             }
             return written;
         }

@@ -128,8 +128,12 @@ public final class PointStore {
         if (data.isEmpty() || !Files.exists(data.get())) {
             return 0;
         }
-        Object blocks = Files.getAttribute(data.get(), "unix:blocks");
-        return blocks instanceof Long b ? b * 512 : Files.size(data.get());
+        if (io.isEmpty()) {
+            return Files.size(data.get());
+        }
+        try (NativeFile f = io.get().open(data.get(), false)) {
+            return f.allocatedBytes();
+        }
     }
 
     /** Makes the store exist (empty) so that the next commit records a point. */
@@ -247,19 +251,16 @@ public final class PointStore {
     }
 
     /**
-     * Keeps the newest {@code keep} points and removes the rest, oldest first; 0 removes the store.
-     * The newest point, the one the replica is at, is never removed while keep ≥ 1. Files no kept
-     * point refers to (leftovers of a crash) go too.
+     * Keeps the newest {@code keep} points and removes the rest, oldest first. The newest point, the
+     * one the replica is at, is never removed while keep ≥ 1; 0 leaves an empty index, which still
+     * holds the next id so that ids are never reused. Files no kept point refers to (leftovers of a
+     * crash) go too.
      */
     void prune(int keep) throws IOException {
         if (keep < 0) {
             throw new IllegalArgumentException("points to keep (" + keep + ") must be 0 or more");
         }
         if (!exists()) {
-            return;
-        }
-        if (keep == 0) {
-            delete();
             return;
         }
         PointIndex index = index();
