@@ -46,6 +46,9 @@ final class PointsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws StandinException {
         PrintWriter out = spec.commandLine().getOut();
+        if (!java.nio.file.Files.exists(destination)) {
+            throw new StandinException(ExitStatus.USAGE, "replica " + destination + " does not exist");
+        }
         List<Map<String, Object>> rows = new ArrayList<>();
         boolean pending;
         try {

@@ -106,6 +106,9 @@ final class RestoreCommand implements Callable<Integer> {
         if (e instanceof JournalException) {
             return new StandinException(ExitStatus.PROTOCOL, "journal of " + destination + ": " + e.getMessage(), e);
         }
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return new StandinException(ExitStatus.DESTINATION, e.getMessage() + ": no such file or directory", e);
+        }
         return new StandinException(ExitStatus.DESTINATION, e.getMessage(), e);
     }
 }

@@ -175,6 +175,8 @@ class PointsIT {
             assertFalse(Files.exists(dir.resolve("out.img")));
         }
         assertTrue(restore(replica + "@99", dir.resolve("out.img")).err().contains("1 to 3"));
+        Cli.Result noReplica = Cli.run("points", dir.resolve("nothing.img").toString());
+        assertEquals(ExitStatus.USAGE.code(), noReplica.exit(), noReplica.err());
         Cli.Result self = restore(replica + "@1", replica, "--force");
         assertEquals(ExitStatus.USAGE.code(), self.exit(), self.err());
         assertEquals(contents.get(3L), Images.sha256(replica));
