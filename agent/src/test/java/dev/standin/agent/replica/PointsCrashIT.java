@@ -19,7 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * SIGKILL at random moments of cycles that keep points: standin runs as a separate process and is
- * killed with kill -9 while it scans, journals, captures undo data, replays or settles. After each
+ * killed with kill -9 while it scans, journals, captures undo data, replays or settles (every
+ * other round waits for the capture to begin, then kills within 1.2 s, to land in the commit). After each
  * kill, every listed point restores (restore finishes the interrupted commit first) to content
  * that was synced, the replica is at the previous or the new point, and no point the previous
  * round listed is missing unless pruning (keep 4) removed it as one of the oldest.
@@ -52,7 +53,17 @@ class PointsCrashIT {
             Process p = new ProcessBuilder(Cli.javaCommand("256m", "sync", source.toString(), replica.toString(),
                     "--state-dir", state.toString(), "--threads", "1", "--keep-points", "" + KEEP))
                     .redirectErrorStream(true).redirectOutput(dir.resolve("out-" + round + ".log").toFile()).start();
-            Thread.sleep(300 + random.nextInt(2500));
+            if (round % 2 == 0) {
+                Thread.sleep(300 + random.nextInt(2500));
+            } else {
+                // Aim at the commit: wait until the capture of the current point's undo data has begun.
+                Path undo = dir.resolve(".replica.img.standin-points").resolve("undo-" + listed.get(listed.size() - 1));
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (!Files.exists(undo) && p.isAlive() && System.nanoTime() < deadline) {
+                    Thread.sleep(1);
+                }
+                Thread.sleep(random.nextInt(1200));
+            }
             boolean wasRunning = p.isAlive();
             p.destroyForcibly(); // SIGKILL
             assertTrue(p.waitFor(30, TimeUnit.SECONDS));
