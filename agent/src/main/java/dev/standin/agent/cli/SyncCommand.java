@@ -77,10 +77,11 @@ final class SyncCommand implements Callable<Integer> {
     private int threads = Runtime.getRuntime().availableProcessors();
 
     @Option(names = "--state-dir", paramLabel = "DIR", defaultValue = "/var/lib/standin",
-            description = "Where journals for block device destinations are kept (default: ${DEFAULT-VALUE}).")
+            description = "Where journals and recovery points of block device destinations are kept "
+                    + "(default: ${DEFAULT-VALUE}).")
     private Path stateDirectory;
 
-    @Option(names = "--keep-points", paramLabel = "N", defaultValue = "24",
+    @Option(names = "--keep-points", paramLabel = "N", defaultValue = "" + SyncOptions.DEFAULT_KEEP_POINTS,
             description = "Recovery points to keep, oldest removed first; 0 keeps none (default: ${DEFAULT-VALUE}).")
     private int keepPoints;
 

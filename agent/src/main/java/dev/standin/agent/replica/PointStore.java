@@ -77,19 +77,17 @@ public final class PointStore {
 
     /** The store of a file replica. */
     static PointStore beside(Path replica, Optional<NativeIo> io) {
-        return forJournal(Journal.pathFor(replica, false, Path.of("")), replica, false, io);
+        return new PointStore(replica.resolveSibling("." + replica.getFileName() + ".standin-points"), replica, false, io);
     }
 
     /** The store that goes with a journal: the same name in {@code points/} beside {@code journal/}. */
     static PointStore forJournal(Path journal, Path replica, boolean blockDevice, Optional<NativeIo> io) {
-        Path directory;
-        if (blockDevice) {
-            String name = journal.getFileName().toString().replaceFirst("\\.standin-journal$", ".standin-points");
-            directory = journal.toAbsolutePath().getParent().resolveSibling("points").resolve(name);
-        } else {
-            directory = replica.resolveSibling("." + replica.getFileName() + ".standin-points");
+        if (!blockDevice) {
+            return beside(replica, io);
         }
-        return new PointStore(directory, replica, blockDevice, io);
+        String name = journal.getFileName().toString().replaceFirst("\\.standin-journal$", ".standin-points");
+        return new PointStore(journal.toAbsolutePath().getParent().resolveSibling("points").resolve(name), replica, true,
+                io);
     }
 
     public Path directory() {

@@ -232,6 +232,30 @@ class PointsIT {
         assertTrue(Arrays.equals(bytes, Files.readAllBytes(index)), "left as it was for the operator");
     }
 
+    @Test
+    void filesOfAnotherVersionAreRefusedAndLeftInPlace() throws Exception {
+        Map<Long, String> contents = cycles(3);
+        Path store = dir.resolve(".replica.img.standin-points");
+        Path undo = store.resolve("undo-1");
+        byte[] undoBytes = Files.readAllBytes(undo);
+        undoBytes[6] = '2'; // STUNDO2: a layout from a later standin
+        Files.write(undo, undoBytes);
+        Cli.Result r = restore(replica + "@1", dir.resolve("out.img"));
+        assertEquals(ExitStatus.PROTOCOL.code(), r.exit(), r.err());
+        assertTrue(r.err().contains("STUNDO2"), r.err());
+        assertEquals(0, restore(replica + "@2", dir.resolve("out.img")).exit(), "point 2 does not need undo-1");
+        assertEquals(contents.get(2L), Images.sha256(dir.resolve("out.img")));
+
+        Path index = store.resolve("index");
+        byte[] indexBytes = Files.readAllBytes(index);
+        indexBytes[6] = '2';
+        Files.write(index, indexBytes);
+        Cli.Result listed = Cli.run("points", replica.toString(), "--state-dir", state.toString());
+        assertEquals(ExitStatus.PROTOCOL.code(), listed.exit(), listed.err());
+        assertTrue(Arrays.equals(indexBytes, Files.readAllBytes(index)));
+        assertTrue(Arrays.equals(undoBytes, Files.readAllBytes(undo)));
+    }
+
     private static List<Long> ids(JsonNode points) {
         List<Long> ids = new ArrayList<>();
         points.forEach(p -> ids.add(p.get("id").asLong()));
