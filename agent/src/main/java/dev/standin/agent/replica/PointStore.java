@@ -1,5 +1,6 @@
 package dev.standin.agent.replica;
 
+import dev.standin.nativeio.NativeException;
 import dev.standin.nativeio.NativeFile;
 import dev.standin.nativeio.NativeIo;
 import dev.standin.nativeio.UnsupportedOperationIOException;
@@ -39,6 +40,8 @@ import java.util.stream.Stream;
 public final class PointStore {
 
     private static final String INDEX = "index";
+    /** errno of open(2) for a file that is not there. */
+    private static final int ENOENT = 2;
 
     private final Path directory;
     private final Path replica;
@@ -131,6 +134,11 @@ public final class PointStore {
         }
         try (NativeFile f = io.get().open(data.get(), false)) {
             return f.allocatedBytes();
+        } catch (NativeException e) {
+            if (e.errno() == ENOENT) {
+                return 0; // pruned by a cycle running now: the index read a moment ago still listed it
+            }
+            throw e;
         }
     }
 

@@ -111,6 +111,11 @@ class PointsFilesystemIT {
             assertEquals(contents.get(id), Images.sha256(target), type + " point " + id);
             Files.delete(target);
         }
+        // Onto another filesystem (the test's directory): no reflink across filesystems, a copy.
+        Path elsewhere = dir.resolve("restored-elsewhere.img");
+        Cli.Result copied = Cli.run("restore", replica + "@4", elsewhere.toString(), "--state-dir", state.toString());
+        assertEquals(0, copied.exit(), type + ": " + copied.err());
+        assertEquals(contents.get(4L), Images.sha256(elsewhere), type + " point 4 elsewhere");
         System.out.printf("PointsFilesystemIT %s: replica %d bytes, filesystem grew by %d bytes for it and 5 %s points%n",
                 type, Files.size(replica), grown, kind);
         // Five full copies would take five times the replica; clones share every unchanged extent.
