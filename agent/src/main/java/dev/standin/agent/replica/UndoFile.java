@@ -106,6 +106,8 @@ final class UndoFile {
         private final FileChannel out;
         private final CRC32C crc = new CRC32C();
         private final ByteBuffer head = ByteBuffer.allocate(13);
+        /** Records are gathered here: one write per 2 MiB instead of three per 4 KiB block. */
+        private final ByteBuffer buffer = ByteBuffer.allocateDirect(2 * CHUNK + 64);
         private long records;
         private long zeroStart = -1;
         private long zeroLength;
@@ -127,9 +129,8 @@ final class UndoFile {
             crc.reset();
             crc.update(head.duplicate());
             crc.update(content.duplicate());
-            writeAll(head);
-            writeAll(content);
-            writeAll(ByteBuffer.allocate(4).putInt(0, (int) crc.getValue()));
+            room(13 + content.remaining() + 4);
+            buffer.put(head).put(content).putInt((int) crc.getValue());
             records++;
         }
 
@@ -152,7 +153,8 @@ final class UndoFile {
             crc.reset();
             crc.update(r.array(), 0, 13);
             r.putInt((int) crc.getValue()).flip();
-            writeAll(r);
+            room(17);
+            buffer.put(r);
             records++;
             zeroStart = -1;
         }
@@ -160,6 +162,7 @@ final class UndoFile {
         /** Appends the END record after making every record durable, then makes it durable. */
         void finish() throws IOException {
             flushZeros();
+            flush();
             // Records first: an END on disk must imply every record before it is on disk too.
             out.force(false);
             ByteBuffer e = ByteBuffer.allocate(13).put(END).putLong(records);
@@ -168,6 +171,18 @@ final class UndoFile {
             e.putInt((int) crc.getValue()).flip();
             writeAll(e);
             out.force(false);
+        }
+
+        /** Writes out what is gathered if fewer than {@code bytes} are free. */
+        private void room(int bytes) throws IOException {
+            if (buffer.remaining() < bytes) {
+                flush();
+            }
+        }
+
+        private void flush() throws IOException {
+            writeAll(buffer.flip());
+            buffer.clear();
         }
 
         private void writeAll(ByteBuffer b) throws IOException {
