@@ -111,7 +111,7 @@ public final class PointRestore {
     /** Copies the base's data extents; zero runs stay holes in a file and are zeroed on a device. */
     private long copyBase(RestorePlan plan, Working w) throws IOException {
         long length = plan.baseLength();
-        w.setLength(length);
+        w.copyingOver(length);
         List<Extent> extents;
         if (plan.baseIsDevice() || io.isEmpty()) {
             extents = List.of(new Extent(0, length));
@@ -229,6 +229,17 @@ public final class PointRestore {
             } catch (UnsupportedOperationIOException e) {
                 return false; // another filesystem, or one without reflinks: copy
             }
+        }
+
+        /**
+         * Starts the image at {@code newLength} bytes that the caller is about to write in full: a
+         * file gets its length (holes), a device needs no zeroing first.
+         */
+        void copyingOver(long newLength) throws IOException {
+            if (!device) {
+                file.setLength(newLength);
+            }
+            length = newLength;
         }
 
         @Override

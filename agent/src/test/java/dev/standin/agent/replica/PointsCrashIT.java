@@ -19,8 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * SIGKILL at random moments of cycles that keep points: standin runs as a separate process and is
- * killed with kill -9 while it scans, journals, captures undo data, replays or settles (every
- * other round waits for the capture to begin, then kills within 1.2 s, to land in the commit). After each
+ * killed with kill -9 while it scans, journals, captures undo data, replays or settles: a third of
+ * the rounds kill at a random time, a third soon after the undo capture begins, a third soon after
+ * the new point is recorded as pending (inside the replay). After each
  * kill, every listed point restores (restore finishes the interrupted commit first) to content
  * that was synced, the replica is at the previous or the new point, and no point the previous
  * round listed is missing unless pruning (keep 4) removed it as one of the oldest.
@@ -45,7 +46,7 @@ class PointsCrashIT {
         int killedMidway = 0;
         int leftJournal = 0;
         int leftPending = 0;
-        for (int round = 0; round < 8; round++) {
+        for (int round = 0; round < 9; round++) {
             String previous = Images.sha256(replica);
             Images.overwriteBlocks(source, 3000, 4096, 100 + round); // 12 MiB: journal, capture and replay take a while
             String next = Images.sha256(source);
@@ -53,16 +54,18 @@ class PointsCrashIT {
             Process p = new ProcessBuilder(Cli.javaCommand("256m", "sync", source.toString(), replica.toString(),
                     "--state-dir", state.toString(), "--threads", "1", "--keep-points", "" + KEEP))
                     .redirectErrorStream(true).redirectOutput(dir.resolve("out-" + round + ".log").toFile()).start();
-            if (round % 2 == 0) {
+            Path store = dir.resolve(".replica.img.standin-points");
+            if (round % 3 == 0) {
                 Thread.sleep(300 + random.nextInt(2500));
+            } else if (round % 3 == 1) {
+                // Aim at the capture: kill soon after the current point's undo file appears.
+                Path undo = store.resolve("undo-" + listed.get(listed.size() - 1));
+                awaitWhileAlive(p, () -> Files.exists(undo));
+                Thread.sleep(random.nextInt(300));
             } else {
-                // Aim at the commit: wait until the capture of the current point's undo data has begun.
-                Path undo = dir.resolve(".replica.img.standin-points").resolve("undo-" + listed.get(listed.size() - 1));
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-                while (!Files.exists(undo) && p.isAlive() && System.nanoTime() < deadline) {
-                    Thread.sleep(1);
-                }
-                Thread.sleep(random.nextInt(1200));
+                // Aim at the replay: kill soon after the new point is recorded as pending.
+                awaitWhileAlive(p, () -> newestIsPending(store));
+                Thread.sleep(random.nextInt(100));
             }
             boolean wasRunning = p.isAlive();
             p.destroyForcibly(); // SIGKILL
@@ -104,10 +107,31 @@ class PointsCrashIT {
             assertEquals(0, Cli.run("restore", replica + "@latest", latest.toString(), "--force").exit());
             assertEquals(next, Images.sha256(latest));
         }
-        System.out.printf("PointsCrashIT: %d of 8 kills while running, %d left a journal, %d a pending point%n",
+        System.out.printf("PointsCrashIT: %d of 9 kills while running, %d left a journal, %d a pending point%n",
                 killedMidway, leftJournal, leftPending);
         assertTrue(killedMidway >= 4, "only " + killedMidway + " kills landed while standin was running");
+        assertTrue(leftPending >= 1, "no kill landed between the capture and the settling");
         assertTrue(Files.notExists(Journal.pathFor(replica, false, state)));
+    }
+
+    private interface Condition {
+        boolean holds() throws Exception;
+    }
+
+    private static void awaitWhileAlive(Process p, Condition condition) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (p.isAlive() && !condition.holds() && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+    }
+
+    private static boolean newestIsPending(Path store) {
+        try {
+            Point newest = PointIndex.read(store.resolve("index")).newest();
+            return newest != null && newest.pending();
+        } catch (java.io.IOException e) {
+            return false; // replaced while read: look again
+        }
     }
 
     /** Every id listed before is still listed, unless it is older than the kept window. */
