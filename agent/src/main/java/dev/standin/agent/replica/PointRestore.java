@@ -174,13 +174,24 @@ public final class PointRestore {
         }
     }
 
+    /**
+     * True for a block device target, false for a new or regular file; anything else (a directory,
+     * a character device, or a device when the native library cannot tell) is refused rather than
+     * renamed over.
+     */
     private boolean isBlockDevice(Path path) throws IOException {
-        if (!Files.exists(path) || Files.isRegularFile(path) || io.isEmpty()) {
+        if (!Files.exists(path) || Files.isRegularFile(path)) {
             return false;
         }
-        try (NativeFile f = io.get().open(path, false)) {
-            return f.isBlockDevice();
+        if (io.isPresent()) {
+            try (NativeFile f = io.get().open(path, false)) {
+                if (f.isBlockDevice()) {
+                    return true;
+                }
+            }
         }
+        throw new IllegalArgumentException("target " + path + " is neither a regular file nor a block device"
+                + (io.isEmpty() ? " (without the native library standin cannot write devices)" : ""));
     }
 
     /** The image being built: a temporary file (sparse) or a block device (length is logical). */

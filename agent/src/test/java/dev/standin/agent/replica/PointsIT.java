@@ -177,6 +177,10 @@ class PointsIT {
         assertTrue(restore(replica + "@99", dir.resolve("out.img")).err().contains("1 to 3"));
         Cli.Result noReplica = Cli.run("points", dir.resolve("nothing.img").toString());
         assertEquals(ExitStatus.USAGE.code(), noReplica.exit(), noReplica.err());
+        Path directory = Files.createDirectory(dir.resolve("a-directory"));
+        Cli.Result notAFile = restore(replica + "@1", directory, "--force");
+        assertEquals(ExitStatus.USAGE.code(), notAFile.exit(), notAFile.err());
+        assertTrue(Files.isDirectory(directory));
         Cli.Result self = restore(replica + "@1", replica, "--force");
         assertEquals(ExitStatus.USAGE.code(), self.exit(), self.err());
         assertEquals(contents.get(3L), Images.sha256(replica));
