@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.VersionProvider.class,
         description = "Keeps VM disk replicas on another disk or host, sending only changed blocks.",
-        subcommands = {SyncCommand.class, ServeCommand.class, VerifyCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {SyncCommand.class, ServeCommand.class, VerifyCommand.class, PointsCommand.class,
+            RestoreCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nEXIT STATUS%n",
         exitCodeList = {
             " 0:success",

@@ -88,7 +88,8 @@ final class SyncCommand implements Callable<Integer> {
     private int threads = Runtime.getRuntime().availableProcessors();
 
     @Option(names = "--state-dir", paramLabel = "DIR", defaultValue = "/var/lib/standin",
-            description = "Where journals for block device destinations are kept (default: ${DEFAULT-VALUE}).")
+            description = "Where journals and recovery points of block device destinations are kept "
+                    + "(default: ${DEFAULT-VALUE}).")
     private Path stateDirectory;
 
     @Mixin
@@ -98,6 +99,10 @@ final class SyncCommand implements Callable<Integer> {
             description = "Send at most RATE per second to another host, smoothly (rsync's units: a plain number "
                     + "is KiB/s; K, M, G are powers of 1024, KB, MB powers of 1000). Shared equally by parallel disks.")
     private Long bandwidthLimit;
+
+    @Option(names = "--keep-points", paramLabel = "N", defaultValue = "" + SyncOptions.DEFAULT_KEEP_POINTS,
+            description = "Recovery points to keep, oldest removed first; 0 keeps none (default: ${DEFAULT-VALUE}).")
+    private int keepPoints;
 
     @Override
     public Integer call() throws StandinException, InterruptedException {
@@ -139,6 +144,7 @@ final class SyncCommand implements Callable<Integer> {
                 .idleIo(!normalIo)
                 .threads(threads)
                 .stateDirectory(stateDirectory)
+                .keepPoints(keepPoints)
                 .build();
     }
 

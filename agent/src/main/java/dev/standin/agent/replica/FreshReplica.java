@@ -3,6 +3,7 @@ package dev.standin.agent.replica;
 import dev.standin.delta.BlockSize;
 import dev.standin.delta.Signatures;
 import dev.standin.delta.ZeroBlocks;
+import dev.standin.nativeio.NativeIo;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
@@ -34,12 +35,18 @@ public final class FreshReplica implements ReplicaTarget {
     private final int heldBlocks;
     private final ResumeLog log;
     private final int checkpointBlocks;
+    private final long targetLength;
+    private final PointStore points;
+    private final int keepPoints;
     private int checkpointed;
     private boolean committed;
 
-    private FreshReplica(Path destination, long targetLength, int blockSize, Optional<ResumeLog.Held> resume)
-            throws IOException {
+    private FreshReplica(Path destination, long targetLength, int blockSize, Optional<ResumeLog.Held> resume,
+            Optional<NativeIo> io, int keepPoints) throws IOException {
         this.destination = destination;
+        this.targetLength = targetLength;
+        this.keepPoints = keepPoints;
+        this.points = PointStore.beside(destination, io);
         this.staging = stagingPath(destination);
         this.blockSize = BlockSize.validate(blockSize);
         this.checkpointBlocks = (int) Math.max(1, checkpointInterval(targetLength) / blockSize);
@@ -61,14 +68,20 @@ public final class FreshReplica implements ReplicaTarget {
         file.setLength(targetLength);
     }
 
-    /** A new first copy; any staging file or resume log left before is dropped. */
-    public static FreshReplica create(Path destination, long targetLength, int blockSize) throws IOException {
-        return new FreshReplica(destination, targetLength, blockSize, Optional.empty());
+    /**
+     * A new first copy; any staging file or resume log left before is dropped.
+     *
+     * @param keepPoints recovery points to keep; the copy becomes point 1 of a new history unless 0
+     */
+    public static FreshReplica create(Path destination, long targetLength, int blockSize, Optional<NativeIo> io,
+            int keepPoints) throws IOException {
+        return new FreshReplica(destination, targetLength, blockSize, Optional.empty(), io, keepPoints);
     }
 
     /** Continues the first copy whose first blocks {@code held} describes. */
-    public static FreshReplica resume(Path destination, ResumeLog.Held held) throws IOException {
-        return new FreshReplica(destination, held.targetLength(), held.blockSize(), Optional.of(held));
+    public static FreshReplica resume(Path destination, ResumeLog.Held held, Optional<NativeIo> io, int keepPoints)
+            throws IOException {
+        return new FreshReplica(destination, held.targetLength(), held.blockSize(), Optional.of(held), io, keepPoints);
     }
 
     /** What an interrupted first copy of {@code destination} holds, when its staging file is still there. */
@@ -144,6 +157,12 @@ public final class FreshReplica implements ReplicaTarget {
     public void commit(byte[] targetDigest) throws IOException {
         channel.force(true);
         channel.close();
+        // Before the rename, so that a crash after it finds point 1 pending and settles it.
+        if (keepPoints > 0) {
+            points.beforeFirstCopy(targetLength, blockSize, targetDigest);
+        } else {
+            points.delete();
+        }
         try {
             Files.move(staging, destination, StandardCopyOption.ATOMIC_MOVE);
         } catch (AtomicMoveNotSupportedException e) {
@@ -153,6 +172,8 @@ public final class FreshReplica implements ReplicaTarget {
         committed = true;
         log.close();
         ResumeLog.delete(destination);
+        points.settle();
+        points.prune(keepPoints);
     }
 
     /** Keeps the staging file and its log when a checkpoint was made, so that the next attempt resumes. */

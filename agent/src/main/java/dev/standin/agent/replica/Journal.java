@@ -203,7 +203,10 @@ public final class Journal {
      */
     public static Recovery recover(Path journal, Path destination, boolean blockDevice, Optional<NativeIo> io,
             boolean keepUncommitted) throws IOException {
+        // Every replay goes through the replica's recovery points, if it has any (docs/points-format.md).
+        PointStore points = PointStore.forJournal(journal, destination, blockDevice, io);
         if (!Files.exists(journal)) {
+            points.settle(); // a crash after the journal was deleted, before its point was settled
             return Recovery.NONE;
         }
         Parsed parsed;
@@ -211,13 +214,31 @@ public final class Journal {
             parsed = parse(in, null);
         }
         if (!parsed.committed() && keepUncommitted) {
+            points.settle();
             return Recovery.HELD;
         }
         if (!parsed.committed()) {
             Files.delete(journal);
             Durability.syncDirectory(journal.toAbsolutePath().getParent());
+            points.settle();
             return Recovery.DISCARDED;
         }
+        // Before the first write: the point the replica is at keeps the bytes this journal overwrites.
+        points.beforeReplay(parsed.targetLength(), parsed.blockSize(), parsed.targetDigest(), ranges -> {
+            try (FileChannel in = FileChannel.open(journal, StandardOpenOption.READ)) {
+                parse(in, new RecordVisitor() {
+                    @Override
+                    public void write(long position, ByteBuffer content) throws IOException {
+                        ranges.range(position, content.remaining());
+                    }
+
+                    @Override
+                    public void zero(long position, int length) throws IOException {
+                        ranges.range(position, length);
+                    }
+                });
+            }
+        });
         try (FileChannel in = FileChannel.open(journal, StandardOpenOption.READ);
                 RandomAccessFile out = new RandomAccessFile(destination.toFile(), "rw");
                 NativeFile zeroer = io.isPresent() ? io.get().open(destination, true) : null) {
@@ -229,22 +250,34 @@ public final class Journal {
         }
         Files.delete(journal);
         Durability.syncDirectory(journal.toAbsolutePath().getParent());
+        points.settle();
         return Recovery.REPLAYED;
     }
 
-    private record Parsed(boolean committed, long targetLength) {}
+    private record Parsed(boolean committed, long targetLength, int blockSize, byte[] targetDigest) {
+        static Parsed notCommitted(long targetLength) {
+            return new Parsed(false, targetLength, 0, null);
+        }
+    }
+
+    /** What a parse does with each valid record. */
+    private interface RecordVisitor {
+        void write(long position, ByteBuffer content) throws IOException;
+
+        void zero(long position, int length) throws IOException;
+    }
 
     /**
      * Reads a journal record by record, checking every checksum; with {@code apply} non-null it also
      * writes each record there. Returns whether a valid commit record ends it. A torn tail (a crash
      * while writing) reads as "not committed", never as an error.
      */
-    private static Parsed parse(FileChannel in, Applier apply) throws IOException {
+    private static Parsed parse(FileChannel in, RecordVisitor apply) throws IOException {
         JournalReader r = new JournalReader(in);
         r.nextRecord();
         ByteBuffer header = r.read(HEADER_LENGTH);
         if (header == null || !Arrays.equals(bytes(header, 0, 6), Arrays.copyOf(MAGIC, 6))) {
-            return new Parsed(false, 0);
+            return Parsed.notCommitted(0);
         }
         if (!Arrays.equals(bytes(header, 0, 8), MAGIC)) {
             throw new JournalException("journal layout '" + new String(bytes(header, 0, 7), java.nio.charset.StandardCharsets.US_ASCII)
@@ -253,7 +286,7 @@ public final class Journal {
         CRC32C crc = new CRC32C();
         crc.update(header.duplicate().position(0).limit(HEADER_LENGTH - 4));
         if ((int) crc.getValue() != header.getInt(HEADER_LENGTH - 4)) {
-            return new Parsed(false, 0); // a header torn by a crash: nothing was committed
+            return Parsed.notCommitted(0); // a header torn by a crash: nothing was committed
         }
         int version = header.getShort(8) & 0xffff;
         int flags = header.getShort(10) & 0xffff;
@@ -270,31 +303,31 @@ public final class Journal {
             r.nextRecord();
             ByteBuffer head = r.read(1);
             if (head == null) {
-                return new Parsed(false, targetLength);
+                return Parsed.notCommitted(targetLength);
             }
             byte type = head.get(0);
             crc.reset();
             if (type == COMMIT) {
                 ByteBuffer body = r.read(8 + ImageDigest.LENGTH + 4);
                 if (body == null) {
-                    return new Parsed(false, targetLength);
+                    return Parsed.notCommitted(targetLength);
                 }
                 crc.update(new byte[] {COMMIT});
                 crc.update(body.duplicate().limit(8 + ImageDigest.LENGTH));
                 boolean valid = (int) crc.getValue() == body.getInt(8 + ImageDigest.LENGTH) && body.getLong(0) == records;
-                return new Parsed(valid, targetLength);
+                return new Parsed(valid, targetLength, blockSize, bytes(body, 8, 8 + ImageDigest.LENGTH));
             }
             if (type != DATA && type != ZERO) {
-                return new Parsed(false, targetLength);
+                return Parsed.notCommitted(targetLength);
             }
             ByteBuffer fields = r.read(8);
             if (fields == null) {
-                return new Parsed(false, targetLength);
+                return Parsed.notCommitted(targetLength);
             }
             int block = fields.getInt(0);
             int length = fields.getInt(4);
             if (block < 0 || length <= 0 || length > blockSize || (long) block * blockSize + length > targetLength) {
-                return new Parsed(false, targetLength);
+                return Parsed.notCommitted(targetLength);
             }
             crc.update(new byte[] {type});
             crc.update(fields.duplicate());
@@ -302,13 +335,13 @@ public final class Journal {
             if (type == DATA) {
                 data = r.read(length);
                 if (data == null) {
-                    return new Parsed(false, targetLength);
+                    return Parsed.notCommitted(targetLength);
                 }
                 crc.update(data.duplicate());
             }
             ByteBuffer sum = r.read(4);
             if (sum == null || (int) crc.getValue() != sum.getInt(0)) {
-                return new Parsed(false, targetLength);
+                return Parsed.notCommitted(targetLength);
             }
             if (apply != null) {
                 long position = (long) block * blockSize;
@@ -323,7 +356,7 @@ public final class Journal {
     }
 
     /** Writes replayed records to the replica. */
-    private static final class Applier {
+    private static final class Applier implements RecordVisitor {
         private final FileChannel out;
         private final NativeFile zeroer;
         private final boolean blockDevice;
@@ -335,13 +368,15 @@ public final class Journal {
             this.blockDevice = blockDevice;
         }
 
-        void write(long position, ByteBuffer content) throws IOException {
+        @Override
+        public void write(long position, ByteBuffer content) throws IOException {
             while (content.hasRemaining()) {
                 position += out.write(content, position);
             }
         }
 
-        void zero(long position, int length) throws IOException {
+        @Override
+        public void zero(long position, int length) throws IOException {
             // BLKZEROOUT takes whole 512-byte sectors only (a short last block is written instead).
             boolean aligned = !blockDevice || (position % 512 == 0 && length % 512 == 0);
             if (zeroer != null && zeroingSupported && aligned) {

@@ -28,12 +28,20 @@ public final class JournaledReplica implements ReplicaTarget {
     private final ResumeLog log;
     private final int heldBlocks;
     private final int checkpointBlocks;
+    private final PointStore points;
+    private final int keepPoints;
     private int checkpointed;
     private boolean committed;
 
+    /**
+     * @param keepPoints recovery points to keep (docs/points-format.md); 0 removes the replica's
+     *                   points now, so that the replay has no point to capture undo data for
+     */
     public JournaledReplica(Path destination, boolean blockDevice, Path journalPath, int blockSize, long targetLength,
-            long basisLength, byte[] basisDigest, Optional<NativeIo> io) throws IOException {
+            long basisLength, byte[] basisDigest, Optional<NativeIo> io, int keepPoints) throws IOException {
         this.io = io;
+        this.keepPoints = keepPoints;
+        this.points = preparePoints(journalPath, destination, blockDevice, io, keepPoints);
         this.destination = destination;
         this.blockDevice = blockDevice;
         this.journalPath = journalPath;
@@ -45,9 +53,11 @@ public final class JournaledReplica implements ReplicaTarget {
         this.checkpointBlocks = (int) Math.max(1, FreshReplica.checkpointInterval(targetLength) / blockSize);
     }
 
-    private JournaledReplica(Path destination, Path journalPath, ResumeLog.Held held, Optional<NativeIo> io)
-            throws IOException {
+    private JournaledReplica(Path destination, Path journalPath, ResumeLog.Held held, Optional<NativeIo> io,
+            int keepPoints) throws IOException {
         this.io = io;
+        this.keepPoints = keepPoints;
+        this.points = preparePoints(journalPath, destination, false, io, keepPoints);
         this.destination = destination;
         this.blockDevice = false;
         this.journalPath = journalPath;
@@ -65,8 +75,20 @@ public final class JournaledReplica implements ReplicaTarget {
      * in order and so win.
      */
     public static JournaledReplica resume(Path destination, Path journalPath, ResumeLog.Held held,
-            Optional<NativeIo> io) throws IOException {
-        return new JournaledReplica(destination, journalPath, held, io);
+            Optional<NativeIo> io, int keepPoints) throws IOException {
+        return new JournaledReplica(destination, journalPath, held, io, keepPoints);
+    }
+
+    /** Before the journal can be committed: a replay finds the store, and records the new point. */
+    private static PointStore preparePoints(Path journalPath, Path destination, boolean blockDevice,
+            Optional<NativeIo> io, int keepPoints) throws IOException {
+        PointStore points = PointStore.forJournal(journalPath, destination, blockDevice, io);
+        if (keepPoints > 0) {
+            points.create();
+        } else {
+            points.prune(0);
+        }
+        return points;
     }
 
     /** The resume log of an interrupted update of the file replica {@code destination}, when its journal is still there. */
@@ -113,6 +135,7 @@ public final class JournaledReplica implements ReplicaTarget {
             throw new IOException("journal " + journalPath + " vanished or was unreadable at commit (" + applied
                     + "); the replica may be at the previous point and must not be trusted until the next cycle");
         }
+        points.prune(keepPoints);
     }
 
     /** Keeps the journal and its log when a checkpoint was made, so that the next cycle resumes. */

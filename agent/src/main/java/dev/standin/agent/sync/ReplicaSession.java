@@ -8,6 +8,8 @@ import dev.standin.agent.replica.Journal;
 import dev.standin.agent.replica.JournalException;
 import dev.standin.agent.replica.JournaledReplica;
 import dev.standin.agent.replica.ReplicaTarget;
+import dev.standin.agent.replica.Point;
+import dev.standin.agent.replica.PointStore;
 import dev.standin.agent.replica.ResumeLog;
 import dev.standin.agent.replica.SignatureOverlay;
 import dev.standin.agent.replica.SignatureCache;
@@ -54,8 +56,8 @@ public final class ReplicaSession implements AutoCloseable {
     /** The replica's block signatures and how many bytes of the replica were read for them. */
     public record Signed(Signatures signatures, long bytesRead, String source) {}
 
-    /** A committed cycle: the replica's new signatures and digest. */
-    public record Committed(Signatures signatures, byte[] digest) {}
+    /** A committed cycle: the replica's new signatures and digest, and the recovery point it is (0: none kept). */
+    public record Committed(Signatures signatures, byte[] digest, long pointId) {}
 
     private final Path destination;
     private final Path stateDirectory;
@@ -280,7 +282,7 @@ public final class ReplicaSession implements AutoCloseable {
      * The stream must be computed against {@code basis}; the assembled image's digest must equal
      * the one the sender put in its end frame, or nothing is committed.
      */
-    public Committed apply(InputStream in, Signatures basis, byte[] basisDigest, Progress progress)
+    public Committed apply(InputStream in, Signatures basis, byte[] basisDigest, int keepPoints, Progress progress)
             throws StandinException, IOException {
         DeltaDecoder decoder = new DeltaDecoder(in);
         DeltaHeader header = decoder.header();
@@ -298,11 +300,11 @@ public final class ReplicaSession implements AutoCloseable {
             throw new DeltaFormatException("delta was computed against a partial first copy this receiver did not offer");
         }
         ReplicaTarget target = firstCopy
-                ? (resuming ? FreshReplica.resume(destination, resume.get())
-                        : FreshReplica.create(destination, header.targetLength(), header.blockSize()))
-                : resuming ? JournaledReplica.resume(destination, journalPath(), resume.get(), io)
+                ? (resuming ? FreshReplica.resume(destination, resume.get(), io, keepPoints)
+                        : FreshReplica.create(destination, header.targetLength(), header.blockSize(), io, keepPoints))
+                : resuming ? JournaledReplica.resume(destination, journalPath(), resume.get(), io, keepPoints)
                 : new JournaledReplica(destination, isBlockDevice(), journalPath(), header.blockSize(),
-                        header.targetLength(), basis.length(), header.basisDigest(), io);
+                        header.targetLength(), basis.length(), header.basisDigest(), io, keepPoints);
         FreshReplica fresh = target instanceof FreshReplica f ? f : null;
         JournaledReplica journaled = target instanceof JournaledReplica j ? j : null;
         Signatures written;
@@ -346,7 +348,16 @@ public final class ReplicaSession implements AutoCloseable {
         if (!isBlockDevice()) {
             storeCache(written);
         }
-        return new Committed(written, writtenDigest);
+        return new Committed(written, writtenDigest, newestPoint());
+    }
+
+    private long newestPoint() {
+        try {
+            List<Point> points = PointStore.of(destination, isBlockDevice(), stateDirectory, io).points();
+            return points.isEmpty() ? 0 : points.get(points.size() - 1).id();
+        } catch (IOException e) {
+            return 0; // the commit stands; only the report of its point id is missing
+        }
     }
 
     /** The signatures just committed, so that the next cycle need not read the replica. */

@@ -21,7 +21,11 @@ public record SyncOptions(
         boolean useNative,
         int threads,
         int segmentSize,
-        Path stateDirectory) {
+        Path stateDirectory,
+        int keepPoints) {
+
+    /** Recovery points kept by default: as many as Hyper-V Replica keeps (24, hourly for a day). */
+    public static final int DEFAULT_KEEP_POINTS = 24;
 
     /**
      * Unit of reading and matching, raised to the block size when blocks are larger. Small enough
@@ -45,6 +49,15 @@ public record SyncOptions(
         if (segmentSize < BlockSize.MIN || Integer.bitCount(segmentSize) != 1) {
             throw new IllegalArgumentException("segment size (" + segmentSize + ") must be a power of two of at least 4 KiB");
         }
+        if (keepPoints < 0) {
+            throw new IllegalArgumentException("points to keep (" + keepPoints + ") must be 0 or more");
+        }
+    }
+
+    /** The same options with another block size. */
+    public SyncOptions withBlockSize(int value) {
+        return new SyncOptions(source, destination, value, compression, dryRun, dropCache, idleIo, useNative, threads,
+                segmentSize, stateDirectory, keepPoints);
     }
 
     public static Builder builder(Path source, Path destination) {
@@ -64,6 +77,7 @@ public record SyncOptions(
         private int threads = Runtime.getRuntime().availableProcessors();
         private int segmentSize = DEFAULT_SEGMENT_SIZE;
         private Path stateDirectory = Path.of("/var/lib/standin");
+        private int keepPoints = DEFAULT_KEEP_POINTS;
 
         private Builder(Path source, Path destination) {
             this.source = source;
@@ -115,9 +129,14 @@ public record SyncOptions(
             return this;
         }
 
+        public Builder keepPoints(int value) {
+            keepPoints = value;
+            return this;
+        }
+
         public SyncOptions build() {
             return new SyncOptions(source, destination, blockSize, compression, dryRun, dropCache, idleIo, useNative,
-                    threads, segmentSize, stateDirectory);
+                    threads, segmentSize, stateDirectory, keepPoints);
         }
     }
 }

@@ -129,7 +129,7 @@ public final class RemoteSync {
         }
         long allocated = SourceSender.allocatedBytes(source, length);
         channel.send(new Message.Open(location.name(), length, allocated, options.blockSize(), options.dryRun(), scrub,
-                -1, known.map(SenderCache.Entry::generation)));
+                options.keepPoints(), known.map(SenderCache.Entry::generation)));
         Message.Ready ready = channel.expect(Message.Ready.class);
         int blockSize = ready.blockSize();
         boolean resuming = ready.heldBytes() > 0;

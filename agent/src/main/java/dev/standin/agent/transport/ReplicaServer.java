@@ -160,9 +160,10 @@ public final class ReplicaServer {
             drain(channel.input());
             return;
         }
-        ReplicaSession.Committed committed = replica.apply(channel.input(), basis, basisDigest, Progress.NONE);
+        int keep = open.keepPoints() >= 0 ? open.keepPoints() : SyncOptions.DEFAULT_KEEP_POINTS;
+        ReplicaSession.Committed committed = replica.apply(channel.input(), basis, basisDigest, keep, Progress.NONE);
         SignatureTransfer.sendChanges(channel, basis, committed.signatures());
-        channel.send(new Message.Committed(committed.digest(), 0));
+        channel.send(new Message.Committed(committed.digest(), committed.pointId()));
     }
 
     private Scrub scrub() {

@@ -107,9 +107,7 @@ public final class Scrub {
         if (sync.blockSize() == 0) {
             Optional<Integer> recordedBlockSize = lookup(replica).recorded().map(r -> r.signatures().blockSize());
             if (recordedBlockSize.isPresent()) {
-                sync = new SyncOptions(sync.source(), sync.destination(), recordedBlockSize.get(), sync.compression(),
-                        sync.dryRun(), sync.dropCache(), sync.idleIo(), sync.useNative(), sync.threads(),
-                        sync.segmentSize(), sync.stateDirectory());
+                sync = sync.withBlockSize(recordedBlockSize.get());
             }
         }
         AtomicReference<ScrubReport> scrubbed = new AtomicReference<>();

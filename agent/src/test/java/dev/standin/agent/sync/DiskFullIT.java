@@ -90,7 +90,8 @@ class DiskFullIT {
         try (var files = Files.list(mount)) {
             assertEquals(List.of(replica.getFileName().toString()),
                     files.map(p -> p.getFileName().toString()).filter(n -> !n.equals("lost+found")
-                            && !n.endsWith(".standin-sigs") && !n.endsWith(".standin-lock")).toList());
+                            && !n.endsWith(".standin-sigs") && !n.endsWith(".standin-lock")
+                            && !n.endsWith(".standin-points")).toList());
         }
 
         // A first copy that cannot fit is refused before anything is written.

@@ -1,0 +1,102 @@
+package dev.standin.agent.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.standin.agent.ExitStatus;
+import dev.standin.agent.StandinException;
+import dev.standin.agent.replica.Point;
+import dev.standin.agent.replica.PointStore;
+import dev.standin.nativeio.NativeIo;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code standin points DEST}: the replica's recovery points, oldest first. */
+@Command(
+        name = "points",
+        mixinStandardHelpOptions = true,
+        description = {"Lists the recovery points of DEST, oldest first: id, commit time, length, kind, "
+                + "bytes used and image digest. The newest is the replica's current content."},
+        sortOptions = false)
+final class PointsCommand implements Callable<Integer> {
+
+    @Spec
+    private CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "DEST", description = "Replica (image file or block device).")
+    private Path destination;
+
+    @Option(names = "--json", description = "Print the points as one JSON object on stdout.")
+    private boolean json;
+
+    @Option(names = "--state-dir", paramLabel = "DIR", defaultValue = "/var/lib/standin",
+            description = "Where the points of block device replicas are kept (default: ${DEFAULT-VALUE}).")
+    private Path stateDirectory;
+
+    @Override
+    public Integer call() throws StandinException {
+        PrintWriter out = spec.commandLine().getOut();
+        if (!java.nio.file.Files.exists(destination)) {
+            throw new StandinException(ExitStatus.USAGE, "replica " + destination + " does not exist");
+        }
+        List<Map<String, Object>> rows = new ArrayList<>();
+        boolean pending;
+        try {
+            PointStore store = RestoreCommand.storeOf(destination, stateDirectory, NativeIo.tryLoad());
+            List<Point> points = store.points();
+            pending = !points.isEmpty() && points.get(points.size() - 1).pending();
+            for (Point p : points) {
+                if (p.pending()) {
+                    continue;
+                }
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("id", p.id());
+                row.put("time", p.committed().toString());
+                row.put("length", p.length());
+                row.put("blockSize", p.blockSize());
+                row.put("kind", p.kind().name().toLowerCase(Locale.ROOT));
+                row.put("bytesUsed", store.bytesUsed(p));
+                row.put("digest", p.digestHex());
+                rows.add(row);
+            }
+        } catch (IOException e) {
+            throw RestoreCommand.classify(e, destination);
+        }
+        if (json) {
+            Map<String, Object> all = new LinkedHashMap<>();
+            all.put("replica", destination.toString());
+            all.put("interruptedCycle", pending);
+            all.put("points", rows);
+            try {
+                out.println(new ObjectMapper().writeValueAsString(all));
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new StandinException(ExitStatus.ERROR, "cannot write JSON: " + e.getMessage(), e);
+            }
+            return ExitStatus.OK.code();
+        }
+        if (rows.isEmpty()) {
+            out.println(destination + " has no recovery points");
+        } else {
+            out.printf("%6s  %-24s  %14s  %-5s  %14s  %s%n", "ID", "TIME", "LENGTH", "KIND", "USED", "DIGEST");
+            for (Map<String, Object> r : rows) {
+                out.printf("%6d  %-24s  %14d  %-5s  %14d  %s%n", r.get("id"), r.get("time"), r.get("length"),
+                        r.get("kind"), r.get("bytesUsed"), r.get("digest"));
+            }
+        }
+        if (pending) {
+            spec.commandLine().getErr().println("standin: a cycle of " + destination
+                    + " was interrupted while committing; the next standin sync or restore finishes it");
+        }
+        return ExitStatus.OK.code();
+    }
+}
