@@ -114,6 +114,24 @@ class RemoteSyncIT {
         assertEquals(Images.sha256(source), Images.sha256(replica));
     }
 
+    /** Recovery points are kept on the receiving host, one per committed cycle, each restorable there. */
+    @Test
+    void everyCommitOverSshIsARecoveryPoint() throws Exception {
+        Path source = Images.create(dir.resolve("vm.img"), 8 << 20, 19);
+        Path replica = dir.resolve("replica.img");
+        assertEquals(0, sync(source, sshd.url(replica)).exit());
+        String first = Images.sha256(source);
+        Images.overwriteBlocks(source, 30, 4096, 20);
+        assertEquals(0, sync(source, sshd.url(replica), "--keep-points", "5").exit());
+        Cli.Result points = Cli.run("points", replica.toString(), "--json");
+        assertEquals(0, points.exit(), points.err());
+        assertEquals(2, points.json().get("points").size(), points.out());
+        Path restored = dir.resolve("restored.img");
+        Cli.Result restore = Cli.run("restore", replica + "@1", restored.toString());
+        assertEquals(0, restore.exit(), restore.err());
+        assertEquals(first, Images.sha256(restored));
+    }
+
     @Test
     void dryRunWritesNothing() throws Exception {
         Path source = Images.create(dir.resolve("vm.img"), 8 << 20, 5);
