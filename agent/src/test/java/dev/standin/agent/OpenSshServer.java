@@ -109,6 +109,13 @@ public final class OpenSshServer implements AutoCloseable {
         return dir.resolve("known_hosts");
     }
 
+    /** A known_hosts file that trusts this server's key on its own port and on {@code relayPort} (a {@link TcpCutter}). */
+    public Path knownHostsWithRelay(int relayPort, Path file) throws IOException {
+        String hostKey = Files.readString(dir.resolve("host_ed25519.pub")).trim();
+        Files.writeString(file, "[127.0.0.1]:" + port + " " + hostKey + "\n[127.0.0.1]:" + relayPort + " " + hostKey + "\n");
+        return file;
+    }
+
     public Path clientKey() {
         return dir.resolve("client_ed25519");
     }

@@ -76,16 +76,8 @@ final class SyncCommand implements Callable<Integer> {
     @Option(names = {"-v", "--verbose"}, description = "Say what is happening on stderr.")
     private boolean verbose;
 
-    @Option(names = "--no-drop-cache", negatable = false,
-            description = "Keep what is read in the page cache (by default it is dropped so that guests keep theirs).")
-    private boolean keepCache;
-
-    @Option(names = "--no-idle-io", negatable = false,
-            description = "Read at normal I/O priority (by default the reader uses the idle class).")
-    private boolean normalIo;
-
-    @Option(names = "--threads", paramLabel = "N", description = "Hashing threads (default: the number of cores).")
-    private int threads = Runtime.getRuntime().availableProcessors();
+    @Mixin
+    private ReadingMixin reading;
 
     @Option(names = "--state-dir", paramLabel = "DIR", defaultValue = "/var/lib/standin",
             description = "Where journals and recovery points of block device destinations are kept "
@@ -140,9 +132,9 @@ final class SyncCommand implements Callable<Integer> {
                 .blockSize(blockSize)
                 .compression(Compression.parse(codec))
                 .dryRun(dryRun)
-                .dropCache(!keepCache)
-                .idleIo(!normalIo)
-                .threads(threads)
+                .dropCache(reading.dropCache())
+                .idleIo(reading.idleIo())
+                .threads(reading.threads())
                 .stateDirectory(stateDirectory)
                 .keepPoints(keepPoints)
                 .build();

@@ -68,16 +68,8 @@ final class VerifyCommand implements Callable<Integer> {
     @Option(names = {"-v", "--verbose"}, description = "Say what is happening on stderr.")
     private boolean verbose;
 
-    @Option(names = "--no-drop-cache", negatable = false,
-            description = "Keep what is read in the page cache (by default it is dropped so that guests keep theirs).")
-    private boolean keepCache;
-
-    @Option(names = "--no-idle-io", negatable = false,
-            description = "Read at normal I/O priority (by default the reader uses the idle class).")
-    private boolean normalIo;
-
-    @Option(names = "--threads", paramLabel = "N", description = "Hashing threads (default: the number of cores).")
-    private int threads = Runtime.getRuntime().availableProcessors();
+    @Mixin
+    private ReadingMixin reading;
 
     @Option(names = "--state-dir", paramLabel = "DIR", defaultValue = "/var/lib/standin",
             description = "Where journals for block device replicas are kept (default: ${DEFAULT-VALUE}).")
@@ -124,8 +116,8 @@ final class VerifyCommand implements Callable<Integer> {
 
     private VerifyResult verifyLocal(Progress progress) throws StandinException, InterruptedException {
         Path destination = Path.of(destinationText);
-        ScrubOptions scrubOptions = ScrubOptions.defaults().withThreads(threads).withIdleIo(!normalIo)
-                .withDropCache(!keepCache).withStateDirectory(stateDirectory);
+        ScrubOptions scrubOptions = ScrubOptions.defaults().withThreads(reading.threads()).withIdleIo(reading.idleIo())
+                .withDropCache(reading.dropCache()).withStateDirectory(stateDirectory);
         Scrub scrub = new Scrub(scrubOptions, progress);
         if (source == null) {
             return VerifyResult.of(scrub.scrub(destination));
@@ -150,9 +142,9 @@ final class VerifyCommand implements Callable<Integer> {
         return SyncOptions.builder(source, destination)
                 .blockSize(blockSize)
                 .compression(compression)
-                .dropCache(!keepCache)
-                .idleIo(!normalIo)
-                .threads(threads)
+                .dropCache(reading.dropCache())
+                .idleIo(reading.idleIo())
+                .threads(reading.threads())
                 .stateDirectory(stateDirectory)
                 .build();
     }

@@ -37,10 +37,7 @@ class RemoteCrashIT {
         Path replicas = Files.createDirectories(dir.resolve("replicas"));
         try (OpenSshServer sshd = OpenSshServer.start(dir.resolve("sshd"), null);
                 TcpCutter cutter = new TcpCutter(sshd.port())) {
-            Path knownHosts = dir.resolve("known_hosts");
-            String hostKey = Files.readString(dir.resolve("sshd/host_ed25519.pub")).trim();
-            Files.writeString(knownHosts, "[127.0.0.1]:" + sshd.port() + " " + hostKey + "\n"
-                    + "[127.0.0.1]:" + cutter.port() + " " + hostKey + "\n");
+            Path knownHosts = sshd.knownHostsWithRelay(cutter.port(), dir.resolve("known_hosts"));
             Path source = Images.create(dir.resolve("vm.img"), 48 * MIB, 1);
             Path replica = replicas.resolve("vm.img");
             Path state = dir.resolve("state");

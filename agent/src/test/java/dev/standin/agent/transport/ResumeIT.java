@@ -33,10 +33,7 @@ class ResumeIT {
     void anInterruptedFirstCopyResumesWhereItsLastCheckpointWas() throws Exception {
         try (OpenSshServer sshd = OpenSshServer.start(dir.resolve("sshd"), null);
                 TcpCutter cutter = new TcpCutter(sshd.port())) {
-            Path knownHosts = dir.resolve("known_hosts");
-            String hostKey = Files.readString(dir.resolve("sshd/host_ed25519.pub")).trim();
-            Files.writeString(knownHosts, "[127.0.0.1]:" + sshd.port() + " " + hostKey + "\n"
-                    + "[127.0.0.1]:" + cutter.port() + " " + hostKey + "\n");
+            Path knownHosts = sshd.knownHostsWithRelay(cutter.port(), dir.resolve("known_hosts"));
             Path source = Images.createRandom(dir.resolve("vm.img"), 64 * MIB, 1);
             Path replica = dir.resolve("replica.img");
             String user = System.getProperty("user.name");
@@ -68,10 +65,7 @@ class ResumeIT {
     void anInterruptedUpdateResumesItsJournal() throws Exception {
         try (OpenSshServer sshd = OpenSshServer.start(dir.resolve("sshd"), null);
                 TcpCutter cutter = new TcpCutter(sshd.port())) {
-            Path knownHosts = dir.resolve("known_hosts");
-            String hostKey = Files.readString(dir.resolve("sshd/host_ed25519.pub")).trim();
-            Files.writeString(knownHosts, "[127.0.0.1]:" + sshd.port() + " " + hostKey + "\n"
-                    + "[127.0.0.1]:" + cutter.port() + " " + hostKey + "\n");
+            Path knownHosts = sshd.knownHostsWithRelay(cutter.port(), dir.resolve("known_hosts"));
             Path source = Images.createRandom(dir.resolve("vm.img"), 64 * MIB, 11);
             Path replica = dir.resolve("replica.img");
             String user = System.getProperty("user.name");
@@ -104,10 +98,7 @@ class ResumeIT {
     void aResumeLogForAnotherImageIsDroppedAndTheCopyStartsOver() throws Exception {
         try (OpenSshServer sshd = OpenSshServer.start(dir.resolve("sshd"), null);
                 TcpCutter cutter = new TcpCutter(sshd.port())) {
-            Path knownHosts = dir.resolve("known_hosts");
-            String hostKey = Files.readString(dir.resolve("sshd/host_ed25519.pub")).trim();
-            Files.writeString(knownHosts, "[127.0.0.1]:" + sshd.port() + " " + hostKey + "\n"
-                    + "[127.0.0.1]:" + cutter.port() + " " + hostKey + "\n");
+            Path knownHosts = sshd.knownHostsWithRelay(cutter.port(), dir.resolve("known_hosts"));
             Path source = Images.createRandom(dir.resolve("vm.img"), 32 * MIB, 2);
             Path replica = dir.resolve("replica.img");
             String user = System.getProperty("user.name");
