@@ -9,6 +9,8 @@ packages=(
   openssh-server openssh-client       # end-to-end tests over a real sshd
   util-linux e2fsprogs xfsprogs btrfs-progs  # loop devices, fincore, filesystems for native tests
   time                                # /usr/bin/time for the benchmark
+  qemu-system-x86 qemu-utils          # snapshot hooks: a real QEMU VM driven over QMP, qemu-img
+  lvm2 thin-provisioning-tools        # snapshot hooks: lvm (needs device-mapper in the kernel)
 )
 
 missing=()

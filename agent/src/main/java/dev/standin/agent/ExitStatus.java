@@ -10,6 +10,7 @@ public enum ExitStatus {
     PROTOCOL(5, "malformed, truncated or corrupt delta stream, or a journal of another version", true),
     VERIFY(6, "the written replica's digest differs from the source's; nothing was committed (sync), or the replica "
             + "drifted from its record or has none to compare with (verify)", false),
+    SNAPSHOT(7, "the --snapshot hook could not make or release a point-in-time view", false),
     INTERRUPTED(130, "interrupted; the replica is left at its previous recovery point", false);
 
     private final int code;

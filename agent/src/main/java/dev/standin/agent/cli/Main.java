@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
             " 4:destination cannot be written (permissions, no space, I/O error)",
             " 5:malformed, truncated or corrupt delta stream, or a journal of another version",
             " 6:replica digest differs from the source's; nothing was committed (sync), or the replica drifted from its record or has none (verify)",
+            " 7:the --snapshot hook could not make or release a point-in-time view",
             "130:interrupted; the replica is left at its previous recovery point"
         })
 public final class Main {

@@ -18,6 +18,7 @@ final class StatsReport {
         out.printf("Literal data:    %s%n", bytes(s.literalBytes()));
         out.printf("Wire bytes:      %s (compression %s)%n", bytes(s.wireBytes()), s.compression());
         out.printf("Digest:          sha256:%s%n", s.digest());
+        out.printf("Tracking:        %s%n", s.tracking());
         out.printf("Time:            %.2f s (%s/s)%s%n", s.seconds(),
                 bytes((long) (s.sourceBytes() / Math.max(s.seconds(), 1e-9))), s.dryRun() ? ", dry run: nothing written" : "");
         out.flush();

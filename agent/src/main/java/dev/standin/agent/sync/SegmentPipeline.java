@@ -38,6 +38,16 @@ public final class SegmentPipeline {
         R process(long offset, ByteBuffer data, int length) throws Exception;
     }
 
+    /**
+     * Segments that need not be read at all (change tracking says they are unchanged) and their
+     * results. Asked before a segment is read.
+     */
+    public interface Unread<R> {
+        boolean covers(long offset, int length);
+
+        R result(long offset, int length);
+    }
+
     /** Consumes results in image order. */
     public interface Sink<R> {
         void accept(long offset, int length, R result) throws Exception;
@@ -73,6 +83,12 @@ public final class SegmentPipeline {
      */
     public <R> long run(DiskImage image, long length, Task<R> task, Sink<R> sink, LongConsumer progress)
             throws Exception {
+        return run(image, length, task, sink, progress, null);
+    }
+
+    /** As above; segments {@code unread} covers are not read and take its result (null: read all). */
+    public <R> long run(DiskImage image, long length, Task<R> task, Sink<R> sink, LongConsumer progress,
+            Unread<R> unread) throws Exception {
         long segments = (length + segmentSize - 1) / segmentSize;
         int window = 4 * threads + 4;
         Semaphore slots = new Semaphore(window);
@@ -86,7 +102,8 @@ public final class SegmentPipeline {
         }
         Thread[] workers = new Thread[threads];
         for (int t = 0; t < threads; t++) {
-            workers[t] = new Thread(() -> work(image, length, segments, task, slots, next, bytesRead, stop, results, buffers),
+            workers[t] = new Thread(() -> work(image, length, segments, task, unread, slots, next, bytesRead, stop, results,
+                    buffers),
                     "standin-scan-" + (t + 1));
             workers[t].setDaemon(true);
             workers[t].start();
@@ -127,7 +144,8 @@ public final class SegmentPipeline {
     /** A segment's result and the buffer it may view, returned to the pool once consumed. */
     private record Done<R>(R value, ByteBuffer buffer) {}
 
-    private <R> void work(DiskImage image, long length, long segments, Task<R> task, Semaphore slots, AtomicLong next,
+    private <R> void work(DiskImage image, long length, long segments, Task<R> task, Unread<R> unread, Semaphore slots,
+            AtomicLong next,
             AtomicLong bytesRead, AtomicBoolean stop, ConcurrentHashMap<Long, CompletableFuture<Done<R>>> results,
             java.util.concurrent.BlockingQueue<ByteBuffer> buffers) {
         if (idleIo && io.isPresent()) {
@@ -152,6 +170,10 @@ public final class SegmentPipeline {
             int n = (int) Math.min(segmentSize, length - offset);
             ByteBuffer buffer = null;
             try {
+                if (unread != null && unread.covers(offset, n)) {
+                    result.complete(new Done<>(unread.result(offset, n), null));
+                    continue;
+                }
                 List<Extent> extents = image.dataExtents(offset, offset + n);
                 if (extents.isEmpty()) {
                     result.complete(new Done<>(task.process(offset, null, n), null));

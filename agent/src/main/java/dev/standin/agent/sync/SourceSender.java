@@ -49,10 +49,12 @@ public final class SourceSender {
      * Writes the whole delta stream of {@code source} against {@code basis} to {@code wire},
      * including the end frame with the source's digest. Does not close the wire.
      * {@code findMoved} false keeps to same-offset matches: a resumed first copy's basis is the
-     * staging file being written, which must not be read at other offsets.
+     * staging file being written, which must not be read at other offsets. Segments {@code unread}
+     * covers (change tracking says they are unchanged) are not read; null reads everything.
      */
     public static Sent send(SegmentPipeline pipeline, DiskImage source, Signatures basis, DeltaHeader header,
-            OutputStream wire, Compression compression, boolean findMoved, Progress progress) throws Exception {
+            OutputStream wire, Compression compression, boolean findMoved, SegmentPipeline.Unread<SegmentDelta> unread,
+            Progress progress) throws Exception {
         int blockSize = header.blockSize();
         boolean firstCopy = header.basisLength() == 0;
         WeakIndex index = firstCopy || !findMoved ? null : WeakIndex.of(basis);
@@ -72,7 +74,7 @@ public final class SourceSender {
             }
             addLeaves(digest, delta);
             stats[0] = stats[0].plus(delta.stats());
-        }, progress::done);
+        }, progress::done, unread);
         long sizeNow = sourceSize(source);
         if (sizeNow != header.targetLength()) {
             // Checked before the end frame, so the receiver never commits a torn read.

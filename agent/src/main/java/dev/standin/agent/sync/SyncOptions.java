@@ -54,6 +54,12 @@ public record SyncOptions(
         }
     }
 
+    /** The same options reading another source (a snapshot's view of it) in segments of {@code segments} bytes. */
+    public SyncOptions withSource(Path view, int segments) {
+        return new SyncOptions(view, destination, blockSize, compression, dryRun, dropCache, idleIo, useNative, threads,
+                segments, stateDirectory, keepPoints);
+    }
+
     /** The same options with another block size. */
     public SyncOptions withBlockSize(int value) {
         return new SyncOptions(source, destination, value, compression, dryRun, dropCache, idleIo, useNative, threads,

@@ -5,7 +5,11 @@ package dev.standin.agent.sync;
  * blocks: same (unchanged in place), moved (found elsewhere in the replica), zero (became zero),
  * changed (sent as literal data). {@code signatures} says where the replica's block signatures came
  * from: {@code none} (first copy), {@code cache} (kept from the last cycle, the replica was not
- * read), {@code read} (the replica was read) or {@code scrub} (read by {@code standin verify --against}).
+ * read), {@code read} (the replica was read), {@code scrub} (read by {@code standin verify --against}),
+ * {@code partial} or {@code resume} (an interrupted cycle's held blocks over the replica's), and over
+ * SSH {@code sender-cache} or {@code receiver-*}. {@code tracking} says how the source was scanned:
+ * {@code none} (no --snapshot), a change-tracking method such as {@code dirty-bitmap} (only changed
+ * extents were read), or {@code full-scan:REASON} when tracking was unavailable or not trusted.
  */
 public record SyncStats(
         String source,
@@ -28,4 +32,5 @@ public record SyncStats(
         boolean dryRun,
         String recovery,
         String digest,
+        String tracking,
         double seconds) {}

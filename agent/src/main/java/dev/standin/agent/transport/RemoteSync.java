@@ -185,7 +185,7 @@ public final class RemoteSync {
         CountingOutputStream delta = new CountingOutputStream(wire);
         SourceSender.Sent scanned;
         try {
-            scanned = SourceSender.send(pipeline, source, basis, header, delta, options.compression(), !resuming,
+            scanned = SourceSender.send(pipeline, source, basis, header, delta, options.compression(), !resuming, null,
                     progress);
         } catch (IOException | StandinException | InterruptedException e) {
             throw e;
@@ -215,7 +215,7 @@ public final class RemoteSync {
                 options.dryRun() ? delta.count() : received.count() + sent.count(),
                 options.compression().name().toLowerCase(Locale.ROOT), firstCopy || resuming, options.dryRun(),
                 resuming ? "resumed" : ready.recovery(),
-                ImageDigest.hex(scanned.digest()), (System.nanoTime() - started) / 1e9);
+                ImageDigest.hex(scanned.digest()), "none", (System.nanoTime() - started) / 1e9);
     }
 
     /** What the receiver's scrub found, after a cycle run with {@code scrub}; null before, or for a first copy. */

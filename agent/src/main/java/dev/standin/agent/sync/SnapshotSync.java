@@ -1,0 +1,124 @@
+package dev.standin.agent.sync;
+
+import dev.standin.agent.ExitStatus;
+import dev.standin.agent.StandinException;
+import dev.standin.nativeio.NativeIo;
+import dev.standin.snapshot.HookContext;
+import dev.standin.snapshot.Snapshot;
+import dev.standin.snapshot.SnapshotException;
+import dev.standin.snapshot.SnapshotHook;
+import dev.standin.snapshot.SnapshotHooks;
+import dev.standin.snapshot.SnapshotSpec;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * {@code standin sync --snapshot KIND:ARGS}: one cycle read from a point-in-time view.
+ * <ol>
+ *   <li>Snapshots left by a crashed run are released first (their records are in the state dir).
+ *   <li>The hook freezes a view; the cycle reads the view instead of SOURCE, and only the changed
+ *       extents when the hook tracks changes and the replica's signature cache is valid.
+ *   <li>Once the replica has committed, the hook is told, so tracking advances to this view; the
+ *       snapshot is released either way.
+ * </ol>
+ */
+public final class SnapshotSync {
+
+    private static final int TRACKED_SEGMENT_SIZE = 64 << 10;
+
+    private final SyncOptions options;
+    private final SnapshotSpec spec;
+    private final Progress progress;
+    private final Consumer<String> notices;
+
+    /** {@code notices} receives one line per stale snapshot released at start-up (shown with -v). */
+    public SnapshotSync(SyncOptions options, SnapshotSpec spec, Progress progress, Consumer<String> notices) {
+        this.options = options;
+        this.spec = spec;
+        this.progress = progress;
+        this.notices = notices;
+    }
+
+    public SyncStats run() throws StandinException, InterruptedException {
+        HookContext context = HookContext.of(options.stateDirectory(), options.useNative() ? NativeIo.tryLoad() : Optional.empty());
+        SnapshotHooks hooks = new SnapshotHooks(context, Optional.empty());
+        SnapshotHook hook = hooks.create(spec); // IllegalArgumentException: a usage error
+        try {
+            List<String> released = hooks.releaseStale();
+            released.forEach(notices);
+        } catch (IOException e) {
+            throw new StandinException(ExitStatus.SNAPSHOT, "cannot read snapshot records in " + options.stateDirectory()
+                    + ": " + e.getMessage(), e);
+        }
+        Snapshot snapshot;
+        progress.phase("taking " + spec.kind() + " snapshot", 0);
+        try {
+            snapshot = hook.take(options.source(), replicaKey());
+        } catch (SnapshotException e) {
+            throw new StandinException(ExitStatus.SNAPSHOT, "--snapshot " + spec + ": " + e.getMessage(), e);
+        }
+        SyncStats stats;
+        try {
+            SyncOptions fromView = options.withSource(snapshot.view(), segmentSize(snapshot));
+            stats = new LocalSync(fromView, progress, snapshot.tracking()).run();
+            if (!options.dryRun()) {
+                snapshot.replicated(stats.digest());
+            }
+        } catch (StandinException | InterruptedException | RuntimeException e) {
+            releaseAfterFailure(snapshot, e.getMessage());
+            throw e;
+        } catch (SnapshotException e) {
+            releaseAfterFailure(snapshot, e.getMessage());
+            throw new StandinException(ExitStatus.SNAPSHOT, "--snapshot " + spec + ": " + e.getMessage(), e);
+        }
+        progress.phase("releasing " + spec.kind() + " snapshot", 0);
+        try {
+            snapshot.close();
+            progress.phase("released", 0);
+        } catch (SnapshotException e) {
+            throw new StandinException(ExitStatus.SNAPSHOT, "--snapshot " + spec + ": the replica was committed, but "
+                    + e.getMessage(), e);
+        }
+        return stats;
+    }
+
+    /**
+     * A tracked cycle reads whole segments around each change, so segments as small as QEMU's
+     * bitmap granularity (64 KiB) read what changed and no more: with 1 % of a 2 GiB disk written
+     * in 64 KiB pieces, 256 KiB segments read 168 MB for 41 MiB of change.
+     */
+    private int segmentSize(Snapshot snapshot) {
+        return snapshot.tracking().changes().isPresent() ? Math.min(options.segmentSize(), TRACKED_SEGMENT_SIZE)
+                : options.segmentSize();
+    }
+
+    /**
+     * The cycle failed; the snapshot must still be released, and if that fails too the user must
+     * hear about both (a VM left on its overlay matters more than the failed cycle).
+     */
+    private static void releaseAfterFailure(Snapshot snapshot, String failure) throws StandinException {
+        try {
+            snapshot.close();
+        } catch (SnapshotException releaseFailure) {
+            throw new StandinException(ExitStatus.SNAPSHOT, failure + "; and releasing the snapshot failed: "
+                    + releaseFailure.getMessage(), releaseFailure);
+        }
+    }
+
+    /** Names the destination for the hook's change tracking: two replicas of one disk track apart. */
+    private String replicaKey() {
+        try {
+            byte[] hash = MessageDigest.getInstance("SHA-256").digest(
+                    options.destination().toAbsolutePath().normalize().toString().getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(hash, 0, 8);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
+    }
+}

@@ -1,0 +1,30 @@
+package dev.standin.snapshot;
+
+import java.nio.file.Path;
+
+/**
+ * Makes point-in-time views of one kind of disk. Every implementation MUST:
+ * <ul>
+ *   <li>record what it is about to make in {@link StaleSnapshots} before making it, and remove the
+ *       record only once it is released;
+ *   <li>release what it made if {@link #take} fails halfway, and say in the exception which step
+ *       failed and what, if anything, could not be released;
+ *   <li>never leave a VM frozen, paused or running on a temporary overlay;
+ *   <li>be able to release a stale record left by a crashed agent ({@link #releaseStale}).
+ * </ul>
+ */
+public interface SnapshotHook {
+
+    /** The name used in {@code --snapshot KIND:ARGS} and in stale records. */
+    String kind();
+
+    /**
+     * Freezes a view of the disk. {@code source} is what the user named as SOURCE (the image or
+     * device the hook's view stands for; some hooks ignore it); {@code replicaKey} names the
+     * destination, so that change tracking for two replicas of one disk stays apart.
+     */
+    Snapshot take(Path source, String replicaKey) throws SnapshotException;
+
+    /** Releases a snapshot recorded by a process that is gone. Idempotent. */
+    void releaseStale(StaleSnapshots.Entry entry) throws SnapshotException;
+}

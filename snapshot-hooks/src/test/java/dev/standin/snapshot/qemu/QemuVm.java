@@ -1,0 +1,134 @@
+package dev.standin.snapshot.qemu;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real qemu-system-x86_64 with one raw virtio drive (node {@code disk0}, device {@code vd0}) and
+ * no OS: the firmware finds nothing to boot and idles, which is all the block layer needs. KVM when
+ * /dev/kvm works, else TCG. Two QMP sockets: one for the hook under test, one for the test itself,
+ * which writes to the running drive with HMP {@code qemu-io} as a guest would.
+ */
+final class QemuVm implements AutoCloseable {
+
+    static final String NODE = "disk0";
+
+    final Path image;
+    final Path hookSocket;
+    final Path testSocket;
+    private final Process process;
+    private final QmpClient qmp;
+
+    private QemuVm(Path image, Path hookSocket, Path testSocket, Process process, QmpClient qmp) {
+        this.image = image;
+        this.hookSocket = hookSocket;
+        this.testSocket = testSocket;
+        this.process = process;
+        this.qmp = qmp;
+    }
+
+    static QemuVm start(Path directory, Path image) throws Exception {
+        Path hookSocket = directory.resolve("hook.qmp");
+        Path testSocket = directory.resolve("test.qmp");
+        List<String> command = new ArrayList<>(List.of("qemu-system-x86_64",
+                "-machine", Files.isWritable(Path.of("/dev/kvm")) ? "q35,accel=kvm:tcg" : "q35,accel=tcg",
+                "-m", "64", "-nodefaults", "-display", "none", "-no-user-config",
+                "-qmp", "unix:" + hookSocket + ",server=on,wait=off",
+                "-qmp", "unix:" + testSocket + ",server=on,wait=off",
+                "-blockdev", "driver=file,filename=" + image + ",node-name=disk0-file,cache.direct=off",
+                "-blockdev", "driver=raw,file=disk0-file,node-name=" + NODE,
+                "-device", "virtio-blk-pci,drive=" + NODE + ",id=vd0"));
+        Process process = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(directory.resolve("qemu.log").toFile()).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!(Files.exists(testSocket) && Files.exists(hookSocket))) {
+            if (!process.isAlive() || System.nanoTime() > deadline) {
+                throw new IOException("qemu did not start: " + Files.readString(directory.resolve("qemu.log")));
+            }
+            Thread.sleep(20);
+        }
+        return new QemuVm(image, hookSocket, testSocket, process, QmpClient.connect(testSocket, Duration.ofSeconds(30)));
+    }
+
+    /** Writes {@code length} bytes of {@code pattern} at {@code offset} through the guest's device, as the guest would. */
+    void guestWrite(long offset, int length, int pattern) throws QmpException {
+        String out = qmp.human("qemu-io -d vd0/virtio-backend \"write -P " + pattern + " " + offset + " " + length + "\"");
+        // qemu-io prints its report on QEMU's stdout; the monitor returns only errors.
+        if (!out.isBlank()) {
+            throw new QmpException("guest write failed: " + out, null);
+        }
+    }
+
+    /** Flushes the drive, so what the guest wrote is in the files (as after a guest fsync). */
+    void guestFlush() throws QmpException {
+        qmp.human("qemu-io -d vd0/virtio-backend flush");
+    }
+
+    /** The node names in the VM's block graph. */
+    List<String> nodeNames() throws QmpException {
+        List<String> names = new ArrayList<>();
+        for (JsonNode node : qmp.execute("query-named-block-nodes", QmpClient.args().put("flat", true))) {
+            names.add(node.path("node-name").asText());
+        }
+        return names;
+    }
+
+    /** The node the guest device writes to: {@code disk0} unless a snapshot overlay sits on top. */
+    String deviceRoot() throws QmpException {
+        for (JsonNode block : qmp.execute("query-block", null)) {
+            if (block.path("qdev").asText().contains("vd0")) {
+                return block.path("inserted").path("node-name").asText();
+            }
+        }
+        throw new QmpException("no vd0 in query-block", null);
+    }
+
+    List<String> bitmaps() throws QmpException {
+        return DriveNode.bitmaps(qmp, NODE);
+    }
+
+    List<JsonNode> bitmapInfo() throws QmpException {
+        return DriveNode.bitmapInfo(qmp, NODE);
+    }
+
+    QmpClient qmp() {
+        return qmp;
+    }
+
+    boolean running() throws QmpException {
+        return qmp.execute("query-status", null).path("running").asBoolean();
+    }
+
+    /** SIGSTOP or SIGCONT: a hung QEMU that holds its images but answers nothing. */
+    void signal(String name) throws Exception {
+        new dev.standin.snapshot.CommandRunner().check(List.of("kill", "-" + name, Long.toString(process.pid())),
+                Duration.ofSeconds(10));
+    }
+
+    /** SIGKILL: the VM is gone as after a host-side crash. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(10, TimeUnit.SECONDS);
+        qmp.close();
+    }
+
+    @Override
+    public void close() {
+        qmp.close();
+        process.destroy();
+        try {
+            if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                process.waitFor(10, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
