@@ -42,6 +42,12 @@ class PointsCrashIT {
         assertEquals(0, Cli.sync(source, replica, state, "--keep-points", "" + KEEP).exit());
         Set<String> synced = new HashSet<>(Set.of(Images.sha256(source)));
         List<Long> listed = ids(replica, state);
+        Path store = dir.resolve(".replica.img.standin-points");
+        Timings timings = calibrate(source, replica, state, store, listed);
+        synced.add(Images.sha256(source));
+        listed = ids(replica, state);
+        System.out.printf("PointsCrashIT: a clean cycle takes %d ms, %d ms of them after the capture begins and %d ms"
+                + " after the point turns pending%n", timings.cycle(), timings.afterCapture(), timings.afterPending());
         SplittableRandom random = new SplittableRandom(7);
         int killedMidway = 0;
         int leftJournal = 0;
@@ -51,21 +57,18 @@ class PointsCrashIT {
             Images.overwriteBlocks(source, 3000, 4096, 100 + round); // 12 MiB: journal, capture and replay take a while
             String next = Images.sha256(source);
             synced.add(next);
-            Process p = new ProcessBuilder(Cli.javaCommand("256m", "sync", source.toString(), replica.toString(),
-                    "--state-dir", state.toString(), "--threads", "1", "--keep-points", "" + KEEP))
-                    .redirectErrorStream(true).redirectOutput(dir.resolve("out-" + round + ".log").toFile()).start();
-            Path store = dir.resolve(".replica.img.standin-points");
+            Process p = startSync(source, replica, state, "out-" + round + ".log");
             if (round % 3 == 0) {
-                Thread.sleep(300 + random.nextInt(2500));
+                Thread.sleep(fractionOf(timings.cycle(), 0.1, 0.9, random));
             } else if (round % 3 == 1) {
                 // Aim at the capture: kill soon after the current point's undo file appears.
                 Path undo = store.resolve("undo-" + listed.get(listed.size() - 1));
                 awaitWhileAlive(p, () -> Files.exists(undo));
-                Thread.sleep(random.nextInt(300));
+                Thread.sleep(fractionOf(timings.afterCapture(), 0, 0.8, random));
             } else {
                 // Aim at the replay: kill soon after the new point is recorded as pending.
                 awaitWhileAlive(p, () -> newestIsPending(store));
-                Thread.sleep(random.nextInt(100));
+                Thread.sleep(fractionOf(timings.afterPending(), 0, 0.8, random));
             }
             boolean wasRunning = p.isAlive();
             p.destroyForcibly(); // SIGKILL
@@ -112,6 +115,48 @@ class PointsCrashIT {
         assertTrue(killedMidway >= 4, "only " + killedMidway + " kills landed while standin was running");
         assertTrue(leftPending >= 1, "no kill landed between the capture and the settling");
         assertTrue(Files.notExists(Journal.pathFor(replica, false, state)));
+    }
+
+    /** Milliseconds of a clean cycle: in all, and from the two moments the kills aim at to its exit. */
+    private record Timings(long cycle, long afterCapture, long afterPending) {}
+
+    /**
+     * One cycle that is not killed, timed, so that kills are aimed within cycles as long as they
+     * take on this machine: fixed sleeps (0.3-2.8 s) missed most cycles on an idle host.
+     */
+    private Timings calibrate(Path source, Path replica, Path state, Path store, List<Long> listed) throws Exception {
+        Images.overwriteBlocks(source, 3000, 4096, 99);
+        Path undo = store.resolve("undo-" + listed.get(listed.size() - 1));
+        long start = System.nanoTime();
+        long capture = -1;
+        long pending = -1;
+        Process p = startSync(source, replica, state, "calibration.log");
+        while (p.isAlive()) {
+            long now = System.nanoTime();
+            if (capture < 0 && Files.exists(undo)) {
+                capture = now;
+            }
+            if (pending < 0 && newestIsPending(store)) {
+                pending = now;
+            }
+            Thread.sleep(1);
+        }
+        long end = System.nanoTime();
+        assertEquals(0, p.exitValue(), Files.readString(dir.resolve("calibration.log")));
+        long cycle = TimeUnit.NANOSECONDS.toMillis(end - start);
+        // A phase too short to be seen by polling every millisecond is aimed at with its first millisecond.
+        return new Timings(cycle, capture < 0 ? 1 : TimeUnit.NANOSECONDS.toMillis(end - capture),
+                pending < 0 ? 1 : TimeUnit.NANOSECONDS.toMillis(end - pending));
+    }
+
+    private Process startSync(Path source, Path replica, Path state, String log) throws Exception {
+        return new ProcessBuilder(Cli.javaCommand("256m", "sync", source.toString(), replica.toString(),
+                "--state-dir", state.toString(), "--threads", "1", "--keep-points", "" + KEEP))
+                .redirectErrorStream(true).redirectOutput(dir.resolve(log).toFile()).start();
+    }
+
+    private static long fractionOf(long millis, double from, double to, SplittableRandom random) {
+        return (long) (millis * (from + (to - from) * random.nextDouble()));
     }
 
     private interface Condition {

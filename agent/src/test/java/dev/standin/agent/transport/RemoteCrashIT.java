@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.standin.agent.Cli;
 import dev.standin.agent.Images;
 import dev.standin.agent.OpenSshServer;
@@ -45,6 +46,17 @@ class RemoteCrashIT {
             String viaCutter = "ssh://" + System.getProperty("user.name") + "@127.0.0.1:" + cutter.port() + replica;
             assertEquals(0, run(sshd, knownHosts, source, direct, state).waitFor());
 
+            // Faults are aimed inside a cycle as long as one takes on this machine: a fixed window
+            // (0.4-2.9 s) missed most cycles on an idle host, where a 12 MiB cycle takes ~1 s.
+            Images.overwriteBlocks(source, 3000, 4096, 99);
+            long started = System.nanoTime();
+            Process calibration = run(sshd, knownHosts, source, direct, state, "--json");
+            assertEquals(0, calibration.waitFor(), Files.readString(dir.resolve("sync.log")));
+            long cycleMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+            long wireBytes = new ObjectMapper().readTree(Files.readString(dir.resolve("sync.json")))
+                    .get("wireBytes").asLong();
+            System.out.printf("RemoteCrashIT: a clean cycle takes %d ms and sends %d bytes%n", cycleMillis, wireBytes);
+
             SplittableRandom random = new SplittableRandom(7);
             int faultsMidCycle = 0;
             for (int round = 0; round < 9; round++) {
@@ -54,11 +66,11 @@ class RemoteCrashIT {
                 String fault = List.of("kill sender", "kill receiver", "cut network").get(round % 3);
                 Process sender;
                 if (fault.equals("cut network")) {
-                    cutter.cutAfter(20_000 + random.nextLong(14 * MIB));
+                    cutter.cutAfter(20_000 + random.nextLong(Math.max(1, wireBytes * 9 / 10)));
                     sender = run(sshd, knownHosts, source, viaCutter, state);
                 } else {
                     sender = run(sshd, knownHosts, source, direct, state);
-                    Thread.sleep(400 + random.nextInt(2500));
+                    Thread.sleep((long) (cycleMillis * (0.15 + 0.7 * random.nextDouble())));
                     if (fault.equals("kill sender")) {
                         if (sender.isAlive()) {
                             faultsMidCycle++;
@@ -88,13 +100,15 @@ class RemoteCrashIT {
         }
     }
 
-    private Process run(OpenSshServer sshd, Path knownHosts, Path source, String destination, Path state)
-            throws Exception {
+    private Process run(OpenSshServer sshd, Path knownHosts, Path source, String destination, Path state,
+            String... extra) throws Exception {
         List<String> args = new ArrayList<>(List.of("sync", source.toString(), destination, "--state-dir",
                 state.toString(), "-i", sshd.clientKey().toString(), "--known-hosts", knownHosts.toString(),
                 "--ssh-config", "none", "--remote-standin", sshd.launcher().toString()));
-        return new ProcessBuilder(Cli.javaCommand("256m", args.toArray(String[]::new))).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("sync.log").toFile()).start();
+        args.addAll(List.of(extra));
+        return new ProcessBuilder(Cli.javaCommand("256m", args.toArray(String[]::new)))
+                .redirectOutput(dir.resolve("sync.json").toFile()).redirectError(dir.resolve("sync.log").toFile())
+                .start();
     }
 
     /** kill -9 of every {@code standin serve} for this replica directory; true if one was running. */
