@@ -68,6 +68,17 @@ public final class RollingChecksum {
         return pack(a, b);
     }
 
+    /**
+     * The checksum of the window at {@code pos} moved {@code n} bytes forward: the bytes
+     * {@code [pos, pos + n)} leave, {@code [pos + len, pos + len + n)} enter.
+     */
+    public static int roll(int sum, int len, ByteBuffer buf, int pos, int n) {
+        for (int i = pos; i < pos + n; i++) {
+            sum = roll(sum, len, buf.get(i), buf.get(i + len));
+        }
+        return sum;
+    }
+
     private static int pack(int a, int b) {
         return (a & 0xffff) | (b << 16);
     }

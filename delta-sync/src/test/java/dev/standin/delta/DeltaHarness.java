@@ -21,7 +21,12 @@ final class DeltaHarness {
     private DeltaHarness() {}
 
     static Result run(byte[] basis, byte[] target, int blockSize, int segmentSize, Compression compression) throws IOException {
-        byte[] stream = encode(basis, target, blockSize, segmentSize, compression);
+        return run(basis, target, blockSize, segmentSize, compression, MoveSearch.BYTE);
+    }
+
+    static Result run(byte[] basis, byte[] target, int blockSize, int segmentSize, Compression compression,
+            MoveSearch moves) throws IOException {
+        byte[] stream = encode(basis, target, blockSize, segmentSize, compression, moves);
         Encoded encoded = lastEncoded;
         Applied applied = apply(basis, stream);
         return new Result(applied.image, stream, encoded.stats, encoded.digest, applied.digest);
@@ -33,9 +38,14 @@ final class DeltaHarness {
 
     static byte[] encode(byte[] basis, byte[] target, int blockSize, int segmentSize, Compression compression)
             throws IOException {
+        return encode(basis, target, blockSize, segmentSize, compression, MoveSearch.BYTE);
+    }
+
+    static byte[] encode(byte[] basis, byte[] target, int blockSize, int segmentSize, Compression compression,
+            MoveSearch moves) throws IOException {
         Signatures basisSigs = basis.length == 0 ? Signatures.empty(blockSize) : SignatureBuilder.of(ByteBuffer.wrap(basis), blockSize);
-        WeakIndex index = WeakIndex.of(basisSigs);
-        SegmentMatcher matcher = new SegmentMatcher(basisSigs, index, blockSize);
+        WeakIndex index = moves == MoveSearch.NONE ? null : WeakIndex.of(basisSigs);
+        SegmentMatcher matcher = new SegmentMatcher(basisSigs, index, blockSize, moves);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         DeltaEncoder encoder = new DeltaEncoder(out,
                 new DeltaHeader(blockSize, target.length, basis.length, basisDigest(basisSigs, basis.length)), compression);

@@ -36,8 +36,9 @@ class RoundTripPropertyTest {
             target = edit(random, target, blockSize);
         }
         Compression compression = Compression.values()[random.nextInt(3)];
-        DeltaHarness.Result result = DeltaHarness.run(basis, target, blockSize, segmentSize, compression);
-        assertArrayEquals(target, result.rebuilt(), "seed " + seed);
+        MoveSearch moves = MoveSearch.values()[seed % MoveSearch.values().length];
+        DeltaHarness.Result result = DeltaHarness.run(basis, target, blockSize, segmentSize, compression, moves);
+        assertArrayEquals(target, result.rebuilt(), "seed " + seed + ", " + moves);
         assertArrayEquals(result.sourceDigest(), result.rebuiltDigest());
     }
 

@@ -19,8 +19,12 @@ class SegmentMatcherTest {
     }
 
     private static SegmentDelta match(byte[] basis, byte[] target) {
+        return match(basis, target, MoveSearch.BYTE);
+    }
+
+    private static SegmentDelta match(byte[] basis, byte[] target, MoveSearch moves) {
         Signatures sigs = SignatureBuilder.of(ByteBuffer.wrap(basis), B);
-        SegmentMatcher matcher = new SegmentMatcher(sigs, WeakIndex.of(sigs), B);
+        SegmentMatcher matcher = new SegmentMatcher(sigs, moves == MoveSearch.NONE ? null : WeakIndex.of(sigs), B, moves);
         ByteBuffer data = ByteBuffer.allocateDirect(target.length).put(target).flip();
         return matcher.match(0, data, target.length);
     }
@@ -79,6 +83,35 @@ class SegmentMatcherTest {
         // The inserted bytes plus at most one block around them, and the unaligned tail.
         assertTrue(delta.stats().literalBytes() <= 2 * B + 13, "literal " + delta.stats().literalBytes());
         assertTrue(delta.stats().blocksMoved() >= 25);
+    }
+
+    @Test
+    void theSectorSearchFindsDataMovedBySectorsButNotByBytes() {
+        byte[] basis = random(32 * B, 9);
+        byte[] target = basis.clone();
+        // Block 20 of the basis lands 1536 bytes (three sectors) into block 3, and 7 bytes into block 9.
+        System.arraycopy(basis, 20 * B, target, 3 * B + 1536, B);
+        System.arraycopy(basis, 20 * B, target, 9 * B + 7, B);
+        SegmentDelta sector = match(basis, target, MoveSearch.SECTOR);
+        SegmentDelta bytes = match(basis, target, MoveSearch.BYTE);
+        assertTrue(sector.ops().contains(new DeltaOp.Copy(3 * B + 1536, 20 * B, B)), sector.ops().toString());
+        assertTrue(bytes.ops().contains(new DeltaOp.Copy(9 * B + 7, 20 * B, B)), bytes.ops().toString());
+        assertTrue(sector.ops().stream().noneMatch(op -> op instanceof DeltaOp.Copy c && c.offset() == 9 * B + 7));
+        // Each search sends the moved block's surroundings as literal, the byte search less of them.
+        assertTrue(bytes.stats().literalBytes() < sector.stats().literalBytes());
+        // Sector: what blocks 3 and 4 hold around the copy (one block in all), and blocks 9 and 10.
+        assertEquals(3 * B, sector.stats().literalBytes());
+        assertEquals(2 * B, bytes.stats().literalBytes());
+    }
+
+    @Test
+    void withoutAMoveSearchOnlySameOffsetsMatch() {
+        byte[] basis = random(16 * B, 10);
+        byte[] target = basis.clone();
+        System.arraycopy(basis, 12 * B, target, 2 * B, B);
+        SegmentDelta delta = match(basis, target, MoveSearch.NONE);
+        assertEquals(0, delta.stats().blocksMoved());
+        assertEquals(B, delta.stats().literalBytes());
     }
 
     @Test

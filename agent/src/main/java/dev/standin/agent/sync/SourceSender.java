@@ -6,6 +6,7 @@ import dev.standin.agent.image.DiskImage;
 import dev.standin.delta.DeltaOp;
 import dev.standin.delta.ImageDigest;
 import dev.standin.delta.MatchStats;
+import dev.standin.delta.MoveSearch;
 import dev.standin.delta.SegmentDelta;
 import dev.standin.delta.SegmentMatcher;
 import dev.standin.delta.Signatures;
@@ -48,17 +49,19 @@ public final class SourceSender {
     /**
      * Writes the whole delta stream of {@code source} against {@code basis} to {@code wire},
      * including the end frame with the source's digest. Does not close the wire.
-     * {@code findMoved} false keeps to same-offset matches: a resumed first copy's basis is the
-     * staging file being written, which must not be read at other offsets. Segments {@code unread}
+     * {@code moves} {@link MoveSearch#NONE} keeps to same-offset matches: a resumed first copy's
+     * basis is the staging file being written, which must not be read at other offsets. Segments {@code unread}
      * covers (change tracking says they are unchanged) are not read; null reads everything.
      */
     public static Sent send(SegmentPipeline pipeline, DiskImage source, Signatures basis, DeltaHeader header,
-            OutputStream wire, Compression compression, boolean findMoved, SegmentPipeline.Unread<SegmentDelta> unread,
+            OutputStream wire, Compression compression, MoveSearch moves, SegmentPipeline.Unread<SegmentDelta> unread,
             Progress progress) throws Exception {
         int blockSize = header.blockSize();
         boolean firstCopy = header.basisLength() == 0;
-        WeakIndex index = firstCopy || !findMoved ? null : WeakIndex.of(basis);
-        ThreadLocal<SegmentMatcher> matchers = ThreadLocal.withInitial(() -> new SegmentMatcher(basis, index, blockSize));
+        MoveSearch search = firstCopy ? MoveSearch.NONE : moves;
+        WeakIndex index = search == MoveSearch.NONE ? null : WeakIndex.of(basis);
+        ThreadLocal<SegmentMatcher> matchers = ThreadLocal.withInitial(
+                () -> new SegmentMatcher(basis, index, blockSize, search));
         ImageDigest digest = new ImageDigest(header.targetLength(), blockSize);
         MatchStats[] stats = {MatchStats.NONE};
         progress.phase(firstCopy ? "copying" : "scanning source", header.targetLength());

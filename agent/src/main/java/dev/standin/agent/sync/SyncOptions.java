@@ -1,6 +1,7 @@
 package dev.standin.agent.sync;
 
 import dev.standin.delta.BlockSize;
+import dev.standin.delta.MoveSearch;
 import dev.standin.delta.stream.Compression;
 import java.nio.file.Path;
 import java.util.Objects;
@@ -22,7 +23,8 @@ public record SyncOptions(
         int threads,
         int segmentSize,
         Path stateDirectory,
-        int keepPoints) {
+        int keepPoints,
+        MoveSearch moveSearch) {
 
     /** Recovery points kept by default: as many as Hyper-V Replica keeps (24, hourly for a day). */
     public static final int DEFAULT_KEEP_POINTS = 24;
@@ -40,6 +42,7 @@ public record SyncOptions(
         Objects.requireNonNull(destination, "destination");
         Objects.requireNonNull(compression, "compression");
         Objects.requireNonNull(stateDirectory, "stateDirectory");
+        Objects.requireNonNull(moveSearch, "moveSearch");
         if (blockSize != 0) {
             BlockSize.validate(blockSize);
         }
@@ -57,13 +60,13 @@ public record SyncOptions(
     /** The same options reading another source (a snapshot's view of it) in segments of {@code segments} bytes. */
     public SyncOptions withSource(Path view, int segments) {
         return new SyncOptions(view, destination, blockSize, compression, dryRun, dropCache, idleIo, useNative, threads,
-                segments, stateDirectory, keepPoints);
+                segments, stateDirectory, keepPoints, moveSearch);
     }
 
     /** The same options with another block size. */
     public SyncOptions withBlockSize(int value) {
         return new SyncOptions(source, destination, value, compression, dryRun, dropCache, idleIo, useNative, threads,
-                segmentSize, stateDirectory, keepPoints);
+                segmentSize, stateDirectory, keepPoints, moveSearch);
     }
 
     public static Builder builder(Path source, Path destination) {
@@ -84,6 +87,7 @@ public record SyncOptions(
         private int segmentSize = DEFAULT_SEGMENT_SIZE;
         private Path stateDirectory = Path.of("/var/lib/standin");
         private int keepPoints = DEFAULT_KEEP_POINTS;
+        private MoveSearch moveSearch = MoveSearch.SECTOR;
 
         private Builder(Path source, Path destination) {
             this.source = source;
@@ -140,9 +144,14 @@ public record SyncOptions(
             return this;
         }
 
+        public Builder moveSearch(MoveSearch value) {
+            moveSearch = value;
+            return this;
+        }
+
         public SyncOptions build() {
             return new SyncOptions(source, destination, blockSize, compression, dryRun, dropCache, idleIo, useNative,
-                    threads, segmentSize, stateDirectory, keepPoints);
+                    threads, segmentSize, stateDirectory, keepPoints, moveSearch);
         }
     }
 }

@@ -12,6 +12,7 @@ import dev.standin.agent.sync.SourceSender;
 import dev.standin.agent.sync.SyncOptions;
 import dev.standin.agent.sync.SyncStats;
 import dev.standin.agent.verify.ScrubReport;
+import dev.standin.delta.MoveSearch;
 import dev.standin.delta.ImageDigest;
 import dev.standin.delta.MatchStats;
 import dev.standin.delta.Signatures;
@@ -185,7 +186,8 @@ public final class RemoteSync {
         CountingOutputStream delta = new CountingOutputStream(wire);
         SourceSender.Sent scanned;
         try {
-            scanned = SourceSender.send(pipeline, source, basis, header, delta, options.compression(), !resuming, null,
+            scanned = SourceSender.send(pipeline, source, basis, header, delta, options.compression(),
+                    resuming ? MoveSearch.NONE : options.moveSearch(), null,
                     progress);
         } catch (IOException | StandinException | InterruptedException e) {
             throw e;

@@ -24,6 +24,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class LocalSyncIT {
 
     private static final long MIB = 1 << 20;
+    private static final int MIB_INT = 1 << 20;
 
     @TempDir
     Path dir;
@@ -121,6 +122,36 @@ class LocalSyncIT {
         if (!codec.equals("none")) {
             assertTrue(json.get("wireBytes").asLong() < json.get("literalBytes").asLong(), json.toString());
         }
+    }
+
+    @Test
+    void contentShiftedBySectorsIsCopiedAndByBytesOnlyWithTheByteSearch() throws IOException {
+        Path source = Images.createRandom(dir.resolve("vm.img"), 8 * MIB, 16);
+        Path replica = dir.resolve("replica.img");
+        assertEquals(0, Cli.sync(source, replica, state()).exit());
+        byte[] image = Files.readAllBytes(source);
+        // 1 MiB moved forward by three sectors, and the next 1 MiB moved forward by 5 bytes.
+        System.arraycopy(image.clone(), MIB_INT, image, MIB_INT + 1536, MIB_INT);
+        System.arraycopy(image.clone(), 3 * MIB_INT, image, 3 * MIB_INT + 5, MIB_INT);
+        Files.write(source, image);
+        Path copy = dir.resolve("copy.img");
+        Files.copy(replica, copy);
+
+        Cli.Result sector = Cli.sync(source, replica, state(), "--dry-run");
+        Cli.Result bytes = Cli.sync(source, replica, state(), "--dry-run", "--move-search", "byte");
+        Cli.Result none = Cli.sync(source, replica, state(), "--dry-run", "--move-search", "none");
+        long sectorLiteral = sector.json().get("literalBytes").asLong();
+        long byteLiteral = bytes.json().get("literalBytes").asLong();
+        long noneLiteral = none.json().get("literalBytes").asLong();
+        assertTrue(noneLiteral >= 2 * MIB, "no search sends both moved ranges: " + noneLiteral);
+        // Found, but for a block of literal where the moved range crosses a 256 KiB segment boundary.
+        assertTrue(sectorLiteral < noneLiteral - MIB + 16 * 4096, "the sector move is found: " + sectorLiteral);
+        assertTrue(sectorLiteral > MIB, "the 5-byte shift is not a sector move: " + sectorLiteral);
+        assertTrue(byteLiteral < 16 * 4096, "the byte search finds both: " + byteLiteral);
+
+        Cli.Result applied = Cli.sync(source, copy, state(), "--move-search", "byte");
+        assertEquals(0, applied.exit(), applied.err());
+        assertEquals(Images.sha256(source), Images.sha256(copy));
     }
 
     @Test
