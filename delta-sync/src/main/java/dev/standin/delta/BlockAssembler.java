@@ -39,7 +39,6 @@ public final class BlockAssembler {
     private final Signatures target;
     private final int blockSize;
     private final ByteBuffer buffer;
-    private final StrongHash hash = new StrongHash();
 
     private long expectedOffset;
     private int block;
@@ -159,14 +158,13 @@ public final class BlockAssembler {
             target.copyFrom(basis, block, block);
             sink.same(block);
         } else if (!materialized && zeroOnly) {
-            target.set(block, 0, ZeroBlocks.hashHi(blockLength), ZeroBlocks.hashLo(blockLength));
+            target.set(block, 0, ZeroBlocks.hash(blockLength));
             sink.zero(block, blockLength);
         } else {
             boolean unchanged = !materialized && sameOnly;
             materialize();
             buffer.clear().limit(blockLength);
-            hash.hash(buffer, 0, blockLength);
-            target.set(block, RollingChecksum.of(buffer, 0, blockLength), hash.hi(), hash.lo());
+            target.set(block, RollingChecksum.of(buffer, 0, blockLength), StrongHash.of(buffer, 0, blockLength));
             if (unchanged) {
                 // A shortened last block: its bytes are unchanged, only its signature is new.
                 sink.same(block);

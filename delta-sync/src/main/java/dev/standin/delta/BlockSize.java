@@ -6,8 +6,8 @@ package dev.standin.delta;
  *
  * <p>Rule: the smallest power of two from 4 KiB up to 1 MiB that keeps an image at or under
  * 2^20 blocks. So images up to 4 GiB use 4 KiB (the guest filesystems' own block size), 64 GiB
- * uses 64 KiB, 1 TiB and larger use 1 MiB. Signatures cost 20 bytes a block, so the table stays
- * at or under 20 MiB up to 1 TiB and grows by 20 bytes per MiB beyond it.
+ * uses 64 KiB, 1 TiB and larger use 1 MiB. Signatures cost 12 bytes a block, so the table stays
+ * at or under 12 MiB up to 1 TiB and grows by 12 bytes per MiB beyond it.
  */
 public final class BlockSize {
 

@@ -8,7 +8,7 @@ import java.util.HexFormat;
 
 /**
  * The digest that names an image's content: SHA-256 over a header (a version tag, the length and
- * the block size) followed by the XXH128 of every block in order, high half first, big-endian.
+ * the block size) followed by the strong hash (XXH64) of every block in order, big-endian.
  *
  * <p>Both ends can compute it from block hashes they already have, so checking that the replica
  * equals the source costs no extra read: the sender hashes every block it reads, the receiver every
@@ -17,10 +17,10 @@ import java.util.HexFormat;
 public final class ImageDigest {
 
     public static final int LENGTH = 32;
-    private static final byte[] TAG = "standin-image-digest-v1\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] TAG = "standin-image-digest-v2\n".getBytes(StandardCharsets.US_ASCII);
 
     private final MessageDigest sha;
-    private final ByteBuffer pending = ByteBuffer.allocate(16 * 256);
+    private final ByteBuffer pending = ByteBuffer.allocate(8 * 512);
     private final long expectedLeaves;
     private long leaves;
 
@@ -35,14 +35,14 @@ public final class ImageDigest {
         sha.update(ByteBuffer.allocate(12).putLong(length).putInt(blockSize).array());
     }
 
-    public void addLeaf(long hi, long lo) {
+    public void addLeaf(long leaf) {
         if (leaves == expectedLeaves) {
             throw new IllegalStateException("more leaves than the " + expectedLeaves + " blocks of the image");
         }
-        if (pending.remaining() < 16) {
+        if (pending.remaining() < 8) {
             drain();
         }
-        pending.putLong(hi).putLong(lo);
+        pending.putLong(leaf);
         leaves++;
     }
 

@@ -33,7 +33,6 @@ public final class SegmentMatcher {
     private final WeakIndex index;
     private final int blockSize;
     private final int step;
-    private final StrongHash hash = new StrongHash();
 
     /** Searches moved data at every byte; {@code index} null searches none (same-offset matches only). */
     public SegmentMatcher(Signatures basis, WeakIndex index, int blockSize) {
@@ -101,8 +100,7 @@ public final class SegmentMatcher {
         final ByteBuffer data;
         final int length;
         final int firstBlock;
-        final long[] leafHi;
-        final long[] leafLo;
+        final long[] leaves;
         final boolean[] hashed;
         final byte[] kind;
         final List<DeltaOp> ops = new ArrayList<>();
@@ -115,8 +113,7 @@ public final class SegmentMatcher {
             this.length = length;
             this.firstBlock = Math.toIntExact(offset / blockSize);
             int blocks = (length + blockSize - 1) / blockSize;
-            this.leafHi = new long[blocks];
-            this.leafLo = new long[blocks];
+            this.leaves = new long[blocks];
             this.hashed = new boolean[blocks];
             this.kind = new byte[blocks];
         }
@@ -128,7 +125,7 @@ public final class SegmentMatcher {
                     pos = matchAligned(pos);
                 } else if (pos + blockSize <= length) {
                     // After a match at an unaligned position (data that moved by a few bytes).
-                    pos = rollingSearch(pos, false);
+                    pos = rollingSearch(pos, false, 0);
                 } else {
                     startLiteral(pos);
                     pos = Math.min(length, (pos + blockSize - 1) / blockSize * blockSize);
@@ -136,15 +133,14 @@ public final class SegmentMatcher {
             }
             flushLiteral(length);
             fillMissingLeaves();
-            return new SegmentDelta(offset, length, List.copyOf(ops), leafHi, leafLo, stats());
+            return new SegmentDelta(offset, length, List.copyOf(ops), leaves, stats());
         }
 
         SegmentDelta matchZeros() {
             for (int pos = 0; pos < length; pos += blockSize) {
                 int local = pos / blockSize;
                 int n = Math.min(blockSize, length - pos);
-                leafHi[local] = ZeroBlocks.hashHi(n);
-                leafLo[local] = ZeroBlocks.hashLo(n);
+                leaves[local] = ZeroBlocks.hash(n);
                 int block = firstBlock + local;
                 if (sameLengthBlock(block, n) && basis.isZeroBlock(block)) {
                     emit(new DeltaOp.Same(offset + pos, n), SAME);
@@ -152,7 +148,7 @@ public final class SegmentMatcher {
                     emit(new DeltaOp.Zero(offset + pos, n), ZERO);
                 }
             }
-            return new SegmentDelta(offset, length, List.copyOf(ops), leafHi, leafLo, stats());
+            return new SegmentDelta(offset, length, List.copyOf(ops), leaves, stats());
         }
 
         /** At a block boundary: the fast tests, then the rolling search. Returns the next position. */
@@ -161,8 +157,7 @@ public final class SegmentMatcher {
             int block = firstBlock + local;
             int n = Math.min(blockSize, length - pos);
             if (ZeroBlocks.isZero(data, pos, n)) {
-                leafHi[local] = ZeroBlocks.hashHi(n);
-                leafLo[local] = ZeroBlocks.hashLo(n);
+                leaves[local] = ZeroBlocks.hash(n);
                 hashed[local] = true;
                 flushLiteral(pos);
                 if (sameLengthBlock(block, n) && basis.isZeroBlock(block)) {
@@ -172,11 +167,10 @@ public final class SegmentMatcher {
                 }
                 return pos + n;
             }
-            hash.hash(data, pos, n);
-            leafHi[local] = hash.hi();
-            leafLo[local] = hash.lo();
+            long strong = StrongHash.of(data, pos, n);
+            leaves[local] = strong;
             hashed[local] = true;
-            if (sameLengthBlock(block, n) && hash.matches(basis.strongHi(block), basis.strongLo(block))) {
+            if (sameLengthBlock(block, n) && strong == basis.strong(block)) {
                 flushLiteral(pos);
                 emit(new DeltaOp.Same(offset + pos, n), SAME);
                 return pos + n;
@@ -186,7 +180,7 @@ public final class SegmentMatcher {
                 startLiteral(pos);
                 return pos + n;
             }
-            return rollingSearch(pos, true);
+            return rollingSearch(pos, true, strong);
         }
 
         private boolean sameLengthBlock(int block, int n) {
@@ -195,10 +189,10 @@ public final class SegmentMatcher {
 
         /**
          * Rolls a block-sized window forward from {@code pos} until a basis block matches it, the
-         * next block boundary is reached, or the window no longer fits. {@code strongCurrent} says
-         * whether {@link #hash} already holds the window's strong hash.
+         * next block boundary is reached, or the window no longer fits. {@code strongKnown} says
+         * whether {@code strong} is already the strong hash of the window at {@code pos}.
          */
-        private int rollingSearch(int pos, boolean strongCurrent) {
+        private int rollingSearch(int pos, boolean strongKnown, long strong) {
             int weak = RollingChecksum.of(data, pos, blockSize);
             // Computed once: a division per byte cost ~10 ns, a third of the search's time.
             int boundary = Math.min(length, (pos / blockSize + 1) * blockSize);
@@ -206,7 +200,7 @@ public final class SegmentMatcher {
             int last = Math.min(boundary - 1, length - blockSize);
             while (true) {
                 if (index.mayContain(weak)) {
-                    int candidate = findMatch(weak, pos, strongCurrent);
+                    int candidate = findMatch(weak, pos, strongKnown, strong);
                     if (candidate >= 0) {
                         flushLiteral(pos);
                         long basisOffset = basis.blockOffset(candidate);
@@ -223,7 +217,7 @@ public final class SegmentMatcher {
                     // No window from here to the boundary matched (or none fits): literal up to it.
                     return boundary;
                 }
-                strongCurrent = false;
+                strongKnown = false;
                 if (step == 1) {
                     long next = rollToCandidate(data, pos, last, weak, blockSize, index);
                     pos = (int) (next >>> 32);
@@ -235,17 +229,17 @@ public final class SegmentMatcher {
             }
         }
 
-        private int findMatch(int weak, int pos, boolean strongCurrent) {
-            int candidate = index.firstCandidate(weak);
-            if (candidate < 0) {
+        /** The first indexed block with the window's weak and strong sum, or -1. */
+        private int findMatch(int weak, int pos, boolean strongKnown, long strong) {
+            int c = index.firstCandidate(weak);
+            if (c < 0) {
                 return -1;
             }
-            if (!strongCurrent) {
-                hash.hash(data, pos, blockSize);
-            }
-            for (; candidate >= 0; candidate = index.nextCandidate(candidate, weak)) {
-                if (hash.matches(basis.strongHi(candidate), basis.strongLo(candidate))) {
-                    return candidate;
+            // Hashed only now: most windows the filter lets through have no block with their sum.
+            long windowStrong = strongKnown ? strong : StrongHash.of(data, pos, blockSize);
+            for (; c >= 0; c = index.nextCandidate(c, weak)) {
+                if (basis.strong(c) == windowStrong) {
+                    return c;
                 }
             }
             return -1;
@@ -285,9 +279,7 @@ public final class SegmentMatcher {
             for (int b = 0; b < hashed.length; b++) {
                 if (!hashed[b]) {
                     int pos = b * blockSize;
-                    hash.hash(data, pos, Math.min(blockSize, length - pos));
-                    leafHi[b] = hash.hi();
-                    leafLo[b] = hash.lo();
+                    leaves[b] = StrongHash.of(data, pos, Math.min(blockSize, length - pos));
                 }
             }
         }

@@ -9,7 +9,6 @@ import java.nio.ByteBuffer;
 public final class SignatureBuilder {
 
     private final Signatures target;
-    private final StrongHash hash = new StrongHash();
 
     public SignatureBuilder(Signatures target) {
         this.target = target;
@@ -34,10 +33,9 @@ public final class SignatureBuilder {
             int n = Math.min(blockSize, length - pos);
             int block = first + pos / blockSize;
             if (ZeroBlocks.isZero(data, pos, n)) {
-                target.set(block, 0, ZeroBlocks.hashHi(n), ZeroBlocks.hashLo(n));
+                target.set(block, 0, ZeroBlocks.hash(n));
             } else {
-                hash.hash(data, pos, n);
-                target.set(block, RollingChecksum.of(data, pos, n), hash.hi(), hash.lo());
+                target.set(block, RollingChecksum.of(data, pos, n), StrongHash.of(data, pos, n));
             }
         }
     }
@@ -51,7 +49,7 @@ public final class SignatureBuilder {
         int first = (int) (offset / blockSize);
         for (int pos = 0; pos < length; pos += blockSize) {
             int n = Math.min(blockSize, length - pos);
-            target.set(first + pos / blockSize, 0, ZeroBlocks.hashHi(n), ZeroBlocks.hashLo(n));
+            target.set(first + pos / blockSize, 0, ZeroBlocks.hash(n));
         }
     }
 

@@ -3,7 +3,7 @@ package dev.standin.delta;
 import java.util.Arrays;
 
 /**
- * The per-block weak and strong sums of one image, as parallel primitive arrays (20 bytes a block,
+ * The per-block weak and strong sums of one image, as parallel primitive arrays (12 bytes a block,
  * no object per block). Blocks are {@code blockSize} long except the last, which holds the rest.
  *
  * <p>Writers fill disjoint indexes from several threads and publish the whole through a
@@ -14,8 +14,7 @@ public final class Signatures {
     private final long length;
     private final int blockSize;
     private final int[] weak;
-    private final long[] strongHi;
-    private final long[] strongLo;
+    private final long[] strong;
 
     public Signatures(long length, int blockSize) {
         BlockSize.validate(blockSize);
@@ -27,8 +26,7 @@ public final class Signatures {
         this.length = length;
         this.blockSize = blockSize;
         this.weak = new int[(int) count];
-        this.strongHi = new long[(int) count];
-        this.strongLo = new long[(int) count];
+        this.strong = new long[(int) count];
     }
 
     /** Signatures of an image that does not exist yet: no blocks to match against. */
@@ -60,37 +58,30 @@ public final class Signatures {
         return weak[index];
     }
 
-    public long strongHi(int index) {
-        return strongHi[index];
+    public long strong(int index) {
+        return strong[index];
     }
 
-    public long strongLo(int index) {
-        return strongLo[index];
-    }
-
-    public void set(int index, int weakSum, long hi, long lo) {
+    public void set(int index, int weakSum, long strongHash) {
         weak[index] = weakSum;
-        strongHi[index] = hi;
-        strongLo[index] = lo;
+        strong[index] = strongHash;
     }
 
     /** Copies block {@code from} of {@code other} (same block size) into block {@code to} of this. */
     public void copyFrom(Signatures other, int from, int to) {
-        set(to, other.weak[from], other.strongHi[from], other.strongLo[from]);
+        set(to, other.weak[from], other.strong[from]);
     }
 
     public boolean isZeroBlock(int index) {
         int len = blockLength(index);
-        return weak[index] == 0
-                && strongHi[index] == ZeroBlocks.hashHi(len)
-                && strongLo[index] == ZeroBlocks.hashLo(len);
+        return weak[index] == 0 && strong[index] == ZeroBlocks.hash(len);
     }
 
     /** The digest of the image these signatures describe (see {@link ImageDigest}). */
     public byte[] digest() {
         ImageDigest digest = new ImageDigest(length, blockSize);
         for (int i = 0; i < weak.length; i++) {
-            digest.addLeaf(strongHi[i], strongLo[i]);
+            digest.addLeaf(strong[i]);
         }
         return digest.finish();
     }
@@ -101,13 +92,12 @@ public final class Signatures {
                 && s.length == length
                 && s.blockSize == blockSize
                 && Arrays.equals(s.weak, weak)
-                && Arrays.equals(s.strongHi, strongHi)
-                && Arrays.equals(s.strongLo, strongLo);
+                && Arrays.equals(s.strong, strong);
     }
 
     @Override
     public int hashCode() {
-        return Long.hashCode(length) * 31 + Arrays.hashCode(strongLo);
+        return Long.hashCode(length) * 31 + Arrays.hashCode(strong);
     }
 
     @Override

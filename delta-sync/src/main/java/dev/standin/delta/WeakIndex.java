@@ -60,7 +60,7 @@ public final class WeakIndex {
         int length = 0;
         for (int c = heads[slot]; c != NONE; c = next[c]) {
             if (basis.weak(c) == weak) {
-                if (basis.strongHi(c) == basis.strongHi(block) && basis.strongLo(c) == basis.strongLo(block)) {
+                if (basis.strong(c) == basis.strong(block)) {
                     return;
                 }
                 if (++length >= MAX_CHAIN) {

@@ -12,7 +12,7 @@ public final class ZeroBlocks {
     /** Large enough for the largest block; read-only, shared. */
     private static final ByteBuffer ZEROS = ByteBuffer.allocateDirect(BlockSize.MAX).asReadOnlyBuffer();
 
-    private static final ConcurrentHashMap<Integer, long[]> HASHES = new ConcurrentHashMap<>();
+    private static final ConcurrentHashMap<Integer, Long> HASHES = new ConcurrentHashMap<>();
 
     private ZeroBlocks() {}
 
@@ -30,19 +30,9 @@ public final class ZeroBlocks {
         return true;
     }
 
-    public static long hashHi(int len) {
-        return hash(len)[1];
-    }
-
-    public static long hashLo(int len) {
-        return hash(len)[0];
-    }
-
-    private static long[] hash(int len) {
-        return HASHES.computeIfAbsent(len, n -> {
-            StrongHash h = new StrongHash().hash(new byte[n], 0, n);
-            return new long[] {h.lo(), h.hi()};
-        });
+    /** The strong hash of {@code len} zero bytes. */
+    public static long hash(int len) {
+        return HASHES.computeIfAbsent(len, n -> StrongHash.of(new byte[n], 0, n));
     }
 
     /** A read-only view of {@code len} zero bytes, {@code len <= BlockSize.MAX}. */

@@ -60,8 +60,8 @@ final class DeltaHarness {
             for (DeltaOp op : delta.ops()) {
                 encoder.add(op);
             }
-            for (int i = 0; i < delta.leafHi().length; i++) {
-                digest.addLeaf(delta.leafHi()[i], delta.leafLo()[i]);
+            for (long leaf : delta.leaves()) {
+                digest.addLeaf(leaf);
             }
             stats = stats.plus(delta.stats());
         }

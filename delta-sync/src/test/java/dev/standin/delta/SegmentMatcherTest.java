@@ -161,7 +161,7 @@ class SegmentMatcherTest {
         // a and b the same (b weights are symmetric only for the sum, so craft via pairs).
         Signatures sigs = new Signatures(1000L * B, B);
         for (int i = 0; i < 1000; i++) {
-            sigs.set(i, 12345, i, i);
+            sigs.set(i, 12345, i);
         }
         WeakIndex index = WeakIndex.of(sigs);
         int candidates = 0;
@@ -179,8 +179,7 @@ class SegmentMatcherTest {
         SegmentDelta delta = match(basis, target);
         Signatures expected = SignatureBuilder.of(ByteBuffer.wrap(target), B);
         for (int i = 0; i < expected.blockCount(); i++) {
-            assertEquals(expected.strongHi(i), delta.leafHi()[i]);
-            assertEquals(expected.strongLo(i), delta.leafLo()[i]);
+            assertEquals(expected.strong(i), delta.leaves()[i]);
         }
     }
 }

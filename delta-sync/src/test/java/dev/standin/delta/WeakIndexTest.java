@@ -15,7 +15,7 @@ class WeakIndexTest {
         Signatures s = new Signatures((long) blocks * B, B);
         SplittableRandom random = new SplittableRandom(seed);
         for (int i = 0; i < blocks; i++) {
-            s.set(i, random.nextInt(), random.nextLong(), random.nextLong());
+            s.set(i, random.nextInt(), random.nextLong());
         }
         return s;
     }
@@ -56,7 +56,7 @@ class WeakIndexTest {
         Signatures s = new Signatures((long) blocks * B, B);
         for (int i = 0; i < blocks; i++) {
             // Same weak sum everywhere; strong sums repeat every 100 blocks.
-            s.set(i, 12345, i % 100, 7);
+            s.set(i, 12345, i % 100);
         }
         WeakIndex index = WeakIndex.of(s);
         int chain = 0;

@@ -102,7 +102,7 @@ public final class FreshReplica implements ReplicaTarget {
 
     /**
      * Bytes between checkpoints: 1/64 of the image, at least 8 MiB, at most 256 MiB. Each costs
-     * two fdatasyncs and 20 bytes per block; at most 256 MiB is sent again after an interruption.
+     * two fdatasyncs and 12 bytes per block; at most 256 MiB is sent again after an interruption.
      */
     static long checkpointInterval(long targetLength) {
         return Math.min(256L << 20, Math.max(8L << 20, targetLength / 64));

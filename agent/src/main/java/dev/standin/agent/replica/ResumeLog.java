@@ -15,19 +15,21 @@ import java.util.zip.CRC32C;
 
 /**
  * What an interrupted cycle already holds, so that the next attempt does not send it again
- * (docs/journal-format.md#resuming-an-interrupted-cycle): the first blocks of the target, in the
+ * (docs/journal-format.md, "Resuming an interrupted cycle"): the first blocks of the target, in the
  * staging file of a first copy ({@code .NAME.standin-partial}) or in the uncommitted journal of
  * an update ({@code .NAME.standin-journal}). {@code .NAME.standin-resume} is an append-only log:
- * a header (magic {@code STRESUM1}, version, target length, block size, the digest of the basis
+ * a header (magic {@code STRESUM2}, version, target length, block size, the digest of the basis
  * the cycle was computed against, CRC32C), then checkpoint records, each
- * {@code first u32, count u32, journal length u64, journal records u64, count × 20-byte signature
- * entries, CRC32C}. A checkpoint is appended only after the blocks up to it are fdatasync'd; a torn
+ * {@code first u32, count u32, journal length u64, journal records u64, count × 12-byte signature
+ * entries (weak sum, XXH64), CRC32C}. A log of another version (version 1 held XXH128) is not
+ * resumed from: the cycle starts over. A checkpoint is appended only after the blocks up to it are fdatasync'd; a torn
  * last record is ignored, so what the log claims is always on disk.
  */
 public final class ResumeLog implements AutoCloseable {
 
-    static final byte[] MAGIC = {'S', 'T', 'R', 'E', 'S', 'U', 'M', '1'};
-    static final int VERSION = 1;
+    static final byte[] MAGIC = {'S', 'T', 'R', 'E', 'S', 'U', 'M', '2'};
+    static final int VERSION = 2;
+    private static final int ENTRY = 4 + 8;
     private static final int HEADER = 8 + 4 + 8 + 4 + 32 + 4;
     private static final int RECORD_HEAD = 4 + 4 + 8 + 8;
 
@@ -85,10 +87,10 @@ public final class ResumeLog implements AutoCloseable {
             return;
         }
         int count = completed - logged;
-        ByteBuffer record = ByteBuffer.allocate(RECORD_HEAD + 20 * count + 4);
+        ByteBuffer record = ByteBuffer.allocate(RECORD_HEAD + ENTRY * count + 4);
         record.putInt(logged).putInt(count).putLong(journalLength).putLong(journalRecords);
         for (int i = logged; i < completed; i++) {
-            record.putInt(target.weak(i)).putLong(target.strongHi(i)).putLong(target.strongLo(i));
+            record.putInt(target.weak(i)).putLong(target.strong(i));
         }
         CRC32C crc = new CRC32C();
         crc.update(record.array(), 0, record.position());
@@ -139,10 +141,10 @@ public final class ResumeLog implements AutoCloseable {
                 int first = head.getInt(0);
                 int count = head.getInt(4);
                 if (first != held || count <= 0 || (long) first + count > all.blockCount()
-                        || position + RECORD_HEAD + 20L * count + 4 > size) {
+                        || position + RECORD_HEAD + (long) ENTRY * count + 4 > size) {
                     break;
                 }
-                ByteBuffer record = ByteBuffer.allocate(RECORD_HEAD + 20 * count + 4);
+                ByteBuffer record = ByteBuffer.allocate(RECORD_HEAD + ENTRY * count + 4);
                 readFully(in, record, position);
                 CRC32C rc = new CRC32C();
                 rc.update(record.array(), 0, record.capacity() - 4);
@@ -151,7 +153,7 @@ public final class ResumeLog implements AutoCloseable {
                 }
                 record.position(RECORD_HEAD);
                 for (int i = 0; i < count; i++) {
-                    all.set(first + i, record.getInt(), record.getLong(), record.getLong());
+                    all.set(first + i, record.getInt(), record.getLong());
                 }
                 held = first + count;
                 journalLength = record.getLong(8);

@@ -29,13 +29,16 @@ import java.util.zip.CRC32C;
  * write a replica while it is being replicated to; the destination lock keeps other standin runs
  * out, and {@code standin verify} (scrub) catches anything else.
  *
- * <p>Layout: magic, version, block size, length, the identity, the three signature arrays, and a
- * CRC32C over all of it. Written to a temporary file and renamed, so it is whole or absent.
+ * <p>Layout: magic, version, block size, length, the identity, each block's weak and strong sum
+ * (12 bytes), and a CRC32C over all of it. Written to a temporary file and renamed, so it is whole
+ * or absent. Version 2: XXH64 strong sums (version 1 held XXH128); a cache of another version is
+ * not used, and the replica is read instead.
  */
 public final class SignatureCache {
 
-    static final byte[] MAGIC = {'S', 'T', 'S', 'I', 'G', 'S', '1', '\n'};
-    static final int VERSION = 1;
+    static final byte[] MAGIC = {'S', 'T', 'S', 'I', 'G', 'S', '2', '\n'};
+    static final int VERSION = 2;
+    private static final int ENTRY = 4 + 8;
     private static final int HEADER = 8 + 4 + 4 + 8 + 5 * 8;
 
     /** What identifies one version of a replica file. */
@@ -74,13 +77,13 @@ public final class SignatureCache {
                     .putLong(id.device()).putLong(id.inode()).putLong(id.size()).putLong(id.modifiedNanos())
                     .putLong(id.changedNanos()).flip();
             write(out, header, crc);
-            ByteBuffer chunk = ByteBuffer.allocate(20 * 4096);
+            ByteBuffer chunk = ByteBuffer.allocate(ENTRY * 4096);
             for (int i = 0; i < count; i++) {
-                if (chunk.remaining() < 20) {
+                if (chunk.remaining() < ENTRY) {
                     write(out, chunk.flip(), crc);
                     chunk.clear();
                 }
-                chunk.putInt(signatures.weak(i)).putLong(signatures.strongHi(i)).putLong(signatures.strongLo(i));
+                chunk.putInt(signatures.weak(i)).putLong(signatures.strong(i));
             }
             write(out, chunk.flip(), crc);
             ByteBuffer sum = ByteBuffer.allocate(4).putInt((int) crc.getValue()).flip();
@@ -114,7 +117,7 @@ public final class SignatureCache {
         }
         try (FileChannel in = FileChannel.open(path, StandardOpenOption.READ)) {
             long expectedBlocks = BlockSize.blockCount(now.size(), blockSize);
-            if (in.size() != HEADER + expectedBlocks * 20 + 4) {
+            if (in.size() != HEADER + expectedBlocks * ENTRY + 4) {
                 return Optional.empty();
             }
             CRC32C crc = new CRC32C();
@@ -130,17 +133,7 @@ public final class SignatureCache {
             if (!recorded.equals(now) || length != now.size()) {
                 return Optional.empty();
             }
-            Signatures signatures = new Signatures(length, blockSize);
-            int count = signatures.blockCount();
-            int done = 0;
-            while (done < count) {
-                int n = Math.min(4096, count - done);
-                ByteBuffer chunk = read(in, n * 20, crc);
-                for (int i = 0; i < n; i++) {
-                    signatures.set(done + i, chunk.getInt(), chunk.getLong(), chunk.getLong());
-                }
-                done += n;
-            }
+            Signatures signatures = readEntries(in, length, blockSize, crc);
             ByteBuffer sum = ByteBuffer.allocate(4);
             while (sum.hasRemaining() && in.read(sum) >= 0) {
                 // read the stored checksum
@@ -187,21 +180,13 @@ public final class SignatureCache {
             int blockSize = header.getInt();
             long length = header.getLong();
             if (Integer.bitCount(blockSize) != 1 || blockSize < BlockSize.MIN || blockSize > BlockSize.MAX || length < 0
-                    || in.size() != HEADER + BlockSize.blockCount(length, blockSize) * 20 + 4) {
+                    || in.size() != HEADER + BlockSize.blockCount(length, blockSize) * ENTRY + 4) {
                 throw new IOException(path + " is damaged: its size " + in.size() + " does not fit " + length
                         + " bytes in blocks of " + blockSize);
             }
             Identity recorded = new Identity(header.getLong(), header.getLong(), header.getLong(), header.getLong(),
                     header.getLong());
-            Signatures signatures = new Signatures(length, blockSize);
-            for (int done = 0, count = signatures.blockCount(); done < count; ) {
-                int n = Math.min(4096, count - done);
-                ByteBuffer chunk = read(in, n * 20, crc);
-                for (int i = 0; i < n; i++) {
-                    signatures.set(done + i, chunk.getInt(), chunk.getLong(), chunk.getLong());
-                }
-                done += n;
-            }
+            Signatures signatures = readEntries(in, length, blockSize, crc);
             int stored = read(in, 4, new CRC32C()).getInt();
             if (stored != (int) crc.getValue()) {
                 throw new IOException(path + " is damaged: its CRC does not match its content");
@@ -229,6 +214,19 @@ public final class SignatureCache {
     /** Forgets the cache, before the replica is changed by anything but a commit. */
     public static void invalidate(Path replica) throws IOException {
         Files.deleteIfExists(pathFor(replica));
+    }
+
+    private static Signatures readEntries(FileChannel in, long length, int blockSize, CRC32C crc) throws IOException {
+        Signatures signatures = new Signatures(length, blockSize);
+        for (int done = 0, count = signatures.blockCount(); done < count; ) {
+            int n = Math.min(4096, count - done);
+            ByteBuffer chunk = read(in, n * ENTRY, crc);
+            for (int i = 0; i < n; i++) {
+                signatures.set(done + i, chunk.getInt(), chunk.getLong());
+            }
+            done += n;
+        }
+        return signatures;
     }
 
     private static void write(FileChannel out, ByteBuffer b, CRC32C crc) throws IOException {

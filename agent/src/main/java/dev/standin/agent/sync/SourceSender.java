@@ -90,10 +90,8 @@ public final class SourceSender {
     }
 
     private static void addLeaves(ImageDigest digest, SegmentDelta delta) {
-        long[] hi = delta.leafHi();
-        long[] lo = delta.leafLo();
-        for (int i = 0; i < hi.length; i++) {
-            digest.addLeaf(hi[i], lo[i]);
+        for (long leaf : delta.leaves()) {
+            digest.addLeaf(leaf);
         }
     }
 }

@@ -34,13 +34,11 @@ final class UnchangedSegments implements SegmentPipeline.Unread<SegmentDelta> {
     public SegmentDelta result(long offset, int length) {
         int first = Math.toIntExact(offset / blockSize);
         int blocks = (length + blockSize - 1) / blockSize;
-        long[] hi = new long[blocks];
-        long[] lo = new long[blocks];
+        long[] leaves = new long[blocks];
         for (int i = 0; i < blocks; i++) {
-            hi[i] = replica.strongHi(first + i);
-            lo[i] = replica.strongLo(first + i);
+            leaves[i] = replica.strong(first + i);
         }
-        return new SegmentDelta(offset, length, List.of(new DeltaOp.Same(offset, length)), hi, lo,
+        return new SegmentDelta(offset, length, List.of(new DeltaOp.Same(offset, length)), leaves,
                 new MatchStats(blocks, 0, 0, 0, 0));
     }
 }

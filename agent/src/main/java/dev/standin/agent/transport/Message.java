@@ -161,12 +161,12 @@ public sealed interface Message {
     }
 
     /**
-     * Receiver → sender: signature entries {@code [first, first + count)}; 20 bytes each (weak,
-     * strong hi, strong lo), as in the signature cache.
+     * Receiver → sender: signature entries {@code [first, first + count)}; 12 bytes each (weak
+     * sum, XXH64), as in the signature cache.
      */
-    record SignatureChunk(int first, int[] weak, long[] hi, long[] lo) implements Message {
+    record SignatureChunk(int first, int[] weak, long[] strong) implements Message {
         public static final byte TYPE = 5;
-        /** 32768 entries: 640 KiB per frame. */
+        /** 32768 entries: 384 KiB per frame. */
         public static final int MAX_ENTRIES = 1 << 15;
 
         @Override
@@ -180,8 +180,7 @@ public sealed interface Message {
             out.writeInt(weak.length);
             for (int i = 0; i < weak.length; i++) {
                 out.writeInt(weak[i]);
-                out.writeLong(hi[i]);
-                out.writeLong(lo[i]);
+                out.writeLong(strong[i]);
             }
         }
 
@@ -192,14 +191,12 @@ public sealed interface Message {
                 throw new ProtocolException("signature chunk [" + first + ", +" + count + ") out of range");
             }
             int[] weak = new int[count];
-            long[] hi = new long[count];
-            long[] lo = new long[count];
+            long[] strong = new long[count];
             for (int i = 0; i < count; i++) {
                 weak[i] = in.readInt();
-                hi[i] = in.readLong();
-                lo[i] = in.readLong();
+                strong[i] = in.readLong();
             }
-            return new SignatureChunk(first, weak, hi, lo);
+            return new SignatureChunk(first, weak, strong);
         }
     }
 

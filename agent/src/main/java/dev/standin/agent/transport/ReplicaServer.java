@@ -32,7 +32,7 @@ import java.util.Optional;
  */
 public final class ReplicaServer {
 
-    public static final int PROTOCOL_VERSION = 1;
+    public static final int PROTOCOL_VERSION = 2;
     static final ObjectMapper JSON = new ObjectMapper();
     static final List<String> CAPABILITIES = List.of("lz4", "zstd", "signature-diff");
 

@@ -29,15 +29,17 @@ import java.util.zip.CheckedOutputStream;
  * cycle needs neither the receiver's signatures on the wire nor a read of the replica.
  *
  * <p>One file per replica under {@code STATE/remote/}, named by a digest of
- * {@code user@host:port:path}. Layout (docs/protocol.md#sender-cache): magic {@code STRSIG1\n},
- * version u32, block size u32, length u64, generation (32 bytes), 20-byte entries, CRC32C.
+ * {@code user@host:port:path}. Layout (docs/protocol.md#sender-cache): magic {@code STRSIG2\n},
+ * version u32 (2: XXH64 strong sums), block size u32, length u64, generation (32 bytes), 12-byte
+ * entries (weak sum, XXH64), CRC32C.
  * Written to a temporary file and renamed, so it is whole or absent; a damaged or other-version
  * file is a cache miss, never an error.
  */
 public final class SenderCache {
 
-    static final byte[] MAGIC = {'S', 'T', 'R', 'S', 'I', 'G', '1', '\n'};
-    static final int VERSION = 1;
+    static final byte[] MAGIC = {'S', 'T', 'R', 'S', 'I', 'G', '2', '\n'};
+    static final int VERSION = 2;
+    private static final int ENTRY = 4 + 8;
 
     /** Signatures of one generation of a remote replica. */
     public record Entry(Signatures signatures, byte[] generation) {}
@@ -78,14 +80,14 @@ public final class SenderCache {
             int blockSize = in.readInt();
             long length = in.readLong();
             if (blockSize < BlockSize.MIN || blockSize > BlockSize.MAX || Integer.bitCount(blockSize) != 1 || length < 0
-                    || BlockSize.blockCount(length, blockSize) * 20 + 60 != Files.size(file)) {
+                    || BlockSize.blockCount(length, blockSize) * ENTRY + 60 != Files.size(file)) {
                 return Optional.empty();
             }
             byte[] generation = new byte[ImageDigest.LENGTH];
             in.readFully(generation);
             Signatures s = new Signatures(length, blockSize);
             for (int i = 0; i < s.blockCount(); i++) {
-                s.set(i, in.readInt(), in.readLong(), in.readLong());
+                s.set(i, in.readInt(), in.readLong());
             }
             int expected = (int) crc.getValue();
             int stored = new DataInputStream(raw).readInt();
@@ -109,8 +111,7 @@ public final class SenderCache {
             out.write(generation);
             for (int i = 0; i < signatures.blockCount(); i++) {
                 out.writeInt(signatures.weak(i));
-                out.writeLong(signatures.strongHi(i));
-                out.writeLong(signatures.strongLo(i));
+                out.writeLong(signatures.strong(i));
             }
             out.flush();
             new DataOutputStream(raw).writeInt((int) crc.getValue());

@@ -14,14 +14,12 @@ final class SignatureTransfer {
         for (int first = from; first < to; ) {
             int n = Math.min(Message.SignatureChunk.MAX_ENTRIES, to - first);
             int[] weak = new int[n];
-            long[] hi = new long[n];
-            long[] lo = new long[n];
+            long[] strong = new long[n];
             for (int i = 0; i < n; i++) {
                 weak[i] = signatures.weak(first + i);
-                hi[i] = signatures.strongHi(first + i);
-                lo[i] = signatures.strongLo(first + i);
+                strong[i] = signatures.strong(first + i);
             }
-            channel.send(new Message.SignatureChunk(first, weak, hi, lo));
+            channel.send(new Message.SignatureChunk(first, weak, strong));
             first += n;
         }
     }
@@ -52,7 +50,7 @@ final class SignatureTransfer {
     }
 
     private static boolean same(Signatures a, Signatures b, int i) {
-        return a.weak(i) == b.weak(i) && a.strongHi(i) == b.strongHi(i) && a.strongLo(i) == b.strongLo(i);
+        return a.weak(i) == b.weak(i) && a.strong(i) == b.strong(i);
     }
 
     /** Stores a received chunk into {@code target}, refusing entries outside it. */
@@ -62,7 +60,7 @@ final class SignatureTransfer {
             throw new ProtocolException("signature chunk ends at block " + end + " of " + target.blockCount());
         }
         for (int i = 0; i < chunk.weak().length; i++) {
-            target.set(chunk.first() + i, chunk.weak()[i], chunk.hi()[i], chunk.lo()[i]);
+            target.set(chunk.first() + i, chunk.weak()[i], chunk.strong()[i]);
         }
     }
 

@@ -221,8 +221,7 @@ public final class Scrub {
             boolean same = inActual && inRecorded
                     && actual.blockLength(i) == recorded.blockLength(i)
                     && actual.weak(i) == recorded.weak(i)
-                    && actual.strongHi(i) == recorded.strongHi(i)
-                    && actual.strongLo(i) == recorded.strongLo(i);
+                    && actual.strong(i) == recorded.strong(i);
             if (!same) {
                 int length = Math.max(inActual ? actual.blockLength(i) : 0, inRecorded ? recorded.blockLength(i) : 0);
                 drift.add((long) i * actual.blockSize(), length);

@@ -34,6 +34,14 @@ class CrashIT {
         Path replica = dir.resolve("replica.img");
         Path state = dir.resolve("state");
         assertEquals(0, Cli.sync(source, replica, state).exit());
+        // Kills are aimed within a cycle as long as one takes on this machine: a fixed window
+        // (0.15-1.65 s) missed most of the cycles once they ran in under a second.
+        Images.overwriteBlocks(source, 3000, 4096, 99);
+        long started = System.nanoTime();
+        Process calibration = start(source, replica, state, "calibration.log");
+        assertEquals(0, calibration.waitFor(), Files.readString(dir.resolve("calibration.log")));
+        long cycleMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+        System.out.printf("CrashIT: a clean cycle takes %d ms%n", cycleMillis);
         SplittableRandom random = new SplittableRandom(42);
         int killedMidway = 0;
         for (int round = 0; round < 8; round++) {
@@ -41,11 +49,8 @@ class CrashIT {
             // Change a quarter of the image so that the journal and its replay take a while.
             Images.overwriteBlocks(source, 3000, 4096, round);
             String next = Images.sha256(source);
-            List<String> command = Cli.javaCommand("256m", "sync", source.toString(), replica.toString(),
-                    "--state-dir", state.toString(), "--threads", "1");
-            Process p = new ProcessBuilder(command).redirectErrorStream(true)
-                    .redirectOutput(dir.resolve("out-" + round + ".log").toFile()).start();
-            Thread.sleep(150 + random.nextInt(1500));
+            Process p = start(source, replica, state, "out-" + round + ".log");
+            Thread.sleep((long) (cycleMillis * (0.1 + 0.8 * random.nextDouble())));
             boolean wasRunning = p.isAlive();
             p.destroyForcibly(); // SIGKILL
             assertTrue(p.waitFor(30, TimeUnit.SECONDS));
@@ -62,5 +67,11 @@ class CrashIT {
         }
         assertTrue(killedMidway >= 4, "only " + killedMidway + " kills landed while standin was running");
         assertTrue(Files.notExists(dir.resolve(".replica.img.standin-journal")));
+    }
+
+    private Process start(Path source, Path replica, Path state, String log) throws Exception {
+        List<String> command = Cli.javaCommand("256m", "sync", source.toString(), replica.toString(),
+                "--state-dir", state.toString(), "--threads", "1");
+        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve(log).toFile()).start();
     }
 }

@@ -225,7 +225,7 @@ class RemoteSyncIT {
         dev.standin.delta.Signatures one = new dev.standin.delta.Signatures(4096, 4096);
         new dev.standin.delta.SignatureBuilder(one).add(0, java.nio.ByteBuffer.wrap(block), 4096);
         dev.standin.delta.Signatures wrong = entry.signatures();
-        wrong.set(3, one.weak(0), one.strongHi(0), one.strongLo(0));
+        wrong.set(3, one.weak(0), one.strong(0));
         cache.store(wrong, entry.generation());
 
         Cli.Result poisoned = sync(source, sshd.url(replica));

@@ -62,7 +62,7 @@ class ReplicaServerIT {
 
         void hello() throws IOException {
             channel.sendPreamble();
-            channel.send(new Message.Hello(1, 1, "test", List.of()));
+            channel.send(new Message.Hello(ReplicaServer.PROTOCOL_VERSION, ReplicaServer.PROTOCOL_VERSION, "test", List.of()));
             channel.expectPreamble();
             channel.expect(Message.Hello.class);
         }
@@ -111,7 +111,7 @@ class ReplicaServerIT {
             c.channel.sendPreamble();
             ByteArrayOutputStream frame = new ByteArrayOutputStream();
             MessageChannel capture = new MessageChannel(java.io.InputStream.nullInputStream(), frame);
-            capture.send(new Message.Hello(1, 1, "test", List.of()));
+            capture.send(new Message.Hello(ReplicaServer.PROTOCOL_VERSION, ReplicaServer.PROTOCOL_VERSION, "test", List.of()));
             byte[] bytes = frame.toByteArray();
             bytes[7] ^= 1; // inside the payload: the CRC no longer matches
             c.channel.output().write(bytes);

@@ -1,12 +1,12 @@
 package dev.standin.delta.stream;
 
 /**
- * Constants of the delta stream format, version 1. docs/delta-format.md is the specification; keep
+ * Constants of the delta stream format, version 2. docs/delta-format.md is the specification; keep
  * the two in step.
  */
 public final class DeltaFormat {
 
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
 
     /** "STDELTA\n": identifies the stream and catches text-mode mangling of line ends. */
     static final byte[] STREAM_MAGIC = {'S', 'T', 'D', 'E', 'L', 'T', 'A', '\n'};
