@@ -96,9 +96,8 @@ cleanup() {
     if (( KEEP )); then
         echo "run.sh: images kept in $WORK (--keep)" >&2
     else
-        rm -f "$BASE" "$CHANGED" "$R_ST" "$R_RS" "$WORK/.replica-standin.img.standin-sigs" \
-            "$WORK/.replica-standin.img.standin-journal" "$WORK/.replica-standin.img.standin-partial" \
-            "$WORK"/.replica-rsync.img.* 2>/dev/null || true
+        rm -rf "$BASE" "$CHANGED" "$R_ST" "$R_RS" "$WORK"/.replica-standin.img.standin-* \
+            "$WORK"/.replica-rsync.img.* "$WORK/state" 2>/dev/null || true
     fi
     if (( rc != 0 )); then
         echo "run.sh: FAILED (exit $rc); logs in $LOGDIR" >&2
@@ -239,7 +238,7 @@ timed() {
 }
 
 reset_replica() { # reset_replica DEST: make DEST a sparse copy of base.img (not timed)
-    rm -f "$1" "$(dirname "$1")/.$(basename "$1").standin-sigs"
+    rm -rf "$1" "$(dirname "$1")/.$(basename "$1")".standin-*   # signatures, points, journal, resume log
     cp --sparse=always "$BASE" "$1"
 }
 
@@ -275,7 +274,7 @@ if (( SSH )); then
     }
     C_FIRST="ssh: first copy of $HUMAN_SIZE"
     C_INC="ssh: incremental $PCT of $HUMAN_SIZE"
-    rm -f "$R_ST" "$R_RS" "$WORK/.replica-standin.img.standin-sigs"
+    rm -rf "$R_ST" "$R_RS" "$WORK"/.replica-standin.img.standin-*
     timed first-standin "$C_FIRST" "standin (lz4)" "$BASE" "$R_ST" standin -- \
         "${STANDIN[@]}" "$BASE" "$(url "$R_ST")" "${STANDIN_SSH[@]}" --json -v
     timed first-rsync "$C_FIRST" "rsync --sparse -z" "$BASE" "$R_RS" rsync-ssh -- \
@@ -299,7 +298,7 @@ if (( SSH )); then
         rsync -e "$SSH_CMD" --inplace --no-whole-file -z --stats "$CHANGED" "$USER_AT:$R_RS"
     SKIP_B4096=1
 else
-rm -f "$R_ST" "$R_RS" "$WORK/.replica-standin.img.standin-journal" "$WORK/.replica-standin.img.standin-partial"
+rm -rf "$R_ST" "$R_RS" "$WORK"/.replica-standin.img.standin-*
 
 # first copy: the destination does not exist
 timed first-standin "$C_FIRST" "standin" "$BASE" "$R_ST" standin -- \

@@ -30,6 +30,12 @@ public final class OpenSshServer implements AutoCloseable {
 
     /** Starts sshd; {@code forcedCommand} (may be null) restricts the client key to one command. */
     public static OpenSshServer start(Path dir, String forcedCommand) throws IOException, InterruptedException {
+        return start(dir, forcedCommand, List.of());
+    }
+
+    /** As above, with {@code NAME=VALUE} settings for every session's environment (sshd's SetEnv). */
+    public static OpenSshServer start(Path dir, String forcedCommand, List<String> sessionEnvironment)
+            throws IOException, InterruptedException {
         Files.createDirectories(dir);
         Files.createDirectories(Path.of("/run/sshd"));
         keygen(dir.resolve("host_ed25519"));
@@ -54,6 +60,7 @@ public final class OpenSshServer implements AutoCloseable {
                 "PermitRootLogin prohibit-password",
                 "MaxSessions 32",
                 "LogLevel ERROR",
+                sessionEnvironment.isEmpty() ? "" : "SetEnv " + String.join(" ", sessionEnvironment),
                 "") + "\n");
         writeLauncher(dir.resolve("standin"));
         Process p = new ProcessBuilder("/usr/sbin/sshd", "-D", "-e", "-f", dir.resolve("sshd_config").toString())

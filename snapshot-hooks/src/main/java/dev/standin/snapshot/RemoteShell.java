@@ -10,8 +10,8 @@ import java.util.List;
  * argument for the remote shell (a path with spaces or quotes arrives as one argument), MUST check
  * the host key strictly, and MUST enforce the timeout by closing the channel.
  *
- * <p>The agent's SSH transport implements this; the snapshot hooks depend only on this interface
- * so that they need no SSH library of their own.
+ * <p>The agent's SSH transport implements this ({@code SshRemoteShell}); the snapshot hooks depend
+ * only on this interface so that they need no SSH library of their own.
  */
 public interface RemoteShell extends AutoCloseable {
 
@@ -37,6 +37,18 @@ public interface RemoteShell extends AutoCloseable {
 
     @Override
     void close() throws IOException;
+
+    /** {@code command} as one string for a POSIX shell: every argument single-quoted. */
+    static String quote(List<String> command) {
+        StringBuilder line = new StringBuilder();
+        for (String argument : command) {
+            if (line.length() > 0) {
+                line.append(' ');
+            }
+            line.append('\'').append(argument.replace("'", "'\\''")).append('\'');
+        }
+        return line.toString();
+    }
 
     /** Opens a shell on a host named the way the user wrote it ({@code [user@]host[:port]}). */
     @FunctionalInterface

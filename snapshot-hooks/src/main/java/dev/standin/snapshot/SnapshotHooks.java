@@ -46,7 +46,7 @@ public final class SnapshotHooks {
                 String vmid = spec.arg(1, "HOST:VMID");
                 boolean quiesce = spec.args().size() > 2 && quiesceFlag(spec.args().get(2));
                 RemoteShell.Connector connector = ssh.orElseThrow(() -> new IllegalArgumentException(
-                        "--snapshot esxi needs the SSH transport, which this build of the agent does not have yet"));
+                        "--snapshot esxi needs an SSH transport, and none was given"));
                 yield new EsxiHook(host, vmid, quiesce, connector, context);
             }
             case LvmHook.KIND -> {

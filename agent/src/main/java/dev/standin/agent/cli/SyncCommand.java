@@ -17,6 +17,7 @@ import dev.standin.agent.transport.ParallelRemoteSync;
 import dev.standin.agent.transport.RemoteLocation;
 import dev.standin.agent.transport.RemoteSync;
 import dev.standin.agent.transport.SshOptions;
+import dev.standin.agent.transport.SshRemoteShell;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -165,7 +166,8 @@ final class SyncCommand implements Callable<Integer> {
             PrintWriter err = spec.commandLine().getErr();
             results.add(snapshot == null ? new LocalSync(options, progress).run()
                     : new SnapshotSync(options, SnapshotSpec.parse(snapshot), progress,
-                            line -> err.println("standin: " + line)).run()); // stale snapshots released: a crash left them
+                            line -> err.println("standin: " + line), // stale snapshots released: a crash left them
+                            Optional.of(SshRemoteShell.connector(ssh.options(0)))).run());
             return results;
         }
         if (snapshot != null) {

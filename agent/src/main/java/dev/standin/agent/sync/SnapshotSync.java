@@ -4,6 +4,7 @@ import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
 import dev.standin.nativeio.NativeIo;
 import dev.standin.snapshot.HookContext;
+import dev.standin.snapshot.RemoteShell;
 import dev.standin.snapshot.Snapshot;
 import dev.standin.snapshot.SnapshotException;
 import dev.standin.snapshot.SnapshotHook;
@@ -36,18 +37,24 @@ public final class SnapshotSync {
     private final SnapshotSpec spec;
     private final Progress progress;
     private final Consumer<String> notices;
+    private final Optional<RemoteShell.Connector> ssh;
 
-    /** {@code notices} receives one line per stale snapshot released at start-up (shown with -v). */
-    public SnapshotSync(SyncOptions options, SnapshotSpec spec, Progress progress, Consumer<String> notices) {
+    /**
+     * {@code notices} receives one line per stale snapshot released at start-up; {@code ssh}
+     * reaches the hosts of remote hooks (esxi).
+     */
+    public SnapshotSync(SyncOptions options, SnapshotSpec spec, Progress progress, Consumer<String> notices,
+            Optional<RemoteShell.Connector> ssh) {
         this.options = options;
         this.spec = spec;
         this.progress = progress;
         this.notices = notices;
+        this.ssh = ssh;
     }
 
     public SyncStats run() throws StandinException, InterruptedException {
         HookContext context = HookContext.of(options.stateDirectory(), options.useNative() ? NativeIo.tryLoad() : Optional.empty());
-        SnapshotHooks hooks = new SnapshotHooks(context, Optional.empty());
+        SnapshotHooks hooks = new SnapshotHooks(context, ssh);
         SnapshotHook hook = hooks.create(spec); // IllegalArgumentException: a usage error
         try {
             List<String> released = hooks.releaseStale();

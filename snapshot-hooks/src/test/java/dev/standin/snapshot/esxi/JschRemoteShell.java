@@ -13,13 +13,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.stream.Collectors;
 
 /**
- * A minimal {@link RemoteShell} over JSch for the esxi tests: key authentication, strict host key
- * checking against a known_hosts file, every argument single-quoted. The agent's own SSH transport
- * (being written in the agent module) should implement RemoteShell in its place; this one lives in
- * test code only.
+ * A minimal {@link RemoteShell} over JSch for the esxi hook's tests in this module, which cannot
+ * depend on the agent: key authentication, strict host key checking against a known_hosts file,
+ * every argument single-quoted. The agent's {@code SshRemoteShell} is the one standin uses; the
+ * agent's tests run the esxi hook through it.
  */
 final class JschRemoteShell implements RemoteShell {
 
@@ -46,7 +45,7 @@ final class JschRemoteShell implements RemoteShell {
     }
 
     static String quote(List<String> command) {
-        return command.stream().map(a -> "'" + a.replace("'", "'\\''") + "'").collect(Collectors.joining(" "));
+        return RemoteShell.quote(command);
     }
 
     @Override

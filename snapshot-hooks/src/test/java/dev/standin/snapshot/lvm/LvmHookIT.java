@@ -8,8 +8,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.standin.snapshot.CommandRunner;
 import dev.standin.snapshot.HookContext;
+import dev.standin.snapshot.HookProcess;
 import dev.standin.snapshot.Snapshot;
 import dev.standin.snapshot.SnapshotException;
+import dev.standin.snapshot.SnapshotHooks;
 import dev.standin.snapshot.StaleSnapshots;
 import dev.standin.snapshot.TestImages;
 import java.nio.file.Files;
@@ -23,13 +25,16 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Proves the lvm hook on a real volume group made on a loop device: a classic snapshot that is
  * frozen while the origin is written and removed afterwards, one that overflows (its LV fills) and
- * fails the cycle, and thin snapshots whose thin_delta names exactly the changed chunks. Needs
- * device-mapper in the kernel; where it is missing (containers, some CI kernels) every test is
- * skipped and says so.
+ * fails the cycle, thin snapshots whose thin_delta names exactly the changed chunks, a failure
+ * injected at each step, and an agent killed while holding a snapshot. Needs device-mapper in the
+ * kernel; where this host's kernel has none, {@link LvmInGuestIT} runs this class in a QEMU guest
+ * whose kernel has it (so here every test is skipped, saying why).
  */
 @Tag("root")
 class LvmHookIT {
@@ -119,6 +124,49 @@ class LvmHookIT {
         assertTrue(e.getMessage().contains("overflowed"), e.getMessage());
         assertEquals(List.of("disk"), lvNames());
         assertEquals(List.of(), context.registry().all());
+    }
+
+    @ParameterizedTest
+    @CsvSource({"lvm.recorded,false", "lvm.created,false", "lvm.recorded,true", "lvm.created,true"})
+    void aFailureAtAnyStepLeavesNoSnapshot(String failAt, boolean thin) throws Exception {
+        Path origin = volume(thin);
+        HookContext failing = context.withCheckpoints(step -> {
+            if (step.equals(failAt)) {
+                throw new SnapshotException("injected failure at " + step, false);
+            }
+        });
+        SnapshotException e = assertThrows(SnapshotException.class,
+                () -> new LvmHook(vg + "/disk", null, failing).take(origin, "k"));
+        assertTrue(e.getMessage().contains("injected failure at " + failAt), e.getMessage());
+        assertEquals(0, e.getSuppressed().length, "released cleanly: " + java.util.Arrays.toString(e.getSuppressed()));
+        assertTrue(lvNames().stream().noneMatch(n -> n.startsWith(StaleSnapshots.PREFIX)), "left " + lvNames());
+        assertEquals(List.of(), context.registry().all());
+    }
+
+    @Test
+    void anAgentKilledHoldingASnapshotHasItRemovedAtTheNextStart() throws Exception {
+        Path origin = volume(false);
+        Path state = directory.resolve("state");
+        Process agent = HookProcess.startAndWait(state, "lvm:" + vg + "/disk", origin, "taken");
+        agent.destroyForcibly().waitFor();
+        assertEquals(1, lvNames().stream().filter(n -> n.startsWith(StaleSnapshots.PREFIX)).count(), "the dead agent's");
+        List<String> report = new SnapshotHooks(context, Optional.empty()).releaseStale();
+        assertTrue(report.get(0).startsWith("released stale lvm snapshot"), report.toString());
+        assertEquals(List.of("disk"), lvNames());
+        assertEquals(List.of(), context.registry().all());
+    }
+
+    /** VG/disk: 64 MiB of random data, a classic LV or a thin LV in a pool. */
+    private Path volume(boolean thin) throws Exception {
+        if (thin) {
+            lvm("lvcreate", "-y", "--type", "thin-pool", "-n", "pool", "-L", "128m", vg);
+            lvm("lvcreate", "-y", "-n", "disk", "-V", "64m", "--thinpool", "pool", vg);
+        } else {
+            lvm("lvcreate", "-y", "-n", "disk", "-L", "64m", vg);
+        }
+        Path origin = Path.of("/dev", vg, "disk");
+        RUN.check(List.of("dd", "if=/dev/urandom", "of=" + origin, "bs=1M", "count=64", "status=none"), Duration.ofSeconds(60));
+        return origin;
     }
 
     @Test
