@@ -49,6 +49,25 @@ public final class DeviceMapperGuest {
     }
 
     /**
+     * Runs the JUnit class {@code tests} in the guest with this JVM's class path and module
+     * options (JUnit's console launcher), and returns its report and exit status.
+     */
+    public static Result runTests(Path work, Class<?> tests, Duration timeout) throws IOException, InterruptedException {
+        if (!kernelPrepared()) {
+            throw new IOException("no test kernel in " + kernelDirectory()
+                    + ": run install/test-kernel.sh (install/setup-debian.sh does)");
+        }
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:ErrorFile=" + work.toAbsolutePath().resolve("hs_err.log")));
+        command.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                .filter(a -> a.startsWith("--add-")).toList());
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.junit.platform.console.ConsoleLauncher",
+                "execute", "--disable-banner", "--disable-ansi-colors", "--details=tree", "--fail-if-no-tests",
+                "--select-class", tests.getName()));
+        return run(work, "exec " + dev.standin.snapshot.RemoteShell.quote(command) + "\n", timeout);
+    }
+
+    /**
      * Boots the guest, runs {@code script} with /bin/sh in {@code work} (which must be an absolute
      * path on the host's root filesystem), and returns when the guest has powered off.
      */
