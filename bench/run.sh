@@ -275,12 +275,12 @@ if (( SSH )); then
     C_FIRST="ssh: first copy of $HUMAN_SIZE"
     C_INC="ssh: incremental $PCT of $HUMAN_SIZE"
     rm -rf "$R_ST" "$R_RS" "$WORK"/.replica-standin.img.standin-*
-    timed first-standin "$C_FIRST" "standin (lz4)" "$BASE" "$R_ST" standin -- \
+    timed first-standin "$C_FIRST" "standin (zstd)" "$BASE" "$R_ST" standin -- \
         "${STANDIN[@]}" "$BASE" "$(url "$R_ST")" "${STANDIN_SSH[@]}" --json -v
     timed first-rsync "$C_FIRST" "rsync --sparse -z" "$BASE" "$R_RS" rsync-ssh -- \
         rsync -e "$SSH_CMD" --sparse -z --inplace --no-whole-file --stats "$BASE" "$USER_AT:$R_RS"
     seed_remote_standin "$R_ST"
-    timed inc-standin "$C_INC" "standin (lz4)" "$CHANGED" "$R_ST" standin -- \
+    timed inc-standin "$C_INC" "standin (zstd)" "$CHANGED" "$R_ST" standin -- \
         "${STANDIN[@]}" "$CHANGED" "$(url "$R_ST")" "${STANDIN_SSH[@]}" --json -v
     seed_remote_standin "$R_ST"
     rm -rf "$WORK/state/remote"

@@ -68,7 +68,7 @@ final class SyncCommand implements Callable<Integer> {
     private MoveSearch moveSearch;
 
     @Option(names = "--compress", paramLabel = "CODEC", defaultValue = "auto",
-            description = "Compression of the delta stream: none, lz4 or zstd (default: lz4 to another host, "
+            description = "Compression of the delta stream: none, lz4 or zstd (default: zstd to another host, "
                     + "none locally, where there is no wire to save).")
     private String compression;
 
@@ -144,7 +144,7 @@ final class SyncCommand implements Callable<Integer> {
     }
 
     private SyncOptions options(String source, Path destination, boolean toRemote) {
-        String codec = compression.equals("auto") ? (toRemote ? "lz4" : "none") : compression;
+        String codec = compression.equals("auto") ? (toRemote ? "zstd" : "none") : compression;
         return SyncOptions.builder(Path.of(source), destination)
                 .blockSize(blockSize)
                 .compression(Compression.parse(codec))

@@ -31,6 +31,7 @@ public final class FreshReplica implements ReplicaTarget {
     private final Path staging;
     private final RandomAccessFile file;
     private final FileChannel channel;
+    private final CoalescingWriter writer;
     private final int blockSize;
     private final int heldBlocks;
     private final ResumeLog log;
@@ -55,6 +56,7 @@ public final class FreshReplica implements ReplicaTarget {
         }
         this.file = new RandomAccessFile(staging.toFile(), "rw");
         this.channel = file.getChannel();
+        this.writer = new CoalescingWriter(channel);
         if (resume.isPresent()) {
             this.heldBlocks = resume.get().signatures().blockCount();
             // Anything written after the last checkpoint is not vouched for: make it holes again.
@@ -128,25 +130,19 @@ public final class FreshReplica implements ReplicaTarget {
     public void zero(int block, int length) throws IOException {
         if (block < heldBlocks) {
             // A held block that became zero; the rest of the file was created sparse.
-            ByteBuffer zeros = ZeroBlocks.zeros(length);
-            long position = (long) block * blockSize;
-            while (zeros.hasRemaining()) {
-                position += channel.write(zeros, position);
-            }
+            writer.write((long) block * blockSize, ZeroBlocks.zeros(length));
         }
     }
 
     @Override
     public void data(int block, ByteBuffer content) throws IOException {
-        long position = (long) block * blockSize;
-        while (content.hasRemaining()) {
-            position += channel.write(content, position);
-        }
+        writer.write((long) block * blockSize, content);
     }
 
     /** Called as blocks complete: makes a checkpoint when a whole interval has been written since the last. */
     public void progress(int completedBlocks, Signatures target) throws IOException {
         if (completedBlocks - checkpointed >= checkpointBlocks) {
+            writer.flush();
             channel.force(false);
             log.checkpoint(completedBlocks, target, 0, 0);
             checkpointed = completedBlocks;
@@ -155,6 +151,7 @@ public final class FreshReplica implements ReplicaTarget {
 
     @Override
     public void commit(byte[] targetDigest) throws IOException {
+        writer.flush();
         channel.force(true);
         channel.close();
         // Before the rename, so that a crash after it finds point 1 pending and settles it.

@@ -14,7 +14,12 @@ public enum Compression {
     NONE(0),
     /** LZ4 block format: the fastest, for fast links or CPU-starved hosts. */
     LZ4(1),
-    /** Zstandard level 3 through zstd-jni: about twice LZ4's ratio on disk images at similar speed. */
+    /**
+     * Zstandard level 3 through zstd-jni, the default to another host. On the benchmark's 4 GiB
+     * image (3.2 GiB allocated) a first copy over SSH sent 1902 MiB with it and 1967 MiB with LZ4,
+     * and took 11.1 s against 11.7 s: fewer bytes to encrypt, send and write. Levels 5-9 shrank
+     * that image's compressible part by under 1 % for 2.5-5 times the CPU.
+     */
     ZSTD(2);
 
     private static final int ZSTD_LEVEL = 3;
