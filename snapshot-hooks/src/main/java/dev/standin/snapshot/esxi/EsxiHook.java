@@ -1,5 +1,6 @@
 package dev.standin.snapshot.esxi;
 
+import dev.standin.snapshot.HeldSnapshot;
 import dev.standin.snapshot.HookContext;
 import dev.standin.snapshot.RemoteShell;
 import dev.standin.snapshot.Snapshot;
@@ -193,41 +194,20 @@ public final class EsxiHook implements SnapshotHook {
         }
     }
 
-    private final class EsxiSnapshot implements Snapshot {
+    private final class EsxiSnapshot extends HeldSnapshot {
         private final StaleSnapshots.Entry entry;
-        private final Path staging;
         private final RemoteShell shell;
-        private boolean closed;
 
         EsxiSnapshot(StaleSnapshots.Entry entry, Path staging, RemoteShell shell) {
+            super(staging, Tracking.untracked("the esxi hook does not read changed block tracking (CBT) yet"));
             this.entry = entry;
-            this.staging = staging;
             this.shell = shell;
         }
 
         @Override
-        public Path view() {
-            return staging;
-        }
-
-        @Override
-        public Tracking tracking() {
-            return Tracking.untracked("the esxi hook does not read changed block tracking (CBT) yet");
-        }
-
-        @Override
-        public void replicated(String replicaDigest) {
-            // nothing to advance
-        }
-
-        @Override
-        public void close() throws SnapshotException {
-            if (closed) {
-                return;
-            }
-            closed = true;
+        protected void release(String replicaDigest) throws SnapshotException {
             try {
-                release(shell, entry);
+                EsxiHook.this.release(shell, entry);
             } finally {
                 closeQuietly(shell);
             }

@@ -5,6 +5,7 @@ import dev.standin.nativeio.Freeze;
 import dev.standin.nativeio.NativeFile;
 import dev.standin.nativeio.NativeIo;
 import dev.standin.nativeio.UnsupportedOperationIOException;
+import dev.standin.snapshot.HeldSnapshot;
 import dev.standin.snapshot.HookContext;
 import dev.standin.snapshot.Snapshot;
 import dev.standin.snapshot.SnapshotException;
@@ -210,41 +211,19 @@ public final class FileHook implements SnapshotHook {
     }
 
     /** The copy or clone; deleted on close. */
-    private static final class FileSnapshot implements Snapshot {
+    private static final class FileSnapshot extends HeldSnapshot {
         private final FileHook hook;
         private final StaleSnapshots.Entry entry;
-        private final Path view;
-        private final String how;
-        private boolean closed;
 
         FileSnapshot(FileHook hook, StaleSnapshots.Entry entry, Path view, String how) {
+            super(view, Tracking.untracked("the file hook (" + how + ") does not track changes"));
             this.hook = hook;
             this.entry = entry;
-            this.view = view;
-            this.how = how;
         }
 
         @Override
-        public Path view() {
-            return view;
-        }
-
-        @Override
-        public Tracking tracking() {
-            return Tracking.untracked("the file hook (" + how + ") does not track changes");
-        }
-
-        @Override
-        public void replicated(String replicaDigest) {
-            // nothing to advance: no tracking
-        }
-
-        @Override
-        public void close() throws SnapshotException {
-            if (!closed) {
-                closed = true;
-                hook.release(entry, false);
-            }
+        protected void release(String replicaDigest) throws SnapshotException {
+            hook.release(entry, false);
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.standin.snapshot.lvm;
 
+import dev.standin.snapshot.HeldSnapshot;
 import dev.standin.snapshot.ChangedExtents;
 import dev.standin.snapshot.CommandRunner;
 import dev.standin.snapshot.HookContext;
@@ -241,42 +242,18 @@ public final class LvmHook implements SnapshotHook {
         remove(entry);
     }
 
-    private final class LvmSnapshot implements Snapshot {
+    private final class LvmSnapshot extends HeldSnapshot {
         private final StaleSnapshots.Entry entry;
-        private final Path view;
-        private final Tracking tracking;
         private final boolean thin;
-        private String replicaDigest;
-        private boolean closed;
 
         LvmSnapshot(StaleSnapshots.Entry entry, Path view, Tracking tracking, boolean thin) {
+            super(view, tracking);
             this.entry = entry;
-            this.view = view;
-            this.tracking = tracking;
             this.thin = thin;
         }
 
         @Override
-        public Path view() {
-            return view;
-        }
-
-        @Override
-        public Tracking tracking() {
-            return tracking;
-        }
-
-        @Override
-        public void replicated(String replicaDigest) {
-            this.replicaDigest = replicaDigest;
-        }
-
-        @Override
-        public void close() throws SnapshotException {
-            if (closed) {
-                return;
-            }
-            closed = true;
+        protected void release(String replicaDigest) throws SnapshotException {
             try {
                 String target = vg + "/" + entry.field("snapshot");
                 if (!thin) {

@@ -1,52 +1,28 @@
 package dev.standin.snapshot.qemu;
 
-import dev.standin.snapshot.Snapshot;
+import dev.standin.snapshot.HeldSnapshot;
 import dev.standin.snapshot.SnapshotException;
 import dev.standin.snapshot.StaleSnapshots;
 import dev.standin.snapshot.Tracking;
 import java.nio.file.Path;
 
 /** A running VM's drive with an overlay on top; the image under it is the view. */
-final class QemuSnapshot implements Snapshot {
+final class QemuSnapshot extends HeldSnapshot {
 
     private final QemuHook hook;
     private final QmpClient qmp;
     private final StaleSnapshots.Entry entry;
-    private final Path image;
-    private final Tracking tracking;
-    private String replicaDigest;
-    private boolean closed;
 
     QemuSnapshot(QemuHook hook, QmpClient qmp, StaleSnapshots.Entry entry, Path image, Tracking tracking) {
+        super(image, tracking);
         this.hook = hook;
         this.qmp = qmp;
         this.entry = entry;
-        this.image = image;
-        this.tracking = tracking;
     }
 
+    /** Once the overlay is committed, the bitmaps are settled by whether the cycle was replicated. */
     @Override
-    public Path view() {
-        return image;
-    }
-
-    @Override
-    public Tracking tracking() {
-        return tracking;
-    }
-
-    /** Takes effect at {@link #close()}, once the overlay is committed: the bitmaps are settled then. */
-    @Override
-    public void replicated(String replicaDigest) {
-        this.replicaDigest = replicaDigest;
-    }
-
-    @Override
-    public void close() throws SnapshotException {
-        if (closed) {
-            return;
-        }
-        closed = true;
+    protected void release(String replicaDigest) throws SnapshotException {
         try {
             hook.release(qmp, entry, replicaDigest);
         } finally {

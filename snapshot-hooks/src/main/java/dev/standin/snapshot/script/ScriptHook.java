@@ -1,5 +1,6 @@
 package dev.standin.snapshot.script;
 
+import dev.standin.snapshot.HeldSnapshot;
 import dev.standin.snapshot.CommandRunner;
 import dev.standin.snapshot.HookContext;
 import dev.standin.snapshot.Snapshot;
@@ -101,37 +102,16 @@ public final class ScriptHook implements SnapshotHook {
         }
     }
 
-    private final class ScriptSnapshot implements Snapshot {
+    private final class ScriptSnapshot extends HeldSnapshot {
         private final StaleSnapshots.Entry entry;
-        private final Path source;
-        private boolean closed;
 
         ScriptSnapshot(StaleSnapshots.Entry entry, Path source) {
+            super(source, Tracking.untracked("the script hook does not track changes"));
             this.entry = entry;
-            this.source = source;
         }
 
         @Override
-        public Path view() {
-            return source;
-        }
-
-        @Override
-        public Tracking tracking() {
-            return Tracking.untracked("the script hook does not track changes");
-        }
-
-        @Override
-        public void replicated(String replicaDigest) {
-            // nothing to advance
-        }
-
-        @Override
-        public void close() throws SnapshotException {
-            if (closed) {
-                return;
-            }
-            closed = true;
+        protected void release(String replicaDigest) throws SnapshotException {
             SnapshotException failure = new SnapshotException("releasing script snapshot " + entry.id() + " failed", false);
             runPost(entry, failure);
             if (failure.getSuppressed().length > 0) {
