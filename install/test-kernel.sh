@@ -21,7 +21,9 @@ done
 package=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -1)
 [[ -n "$package" ]] || die "apt-cache knows no linux-image-amd64 (run apt-get update)"
 version=${package#linux-image-}
-if [[ -f "$DIR/version" && "$(cat "$DIR/version")" == "$version" && -f "$DIR/vmlinuz" && -f "$DIR/initramfs.gz" ]]; then
+# Rebuilt when the kernel or this script (its /init) changes.
+stamp="$version $(sha256sum "$0" | cut -c1-16)"
+if [[ -f "$DIR/version" && "$(cat "$DIR/version")" == "$stamp" && -f "$DIR/vmlinuz" && -f "$DIR/initramfs.gz" ]]; then
     exit 0
 fi
 
@@ -80,13 +82,15 @@ done
 work=$($bb sed -n 's/.*standin\.work=\([^ ]*\).*/\1/p' /proc/cmdline)
 $bb mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=524288,cache=loose hostroot /newroot \
     || { echo "init: cannot mount the host's root over 9p" > /dev/console; $bb poweroff -f; }
-for d in tmp run var/tmp var/lock; do
+# Not /tmp: the host's /tmp may hold what the guest runs (a checkout, a build); programs in the
+# guest write temporary files under /run/tmp (TMPDIR, java.io.tmpdir) instead.
+for d in run var/tmp var/lock; do
     [ -d "/newroot/$d" ] && $bb mount -t tmpfs tmpfs "/newroot/$d"
 done
+$bb mkdir -p /newroot/run/tmp && $bb chmod 1777 /newroot/run/tmp
 # LVM writes metadata backups under /etc/lvm: a writable copy of the host's.
 $bb mkdir -p /etc-lvm && $bb cp -a /newroot/etc/lvm/. /etc-lvm/ 2>/dev/null
 $bb mount -t tmpfs tmpfs /newroot/etc/lvm && $bb cp -a /etc-lvm/. /newroot/etc/lvm/
-$bb mkdir -p "/newroot$work" 2>/dev/null   # a work directory under /tmp is now on the guest's tmpfs
 $bb mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 work "/newroot$work" \
     || { echo "init: cannot mount the work directory $work" > /dev/console; $bb poweroff -f; }
 $bb mount --move /dev /newroot/dev
@@ -94,7 +98,7 @@ $bb mount --move /sys /newroot/sys
 $bb mount --move /proc /newroot/proc
 $bb mkdir -p /newroot/dev/shm && $bb mount -t tmpfs tmpfs /newroot/dev/shm
 exec $bb switch_root /newroot /bin/sh -c \
-    "cd '$work'; /bin/sh '$work/guest-run.sh' > '$work/guest.log' 2>&1; echo \$? > '$work/guest.exit'; sync; echo o > /proc/sysrq-trigger; sleep 60"
+    "cd '$work'; TMPDIR=/run/tmp /bin/sh '$work/guest-run.sh' > '$work/guest.log' 2>&1; echo \$? > '$work/guest.exit'; sync; echo o > /proc/sysrq-trigger; sleep 60"
 INIT
 sed -i "s/MODULES/${modules[*]}/" "$root/init"
 chmod 755 "$root/init"
@@ -104,5 +108,5 @@ mkdir -p "$DIR"
 cp "kernel/boot/vmlinuz-$version" "$DIR/vmlinuz.tmp"
 mv "$DIR/initramfs.gz.tmp" "$DIR/initramfs.gz"
 mv "$DIR/vmlinuz.tmp" "$DIR/vmlinuz"
-echo "$version" > "$DIR/version"
+echo "$stamp" > "$DIR/version"
 echo "test-kernel.sh: $package ready in $DIR" >&2

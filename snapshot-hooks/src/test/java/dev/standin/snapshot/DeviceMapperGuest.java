@@ -57,8 +57,10 @@ public final class DeviceMapperGuest {
             throw new IOException("no test kernel in " + kernelDirectory()
                     + ": run install/test-kernel.sh (install/setup-debian.sh does)");
         }
+        // The guest's /tmp is the host's, read-only: temporary files (JUnit's @TempDir) go to its tmpfs.
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:ErrorFile=" + work.toAbsolutePath().resolve("hs_err.log")));
+                "-XX:ErrorFile=" + work.toAbsolutePath().resolve("hs_err.log"), "-XX:-UsePerfData",
+                "-Djava.io.tmpdir=/run/tmp"));
         command.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
                 .filter(a -> a.startsWith("--add-")).toList());
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.junit.platform.console.ConsoleLauncher",
