@@ -40,7 +40,7 @@ standin() { "$(pwd)/install/standin" "$@"; }
 
 echo "== sparse 32 GiB image holding 256 MiB of data"
 img=$workdir/sparse.img
-rm -f "$img" "$workdir"/replica-*.img "$workdir"/.replica-*
+rm -rf "$img" "$workdir"/replica-*.img "$workdir"/.replica-*
 truncate -s 32G "$img"
 for i in $(seq 0 63); do # 64 extents of 4 MiB, spread over the image
   head -c 4M /dev/urandom | dd of="$img" bs=1M seek=$(( i * 512 + (i * 37) % 500 )) conv=notrunc status=none
@@ -64,7 +64,7 @@ cmp "$img" "$workdir/replica-standin.img" && cmp "$img" "$workdir/replica-rsync.
 echo "source allocated: $(mib "$(allocated "$img")") MiB; read MiB is what standin reports reading (rsync does not report it: it reads every byte of both files, holes included)"
 awk -v s="$(wall s-first)" -v r="$(wall r-first)" -v si="$(wall s-incr)" -v ri="$(wall r-incr)" \
   'BEGIN { printf "ratios: first copy standin/rsync %.3f (%.1fx faster); incremental %.3f (%.1fx faster)\n", s/r, r/s, si/ri, ri/si }'
-rm -f "$img" "$workdir"/replica-*.img "$workdir"/.replica-*
+rm -rf "$img" "$workdir"/replica-*.img "$workdir"/.replica-*
 
 echo
 echo "== page cache after reading a 2 GiB image (read cold, fincore afterwards)"
@@ -73,7 +73,7 @@ head -c 2G /dev/urandom > "$img"
 sync  # dirty pages cannot be dropped: write them back first
 printf '%-44s %16s\n' tool "cached MiB after"
 for variant in standin standin-keep rsync; do
-  rm -f "$workdir/replica.img" "$workdir/.replica.img".*
+  rm -rf "$workdir/replica.img" "$workdir/.replica.img".*
   drop "$img"
   case $variant in
     standin) standin sync "$img" "$workdir/replica.img" > /dev/null ;;
