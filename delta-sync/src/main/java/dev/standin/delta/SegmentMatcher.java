@@ -34,11 +34,6 @@ public final class SegmentMatcher {
     private final int blockSize;
     private final int step;
 
-    /** Searches moved data at every byte; {@code index} null searches none (same-offset matches only). */
-    public SegmentMatcher(Signatures basis, WeakIndex index, int blockSize) {
-        this(basis, index, blockSize, index == null ? MoveSearch.NONE : MoveSearch.BYTE);
-    }
-
     /** {@code index} may be null only when {@code moves} is {@link MoveSearch#NONE}. */
     public SegmentMatcher(Signatures basis, WeakIndex index, int blockSize, MoveSearch moves) {
         if ((index == null) != (moves == MoveSearch.NONE)) {

@@ -36,11 +36,6 @@ final class DeltaHarness {
 
     private static Encoded lastEncoded;
 
-    static byte[] encode(byte[] basis, byte[] target, int blockSize, int segmentSize, Compression compression)
-            throws IOException {
-        return encode(basis, target, blockSize, segmentSize, compression, MoveSearch.BYTE);
-    }
-
     static byte[] encode(byte[] basis, byte[] target, int blockSize, int segmentSize, Compression compression,
             MoveSearch moves) throws IOException {
         Signatures basisSigs = basis.length == 0 ? Signatures.empty(blockSize) : SignatureBuilder.of(ByteBuffer.wrap(basis), blockSize);

@@ -49,6 +49,19 @@ public final class DeviceMapperGuest {
     }
 
     /**
+     * Runs {@code tests} in the guest and fails unless every one of its tests ran there and passed
+     * (none skipped); prints the guest's report either way.
+     */
+    public static void assertPasses(Path work, Class<?> tests) throws IOException, InterruptedException {
+        Result result = runTests(work, tests, Duration.ofMinutes(10));
+        System.out.println(tests.getSimpleName() + " in the device-mapper guest:\n" + result.log());
+        org.junit.jupiter.api.Assertions.assertEquals(0, result.exit(),
+                tests.getSimpleName() + " failed in the guest:\n" + result.log());
+        org.junit.jupiter.api.Assertions.assertTrue(
+                result.log().contains("0 tests skipped") && result.log().contains("0 tests failed"), result.log());
+    }
+
+    /**
      * Runs the JUnit class {@code tests} in the guest with this JVM's class path and module
      * options (JUnit's console launcher), and returns its report and exit status.
      */
