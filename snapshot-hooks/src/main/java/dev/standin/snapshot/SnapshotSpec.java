@@ -37,6 +37,24 @@ public record SnapshotSpec(String kind, List<String> args) {
         return new SnapshotSpec(kind, args);
     }
 
+    /**
+     * The same spec with its local path arguments (qemu's QMP socket, file's copy directory,
+     * script's two scripts) passed through {@code resolve}: relative ones are meant against the
+     * working directory of whoever typed them, which need not be this process's.
+     */
+    public SnapshotSpec resolvingPaths(java.util.function.Function<String, java.nio.file.Path> resolve) {
+        int pathArgs = switch (kind) {
+            case "qemu", "file" -> 1;
+            case "script" -> 2;
+            default -> 0;
+        };
+        List<String> resolved = new java.util.ArrayList<>(args);
+        for (int i = 0; i < Math.min(pathArgs, resolved.size()); i++) {
+            resolved.set(i, resolve.apply(resolved.get(i)).toString());
+        }
+        return new SnapshotSpec(kind, resolved);
+    }
+
     /** The {@code index}th argument, or a message that says what the kind expects. */
     String arg(int index, String usage) {
         if (index >= args.size()) {

@@ -2,6 +2,7 @@ package dev.standin.agent.cli;
 
 import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
+import dev.standin.agent.daemon.AgentClient;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -12,7 +13,7 @@ import picocli.CommandLine.Command;
         versionProvider = Main.VersionProvider.class,
         description = "Keeps VM disk replicas on another disk or host, sending only changed blocks.",
         subcommands = {SyncCommand.class, ServeCommand.class, VerifyCommand.class, PointsCommand.class,
-            RestoreCommand.class, CommandLine.HelpCommand.class},
+            RestoreCommand.class, AgentCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nEXIT STATUS%n",
         exitCodeList = {
             " 0:success",
@@ -27,7 +28,18 @@ import picocli.CommandLine.Command;
         })
 public final class Main {
 
+    private final Invocation invocation;
+
+    private Main(Invocation invocation) {
+        this.invocation = invocation;
+    }
+
     public static void main(String[] args) {
+        // A resident agent runs the cycle in a JVM whose code is already compiled (docs/agent.md).
+        java.util.OptionalInt ranByAgent = AgentClient.runThroughAgent(args, System.getenv());
+        if (ranByAgent.isPresent()) {
+            System.exit(ranByAgent.getAsInt());
+        }
         bindNativeInBackground();
         System.exit(run(args));
     }
@@ -45,14 +57,20 @@ public final class Main {
     }
 
     public static int run(String... args) {
-        return run(new java.io.PrintWriter(System.out, true), new java.io.PrintWriter(System.err, true), args);
+        return run(Invocation.ofProcess(), args);
     }
 
     /** Runs the command line with the given output streams and returns the exit status. */
     public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
-        CommandLine cli = new CommandLine(new Main());
-        cli.setOut(out);
-        cli.setErr(err);
+        return run(Invocation.ofProcess(out, err), args);
+    }
+
+    /** Runs the command line for {@code invocation} and returns the exit status. */
+    public static int run(Invocation invocation, String... args) {
+        CommandLine cli = new CommandLine(new Main(invocation));
+        cli.setOut(invocation.out());
+        cli.setErr(invocation.err());
+        cli.registerConverter(java.nio.file.Path.class, invocation::resolve);
         cli.setCaseInsensitiveEnumValuesAllowed(true);
         cli.setExecutionExceptionHandler(Main::handle);
         cli.setParameterExceptionHandler((e, a) -> {
@@ -80,6 +98,11 @@ public final class Main {
         cli.getErr().println("standin: internal error: " + e);
         e.printStackTrace(cli.getErr());
         return ExitStatus.ERROR.code();
+    }
+
+    /** Where this run's input and output go; subcommands reach it as their parent command. */
+    Invocation invocation() {
+        return invocation;
     }
 
     static final class VersionProvider implements CommandLine.IVersionProvider {

@@ -7,14 +7,14 @@ import dev.standin.agent.transport.ReplicaRoot;
 import dev.standin.agent.transport.ReplicaServer;
 import dev.standin.agent.transport.ServeRequest;
 import dev.standin.nativeio.NativeIo;
-import java.io.FileDescriptor;
-import java.io.FileInputStream;
-import java.io.FileOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
 
 /** {@code standin serve --root DIR}: the receiving end, started by a sender over SSH. */
 @Command(
@@ -42,14 +42,18 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = "Threads reading the replica when it must be read.")
     private int threads = Runtime.getRuntime().availableProcessors();
 
+    @ParentCommand
+    private Main main;
+
     @Override
     public Integer call() throws StandinException {
         // stdout carries the protocol: nothing else may be printed to it from here on.
-        FileInputStream in = new FileInputStream(FileDescriptor.in);
-        FileOutputStream out = new FileOutputStream(FileDescriptor.out);
+        InputStream in = main.invocation().stdin();
+        OutputStream out = main.invocation().stdout();
         ReplicaRoot confined;
         try {
-            confined = ServeRequest.effectiveRoot(new ReplicaRoot(root), System.getenv("SSH_ORIGINAL_COMMAND"));
+            confined = ServeRequest.effectiveRoot(new ReplicaRoot(root),
+                    main.invocation().variable("SSH_ORIGINAL_COMMAND").orElse(null));
         } catch (ProtocolException e) {
             return ReplicaServer.refuse(in, out, new StandinException(ExitStatus.PROTOCOL, e.getMessage(), e));
         } catch (IOException e) {

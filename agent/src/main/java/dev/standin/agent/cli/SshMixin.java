@@ -25,10 +25,10 @@ final class SshMixin {
             description = "How to start standin on the remote host, like rsync's --rsync-path (default: ${DEFAULT-VALUE}).")
     private String remoteStandin;
 
-    SshOptions options(long bytesPerSecond) {
+    SshOptions options(long bytesPerSecond, Invocation invocation) {
         SshOptions defaults = SshOptions.defaults();
         Optional<Path> config = sshConfig == null ? defaults.sshConfig()
-                : sshConfig.equals("none") ? Optional.empty() : Optional.of(Path.of(sshConfig));
+                : sshConfig.equals("none") ? Optional.empty() : Optional.of(invocation.resolve(sshConfig));
         return new SshOptions(Optional.ofNullable(identity), knownHosts != null ? knownHosts : defaults.knownHosts(),
                 config, remoteStandin, defaults.connectTimeoutMillis(), bytesPerSecond);
     }

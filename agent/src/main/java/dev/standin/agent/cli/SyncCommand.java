@@ -29,6 +29,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
@@ -51,6 +52,9 @@ final class SyncCommand implements Callable<Integer> {
 
     @Spec
     private CommandSpec spec;
+
+    @ParentCommand
+    private Main main;
 
     @Parameters(index = "0..*", arity = "2..*", paramLabel = "SOURCE... DEST",
             description = "Image files or block devices to copy from, then the replica (or directory) to update.")
@@ -135,8 +139,9 @@ final class SyncCommand implements Callable<Integer> {
                         + " is on another host; run standin on that host to replicate from it");
             }
         }
-        Progress progress = showProgress && System.console() != null && sources.size() == 1
-                ? new TerminalProgress() : Progress.NONE;
+        Invocation invocation = main.invocation();
+        Progress progress = showProgress && invocation.terminal() && sources.size() == 1
+                ? new TerminalProgress(invocation) : Progress.NONE;
         if (verbose) {
             progress = new VerboseProgress(progress, spec.commandLine().getErr());
         }
@@ -151,7 +156,7 @@ final class SyncCommand implements Callable<Integer> {
 
     private SyncOptions options(String source, Path destination, boolean toRemote) {
         String codec = compression.equals("auto") ? (toRemote ? "zstd" : "none") : compression;
-        return SyncOptions.builder(Path.of(source), destination)
+        return SyncOptions.builder(path(source), destination)
                 .blockSize(blockSize)
                 .compression(Compression.parse(codec))
                 .dryRun(dryRun)
@@ -167,23 +172,24 @@ final class SyncCommand implements Callable<Integer> {
     private List<SyncStats> syncLocal(List<String> sources, String destination, Progress progress)
             throws StandinException, InterruptedException {
         List<SyncStats> results = new ArrayList<>();
-        if (sources.size() == 1 && !Files.isDirectory(Path.of(destination))) {
-            SyncOptions options = options(sources.get(0), Path.of(destination), false);
+        if (sources.size() == 1 && !Files.isDirectory(path(destination))) {
+            SyncOptions options = options(sources.get(0), path(destination), false);
             PrintWriter err = spec.commandLine().getErr();
             results.add(snapshot == null ? new LocalSync(options, progress).run()
-                    : new SnapshotSync(options, SnapshotSpec.parse(snapshot), progress,
+                    : new SnapshotSync(options, SnapshotSpec.parse(snapshot).resolvingPaths(main.invocation()::resolve),
+                            progress,
                             line -> err.println("standin: " + line), // stale snapshots released: a crash left them
-                            Optional.of(SshRemoteShell.connector(ssh.options(0)))).run());
+                            Optional.of(SshRemoteShell.connector(ssh.options(0, main.invocation())))).run());
             return results;
         }
         if (snapshot != null) {
             throw new StandinException(ExitStatus.USAGE, "--snapshot takes one SOURCE and one DEST");
         }
-        if (!Files.isDirectory(Path.of(destination))) {
+        if (!Files.isDirectory(path(destination))) {
             throw new StandinException(ExitStatus.USAGE, "with several sources, " + destination + " must be a directory");
         }
         for (String source : sources) {
-            Path target = Path.of(destination).resolve(Path.of(source).getFileName());
+            Path target = path(destination).resolve(Path.of(source).getFileName());
             results.add(new LocalSync(options(source, target, false), progress).run());
         }
         return results;
@@ -195,7 +201,7 @@ final class SyncCommand implements Callable<Integer> {
             throw new StandinException(ExitStatus.USAGE, "--snapshot to another host is not supported yet: sync the "
                     + "snapshot to a local replica, or run standin on the VM's host with a local DEST");
         }
-        SshOptions ssh = this.ssh.options(bandwidthLimit == null ? 0 : bandwidthLimit);
+        SshOptions ssh = this.ssh.options(bandwidthLimit == null ? 0 : bandwidthLimit, main.invocation());
         if (sources.size() == 1 && !remote.path().endsWith("/")) {
             return List.of(new RemoteSync(options(sources.get(0), Path.of(remote.path()), true), remote, ssh, progress)
                     .run());
@@ -220,6 +226,10 @@ final class SyncCommand implements Callable<Integer> {
             message.append(' ').append(f.source()).append(": ").append(f.failure().getMessage()).append(';');
         }
         throw new StandinException(failed.get(0).failure().status(), message.substring(0, message.length() - 1));
+    }
+
+    private Path path(String text) {
+        return main.invocation().resolve(text);
     }
 
     /**

@@ -8,20 +8,29 @@ import me.tongfei.progressbar.ProgressBarStyle;
 /** A progress bar with rate and ETA on the terminal, one per phase. */
 final class TerminalProgress implements Progress {
 
+    private final Invocation invocation;
     private ProgressBar bar;
+
+    TerminalProgress(Invocation invocation) {
+        this.invocation = invocation;
+    }
 
     @Override
     public synchronized void phase(String name, long total) {
         finish();
-        bar = new ProgressBarBuilder()
+        ProgressBarBuilder builder = new ProgressBarBuilder()
                 .setTaskName(name)
                 .setInitialMax(Math.max(1, total / (1 << 20)))
                 .setUnit(" MiB", 1)
                 .setStyle(ProgressBarStyle.ASCII)
                 .showSpeed()
                 .setUpdateIntervalMillis(250)
-                .continuousUpdate()
-                .build();
+                .continuousUpdate();
+        if (invocation.workingDirectory().isPresent()) {
+            // Run by the agent for a client: its terminal is the client's stderr, 80 columns.
+            builder.setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(invocation.errStream()));
+        }
+        bar = builder.build();
     }
 
     @Override

@@ -39,6 +39,9 @@ import picocli.CommandLine.Spec;
         sortOptions = false)
 final class VerifyCommand implements Callable<Integer> {
 
+    @picocli.CommandLine.ParentCommand
+    private Main main;
+
     @Spec
     private CommandSpec spec;
 
@@ -81,7 +84,7 @@ final class VerifyCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--block-size applies only with --against (a scrub uses the record's)");
         }
         PrintWriter err = spec.commandLine().getErr();
-        Progress progress = showProgress && System.console() != null ? new TerminalProgress() : Progress.NONE;
+        Progress progress = showProgress && main.invocation().terminal() ? new TerminalProgress(main.invocation()) : Progress.NONE;
         if (verbose) {
             progress = new VerboseProgress(progress, err);
         }
@@ -115,7 +118,7 @@ final class VerifyCommand implements Callable<Integer> {
     }
 
     private VerifyResult verifyLocal(Progress progress) throws StandinException, InterruptedException {
-        Path destination = Path.of(destinationText);
+        Path destination = main.invocation().resolve(destinationText);
         ScrubOptions scrubOptions = ScrubOptions.defaults().withThreads(reading.threads()).withIdleIo(reading.idleIo())
                 .withDropCache(reading.dropCache()).withStateDirectory(stateDirectory);
         Scrub scrub = new Scrub(scrubOptions, progress);
@@ -130,9 +133,9 @@ final class VerifyCommand implements Callable<Integer> {
     private VerifyResult verifyRemote(RemoteLocation remote, Progress progress)
             throws StandinException, InterruptedException {
         if (source == null) {
-            return VerifyResult.of(RemoteVerify.run(remote, ssh.options(0)));
+            return VerifyResult.of(RemoteVerify.run(remote, ssh.options(0, main.invocation())));
         }
-        RemoteSync sync = new RemoteSync(syncOptions(Path.of(remote.path()), Compression.LZ4), remote, ssh.options(0),
+        RemoteSync sync = new RemoteSync(syncOptions(Path.of(remote.path()), Compression.LZ4), remote, ssh.options(0, main.invocation()),
                 true, progress);
         SyncStats stats = sync.run();
         return VerifyResult.repaired(sync.scrubReport(), stats);
