@@ -83,6 +83,11 @@ public final class Main {
 
     /** Every failure becomes one line on stderr and a named exit status. */
     private static int handle(Exception e, CommandLine cli, CommandLine.ParseResult parsed) {
+        if (interrupted(e)) {
+            // An interrupt closes the channels it meets, so what fails first may look like an I/O error.
+            cli.getErr().println("standin: interrupted; the replica is left at its last committed point");
+            return ExitStatus.INTERRUPTED.code();
+        }
         if (e instanceof StandinException s) {
             cli.getErr().println("standin: " + s.getMessage());
             return s.status().code();
@@ -98,6 +103,19 @@ public final class Main {
         cli.getErr().println("standin: internal error: " + e);
         e.printStackTrace(cli.getErr());
         return ExitStatus.ERROR.code();
+    }
+
+    private static boolean interrupted(Throwable e) {
+        if (Thread.currentThread().isInterrupted()) {
+            return true;
+        }
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof InterruptedException || t instanceof java.io.InterruptedIOException
+                    || t instanceof java.nio.channels.ClosedByInterruptException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Where this run's input and output go; subcommands reach it as their parent command. */

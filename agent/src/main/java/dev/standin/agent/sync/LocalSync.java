@@ -139,11 +139,13 @@ public final class LocalSync {
             return new Sent(sent.stats(), sent.sourceRead(), wire.count(), sent.digest());
         } catch (Exception e) {
             pipe.fail(new IOException("the sending side stopped: " + e.getMessage()));
+            boolean interrupted = e instanceof InterruptedException || e instanceof java.io.InterruptedIOException
+                    || e instanceof java.nio.channels.ClosedByInterruptException;
             try {
                 applier.get();
             } catch (ExecutionException applierFailure) {
                 // When the receiving side failed first, the sender only saw the pipe close.
-                if (applierFailure.getCause() instanceof Exception cause) {
+                if (!interrupted && applierFailure.getCause() instanceof Exception cause) {
                     throw Failures.wrap(cause, "destination ");
                 }
             } catch (InterruptedException ignored) {

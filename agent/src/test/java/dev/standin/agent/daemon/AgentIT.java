@@ -1,0 +1,183 @@
+package dev.standin.agent.daemon;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.standin.agent.Cli;
+import dev.standin.agent.Images;
+import dev.standin.agent.OpenSshServer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code standin agent} in its own JVM, and commands in JVMs of their own that hand their cycle to
+ * it: what they print, their exit status and their replicas must be what they would be without
+ * the agent; a client that dies takes its cycle with it; a command the agent declines runs itself.
+ */
+class AgentIT {
+
+    @TempDir
+    Path dir;
+
+    private Path socket;
+    private Path agentLog;
+    private Process agent;
+
+    @BeforeEach
+    void startAgent() throws Exception {
+        socket = dir.resolve("run/agent.sock");
+        agentLog = dir.resolve("agent.log");
+        ProcessBuilder builder = new ProcessBuilder(Cli.javaCommand("512m", "agent", "--socket", socket.toString()))
+                .redirectErrorStream(true).redirectOutput(agentLog.toFile());
+        builder.environment().remove("SSH_AUTH_SOCK");
+        agent = builder.start();
+        awaitLog("listening on " + socket, Duration.ofSeconds(20));
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(socket)));
+    }
+
+    @AfterEach
+    void stopAgent() throws Exception {
+        agent.destroy();
+        assertTrue(agent.waitFor(10, TimeUnit.SECONDS), "agent stops on SIGTERM");
+        assertTrue(Files.notExists(socket), "agent removes its socket when it stops");
+    }
+
+    @Test
+    void runsTheCommandAsItsClientWouldWithRelativePathsOutputAndExitStatus() throws Exception {
+        Path work = Files.createDirectories(dir.resolve("work"));
+        Images.create(work.resolve("disk.img"), 24 << 20, 1);
+        Result first = client(work, Map.of(), "sync", "disk.img", "replica.img", "--json", "--state-dir", "state");
+        assertEquals(0, first.exit, first.err);
+        JsonNode stats = new ObjectMapper().readTree(first.out);
+        assertTrue(stats.get("firstCopy").asBoolean(), first.out);
+        assertEquals(Images.sha256(work.resolve("disk.img")), Images.sha256(work.resolve("replica.img")));
+        awaitLog("#1 sync disk.img replica.img --json --state-dir state: exit 0", Duration.ofSeconds(5));
+
+        Images.overwriteBlocks(work.resolve("disk.img"), 40, 4096, 2);
+        Result second = client(work, Map.of(), "sync", "disk.img", "replica.img", "--stats", "-v", "--state-dir", "state");
+        assertEquals(0, second.exit, second.err);
+        assertTrue(second.out.contains("Literal data:"), second.out);
+        assertTrue(second.err.contains("standin: scanning source"), second.err);
+        assertEquals(Images.sha256(work.resolve("disk.img")), Images.sha256(work.resolve("replica.img")));
+
+        Result missing = client(work, Map.of(), "sync", "nothing.img", "replica.img");
+        assertEquals(3, missing.exit, missing.err);
+        assertTrue(missing.err.startsWith("standin: source " + work.resolve("nothing.img")), missing.err);
+        awaitLog("#3 sync nothing.img replica.img: exit 3", Duration.ofSeconds(5));
+    }
+
+    @Test
+    void aCommandWithAnotherSshAgentIsDeclinedAndRunsItself() throws Exception {
+        Path work = Files.createDirectories(dir.resolve("work"));
+        Images.create(work.resolve("disk.img"), 8 << 20, 3);
+        Result result = client(work, Map.of("SSH_AUTH_SOCK", dir.resolve("elsewhere.sock").toString()),
+                "sync", "disk.img", "replica.img", "--state-dir", "state");
+        assertEquals(0, result.exit, result.err);
+        assertEquals(Images.sha256(work.resolve("disk.img")), Images.sha256(work.resolve("replica.img")));
+        awaitLog("#1 declined sync disk.img replica.img --state-dir state: the command uses another ssh-agent",
+                Duration.ofSeconds(5));
+    }
+
+    @Test
+    void aClientKilledMidCycleInterruptsItAndTheReplicaKeepsItsPoint() throws Exception {
+        Path work = Files.createDirectories(dir.resolve("work"));
+        Path disk = Images.createRandom(work.resolve("disk.img"), 768L << 20, 4);
+        assertEquals(0, client(work, Map.of(), "sync", "disk.img", "replica.img", "--state-dir", "state").exit);
+        String before = Images.sha256(work.resolve("replica.img"));
+        Images.createRandom(disk, 768L << 20, 5); // every block changes: the cycle takes seconds
+        Process doomed = clientProcess(work, Map.of(), "sync", "disk.img", "replica.img", "--state-dir", "state");
+        awaitLog("#2 ", Duration.ZERO); // not logged before it ends
+        Thread.sleep(700);
+        assertTrue(doomed.isAlive(), "the cycle outlived 0.7 s, so the kill lands inside it");
+        doomed.destroyForcibly().waitFor();
+        awaitLog("#2 sync disk.img replica.img --state-dir state: exit 130", Duration.ofSeconds(20));
+        assertEquals(before, Images.sha256(work.resolve("replica.img")), "replica still at its previous point");
+
+        Result next = client(work, Map.of(), "sync", "disk.img", "replica.img", "--state-dir", "state", "-v");
+        assertEquals(0, next.exit, next.err);
+        assertEquals(Images.sha256(disk), Images.sha256(work.resolve("replica.img")));
+    }
+
+    @Test
+    void serveStartedBySshdRunsInTheAgent() throws Exception {
+        Path replicas = Files.createDirectories(dir.resolve("replicas"));
+        try (OpenSshServer sshd = OpenSshServer.start(dir.resolve("sshd"), null,
+                List.of(AgentSocket.VARIABLE + "=" + socket))) {
+            Path source = Images.create(dir.resolve("disk.img"), 16 << 20, 6);
+            List<String> args = new ArrayList<>(List.of("sync", source.toString(),
+                    sshd.url(replicas.resolve("disk.img")), "--json", "--state-dir", dir.resolve("state").toString()));
+            args.addAll(sshd.sshArgs());
+            // This command runs in the test JVM; only the remote end goes through the agent.
+            Cli.Result result = Cli.run(args.toArray(String[]::new));
+            assertEquals(0, result.exit(), result.err());
+            assertEquals(Images.sha256(source), Images.sha256(replicas.resolve("disk.img")));
+            awaitLog("#1 serve --root " + replicas + ": exit 0", Duration.ofSeconds(10));
+        }
+    }
+
+    @Test
+    void withTheAgentTurnedOffTheCommandRunsItself() throws Exception {
+        Path work = Files.createDirectories(dir.resolve("work"));
+        Images.create(work.resolve("disk.img"), 8 << 20, 7);
+        Result result = client(work, Map.of(AgentSocket.VARIABLE, "none"), "sync", "disk.img", "replica.img",
+                "--state-dir", "state");
+        assertEquals(0, result.exit, result.err);
+        assertEquals(Images.sha256(work.resolve("disk.img")), Images.sha256(work.resolve("replica.img")));
+        assertTrue(!Files.readString(agentLog).contains("#1"), Files.readString(agentLog));
+    }
+
+    private record Result(int exit, String out, String err) {}
+
+    private Result client(Path workingDirectory, Map<String, String> environment, String... args) throws Exception {
+        Process p = clientProcess(workingDirectory, environment, args);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "client finished");
+        String out = new String(p.getInputStream().readAllBytes());
+        String err = Files.readString(dir.resolve("client.err"));
+        return new Result(p.exitValue(), out, err);
+    }
+
+    private Process clientProcess(Path workingDirectory, Map<String, String> environment, String... args)
+            throws IOException {
+        ProcessBuilder builder = new ProcessBuilder(Cli.javaCommand("256m", args)).directory(workingDirectory.toFile())
+                .redirectError(dir.resolve("client.err").toFile());
+        builder.environment().put(AgentSocket.VARIABLE, socket.toString());
+        builder.environment().remove("SSH_AUTH_SOCK");
+        builder.environment().putAll(environment);
+        return builder.start();
+    }
+
+    /** Waits for {@code text} in the agent's log; with a zero timeout, asserts it is not there yet. */
+    private void awaitLog(String text, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        do {
+            String log = Files.exists(agentLog) ? Files.readString(agentLog) : "";
+            if (log.contains(text)) {
+                if (timeout.isZero()) {
+                    throw new AssertionError("agent log already has '" + text + "':\n" + log);
+                }
+                return;
+            }
+            if (timeout.isZero()) {
+                return;
+            }
+            if (!agent.isAlive()) {
+                throw new AssertionError("agent exited:\n" + log);
+            }
+            Thread.sleep(50);
+        } while (System.nanoTime() < deadline);
+        throw new AssertionError("agent log lacks '" + text + "':\n" + Files.readString(agentLog));
+    }
+}
