@@ -106,7 +106,7 @@ cleanup() {
 stop_sshd() {
     "$ROOT/install/loopback-sshd.sh" stop "$WORK/sshd"
 }
-trap 'stop_sshd; cleanup' EXIT
+trap 'stop_agent; stop_sshd; cleanup' EXIT
 trap 'exit 130' INT TERM
 
 avail=$(df --output=avail -B1 "$WORK" | tail -1 | tr -d ' ')
@@ -189,7 +189,8 @@ timed() {
     local out="$LOGDIR/$key.out" err="$LOGDIR/$key.err" tf="$LOGDIR/$key.time"
     prepare_cache "$src" "$dst"
     log "$case: $tool: $*"
-    local rc=0
+    local rc=0 agent_before
+    agent_before=$(agent_cpu_ticks)
     if [[ "$kind" == rsync ]]; then
         /usr/bin/time -f '%e %U %S' -o "$tf" bash -c '"$@" && sync "${@: -1}"' _ "$@" > "$out" 2> "$err" || rc=$?
     elif [[ "$kind" == rsync-ssh ]]; then
@@ -223,6 +224,10 @@ timed() {
         echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!" >&2
         exit 3
     fi
+    # A command run by the agent spends its CPU there: count the agent's share of the run too.
+    local agent_ticks
+    agent_ticks=$(( $(agent_cpu_ticks) - agent_before ))
+    user=$(awk -v u="$user" -v t="$agent_ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", u + t / hz }')
     local cpu
     cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
     WALL[$key]=$wall; CPU[$key]=$cpu; LIT[$key]=$literal; WIRE[$key]=$wire
@@ -251,6 +256,27 @@ seed_standin_replica() {
 }
 
 STANDIN=("$ROOT/install/standin" sync)
+
+# The resident agent (docs/agent.md), for the rows that say "via agent" only: every other row runs
+# standin in a JVM of its own, since this socket does not exist until start_agent.
+export STANDIN_AGENT_SOCKET="$WORK/agent/agent.sock"
+AGENT_PID=""
+start_agent() {
+    rm -rf "$WORK/agent"
+    "$ROOT/install/standin" agent --socket "$STANDIN_AGENT_SOCKET" 2> "$LOGDIR/agent.log" &
+    AGENT_PID=$!
+    for _ in $(seq 100); do [[ -S "$STANDIN_AGENT_SOCKET" ]] && return; sleep 0.1; done
+    die "the agent did not start; see $LOGDIR/agent.log"
+}
+stop_agent() {
+    [[ -n "$AGENT_PID" ]] || return 0
+    kill "$AGENT_PID" 2>/dev/null || true
+    wait "$AGENT_PID" 2>/dev/null || true
+    AGENT_PID=""
+}
+agent_cpu_ticks() { # user + system clock ticks of the agent so far (0 without one)
+    if [[ -n "$AGENT_PID" ]]; then awk '{ print $14 + $15 }' "/proc/$AGENT_PID/stat"; else echo 0; fi
+}
 HUMAN_SIZE=$(awk -v b="$SIZE_BYTES" 'BEGIN { if (b >= 2^30) printf "%g GiB", b / 2^30; else printf "%g MiB", b / 2^20 }')
 PCT=$(awk -v c="$CHANGE" 'BEGIN { printf "%g%%", c * 100 }')
 C_FIRST="first copy of $HUMAN_SIZE"
@@ -259,7 +285,8 @@ C_INC="incremental $PCT of $HUMAN_SIZE"
 if (( SSH )); then
     # A loopback sshd for this run only: throwaway host and client keys, strict known_hosts.
     SSHD="$WORK/sshd"
-    PORT=$("$ROOT/install/loopback-sshd.sh" start "$SSHD") || die "sshd did not start"
+    PORT=$("$ROOT/install/loopback-sshd.sh" start "$SSHD" "STANDIN_AGENT_SOCKET=$STANDIN_AGENT_SOCKET") \
+        || die "sshd did not start"
     USER_AT="$(id -un)@127.0.0.1"
     # Both tools get the same cipher (what standin prefers) so that the SSH cost is the same.
     SSH_CMD="ssh -p $PORT -i $SSHD/client_ed25519 -o UserKnownHostsFile=$SSHD/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -c aes128-gcm@openssh.com"
@@ -290,6 +317,15 @@ if (( SSH )); then
     rm -rf "$WORK/state/remote"
     timed inc-standin-read "$C_INC" "standin, replica read" "$CHANGED" "$R_ST" standin -- \
         "${STANDIN[@]}" "$CHANGED" "$(url "$R_ST")" "${STANDIN_SSH[@]}" --json -v
+    # Both ends through one resident agent (sync here, serve under sshd), after one untimed
+    # cycle of the same kind, as in a deployment that runs a cycle every few minutes.
+    start_agent
+    seed_remote_standin "$R_ST"
+    "${STANDIN[@]}" "$CHANGED" "$(url "$R_ST")" "${STANDIN_SSH[@]}" --json > "$LOGDIR/warm-agent-ssh.json"
+    seed_remote_standin "$R_ST"
+    timed inc-standin-agent "$C_INC" "standin via agent" "$CHANGED" "$R_ST" standin -- \
+        "${STANDIN[@]}" "$CHANGED" "$(url "$R_ST")" "${STANDIN_SSH[@]}" --json -v
+    stop_agent
     reset_replica "$R_RS"
     timed inc-rsync "$C_INC" "rsync --inplace" "$CHANGED" "$R_RS" rsync-ssh -- \
         rsync -e "$SSH_CMD" --inplace --no-whole-file --stats "$CHANGED" "$USER_AT:$R_RS"
@@ -315,6 +351,15 @@ timed inc-standin "$C_INC" "standin" "$CHANGED" "$R_ST" standin -- \
 reset_replica "$R_ST"
 timed inc-standin-nocache "$C_INC" "standin, replica read" "$CHANGED" "$R_ST" standin -- \
     "${STANDIN[@]}" "$CHANGED" "$R_ST" --json -v
+# The same cycle through the resident agent, after one untimed cycle of the same kind (as in a
+# deployment that runs a cycle every few minutes).
+start_agent
+seed_standin_replica "$R_ST"
+"${STANDIN[@]}" "$CHANGED" "$R_ST" --json > "$LOGDIR/warm-agent.json"
+seed_standin_replica "$R_ST"
+timed inc-standin-agent "$C_INC" "standin via agent" "$CHANGED" "$R_ST" standin -- \
+    "${STANDIN[@]}" "$CHANGED" "$R_ST" --json -v
+stop_agent
 seed_standin_replica "$R_ST"
 timed inc-standin-keepcache "$C_INC" "standin --no-drop-cache" "$CHANGED" "$R_ST" standin -- \
     "${STANDIN[@]}" "$CHANGED" "$R_ST" --json -v --no-drop-cache
@@ -371,6 +416,8 @@ REPORT="$WORK/results.txt"
     ratio "incremental: standin wall / rsync --inplace wall" "${WALL[inc-standin]}" "${WALL[inc-rsync]}"
     ratio "incremental: standin cpu / rsync --inplace cpu" "${CPU[inc-standin]}" "${CPU[inc-rsync]}"
     ratio "incremental: standin (no sender cache) wall / rsync --inplace wall" "${WALL[inc-standin-nocache]}" "${WALL[inc-rsync]}"
+    ratio "incremental: standin via agent wall / rsync --inplace wall" "${WALL[inc-standin-agent]}" "${WALL[inc-rsync]}"
+    ratio "incremental: standin via agent cpu / rsync --inplace cpu" "${CPU[inc-standin-agent]}" "${CPU[inc-rsync]}"
     if (( SSH )); then
         ratio "incremental: standin wall / rsync --inplace -z wall" "${WALL[inc-standin]}" "${WALL[inc-rsync-z]}"
         plain "incremental: rsync -z wire / changed bytes" "${WIRE[inc-rsync-z]}" "$CHANGED_BYTES"
@@ -388,7 +435,7 @@ REPORT="$WORK/results.txt"
     plain "incremental: standin wire / changed bytes" "${WIRE[inc-standin]}" "$CHANGED_BYTES"
     plain "incremental: rsync --inplace wire / changed bytes" "${WIRE[inc-rsync]}" "$CHANGED_BYTES"
     echo
-    for k in inc-standin inc-standin-t1 first-standin; do
+    for k in inc-standin inc-standin-agent inc-standin-t1 first-standin; do
         [[ -f "$LOGDIR/$k.err" ]] || continue
         echo "standin phase starts (-v), $k (self-reported total $(json_num seconds "$LOGDIR/$k.out" | awk '{printf "%.2f", $1}') s, wall ${WALL[$k]} s):"
         sed -n 's/^standin: /  /p' "$LOGDIR/$k.err"

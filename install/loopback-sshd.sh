@@ -2,7 +2,8 @@
 # Starts a throwaway OpenSSH sshd on 127.0.0.1 for the demo and the benchmark: its own host key,
 # one client key in its own authorized_keys, a known_hosts that trusts it, nothing of the
 # machine's ssh configuration touched.
-#   install/loopback-sshd.sh start DIR   -> prints the port; DIR gets client_ed25519, known_hosts
+#   install/loopback-sshd.sh start DIR [NAME=VALUE...]  -> prints the port; DIR gets client_ed25519,
+#                                  known_hosts; NAME=VALUE go into every session's environment (SetEnv)
 #   install/loopback-sshd.sh stop DIR
 set -euo pipefail
 cmd=${1:?usage: loopback-sshd.sh start|stop DIR}
@@ -24,6 +25,9 @@ start)
         "AuthorizedKeysFile $dir/authorized_keys" "PidFile $dir/sshd.pid" "StrictModes no" "UsePAM no" \
         "PasswordAuthentication no" "KbdInteractiveAuthentication no" "PermitRootLogin prohibit-password" \
         "LogLevel ERROR" > "$dir/sshd_config"
+    if (( $# > 2 )); then
+        echo "SetEnv ${*:3}" >> "$dir/sshd_config"
+    fi
     echo "[127.0.0.1]:$port $(cat "$dir/host_ed25519.pub")" > "$dir/known_hosts"
     /usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/sshd.log" || { cat "$dir/sshd.log" >&2; exit 1; }
     for _ in $(seq 50); do [[ -s "$dir/sshd.pid" ]] && break; sleep 0.1; done
