@@ -139,6 +139,41 @@ class AgentIT {
         assertTrue(!Files.readString(agentLog).contains("#1"), Files.readString(agentLog));
     }
 
+    @Test
+    void anotherBuildIsDeclinedAndGarbageDoesNotStopTheAgent() throws Exception {
+        try (java.nio.channels.SocketChannel garbage = connect()) {
+            AgentWire.output(garbage).write("GET / HTTP/1.0\r\n\r\n".getBytes());
+            assertEquals(-1, AgentWire.input(garbage).read(), "the agent hangs up on what is not a frame");
+        }
+        awaitLog("#1 failed: dev.standin.agent.daemon.AgentWire$AgentWireException: not a standin agent frame",
+                Duration.ofSeconds(5));
+        try (java.nio.channels.SocketChannel older = connect()) {
+            RunRequest request = new RunRequest("standin 0.0.1 built 2020-01-01T00:00:00Z", dir, false, false,
+                    Map.of(), List.of("sync", "a.img", "b.img"));
+            AgentWire.write(AgentWire.output(older), AgentWire.RUN, request.encode());
+            AgentWire.Frame answer = AgentWire.read(AgentWire.input(older));
+            assertEquals(AgentWire.REFUSED, answer.type());
+            assertTrue(answer.text().startsWith("the agent runs standin"), answer.text());
+        }
+        try (java.nio.channels.SocketChannel other = connect()) {
+            RunRequest request = new RunRequest(dev.standin.agent.Version.build(), dir, false, false, Map.of(),
+                    List.of("restore", "a.img@1", "b.img"));
+            AgentWire.write(AgentWire.output(other), AgentWire.RUN, request.encode());
+            assertEquals(AgentWire.REFUSED, AgentWire.read(AgentWire.input(other)).type(), "only sync and serve");
+        }
+        Path work = Files.createDirectories(dir.resolve("work"));
+        Images.create(work.resolve("disk.img"), 4 << 20, 8);
+        Result after = client(work, Map.of(), "sync", "disk.img", "replica.img", "--state-dir", "state");
+        assertEquals(0, after.exit, after.err);
+        awaitLog("#4 sync disk.img replica.img --state-dir state: exit 0", Duration.ofSeconds(5));
+    }
+
+    private java.nio.channels.SocketChannel connect() throws IOException {
+        java.nio.channels.SocketChannel channel = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX);
+        channel.connect(java.net.UnixDomainSocketAddress.of(socket));
+        return channel;
+    }
+
     private record Result(int exit, String out, String err) {}
 
     private Result client(Path workingDirectory, Map<String, String> environment, String... args) throws Exception {
