@@ -320,6 +320,11 @@ if (( SSH )); then
     # Both ends through one resident agent (sync here, serve under sshd), after one untimed
     # cycle of the same kind, as in a deployment that runs a cycle every few minutes.
     start_agent
+    rm -rf "$R_ST" "$WORK"/.replica-standin.img.standin-* "$WORK/state/remote"
+    "${STANDIN[@]}" "$BASE" "$(url "$R_ST")" "${STANDIN_SSH[@]}" --json > "$LOGDIR/warm-agent-ssh-first.json"
+    rm -rf "$R_ST" "$WORK"/.replica-standin.img.standin-* "$WORK/state/remote"
+    timed first-standin-agent "$C_FIRST" "standin via agent" "$BASE" "$R_ST" standin -- \
+        "${STANDIN[@]}" "$BASE" "$(url "$R_ST")" "${STANDIN_SSH[@]}" --json -v
     seed_remote_standin "$R_ST"
     "${STANDIN[@]}" "$CHANGED" "$(url "$R_ST")" "${STANDIN_SSH[@]}" --json > "$LOGDIR/warm-agent-ssh.json"
     seed_remote_standin "$R_ST"
@@ -422,6 +427,7 @@ REPORT="$WORK/results.txt"
         ratio "incremental: standin wall / rsync --inplace -z wall" "${WALL[inc-standin]}" "${WALL[inc-rsync-z]}"
         plain "incremental: rsync -z wire / changed bytes" "${WIRE[inc-rsync-z]}" "$CHANGED_BYTES"
         plain "first copy: standin wire / rsync -z wire" "${WIRE[first-standin]}" "${WIRE[first-rsync]}"
+        ratio "first copy: standin via agent wall / rsync -z wall" "${WALL[first-standin-agent]}" "${WALL[first-rsync]}"
     fi
     if (( ! SKIP_B4096 )); then
         ratio "incremental: standin wall / rsync -B4096 wall" "${WALL[inc-standin]}" "${WALL[inc-rsync-b4096]}"

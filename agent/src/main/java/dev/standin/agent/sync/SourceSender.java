@@ -63,9 +63,16 @@ public final class SourceSender {
         ThreadLocal<SegmentMatcher> matchers = ThreadLocal.withInitial(
                 () -> new SegmentMatcher(basis, index, blockSize, search));
         ImageDigest digest = new ImageDigest(header.targetLength(), blockSize);
-        MatchStats[] stats = {MatchStats.NONE};
         progress.phase(firstCopy ? "copying" : "scanning source", header.targetLength());
-        DeltaEncoder encoder = new DeltaEncoder(wire, header, compression);
+        try (DeltaEncoder encoder = new DeltaEncoder(wire, header, compression)) {
+            return send(pipeline, source, header, encoder, matchers, digest, unread, progress);
+        }
+    }
+
+    private static Sent send(SegmentPipeline pipeline, DiskImage source, DeltaHeader header, DeltaEncoder encoder,
+            ThreadLocal<SegmentMatcher> matchers, ImageDigest digest, SegmentPipeline.Unread<SegmentDelta> unread,
+            Progress progress) throws Exception {
+        MatchStats[] stats = {MatchStats.NONE};
         long sourceRead = pipeline.run(source, header.targetLength(), (offset, data, n) -> {
             if (data != null) {
                 return matchers.get().match(offset, data, n);

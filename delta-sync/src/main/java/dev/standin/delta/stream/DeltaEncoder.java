@@ -12,9 +12,10 @@ import java.util.zip.CRC32C;
  * compressed on its own and checksummed, then an end frame with the target's digest.
  *
  * <p>Adjacent same, zero and copy ops are merged across calls, so callers may feed ops exactly as
- * matching produced them. Not thread-safe.
+ * matching produced them. Not thread-safe. {@link #finish} or {@link #close} releases the
+ * compressor's native memory.
  */
-public final class DeltaEncoder {
+public final class DeltaEncoder implements AutoCloseable {
 
     private static final int MAX_OP_HEADER = 1 + 10 + 10;
     /** A literal is split rather than started with less room than this left in the frame. */
@@ -23,6 +24,7 @@ public final class DeltaEncoder {
     private final OutputStream out;
     private final DeltaHeader header;
     private final Compression compression;
+    private final Compression.FrameCompressor compressor;
     private final ByteBuffer payload = ByteBuffer.allocate(DeltaFormat.MAX_FRAME_PAYLOAD);
     private final ByteBuffer frameHeader = ByteBuffer.allocate(DeltaFormat.FRAME_HEADER_LENGTH);
     private final CRC32C crc = new CRC32C();
@@ -39,6 +41,7 @@ public final class DeltaEncoder {
         this.out = out;
         this.header = header;
         this.compression = compression;
+        this.compressor = compression.newCompressor();
         ByteBuffer h = ByteBuffer.allocate(DeltaFormat.STREAM_HEADER_LENGTH);
         h.put(DeltaFormat.STREAM_MAGIC)
                 .putShort((short) DeltaFormat.VERSION)
@@ -103,6 +106,13 @@ public final class DeltaEncoder {
         writeFrame(DeltaFormat.FRAME_END, end.array(), end.position());
         out.flush();
         finished = true;
+        compressor.close();
+    }
+
+    /** Releases the compressor; a stream not finished stays unfinished (a receiver refuses it). */
+    @Override
+    public void close() {
+        compressor.close();
     }
 
     /** Bytes of stream written so far, headers included. */
@@ -167,7 +177,7 @@ public final class DeltaEncoder {
     }
 
     private void writeFrame(int type, byte[] raw, int rawLength) throws IOException {
-        byte[] stored = compression.compress(raw, rawLength);
+        byte[] stored = compressor.compress(raw, rawLength);
         Compression codec = stored != null ? compression : Compression.NONE;
         int storedLength = stored != null ? stored.length : rawLength;
         frameHeader.clear();

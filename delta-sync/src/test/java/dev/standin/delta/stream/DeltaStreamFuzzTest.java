@@ -87,6 +87,36 @@ class DeltaStreamFuzzTest {
         return ops;
     }
 
+    /**
+     * One compression context serves every frame of a stream: each frame still decodes on its own
+     * (as {@link Compression#compress} would have made it), and closing after finish is harmless.
+     */
+    @ParameterizedTest
+    @EnumSource(Compression.class)
+    void framesFromTheStreamsCompressorMatchFramesCompressedAlone(Compression compression) throws IOException {
+        byte[] text = new byte[3 << 20];
+        for (int k = 0; k < text.length; k++) {
+            text[k] = (byte) ("standin journal entry " + (k / 97)).charAt(k % 20);
+        }
+        try (Compression.FrameCompressor compressor = compression.newCompressor()) {
+            for (int len : new int[] {1 << 20, 12_345, 3 << 20, 1 << 20}) {
+                byte[] alone = compression.compress(text, len);
+                byte[] shared = compressor.compress(text, len);
+                assertArrayEquals(alone, shared, compression + " frame of " + len);
+                if (shared != null) {
+                    byte[] back = new byte[len];
+                    compression.decompress(shared, shared.length, back, len);
+                    assertArrayEquals(Arrays.copyOf(text, len), back);
+                }
+            }
+        }
+        DeltaEncoder encoder = new DeltaEncoder(new ByteArrayOutputStream(), new DeltaHeader(B, B, 0, new byte[32]),
+                compression);
+        encoder.add(new DeltaOp.Literal(0, ByteBuffer.wrap(Arrays.copyOf(text, B))));
+        encoder.finish(new byte[32]);
+        encoder.close(); // after finish released it: closing again is harmless
+    }
+
     @ParameterizedTest
     @EnumSource(Compression.class)
     void intactStreamDecodes(Compression compression) throws IOException {
