@@ -442,7 +442,7 @@ REPORT="$WORK/results.txt"
     plain "incremental: rsync --inplace wire / changed bytes" "${WIRE[inc-rsync]}" "$CHANGED_BYTES"
     echo
     for k in inc-standin inc-standin-agent inc-standin-t1 first-standin; do
-        [[ -f "$LOGDIR/$k.err" ]] || continue
+        [[ -n "${WALL[$k]:-}" && -f "$LOGDIR/$k.err" ]] || continue  # rows of this run only
         echo "standin phase starts (-v), $k (self-reported total $(json_num seconds "$LOGDIR/$k.out" | awk '{printf "%.2f", $1}') s, wall ${WALL[$k]} s):"
         sed -n 's/^standin: /  /p' "$LOGDIR/$k.err"
     done

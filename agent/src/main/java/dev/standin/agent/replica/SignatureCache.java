@@ -38,7 +38,7 @@ public final class SignatureCache {
 
     static final byte[] MAGIC = {'S', 'T', 'S', 'I', 'G', 'S', '2', '\n'};
     static final int VERSION = 2;
-    private static final int ENTRY = 4 + 8;
+    private static final int ENTRY = SignatureEntries.ENTRY;
     private static final int HEADER = 8 + 4 + 4 + 8 + 5 * 8;
 
     /** What identifies one version of a replica file. */
@@ -76,16 +76,8 @@ public final class SignatureCache {
             header.put(MAGIC).putInt(VERSION).putInt(signatures.blockSize()).putLong(signatures.length())
                     .putLong(id.device()).putLong(id.inode()).putLong(id.size()).putLong(id.modifiedNanos())
                     .putLong(id.changedNanos()).flip();
-            write(out, header, crc);
-            ByteBuffer chunk = ByteBuffer.allocate(ENTRY * 4096);
-            for (int i = 0; i < count; i++) {
-                if (chunk.remaining() < ENTRY) {
-                    write(out, chunk.flip(), crc);
-                    chunk.clear();
-                }
-                chunk.putInt(signatures.weak(i)).putLong(signatures.strong(i));
-            }
-            write(out, chunk.flip(), crc);
+            SignatureEntries.writeFully(out, header, crc);
+            SignatureEntries.write(out, signatures, crc);
             ByteBuffer sum = ByteBuffer.allocate(4).putInt((int) crc.getValue()).flip();
             while (sum.hasRemaining()) {
                 out.write(sum);
@@ -121,7 +113,7 @@ public final class SignatureCache {
                 return Optional.empty();
             }
             CRC32C crc = new CRC32C();
-            ByteBuffer header = read(in, HEADER, crc);
+            ByteBuffer header = SignatureEntries.readFully(in, ByteBuffer.allocate(HEADER), crc);
             byte[] magic = new byte[8];
             header.get(magic);
             if (!java.util.Arrays.equals(magic, MAGIC) || header.getInt() != VERSION || header.getInt() != blockSize) {
@@ -133,7 +125,7 @@ public final class SignatureCache {
             if (!recorded.equals(now) || length != now.size()) {
                 return Optional.empty();
             }
-            Signatures signatures = readEntries(in, length, blockSize, crc);
+            Signatures signatures = SignatureEntries.read(in, length, blockSize, crc);
             ByteBuffer sum = ByteBuffer.allocate(4);
             while (sum.hasRemaining() && in.read(sum) >= 0) {
                 // read the stored checksum
@@ -170,7 +162,7 @@ public final class SignatureCache {
                 throw new IOException(path + " is damaged: " + in.size() + " bytes, shorter than its header");
             }
             CRC32C crc = new CRC32C();
-            ByteBuffer header = read(in, HEADER, crc);
+            ByteBuffer header = SignatureEntries.readFully(in, ByteBuffer.allocate(HEADER), crc);
             byte[] magic = new byte[8];
             header.get(magic);
             int version = header.getInt();
@@ -186,8 +178,8 @@ public final class SignatureCache {
             }
             Identity recorded = new Identity(header.getLong(), header.getLong(), header.getLong(), header.getLong(),
                     header.getLong());
-            Signatures signatures = readEntries(in, length, blockSize, crc);
-            int stored = read(in, 4, new CRC32C()).getInt();
+            Signatures signatures = SignatureEntries.read(in, length, blockSize, crc);
+            int stored = SignatureEntries.readFully(in, ByteBuffer.allocate(4), new CRC32C()).getInt();
             if (stored != (int) crc.getValue()) {
                 throw new IOException(path + " is damaged: its CRC does not match its content");
             }
@@ -214,37 +206,5 @@ public final class SignatureCache {
     /** Forgets the cache, before the replica is changed by anything but a commit. */
     public static void invalidate(Path replica) throws IOException {
         Files.deleteIfExists(pathFor(replica));
-    }
-
-    private static Signatures readEntries(FileChannel in, long length, int blockSize, CRC32C crc) throws IOException {
-        Signatures signatures = new Signatures(length, blockSize);
-        for (int done = 0, count = signatures.blockCount(); done < count; ) {
-            int n = Math.min(4096, count - done);
-            ByteBuffer chunk = read(in, n * ENTRY, crc);
-            for (int i = 0; i < n; i++) {
-                signatures.set(done + i, chunk.getInt(), chunk.getLong());
-            }
-            done += n;
-        }
-        return signatures;
-    }
-
-    private static void write(FileChannel out, ByteBuffer b, CRC32C crc) throws IOException {
-        crc.update(b.duplicate());
-        while (b.hasRemaining()) {
-            out.write(b);
-        }
-    }
-
-    private static ByteBuffer read(FileChannel in, int length, CRC32C crc) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(length);
-        while (b.hasRemaining()) {
-            if (in.read(b) < 0) {
-                throw new IOException("signature cache ended early");
-            }
-        }
-        b.flip();
-        crc.update(b.duplicate());
-        return b;
     }
 }

@@ -2,26 +2,22 @@ package dev.standin.agent.transport;
 
 import dev.standin.delta.BlockSize;
 import dev.standin.delta.ImageDigest;
+import dev.standin.agent.replica.SignatureEntries;
 import dev.standin.delta.Signatures;
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Optional;
 import java.util.zip.CRC32C;
-import java.util.zip.CheckedInputStream;
-import java.util.zip.CheckedOutputStream;
 
 /**
  * The sender's copy of a remote replica's signatures, tagged with the replica's generation (the
@@ -39,7 +35,9 @@ public final class SenderCache {
 
     static final byte[] MAGIC = {'S', 'T', 'R', 'S', 'I', 'G', '2', '\n'};
     static final int VERSION = 2;
-    private static final int ENTRY = 4 + 8;
+    private static final int ENTRY = SignatureEntries.ENTRY;
+    /** Magic, version, block size, length, generation. */
+    private static final int HEADER = 8 + 4 + 4 + 8 + ImageDigest.LENGTH;
 
     /** Signatures of one generation of a remote replica. */
     public record Entry(Signatures signatures, byte[] generation) {}
@@ -70,27 +68,24 @@ public final class SenderCache {
             return Optional.empty();
         }
         CRC32C crc = new CRC32C();
-        try (InputStream raw = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
-            DataInputStream in = new DataInputStream(new CheckedInputStream(raw, crc));
+        try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer header = SignatureEntries.readFully(in, ByteBuffer.allocate(HEADER), crc);
             byte[] magic = new byte[MAGIC.length];
-            in.readFully(magic);
-            if (!Arrays.equals(magic, MAGIC) || in.readInt() != VERSION) {
+            header.get(magic);
+            if (!Arrays.equals(magic, MAGIC) || header.getInt() != VERSION) {
                 return Optional.empty();
             }
-            int blockSize = in.readInt();
-            long length = in.readLong();
+            int blockSize = header.getInt();
+            long length = header.getLong();
             if (blockSize < BlockSize.MIN || blockSize > BlockSize.MAX || Integer.bitCount(blockSize) != 1 || length < 0
-                    || BlockSize.blockCount(length, blockSize) * ENTRY + 60 != Files.size(file)) {
+                    || BlockSize.blockCount(length, blockSize) * ENTRY + HEADER + 4 != in.size()) {
                 return Optional.empty();
             }
             byte[] generation = new byte[ImageDigest.LENGTH];
-            in.readFully(generation);
-            Signatures s = new Signatures(length, blockSize);
-            for (int i = 0; i < s.blockCount(); i++) {
-                s.set(i, in.readInt(), in.readLong());
-            }
+            header.get(generation);
+            Signatures s = SignatureEntries.read(in, length, blockSize, crc);
             int expected = (int) crc.getValue();
-            int stored = new DataInputStream(raw).readInt();
+            int stored = SignatureEntries.readFully(in, ByteBuffer.allocate(4), new CRC32C()).getInt();
             return stored == expected ? Optional.of(new Entry(s, generation)) : Optional.empty();
         } catch (IOException e) {
             return Optional.empty();
@@ -102,19 +97,16 @@ public final class SenderCache {
         Files.createDirectories(file.getParent());
         Path temp = file.resolveSibling(file.getFileName() + ".tmp");
         CRC32C crc = new CRC32C();
-        try (OutputStream raw = new BufferedOutputStream(Files.newOutputStream(temp), 1 << 16)) {
-            DataOutputStream out = new DataOutputStream(new CheckedOutputStream(raw, crc));
-            out.write(MAGIC);
-            out.writeInt(VERSION);
-            out.writeInt(signatures.blockSize());
-            out.writeLong(signatures.length());
-            out.write(generation);
-            for (int i = 0; i < signatures.blockCount(); i++) {
-                out.writeInt(signatures.weak(i));
-                out.writeLong(signatures.strong(i));
+        try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE)) {
+            ByteBuffer header = ByteBuffer.allocate(HEADER).put(MAGIC).putInt(VERSION).putInt(signatures.blockSize())
+                    .putLong(signatures.length()).put(generation).flip();
+            SignatureEntries.writeFully(out, header, crc);
+            SignatureEntries.write(out, signatures, crc);
+            ByteBuffer sum = ByteBuffer.allocate(4).putInt((int) crc.getValue()).flip();
+            while (sum.hasRemaining()) {
+                out.write(sum);
             }
-            out.flush();
-            new DataOutputStream(raw).writeInt((int) crc.getValue());
         }
         Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
