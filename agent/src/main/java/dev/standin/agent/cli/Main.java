@@ -110,8 +110,7 @@ public final class Main {
             return true;
         }
         for (Throwable t = e; t != null; t = t.getCause()) {
-            if (t instanceof InterruptedException || t instanceof java.io.InterruptedIOException
-                    || t instanceof java.nio.channels.ClosedByInterruptException) {
+            if (dev.standin.agent.sync.Failures.isInterruption(t)) {
                 return true;
             }
         }

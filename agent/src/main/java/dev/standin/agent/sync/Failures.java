@@ -18,13 +18,23 @@ public final class Failures {
         if (e instanceof StandinException s) {
             return s;
         }
-        if (e instanceof InterruptedException || e instanceof InterruptedIOException) {
+        if (isInterruption(e)) {
             return new StandinException(ExitStatus.INTERRUPTED, "interrupted; the replica is unchanged", e);
         }
         if (e instanceof IOException io) {
             return classify(io, side);
         }
         return new StandinException(ExitStatus.ERROR, "internal error: " + e, e);
+    }
+
+    /**
+     * Whether {@code t} is how an interrupted thread's work ends. A socket timeout is an
+     * {@link InterruptedIOException} too, but it is the network's failure, not an interruption.
+     */
+    public static boolean isInterruption(Throwable t) {
+        return t instanceof InterruptedException
+                || (t instanceof InterruptedIOException && !(t instanceof java.net.SocketTimeoutException))
+                || t instanceof java.nio.channels.ClosedByInterruptException;
     }
 
     public static StandinException classify(IOException e, String side) {

@@ -139,8 +139,7 @@ public final class LocalSync {
             return new Sent(sent.stats(), sent.sourceRead(), wire.count(), sent.digest());
         } catch (Exception e) {
             pipe.fail(new IOException("the sending side stopped: " + e.getMessage()));
-            boolean interrupted = e instanceof InterruptedException || e instanceof java.io.InterruptedIOException
-                    || e instanceof java.nio.channels.ClosedByInterruptException;
+            boolean interrupted = Failures.isInterruption(e);
             try {
                 applier.get();
             } catch (ExecutionException applierFailure) {
