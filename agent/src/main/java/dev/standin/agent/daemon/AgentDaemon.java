@@ -68,15 +68,10 @@ public final class AgentDaemon implements AutoCloseable {
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         }
         if (Files.exists(socket)) {
-            try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-                probe.connect(UnixDomainSocketAddress.of(socket));
+            if (answers(socket)) {
                 throw new IOException("another agent is listening on " + socket);
-            } catch (IOException e) {
-                if (e.getMessage() != null && e.getMessage().startsWith("another agent")) {
-                    throw e;
-                }
-                Files.delete(socket); // nobody answers: left by an agent that died
             }
+            Files.delete(socket); // nobody answers: left by an agent that died
         }
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         try {
@@ -87,6 +82,15 @@ public final class AgentDaemon implements AutoCloseable {
             throw e;
         }
         return new AgentDaemon(socket, server, commandLine, log);
+    }
+
+    private static boolean answers(Path socket) {
+        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            probe.connect(UnixDomainSocketAddress.of(socket));
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     public Path socket() {
@@ -204,7 +208,7 @@ public final class AgentDaemon implements AutoCloseable {
         try {
             for (AgentWire.Frame frame; (frame = AgentWire.read(in)) != null; ) {
                 switch (frame.type()) {
-                    case AgentWire.STDIN -> stdin.offer(frame.payload());
+                    case AgentWire.STDIN -> stdin.offer(frame.payload(), finished);
                     case AgentWire.STDIN_END -> stdin.end(finished);
                     default -> throw new AgentWire.AgentWireException("unexpected frame type " + frame.type());
                 }
@@ -285,9 +289,15 @@ public final class AgentDaemon implements AutoCloseable {
         private int position;
         private boolean ended;
 
-        void offer(byte[] chunk) throws InterruptedException {
-            if (chunk.length > 0) {
-                chunks.put(chunk);
+        /**
+         * Queues a chunk for the command; once the command has finished, drops it instead (a
+         * {@code serve} that refused its sender returns while the sender is still sending).
+         */
+        void offer(byte[] chunk, AtomicBoolean finished) throws InterruptedException {
+            while (chunk.length > 0 && !chunks.offer(chunk, 100, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+                if (finished.get()) {
+                    return;
+                }
             }
         }
 

@@ -168,6 +168,64 @@ class AgentIT {
         awaitLog("#4 sync disk.img replica.img --state-dir state: exit 0", Duration.ofSeconds(5));
     }
 
+    @Test
+    void aCommandThatIgnoresItsInputLeavesNoThreadBehindWhileItsClientKeepsSending() throws Exception {
+        Path work = Files.createDirectories(dir.resolve("work"));
+        Images.createRandom(work.resolve("disk.img"), 64L << 20, 9);
+        commandWithEagerSender(work, 0); // the first loads and starts what the agent keeps
+        Thread.sleep(500);
+        long threadsBefore = agentThreads();
+        for (int i = 1; i <= 3; i++) {
+            commandWithEagerSender(work, i);
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (agentThreads() > threadsBefore && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        assertTrue(agentThreads() <= threadsBefore, "agent threads " + threadsBefore + " -> " + agentThreads()
+                + ": a session's input reader outlived its command");
+    }
+
+    /**
+     * A command that never reads its stdin while its client sends 64 MiB into it, far more than
+     * the agent queues for a command.
+     */
+    private void commandWithEagerSender(Path work, int round) throws Exception {
+        try (java.nio.channels.SocketChannel client = connect()) {
+            RunRequest request = new RunRequest(dev.standin.agent.Version.build(), work, false, true, Map.of(),
+                    List.of("sync", "disk.img", "replica-" + round + ".img", "--state-dir", "state"));
+            java.io.OutputStream out = AgentWire.output(client);
+            AgentWire.write(out, AgentWire.RUN, request.encode());
+            java.io.InputStream in = AgentWire.input(client);
+            assertEquals(AgentWire.ACCEPTED, AgentWire.read(in).type());
+            var sender = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                try {
+                    byte[] chunk = new byte[256 << 10];
+                    for (int i = 0; i < 256; i++) {
+                        AgentWire.write(out, AgentWire.STDIN, chunk);
+                    }
+                } catch (IOException e) {
+                    // the agent closed the connection after the exit frame: also fine
+                }
+            });
+            sender.get(30, TimeUnit.SECONDS); // the agent keeps reading however full its queue
+            int exit = -1;
+            for (AgentWire.Frame f; (f = AgentWire.read(in)) != null; ) {
+                if (f.type() == AgentWire.EXIT) {
+                    exit = f.exitStatus();
+                    break;
+                }
+            }
+            assertEquals(0, exit);
+        }
+    }
+
+    private long agentThreads() throws IOException {
+        try (var tasks = Files.list(Path.of("/proc", Long.toString(agent.pid()), "task"))) {
+            return tasks.count();
+        }
+    }
+
     private java.nio.channels.SocketChannel connect() throws IOException {
         java.nio.channels.SocketChannel channel = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX);
         channel.connect(java.net.UnixDomainSocketAddress.of(socket));
