@@ -22,7 +22,7 @@ import picocli.CommandLine.ParentCommand;
                     + "Nothing else changes for them: paths, output, exit status and interruption are the "
                     + "command's own. Without a running agent, or with STANDIN_AGENT_SOCKET=none, every command "
                     + "runs in its own process.",
-            "The package's systemd unit (standin-agent.service) runs it as root on /run/standin/agent.sock."
+            "The systemd unit install/standin-agent.service runs it as root on /run/standin/agent.sock."
         },
         sortOptions = false)
 final class AgentCommand implements Callable<Integer> {
