@@ -30,6 +30,9 @@ public final class AgentClient {
     /** The commands worth a warm JVM: the replication cycle, at both ends. */
     static final Set<String> FORWARDED_COMMANDS = Set.of("sync", "serve");
 
+    /** How long an agent may take to accept or decline a command (it answers in milliseconds). */
+    static final long ANSWER_TIMEOUT_MILLIS = 10_000;
+
     private AgentClient() {}
 
     /**
@@ -68,12 +71,15 @@ public final class AgentClient {
         RunRequest request = new RunRequest(Version.build(), Path.of("").toAbsolutePath(), System.console() != null,
                 serve, RunRequest.forwardedFrom(environment), List.of(args));
         AgentWire.Frame answer;
+        Thread watchdog = hangUpUnanswered(channel, socket.get());
         try {
             AgentWire.write(toAgent, AgentWire.RUN, request.encode());
             answer = AgentWire.read(fromAgent);
         } catch (IOException e) {
             close(channel);
             return OptionalInt.empty();
+        } finally {
+            watchdog.interrupt();
         }
         if (answer == null || answer.type() != AgentWire.ACCEPTED) {
             close(channel); // declined (another build, another ssh-agent...): nothing has run yet
@@ -83,6 +89,27 @@ public final class AgentClient {
             startStdinPump(toAgent);
         }
         return OptionalInt.of(relay(fromAgent, socket.get()));
+    }
+
+    /**
+     * An agent that does not answer a request within {@link #ANSWER_TIMEOUT_MILLIS} (wedged,
+     * stopped with SIGSTOP, swapping) must not hang the command: the connection is closed, the
+     * command says so on stderr and runs in its own process.
+     */
+    private static Thread hangUpUnanswered(SocketChannel channel, Path socket) {
+        Thread watchdog = new Thread(() -> {
+            try {
+                Thread.sleep(ANSWER_TIMEOUT_MILLIS);
+            } catch (InterruptedException answered) {
+                return;
+            }
+            System.err.println("standin: the agent at " + socket + " did not answer within "
+                    + ANSWER_TIMEOUT_MILLIS / 1000 + " s; running here instead");
+            close(channel);
+        }, "standin-agent-watchdog");
+        watchdog.setDaemon(true);
+        watchdog.start();
+        return watchdog;
     }
 
     /** Copies the agent's output frames to this process's stdout and stderr until its exit frame. */

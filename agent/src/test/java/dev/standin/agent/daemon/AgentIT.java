@@ -129,6 +129,26 @@ class AgentIT {
     }
 
     @Test
+    void anAgentThatDoesNotAnswerIsLeftAfterTenSecondsAndTheCommandRunsItself() throws Exception {
+        Path mute = dir.resolve("mute.sock");
+        try (java.nio.channels.ServerSocketChannel server = java.nio.channels.ServerSocketChannel.open(
+                java.net.StandardProtocolFamily.UNIX)) {
+            server.bind(java.net.UnixDomainSocketAddress.of(mute));
+            Path work = Files.createDirectories(dir.resolve("work"));
+            Images.create(work.resolve("disk.img"), 4 << 20, 10);
+            long started = System.nanoTime();
+            // Accepted by the kernel's backlog and never read: a wedged agent.
+            Result result = client(work, Map.of(AgentSocket.VARIABLE, mute.toString()), "sync", "disk.img",
+                    "replica.img", "--state-dir", "state");
+            double seconds = (System.nanoTime() - started) / 1e9;
+            assertEquals(0, result.exit, result.err);
+            assertTrue(result.err.contains("did not answer within 10 s; running here instead"), result.err);
+            assertTrue(seconds >= 10 && seconds < 60, seconds + " s");
+            assertEquals(Images.sha256(work.resolve("disk.img")), Images.sha256(work.resolve("replica.img")));
+        }
+    }
+
+    @Test
     void withTheAgentTurnedOffTheCommandRunsItself() throws Exception {
         Path work = Files.createDirectories(dir.resolve("work"));
         Images.create(work.resolve("disk.img"), 8 << 20, 7);
