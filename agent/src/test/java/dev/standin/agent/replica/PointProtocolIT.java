@@ -111,6 +111,28 @@ class PointProtocolIT {
         assertEveryPointRestores(1, 4);
     }
 
+    /**
+     * The undo data is captured from the ranges the validating parse noted, or, for a journal of
+     * more records than are kept in memory, from a second parse: both must capture the same.
+     */
+    @Test
+    void undoDataIsTheSameFromNotedRangesAndFromASecondParse() throws Exception {
+        Path savedJournal = Files.copy(journal, dir.resolve("journal.saved"));
+        Path savedReplica = Files.copy(replica, dir.resolve("replica.saved"));
+        Path savedIndex = Files.copy(store.directory().resolve("index"), dir.resolve("index.saved"));
+        assertEquals(Journal.Recovery.REPLAYED, Journal.recover(journal, replica, false, io));
+        byte[] fromNotedRanges = Files.readAllBytes(store.undoPath(3));
+        assertEquals(contents.get(4L), Images.sha256(replica));
+
+        Files.copy(savedJournal, journal, StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(savedReplica, replica, StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(savedIndex, store.directory().resolve("index"), StandardCopyOption.REPLACE_EXISTING);
+        Files.delete(store.undoPath(3));
+        assertEquals(Journal.Recovery.REPLAYED, Journal.recover(journal, replica, false, io, false, 1));
+        assertArrayEquals(fromNotedRanges, Files.readAllBytes(store.undoPath(3)));
+        assertEveryPointRestores(1, 4);
+    }
+
     @Test
     void anIncompleteCaptureIsDoneAgain() throws Exception {
         // The crash: journal committed, the capture torn (no END record), the replica untouched.
