@@ -20,6 +20,19 @@ class SnapshotSpecTest {
     }
 
     @Test
+    void resolvesOnlyTheArgumentsThatArePaths() {
+        Path cwd = Path.of("/srv/work");
+        assertEquals(SnapshotSpec.parse("qemu:/srv/work/vm.qmp:drive0"),
+                SnapshotSpec.parse("qemu:vm.qmp:drive0").resolvingPaths(cwd::resolve));
+        assertEquals(SnapshotSpec.parse("file:/srv/work/copies"), SnapshotSpec.parse("file:copies").resolvingPaths(cwd::resolve));
+        assertEquals(SnapshotSpec.parse("file"), SnapshotSpec.parse("file").resolvingPaths(cwd::resolve));
+        assertEquals(SnapshotSpec.parse("script:/srv/work/pre.sh:/opt/post.sh:30"),
+                SnapshotSpec.parse("script:pre.sh:/opt/post.sh:30").resolvingPaths(cwd::resolve));
+        assertEquals(SnapshotSpec.parse("lvm:vg0/db"), SnapshotSpec.parse("lvm:vg0/db").resolvingPaths(cwd::resolve));
+        assertEquals(SnapshotSpec.parse("esxi:esx1:42"), SnapshotSpec.parse("esxi:esx1:42").resolvingPaths(cwd::resolve));
+    }
+
+    @Test
     void namesWhatIsWrong() {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> SnapshotSpec.parse("zfs:pool/x")).getMessage()
                 .contains("unknown snapshot kind 'zfs'"));
