@@ -72,68 +72,65 @@ public enum Compression {
     }
 
     FrameCompressor newCompressor() {
-        if (this != ZSTD) {
-            return new FrameCompressor() {
-                @Override
-                public byte[] compress(byte[] src, int len) {
-                    return Compression.this.compress(src, len);
-                }
-
-                @Override
-                public void close() {
-                    // nothing held
-                }
-            };
-        }
-        com.github.luben.zstd.ZstdCompressCtx context = new com.github.luben.zstd.ZstdCompressCtx().setLevel(ZSTD_LEVEL);
-        return new FrameCompressor() {
-            private byte[] buffer = new byte[0];
-
-            @Override
-            public byte[] compress(byte[] src, int len) {
-                int bound = (int) Zstd.compressBound(len);
-                if (buffer.length < bound) {
-                    buffer = new byte[bound];
-                }
-                int n;
-                try {
-                    n = context.compressByteArray(buffer, 0, buffer.length, src, 0, len);
-                } catch (com.github.luben.zstd.ZstdException e) {
-                    throw new IllegalStateException("zstd: " + e.getMessage(), e);
-                }
-                return n < len ? java.util.Arrays.copyOf(buffer, n) : null;
-            }
-
-            @Override
-            public void close() {
-                context.close();
-            }
+        return switch (this) {
+            case NONE -> stateless((src, len) -> null);
+            case LZ4 -> stateless((src, len) -> {
+                byte[] dst = new byte[LZ4_FAST.maxCompressedLength(len)];
+                int n = LZ4_FAST.compress(src, 0, len, dst, 0, dst.length);
+                return n < len ? java.util.Arrays.copyOf(dst, n) : null;
+            });
+            case ZSTD -> new ZstdFrames();
         };
     }
 
     /**
-     * Compresses {@code src[0, len)} and returns the compressed bytes, or null when they would not
-     * be smaller than the input.
+     * Compresses {@code src[0, len)} on its own, with a compressor of its own, and returns the
+     * compressed bytes, or null when they would not be smaller than the input.
      */
     byte[] compress(byte[] src, int len) {
-        switch (this) {
-            case NONE:
-                return null;
-            case ZSTD: {
-                byte[] dst = new byte[(int) Zstd.compressBound(len)];
-                long n = Zstd.compressByteArray(dst, 0, dst.length, src, 0, len, ZSTD_LEVEL);
-                if (Zstd.isError(n)) {
-                    throw new IllegalStateException("zstd: " + Zstd.getErrorName(n));
-                }
-                return n < len ? java.util.Arrays.copyOf(dst, (int) n) : null;
+        try (FrameCompressor compressor = newCompressor()) {
+            return compressor.compress(src, len);
+        }
+    }
+
+    private static FrameCompressor stateless(java.util.function.BiFunction<byte[], Integer, byte[]> codec) {
+        return new FrameCompressor() {
+            @Override
+            public byte[] compress(byte[] src, int len) {
+                return codec.apply(src, len);
             }
-            case LZ4: {
-                byte[] dst = new byte[LZ4_FAST.maxCompressedLength(len)];
-                int n = LZ4_FAST.compress(src, 0, len, dst, 0, dst.length);
-                return n < len ? java.util.Arrays.copyOf(dst, n) : null;
+
+            @Override
+            public void close() {
+                // nothing held
             }
-            default:
-                throw new AssertionError(this);
+        };
+    }
+
+    /** Zstandard frames from one context, its output buffer reused. */
+    private static final class ZstdFrames implements FrameCompressor {
+        private final com.github.luben.zstd.ZstdCompressCtx context =
+                new com.github.luben.zstd.ZstdCompressCtx().setLevel(ZSTD_LEVEL);
+        private byte[] buffer = new byte[0];
+
+        @Override
+        public byte[] compress(byte[] src, int len) {
+            int bound = (int) Zstd.compressBound(len);
+            if (buffer.length < bound) {
+                buffer = new byte[bound];
+            }
+            int n;
+            try {
+                n = context.compressByteArray(buffer, 0, buffer.length, src, 0, len);
+            } catch (com.github.luben.zstd.ZstdException e) {
+                throw new IllegalStateException("zstd: " + e.getMessage(), e);
+            }
+            return n < len ? java.util.Arrays.copyOf(buffer, n) : null;
+        }
+
+        @Override
+        public void close() {
+            context.close();
         }
     }
 
