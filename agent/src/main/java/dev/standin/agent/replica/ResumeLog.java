@@ -29,7 +29,7 @@ public final class ResumeLog implements AutoCloseable {
 
     static final byte[] MAGIC = {'S', 'T', 'R', 'E', 'S', 'U', 'M', '2'};
     static final int VERSION = 2;
-    private static final int ENTRY = 4 + 8;
+    private static final int ENTRY = SignatureEntries.ENTRY;
     private static final int HEADER = 8 + 4 + 8 + 4 + 32 + 4;
     private static final int RECORD_HEAD = 4 + 4 + 8 + 8;
 

@@ -78,10 +78,7 @@ public final class SignatureCache {
                     .putLong(id.changedNanos()).flip();
             SignatureEntries.writeFully(out, header, crc);
             SignatureEntries.write(out, signatures, crc);
-            ByteBuffer sum = ByteBuffer.allocate(4).putInt((int) crc.getValue()).flip();
-            while (sum.hasRemaining()) {
-                out.write(sum);
-            }
+            SignatureEntries.writeChecksum(out, crc);
             out.force(false);
         }
         try {
@@ -126,11 +123,7 @@ public final class SignatureCache {
                 return Optional.empty();
             }
             Signatures signatures = SignatureEntries.read(in, length, blockSize, crc);
-            ByteBuffer sum = ByteBuffer.allocate(4);
-            while (sum.hasRemaining() && in.read(sum) >= 0) {
-                // read the stored checksum
-            }
-            return sum.flip().getInt() == (int) crc.getValue() ? Optional.of(signatures) : Optional.empty();
+            return SignatureEntries.readChecksum(in) == (int) crc.getValue() ? Optional.of(signatures) : Optional.empty();
         }
     }
 
@@ -179,8 +172,7 @@ public final class SignatureCache {
             Identity recorded = new Identity(header.getLong(), header.getLong(), header.getLong(), header.getLong(),
                     header.getLong());
             Signatures signatures = SignatureEntries.read(in, length, blockSize, crc);
-            int stored = SignatureEntries.readFully(in, ByteBuffer.allocate(4), new CRC32C()).getInt();
-            if (stored != (int) crc.getValue()) {
+            if (SignatureEntries.readChecksum(in) != (int) crc.getValue()) {
                 throw new IOException(path + " is damaged: its CRC does not match its content");
             }
             java.util.List<String> changes = new java.util.ArrayList<>();

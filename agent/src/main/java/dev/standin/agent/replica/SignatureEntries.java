@@ -48,6 +48,16 @@ public final class SignatureEntries {
         writeFully(out, chunk.flip(), crc);
     }
 
+    /** Writes the 4-byte trailer that ends both signature files: {@code crc}'s value. */
+    public static void writeChecksum(WritableByteChannel out, CRC32C crc) throws IOException {
+        writeFully(out, ByteBuffer.allocate(4).putInt((int) crc.getValue()).flip(), new CRC32C());
+    }
+
+    /** Reads the 4-byte trailer, the checksum stored for what came before it. */
+    public static int readChecksum(ReadableByteChannel in) throws IOException {
+        return readFully(in, ByteBuffer.allocate(4), new CRC32C()).getInt();
+    }
+
     /** Fills {@code b} up to its limit, adds what was read to {@code crc}, and flips it. */
     public static ByteBuffer readFully(ReadableByteChannel in, ByteBuffer b, CRC32C crc) throws IOException {
         while (b.hasRemaining()) {

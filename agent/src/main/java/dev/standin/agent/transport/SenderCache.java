@@ -85,8 +85,7 @@ public final class SenderCache {
             header.get(generation);
             Signatures s = SignatureEntries.read(in, length, blockSize, crc);
             int expected = (int) crc.getValue();
-            int stored = SignatureEntries.readFully(in, ByteBuffer.allocate(4), new CRC32C()).getInt();
-            return stored == expected ? Optional.of(new Entry(s, generation)) : Optional.empty();
+            return SignatureEntries.readChecksum(in) == expected ? Optional.of(new Entry(s, generation)) : Optional.empty();
         } catch (IOException e) {
             return Optional.empty();
         }
@@ -103,10 +102,7 @@ public final class SenderCache {
                     .putLong(signatures.length()).put(generation).flip();
             SignatureEntries.writeFully(out, header, crc);
             SignatureEntries.write(out, signatures, crc);
-            ByteBuffer sum = ByteBuffer.allocate(4).putInt((int) crc.getValue()).flip();
-            while (sum.hasRemaining()) {
-                out.write(sum);
-            }
+            SignatureEntries.writeChecksum(out, crc);
         }
         Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
