@@ -8,9 +8,12 @@ final class Shell {
 
     private Shell() {}
 
-    /** {@code word} as one single-quoted shell word: {@code it's} becomes {@code 'it'\''s'}. */
+    /**
+     * {@code word} as one single-quoted shell word: {@code it's} becomes {@code 'it'\''s'} (the
+     * snapshot hooks' quoting, so that both ends of standin quote one way).
+     */
     static String quote(String word) {
-        return "'" + word.replace("'", "'\\''") + "'";
+        return dev.standin.snapshot.RemoteShell.quote(List.of(word));
     }
 
     /** Splits a command line made of plain and single-quoted words (what {@link #quote} produces). */
