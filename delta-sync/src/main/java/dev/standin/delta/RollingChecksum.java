@@ -71,12 +71,26 @@ public final class RollingChecksum {
     /**
      * The checksum of the window at {@code pos} moved {@code n} bytes forward: the bytes
      * {@code [pos, pos + n)} leave, {@code [pos + len, pos + len + n)} enter.
+     *
+     * <p>For a sector-sized step the two n-byte runs are summed eight bytes at a time by
+     * {@link #of} and combined, rather than rolled a byte at a time (~2 ns a byte). With
+     * {@code A}, {@code B} the sums of the leaving run and {@code A'}, {@code B'} those of the
+     * entering one: {@code a' = a - A + A'} and {@code b' = b - len·A - B + n·a + B'} (every byte
+     * that stays gains weight n; the leaving bytes had weights len, len-1, ..., len-n+1).
      */
     public static int roll(int sum, int len, ByteBuffer buf, int pos, int n) {
-        for (int i = pos; i < pos + n; i++) {
-            sum = roll(sum, len, buf.get(i), buf.get(i + len));
+        if (n < 64) {
+            for (int i = pos; i < pos + n; i++) {
+                sum = roll(sum, len, buf.get(i), buf.get(i + len));
+            }
+            return sum;
         }
-        return sum;
+        int leaving = of(buf, pos, n);
+        int entering = of(buf, pos + len, n);
+        int a = sum & 0xffff;
+        int leavingA = leaving & 0xffff;
+        int b = (sum >>> 16) - len * leavingA - (leaving >>> 16) + n * a + (entering >>> 16);
+        return pack(a - leavingA + (entering & 0xffff), b);
     }
 
     private static int pack(int a, int b) {

@@ -2,6 +2,7 @@ package dev.standin.delta;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.nio.ByteBuffer;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -42,6 +43,24 @@ class RollingChecksumTest {
             for (int pos = 0; pos + len < data.length; pos++) {
                 sum = RollingChecksum.roll(sum, len, data[pos], data[pos + len]);
                 assertEquals(RollingChecksum.of(data, pos + 1, len), sum, "len " + len + " pos " + pos);
+            }
+        }
+    }
+
+    @Test
+    void rollingManyBytesAtOnceEqualsRecomputing() {
+        Random random = new Random(3);
+        byte[] data = new byte[40_000];
+        random.nextBytes(data);
+        java.util.Arrays.fill(data, 30_000, 40_000, (byte) 0xff);
+        ByteBuffer buffer = ByteBuffer.wrap(data);
+        for (int len : new int[] {64, 512, 4096, 8192}) {
+            for (int step : new int[] {1, 63, 64, 100, 512, 4096}) {
+                int sum = RollingChecksum.of(data, 0, len);
+                for (int pos = 0; pos + len + step <= data.length; pos += step) {
+                    sum = RollingChecksum.roll(sum, len, buffer, pos, step);
+                    assertEquals(reference(data, pos + step, len), sum, "len " + len + " step " + step + " pos " + pos);
+                }
             }
         }
     }

@@ -9,6 +9,8 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -18,15 +20,18 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongConsumer;
 
 /**
- * Reads an image in segments on several threads and hands the results back in image order. Each
- * worker reads a segment into its own small buffer and processes it at once, while the data is
- * still in that core's cache: reading 2 GiB from the page cache into 4 MiB buffers took 1.0 s
- * here, into a reused 256 KiB buffer 0.17 s, and a separate reader thread would also move every
- * byte from one core's cache to another's.
+ * Reads an image in segments on several threads and hands the results back in image order.
+ * Regular files are read through {@link MappedWindows}: a worker processes a segment straight from
+ * the page cache. Block devices are read with {@code pread}: each worker reads a segment into its
+ * own small buffer and processes it at once, while the data is still in that core's cache
+ * (reading 2 GiB from the page cache into 4 MiB buffers took 1.0 s here, into a reused 256 KiB
+ * buffer 0.17 s).
  *
- * <p>Memory is bounded: at most {@code 5 × threads + 4} segment buffers, one per worker plus one
- * per result waiting for the consumer (a result may view its buffer), whatever the image size. Segments that lie wholly in a hole
- * of a sparse image are not read; inside a segment only the allocated extents are.
+ * <p>Memory is bounded whatever the image size: with {@code pread}, at most {@code 5 × threads + 4}
+ * segment buffers, one per worker plus one per result waiting for the consumer (a result may view
+ * its buffer); with mappings, no buffers, and the windows mapped are those the {@code 4 × threads
+ * + 4} segments in flight lie in. Segments that lie wholly in a hole of a sparse image are not
+ * read; inside a segment only the allocated extents are.
  */
 public final class SegmentPipeline {
 
@@ -64,8 +69,14 @@ public final class SegmentPipeline {
     private final int threads;
     private final boolean idleIo;
     private final Optional<NativeIo> io;
+    private final boolean mapFiles;
 
     public SegmentPipeline(int segmentSize, int threads, boolean idleIo, Optional<NativeIo> io) {
+        this(segmentSize, threads, idleIo, io, true);
+    }
+
+    /** With {@code mapFiles} false, regular files are read with {@code pread} as devices are (for tests). */
+    SegmentPipeline(int segmentSize, int threads, boolean idleIo, Optional<NativeIo> io, boolean mapFiles) {
         if (segmentSize <= 0 || segmentSize % BlockSize.MIN != 0 || threads <= 0) {
             throw new IllegalArgumentException("segment size (" + segmentSize + ") must be a positive multiple of "
                     + BlockSize.MIN + " and threads (" + threads + ") positive");
@@ -74,6 +85,7 @@ public final class SegmentPipeline {
         this.threads = threads;
         this.idleIo = idleIo;
         this.io = io;
+        this.mapFiles = mapFiles;
     }
 
     /**
@@ -96,14 +108,15 @@ public final class SegmentPipeline {
         AtomicLong bytesRead = new AtomicLong();
         AtomicBoolean stop = new AtomicBoolean();
         ConcurrentHashMap<Long, CompletableFuture<Done<R>>> results = new ConcurrentHashMap<>();
-        java.util.concurrent.BlockingQueue<ByteBuffer> buffers = new java.util.concurrent.ArrayBlockingQueue<>(window + threads);
-        for (int i = 0; i < window + threads; i++) {
+        MappedWindows mapped = mapFiles && MappedWindows.supports(image) ? new MappedWindows(image, length, segmentSize) : null;
+        BlockingQueue<ByteBuffer> buffers = new ArrayBlockingQueue<>(window + threads);
+        for (int i = 0; mapped == null && i < window + threads; i++) {
             buffers.add(ByteBuffer.allocateDirect(segmentSize));
         }
         Thread[] workers = new Thread[threads];
         for (int t = 0; t < threads; t++) {
             workers[t] = new Thread(() -> work(image, length, segments, task, unread, slots, next, bytesRead, stop, results,
-                    buffers),
+                    buffers, mapped),
                     "standin-scan-" + (t + 1));
             workers[t].setDaemon(true);
             workers[t].start();
@@ -122,6 +135,12 @@ public final class SegmentPipeline {
                 int n = (int) Math.min(segmentSize, length - offset);
                 try {
                     sink.accept(offset, n, done.value());
+                } catch (InternalError fault) {
+                    // The sink reads the views too (literal data), so a shrunk file can fault here.
+                    if (mapped != null) {
+                        throw mapped.shrank(offset, fault);
+                    }
+                    throw fault;
                 } finally {
                     if (done.buffer() != null) {
                         buffers.add(done.buffer());
@@ -129,6 +148,10 @@ public final class SegmentPipeline {
                 }
                 slots.release();
                 progress.accept(offset + n);
+                long passedWindow = mapped == null ? -1 : mapped.windowEndingAt(offset + n);
+                if (passedWindow >= 0) {
+                    mapped.release(passedWindow);
+                }
             }
             image.doneWith(0, length);
             return bytesRead.get();
@@ -137,6 +160,9 @@ public final class SegmentPipeline {
             slots.release(window + threads);
             for (Thread worker : workers) {
                 worker.join();
+            }
+            if (mapped != null) {
+                mapped.close();
             }
         }
     }
@@ -147,7 +173,7 @@ public final class SegmentPipeline {
     private <R> void work(DiskImage image, long length, long segments, Task<R> task, Unread<R> unread, Semaphore slots,
             AtomicLong next,
             AtomicLong bytesRead, AtomicBoolean stop, ConcurrentHashMap<Long, CompletableFuture<Done<R>>> results,
-            java.util.concurrent.BlockingQueue<ByteBuffer> buffers) {
+            BlockingQueue<ByteBuffer> buffers, MappedWindows mapped) {
         if (idleIo && io.isPresent()) {
             try {
                 io.get().ioprioIdleForCurrentThread();
@@ -177,6 +203,11 @@ public final class SegmentPipeline {
                 List<Extent> extents = image.dataExtents(offset, offset + n);
                 if (extents.isEmpty()) {
                     result.complete(new Done<>(task.process(offset, null, n), null));
+                } else if (mapped != null) {
+                    // Holes inside the window read as zeros, as pread fills them below.
+                    ByteBuffer view = mapped.segment(offset, n);
+                    bytesRead.addAndGet(allocated(offset, n, extents));
+                    result.complete(new Done<>(task.process(offset, view, n), null));
                 } else {
                     // Never blocks for long: the window bounds the buffers in use below the pool size.
                     buffer = buffers.take();
@@ -191,11 +222,23 @@ public final class SegmentPipeline {
                 if (buffer != null) {
                     buffers.add(buffer);
                 }
-                result.completeExceptionally(e);
+                // The JVM reports a fault on a mapped page (the file shrank) as an InternalError,
+                // possibly a little after the access that caused it.
+                result.completeExceptionally(mapped != null && e instanceof InternalError fault
+                        ? mapped.shrank(offset, fault) : e);
                 stop.set(true);
                 return;
             }
         }
+    }
+
+    /** The bytes of {@code extents} that lie in {@code [offset, offset + n)}. */
+    private static long allocated(long offset, int n, List<Extent> extents) {
+        long total = 0;
+        for (Extent extent : extents) {
+            total += Math.max(0, Math.min(extent.end(), offset + n) - Math.max(extent.offset(), offset));
+        }
+        return total;
     }
 
     /** Reads the allocated extents of a segment and fills the holes between them with zeros. */

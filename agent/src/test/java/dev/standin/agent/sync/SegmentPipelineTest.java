@@ -1,0 +1,125 @@
+package dev.standin.agent.sync;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.standin.agent.image.DiskImage;
+import dev.standin.nativeio.NativeIo;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SegmentPipelineTest {
+
+    private static final int SEGMENT = 256 << 10;
+
+    @TempDir
+    Path dir;
+
+    /** 70 MiB, so that the scan crosses a 64 MiB window; data in a few places, holes elsewhere. */
+    private Path sparseImage() throws IOException {
+        Path path = dir.resolve("sparse.img");
+        SplittableRandom random = new SplittableRandom(7);
+        try (FileChannel out = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            for (long at : new long[] {0, 3 * SEGMENT + 4096, 64L << 20, (70L << 20) - 8192}) {
+                byte[] data = new byte[SEGMENT + 12345];
+                random.nextBytes(data);
+                out.write(ByteBuffer.wrap(data), at);
+            }
+            out.truncate(70L << 20);
+        }
+        return path;
+    }
+
+    private record Scan(List<String> digests, long bytesRead) {}
+
+    private static Scan scan(Path path, boolean mapFiles, Optional<NativeIo> io) throws Exception {
+        SegmentPipeline pipeline = new SegmentPipeline(SEGMENT, 2, false, io, mapFiles);
+        List<String> digests = new ArrayList<>();
+        try (DiskImage image = DiskImage.open(path, false, true, io)) {
+            long read = pipeline.run(image, image.size(), (offset, data, n) -> {
+                MessageDigest sha = MessageDigest.getInstance("SHA-256");
+                if (data == null) {
+                    sha.update(new byte[n]);
+                } else {
+                    sha.update(data.duplicate().position(0).limit(n));
+                }
+                return offset + ":" + n + ":" + java.util.HexFormat.of().formatHex(sha.digest());
+            }, (offset, n, result) -> digests.add(result), done -> { });
+            return new Scan(digests, read);
+        }
+    }
+
+    @Test
+    void mappedAndReadScansSeeTheSameBytesAndCountOnlyAllocatedOnes() throws Exception {
+        Path image = sparseImage();
+        Optional<NativeIo> io = NativeIo.tryLoad();
+        Scan mapped = scan(image, true, io);
+        Scan read = scan(image, false, io);
+        assertEquals(read.digests(), mapped.digests());
+        assertEquals(70 * 4, mapped.digests().size());
+        assertEquals(read.bytesRead(), mapped.bytesRead());
+        if (io.isPresent()) {
+            assertTrue(mapped.bytesRead() < 8L * SEGMENT, "holes are not counted as read: " + mapped.bytesRead());
+        }
+        Scan plain = scan(image, true, Optional.empty());
+        assertEquals(read.digests(), plain.digests());
+        assertEquals(70L << 20, plain.bytesRead(), "without extents every byte is read");
+    }
+
+    @Test
+    void aFileThatShrinksUnderTheMappingIsAnIoErrorNotACrash() throws Exception {
+        Path path = dir.resolve("shrinking.img");
+        byte[] data = new byte[8 << 20];
+        new SplittableRandom(3).nextBytes(data);
+        java.nio.file.Files.write(path, data);
+        SegmentPipeline pipeline = new SegmentPipeline(SEGMENT, 2, false, NativeIo.tryLoad());
+        try (DiskImage image = DiskImage.open(path, false, false, NativeIo.tryLoad());
+                FileChannel truncate = FileChannel.open(path, StandardOpenOption.WRITE)) {
+            long size = image.size();
+            IOException e = assertThrows(IOException.class, () -> pipeline.run(image, size, (offset, view, n) -> {
+                if (offset == 0) {
+                    truncate.truncate(0);
+                    return view.get(n - 1); // a page that no longer exists: SIGBUS in the JVM
+                }
+                return (byte) 0;
+            }, (offset, n, result) -> { }, done -> { }));
+            assertTrue(e.getMessage().contains("did it shrink during the cycle?"), e.getMessage());
+        }
+    }
+
+    @Test
+    void resultsComeBackInOrderWithTheirOwnBytes() throws Exception {
+        Path path = dir.resolve("ordered.img");
+        byte[] data = new byte[9 << 20];
+        for (int i = 0; i < data.length; i += 4) {
+            ByteBuffer.wrap(data).putInt(i, i);
+        }
+        java.nio.file.Files.write(path, data);
+        List<Long> offsets = new ArrayList<>();
+        try (DiskImage image = DiskImage.open(path, false, false, NativeIo.tryLoad())) {
+            new SegmentPipeline(SEGMENT, 3, false, NativeIo.tryLoad()).run(image, image.size(),
+                    (offset, view, n) -> {
+                        byte[] bytes = new byte[n];
+                        view.get(0, bytes);
+                        assertArrayEquals(java.util.Arrays.copyOfRange(data, (int) offset, (int) offset + n), bytes);
+                        return offset;
+                    }, (offset, n, result) -> offsets.add(result), done -> { });
+        }
+        for (int i = 0; i < offsets.size(); i++) {
+            assertEquals((long) i * SEGMENT, offsets.get(i));
+        }
+        assertEquals(36, offsets.size());
+    }
+}
