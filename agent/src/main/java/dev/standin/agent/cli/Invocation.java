@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import dev.standin.agent.transport.WarmChannels;
 
 /**
  * Where one run of the command line takes its input, puts its output, and resolves relative paths:
@@ -25,9 +26,12 @@ import java.util.Optional;
  * @param workingDirectory what relative paths are resolved against; empty: this process's
  * @param environment the variables commands read ({@code SSH_ORIGINAL_COMMAND})
  * @param terminal whether standard error is a terminal (progress bars are drawn only there)
+ * @param warmChannels serve channels the resident agent keeps greeted between cycles; empty in a
+ *     process of its own, which ends with its cycle
  */
 public record Invocation(InputStream stdin, OutputStream stdout, PrintWriter out, PrintWriter err,
-        Optional<Path> workingDirectory, Map<String, String> environment, boolean terminal) {
+        Optional<Path> workingDirectory, Map<String, String> environment, boolean terminal,
+        Optional<WarmChannels> warmChannels) {
 
     public Invocation {
         Objects.requireNonNull(stdin, "stdin");
@@ -35,6 +39,7 @@ public record Invocation(InputStream stdin, OutputStream stdout, PrintWriter out
         Objects.requireNonNull(out, "out");
         Objects.requireNonNull(err, "err");
         Objects.requireNonNull(workingDirectory, "workingDirectory");
+        Objects.requireNonNull(warmChannels, "warmChannels");
         environment = Map.copyOf(environment);
     }
 
@@ -46,7 +51,7 @@ public record Invocation(InputStream stdin, OutputStream stdout, PrintWriter out
     /** This process's, with text output going to {@code out} and {@code err}. */
     public static Invocation ofProcess(PrintWriter out, PrintWriter err) {
         return new Invocation(new FileInputStream(FileDescriptor.in), new FileOutputStream(FileDescriptor.out), out, err,
-                Optional.empty(), System.getenv(), System.console() != null);
+                Optional.empty(), System.getenv(), System.console() != null, Optional.empty());
     }
 
     /** {@code path} as this run's user meant it: relative ones against their working directory. */

@@ -203,8 +203,8 @@ final class SyncCommand implements Callable<Integer> {
         }
         SshOptions ssh = this.ssh.options(bandwidthLimit == null ? 0 : bandwidthLimit, main.invocation());
         if (sources.size() == 1 && !remote.path().endsWith("/")) {
-            return List.of(new RemoteSync(options(sources.get(0), Path.of(remote.path()), true), remote, ssh, progress)
-                    .run());
+            return List.of(new RemoteSync(options(sources.get(0), Path.of(remote.path()), true), remote, ssh, false,
+                    progress, main.invocation().warmChannels()).run());
         }
         List<SyncStats> done = new ArrayList<>();
         List<ParallelRemoteSync.Outcome> failed = new ArrayList<>();

@@ -136,7 +136,7 @@ final class VerifyCommand implements Callable<Integer> {
             return VerifyResult.of(RemoteVerify.run(remote, ssh.options(0, main.invocation())));
         }
         RemoteSync sync = new RemoteSync(syncOptions(Path.of(remote.path()), Compression.LZ4), remote, ssh.options(0, main.invocation()),
-                true, progress);
+                true, progress, Optional.empty());
         SyncStats stats = sync.run();
         return VerifyResult.repaired(sync.scrubReport(), stats);
     }

@@ -1,6 +1,7 @@
 package dev.standin.agent.daemon;
 
 import dev.standin.agent.Version;
+import dev.standin.agent.transport.WarmChannels;
 import dev.standin.agent.cli.Invocation;
 import java.io.IOException;
 import java.io.InputStream;
@@ -47,6 +48,7 @@ public final class AgentDaemon implements AutoCloseable {
     private final String build = Version.build();
     private final AtomicLong requests = new AtomicLong();
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final WarmChannels warmChannels = new WarmChannels();
 
     private AgentDaemon(Path socket, ServerSocketChannel server, BiFunction<Invocation, String[], Integer> commandLine,
             PrintWriter log) {
@@ -182,7 +184,8 @@ public final class AgentDaemon implements AutoCloseable {
             PrintWriter errText = new PrintWriter(new OutputStreamWriter(stderr, StandardCharsets.UTF_8), true);
             Invocation invocation = new Invocation(request.stdin() ? stdin : InputStream.nullInputStream(),
                     new java.io.BufferedOutputStream(stdout, 256 << 10), outText, errText,
-                    Optional.of(request.workingDirectory()), request.environment(), request.terminal());
+                    Optional.of(request.workingDirectory()), request.environment(), request.terminal(),
+                    Optional.of(warmChannels));
             status = commandLine.apply(invocation, request.args().toArray(String[]::new));
             outText.flush();
             errText.flush();
@@ -244,7 +247,7 @@ public final class AgentDaemon implements AutoCloseable {
     @Override
     public void close() throws IOException {
         if (closed.compareAndSet(false, true)) {
-            try {
+            try (WarmChannels w = warmChannels) {
                 server.close();
             } finally {
                 Files.deleteIfExists(socket);

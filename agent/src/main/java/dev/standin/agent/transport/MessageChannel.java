@@ -12,6 +12,7 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.Optional;
 import java.util.zip.CRC32C;
 
 /**
@@ -92,9 +93,19 @@ public final class MessageChannel implements AutoCloseable {
 
     /** The next message; a {@link Message.Failure} is returned like any other. */
     public Message receive() throws IOException {
+        return receiveOrEnd().orElseThrow(() -> new EOFException("the peer closed the connection"));
+    }
+
+    /** The next message, or empty if the peer closed the stream where a message would start. */
+    public Optional<Message> receiveOrEnd() throws IOException {
         byte[] head = new byte[5];
+        int first = dataIn.read();
+        if (first < 0) {
+            return Optional.empty();
+        }
+        head[0] = (byte) first;
         try {
-            dataIn.readFully(head);
+            dataIn.readFully(head, 1, 4);
         } catch (EOFException e) {
             throw new EOFException("the peer closed the connection");
         }
@@ -127,7 +138,7 @@ public final class MessageChannel implements AutoCloseable {
         if (fields.available() != 0) {
             throw new ProtocolException("message of type " + head[0] + " has " + fields.available() + " bytes too many");
         }
-        return message;
+        return Optional.of(message);
     }
 
     /**

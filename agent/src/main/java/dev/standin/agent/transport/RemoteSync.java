@@ -2,7 +2,6 @@ package dev.standin.agent.transport;
 
 import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
-import dev.standin.agent.Version;
 import dev.standin.agent.image.DiskImage;
 import dev.standin.agent.sync.CountingOutputStream;
 import dev.standin.agent.sync.Failures;
@@ -51,29 +50,39 @@ public final class RemoteSync {
     private final Progress progress;
     private final Optional<NativeIo> io;
     private final boolean scrub;
+    private final Optional<WarmChannels> warmChannels;
     private ScrubReport scrubReport;
 
     public RemoteSync(SyncOptions options, RemoteLocation location, SshOptions ssh, Progress progress) {
-        this(options, location, ssh, false, progress);
+        this(options, location, ssh, false, progress, Optional.empty());
     }
 
     /**
      * With {@code scrub}, the receiver re-reads the replica whatever its caches say, compares it
      * with its record ({@link #scrubReport()}), and the cycle repairs every block that differs.
+     * With {@code warmChannels} (a long-lived process), a cycle starts on a channel greeted in
+     * advance when one is waiting, and leaves the next one behind when it succeeds.
      */
-    public RemoteSync(SyncOptions options, RemoteLocation location, SshOptions ssh, boolean scrub, Progress progress) {
+    public RemoteSync(SyncOptions options, RemoteLocation location, SshOptions ssh, boolean scrub, Progress progress,
+            Optional<WarmChannels> warmChannels) {
         this.scrub = scrub;
         this.options = options;
         this.location = location;
         this.ssh = ssh;
         this.progress = progress;
+        this.warmChannels = warmChannels;
         this.io = options.useNative() ? NativeIo.tryLoad() : Optional.empty();
     }
 
-    /** One cycle over its own SSH connection. */
+    /** One cycle over its own SSH connection, or over a warm channel. */
     public SyncStats run() throws StandinException, InterruptedException {
-        try (SshConnection connection = SshConnection.open(location, ssh)) {
-            return run(connection);
+        try {
+            if (warmChannels.isPresent()) {
+                return runWarm(warmChannels.get());
+            }
+            try (SshConnection connection = SshConnection.open(location, ssh)) {
+                return run(connection);
+            }
         } finally {
             progress.finish();
         }
@@ -82,19 +91,77 @@ public final class RemoteSync {
     /** One cycle over an open connection (several cycles may share one, each on its own channel). */
     public SyncStats run(SshConnection connection) throws StandinException, InterruptedException {
         long started = System.nanoTime();
-        String command = ssh.remoteStandin() + " serve --root " + Shell.quote(location.directory());
-        try (DiskImage source = openSource(); SshConnection.Exec exec = connection.exec(command)) {
-            CountingInputStream received = new CountingInputStream(exec.input());
-            CountingOutputStream sent = new CountingOutputStream(ssh.bytesPerSecond() > 0
-                    ? new RateLimitedOutputStream(exec.output(), ssh.bytesPerSecond()) : exec.output());
-            MessageChannel channel = new MessageChannel(received, sent);
+        try (ServeChannel channel = ServeChannel.open(connection, serveCommand(), ssh)) {
+            return cycle(channel, started, false);
+        }
+    }
+
+    private String serveCommand() {
+        return ssh.remoteStandin() + " serve --root " + Shell.quote(location.directory());
+    }
+
+    /**
+     * Takes the warm channel for this destination if one is waiting. If it turns out dead before
+     * the receiver has answered Open, nothing was done on its side and the cycle starts over on a
+     * new connection. After a cycle that succeeded, the connection opens the next warm channel.
+     */
+    private SyncStats runWarm(WarmChannels warm) throws StandinException, InterruptedException {
+        long started = System.nanoTime();
+        WarmChannels.Key key = new WarmChannels.Key(location, ssh, serveCommand());
+        Optional<WarmChannels.Warm> waiting = warm.take(key);
+        if (waiting.isPresent()) {
+            WarmChannels.Warm taken = waiting.get();
+            boolean handedOver = false;
             try {
-                return cycle(channel, source, started, received, sent);
+                SyncStats stats = cycle(taken.channel(), started, true);
+                taken.channel().close();
+                warm.prepare(key, taken.connection());
+                handedOver = true;
+                return stats;
+            } catch (StaleChannel e) {
+                // fall through to a new connection
+            } finally {
+                if (!handedOver) {
+                    taken.close();
+                }
+            }
+        }
+        SshConnection connection = SshConnection.open(location, ssh);
+        boolean handedOver = false;
+        try {
+            SyncStats stats;
+            try (ServeChannel channel = ServeChannel.open(connection, serveCommand(), ssh)) {
+                stats = cycle(channel, started, false);
+            }
+            warm.prepare(key, connection);
+            handedOver = true;
+            return stats;
+        } finally {
+            if (!handedOver) {
+                connection.close();
+            }
+        }
+    }
+
+    /** A warm channel that failed before the receiver answered Open: safe to start over. */
+    private static final class StaleChannel extends StandinException {
+        StaleChannel(IOException cause) {
+            super(ExitStatus.DESTINATION, "the warm channel to the receiver had closed: " + cause.getMessage(), cause);
+        }
+    }
+
+    /** Greets the receiver unless {@code warm} (then it was greeted in advance), and runs the cycle. */
+    private SyncStats cycle(ServeChannel serve, long started, boolean warm) throws StandinException,
+            InterruptedException {
+        try (DiskImage source = openSource()) {
+            try {
+                Message.Hello hello = warm ? serve.hello() : serve.greet();
+                return cycle(serve, hello, warm, source, started);
             } catch (RemoteFailure f) {
                 throw new StandinException(ExitStatus.of(f.exitStatus()), "receiver " + location.host() + ": "
                         + f.getMessage(), f);
             } catch (IOException e) {
-                throw explainBrokenChannel(e, channel, exec);
+                throw explainBrokenChannel(e, serve.messages(), serve.exec());
             }
         } catch (IOException e) {
             throw Failures.classify(e, "source ");
@@ -109,17 +176,14 @@ public final class RemoteSync {
         }
     }
 
-    private SyncStats cycle(MessageChannel channel, DiskImage source, long started, CountingInputStream received,
-            CountingOutputStream sent) throws IOException, StandinException, InterruptedException {
+    private SyncStats cycle(ServeChannel serve, Message.Hello hello, boolean warm, DiskImage source, long started)
+            throws IOException, StandinException, InterruptedException {
+        MessageChannel channel = serve.messages();
+        CountingInputStream received = serve.received();
+        CountingOutputStream sent = serve.sent();
         long length = SourceSender.sourceSize(source);
         SenderCache cache = SenderCache.of(options.stateDirectory(), location, location.path());
         Optional<SenderCache.Entry> known = cache.load();
-
-        channel.sendPreamble();
-        channel.send(new Message.Hello(ReplicaServer.PROTOCOL_VERSION, ReplicaServer.PROTOCOL_VERSION, Version.text(),
-                ReplicaServer.CAPABILITIES));
-        channel.expectPreamble();
-        Message.Hello hello = channel.expect(Message.Hello.class);
         if (hello.minVersion() > ReplicaServer.PROTOCOL_VERSION || hello.maxVersion() < ReplicaServer.PROTOCOL_VERSION) {
             throw new StandinException(ExitStatus.PROTOCOL, "the receiver (" + hello.software() + ") speaks protocol "
                     + hello.minVersion() + ".." + hello.maxVersion() + ", this sender " + ReplicaServer.PROTOCOL_VERSION);
@@ -129,9 +193,19 @@ public final class RemoteSync {
             throw new StandinException(ExitStatus.PROTOCOL, "the receiver cannot decompress " + codec);
         }
         long allocated = SourceSender.allocatedBytes(source, length);
-        channel.send(new Message.Open(location.name(), length, allocated, options.blockSize(), options.dryRun(), scrub,
-                options.keepPoints(), known.map(SenderCache.Entry::generation)));
-        Message.Ready ready = channel.expect(Message.Ready.class);
+        Message.Ready ready;
+        long receivedBeforeOpen = received.count();
+        try {
+            channel.send(new Message.Open(location.name(), length, allocated, options.blockSize(), options.dryRun(),
+                    scrub, options.keepPoints(), known.map(SenderCache.Entry::generation)));
+            ready = channel.expect(Message.Ready.class);
+        } catch (IOException e) {
+            if (warm && !(e instanceof RemoteFailure) && !(e instanceof ProtocolException)
+                    && received.count() == receivedBeforeOpen) {
+                throw new StaleChannel(e);
+            }
+            throw e;
+        }
         int blockSize = ready.blockSize();
         boolean resuming = ready.heldBytes() > 0;
         boolean firstCopy = ready.kind() == Message.ReplicaKind.ABSENT;

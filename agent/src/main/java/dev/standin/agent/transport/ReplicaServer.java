@@ -76,7 +76,12 @@ public final class ReplicaServer {
                 throw new StandinException(ExitStatus.PROTOCOL, "the sender speaks protocol versions "
                         + hello.minVersion() + ".." + hello.maxVersion() + ", this receiver " + PROTOCOL_VERSION);
             }
-            Message request = channel.receive();
+            Optional<Message> next = channel.receiveOrEnd();
+            if (next.isEmpty()) {
+                // A warm channel the sender let go without using (docs/protocol.md): nothing to do.
+                return ExitStatus.OK.code();
+            }
+            Message request = next.get();
             if (request instanceof Message.Verify verify) {
                 ScrubReport report = scrub().scrub(root.resolve(verify.path()));
                 channel.send(new Message.ScrubResult(JSON.writeValueAsString(report)));

@@ -176,6 +176,11 @@ public final class SshConnection implements AutoCloseable {
             }
         }
 
+        /** Whether the command is still running and has not closed its output. */
+        public boolean isOpen() {
+            return channel.isConnected() && !channel.isClosed() && !channel.isEOF();
+        }
+
         /** Waits up to {@code millis} for the command to end; its exit status, or -1. */
         public int awaitExit(long millis) throws InterruptedException {
             long deadline = System.nanoTime() + millis * 1_000_000;
