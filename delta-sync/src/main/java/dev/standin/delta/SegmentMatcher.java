@@ -3,6 +3,7 @@ package dev.standin.delta;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * Matches one segment of the source against the basis signatures and returns the ops that rebuild
@@ -30,12 +31,22 @@ public final class SegmentMatcher {
     private static final byte CHANGED = 3;
 
     private final Signatures basis;
-    private final WeakIndex index;
+    private final Supplier<WeakIndex> indexSource;
+    private WeakIndex index;
     private final int blockSize;
     private final int step;
 
     /** {@code index} may be null only when {@code moves} is {@link MoveSearch#NONE}. */
     public SegmentMatcher(Signatures basis, WeakIndex index, int blockSize, MoveSearch moves) {
+        this(basis, index == null ? null : () -> index, blockSize, moves);
+    }
+
+    /**
+     * As above, with the index asked for only when the first block that is not the same is met:
+     * the caller may still be building it (it costs ~40 ms per million blocks, which a scan of
+     * unchanged blocks need not wait for).
+     */
+    public SegmentMatcher(Signatures basis, Supplier<WeakIndex> index, int blockSize, MoveSearch moves) {
         if ((index == null) != (moves == MoveSearch.NONE)) {
             throw new IllegalArgumentException("a move search needs an index, and only a move search: " + moves);
         }
@@ -44,7 +55,7 @@ public final class SegmentMatcher {
                     "basis block size " + basis.blockSize() + " differs from " + blockSize);
         }
         this.basis = basis;
-        this.index = index;
+        this.indexSource = index;
         this.blockSize = BlockSize.validate(blockSize);
         this.step = moves.step();
     }
@@ -170,7 +181,7 @@ public final class SegmentMatcher {
                 emit(new DeltaOp.Same(offset + pos, n), SAME);
                 return pos + n;
             }
-            if (n < blockSize || index == null) {
+            if (n < blockSize || indexSource == null) {
                 // Only full blocks are indexed, so a short tail can only be literal.
                 startLiteral(pos);
                 return pos + n;
@@ -188,6 +199,9 @@ public final class SegmentMatcher {
          * whether {@code strong} is already the strong hash of the window at {@code pos}.
          */
         private int rollingSearch(int pos, boolean strongKnown, long strong) {
+            if (index == null) {
+                index = indexSource.get();
+            }
             int weak = RollingChecksum.of(data, pos, blockSize);
             // Computed once: a division per byte cost ~10 ns, a third of the search's time.
             int boundary = Math.min(length, (pos / blockSize + 1) * blockSize);

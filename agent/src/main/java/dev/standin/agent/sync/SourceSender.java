@@ -16,6 +16,7 @@ import dev.standin.delta.stream.DeltaEncoder;
 import dev.standin.delta.stream.DeltaHeader;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The sending half of a cycle: scans the source segment by segment on the pipeline's threads,
@@ -59,9 +60,10 @@ public final class SourceSender {
         int blockSize = header.blockSize();
         boolean firstCopy = header.basisLength() == 0;
         MoveSearch search = firstCopy ? MoveSearch.NONE : moves;
-        WeakIndex index = search == MoveSearch.NONE ? null : WeakIndex.of(basis);
+        // Built while the scan starts: unchanged blocks do not need it, the first other block waits for it.
+        CompletableFuture<WeakIndex> index = search == MoveSearch.NONE ? null : buildIndex(basis);
         ThreadLocal<SegmentMatcher> matchers = ThreadLocal.withInitial(
-                () -> new SegmentMatcher(basis, index, blockSize, search));
+                () -> new SegmentMatcher(basis, index == null ? null : index::join, blockSize, search));
         ImageDigest digest = new ImageDigest(header.targetLength(), blockSize);
         progress.phase(firstCopy ? "copying" : "scanning source", header.targetLength());
         try (DeltaEncoder encoder = new DeltaEncoder(wire, header, compression)) {
@@ -94,6 +96,20 @@ public final class SourceSender {
         byte[] sourceDigest = digest.finish();
         encoder.finish(sourceDigest);
         return new Sent(stats[0], sourceRead, sourceDigest);
+    }
+
+    private static CompletableFuture<WeakIndex> buildIndex(Signatures basis) {
+        CompletableFuture<WeakIndex> index = new CompletableFuture<>();
+        Thread builder = new Thread(() -> {
+            try {
+                index.complete(WeakIndex.of(basis));
+            } catch (Throwable e) {
+                index.completeExceptionally(e);
+            }
+        }, "standin-index");
+        builder.setDaemon(true);
+        builder.start();
+        return index;
     }
 
     private static void addLeaves(ImageDigest digest, SegmentDelta delta) {
