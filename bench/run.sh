@@ -391,7 +391,7 @@ fi
 
 REPORT="$WORK/results.txt"
 {
-    echo "standin benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo "standin benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$ROOT" describe --always --dirty=' with uncommitted changes' 2>/dev/null || echo unknown)"
     echo "image $HUMAN_SIZE (seed $SEED): $(json_num randomBytes "$CHANGES" | awk '{printf "%.0f MiB", $1/2^20}') random," \
         "$(json_num compressibleBytes "$CHANGES" | awk '{printf "%.0f MiB", $1/2^20}') compressible," \
         "$(json_num zeroBytes "$CHANGES" | awk '{printf "%.0f MiB", $1/2^20}') zero (holes)"
