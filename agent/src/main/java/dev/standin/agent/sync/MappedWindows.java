@@ -7,6 +7,7 @@ import java.lang.reflect.Field;
 import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -30,15 +31,27 @@ final class MappedWindows implements AutoCloseable {
     private final ConcurrentHashMap<Long, MappedByteBuffer> windows = new ConcurrentHashMap<>();
 
     /** {@code segmentSize} must divide the window, so that no segment straddles two. */
-    MappedWindows(DiskImage image, long length, int segmentSize) {
+    private MappedWindows(DiskImage image, long length, int segmentSize) {
         this.image = image;
         this.length = length;
         this.windowSize = Math.max(1, WINDOW / segmentSize) * segmentSize;
     }
 
-    /** Whether {@code image} can be read through mappings: regular files only. */
-    static boolean supports(DiskImage image) {
-        return !image.isBlockDevice() && Cleaner.available();
+    /**
+     * Mappings of {@code image}, if it can be read through them: a regular file on a filesystem
+     * that maps (a test mapping of its first page succeeds; some FUSE and network filesystems
+     * refuse), with a way to unmap. Otherwise empty, and the image is read with {@code pread}.
+     */
+    static Optional<MappedWindows> of(DiskImage image, long length, int segmentSize) {
+        if (image.isBlockDevice() || !Cleaner.available() || length == 0) {
+            return Optional.empty();
+        }
+        try {
+            Cleaner.unmap(image.channel().map(FileChannel.MapMode.READ_ONLY, 0, Math.min(length, 4096)));
+        } catch (IOException | UnsupportedOperationException e) {
+            return Optional.empty();
+        }
+        return Optional.of(new MappedWindows(image, length, segmentSize));
     }
 
     /** A view of {@code [offset, offset + n)}, which must lie in one window. */
@@ -68,10 +81,13 @@ final class MappedWindows implements AutoCloseable {
         }
     }
 
-    /** Converts a fault on a mapped page (the file shrank under the mapping) into an I/O error. */
-    IOException shrank(long offset, InternalError fault) {
-        return new IOException(image.path() + " could not be read at " + offset
-                + " (did it shrink during the cycle?): " + fault.getMessage(), fault);
+    /**
+     * Converts a fault on a mapped page into an I/O error: the file shrank under the mapping, or
+     * reading the page failed (the JVM reports both as an InternalError, as SIGBUS).
+     */
+    IOException fault(long offset, InternalError fault) {
+        return new IOException(image.path() + " could not be read near " + offset
+                + " (did it shrink during the cycle, or did the disk fail?): " + fault.getMessage(), fault);
     }
 
     private MappedByteBuffer map(long index) {

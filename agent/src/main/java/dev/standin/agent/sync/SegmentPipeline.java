@@ -108,7 +108,7 @@ public final class SegmentPipeline {
         AtomicLong bytesRead = new AtomicLong();
         AtomicBoolean stop = new AtomicBoolean();
         ConcurrentHashMap<Long, CompletableFuture<Done<R>>> results = new ConcurrentHashMap<>();
-        MappedWindows mapped = mapFiles && MappedWindows.supports(image) ? new MappedWindows(image, length, segmentSize) : null;
+        MappedWindows mapped = mapFiles ? MappedWindows.of(image, length, segmentSize).orElse(null) : null;
         BlockingQueue<ByteBuffer> buffers = new ArrayBlockingQueue<>(window + threads);
         for (int i = 0; mapped == null && i < window + threads; i++) {
             buffers.add(ByteBuffer.allocateDirect(segmentSize));
@@ -136,9 +136,9 @@ public final class SegmentPipeline {
                 try {
                     sink.accept(offset, n, done.value());
                 } catch (InternalError fault) {
-                    // The sink reads the views too (literal data), so a shrunk file can fault here.
+                    // The sink reads the views too (literal data), so a fault can surface here.
                     if (mapped != null) {
-                        throw mapped.shrank(offset, fault);
+                        throw mapped.fault(offset, fault);
                     }
                     throw fault;
                 } finally {
@@ -222,10 +222,10 @@ public final class SegmentPipeline {
                 if (buffer != null) {
                     buffers.add(buffer);
                 }
-                // The JVM reports a fault on a mapped page (the file shrank) as an InternalError,
-                // possibly a little after the access that caused it.
+                // The JVM reports a fault on a mapped page (the file shrank, or the disk failed) as
+                // an InternalError, possibly a little after the access that caused it.
                 result.completeExceptionally(mapped != null && e instanceof InternalError fault
-                        ? mapped.shrank(offset, fault) : e);
+                        ? mapped.fault(offset, fault) : e);
                 stop.set(true);
                 return;
             }
