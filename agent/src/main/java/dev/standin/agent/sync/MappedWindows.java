@@ -90,6 +90,12 @@ final class MappedWindows implements AutoCloseable {
                 + " (did it shrink during the cycle, or did the disk fail?): " + fault.getMessage(), fault);
     }
 
+    /** As above, when the JVM reported the fault only after the access, away from its segment. */
+    IOException fault(InternalError fault) {
+        return new IOException(image.path() + " could not be read (did it shrink during the cycle, or did the disk "
+                + "fail?): " + fault.getMessage(), fault);
+    }
+
     private MappedByteBuffer map(long index) {
         long from = index * windowSize;
         long size = Math.min(windowSize, length - from);

@@ -15,8 +15,11 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongConsumer;
 
 /**
@@ -113,23 +116,32 @@ public final class SegmentPipeline {
         for (int i = 0; mapped == null && i < window + threads; i++) {
             buffers.add(ByteBuffer.allocateDirect(segmentSize));
         }
+        // A failure no segment's result carries: the JVM may report a fault on a mapped page a
+        // little after the access, anywhere in a worker's loop, even after that segment's result
+        // was completed. The consumer checks it before every segment.
+        AtomicReference<Throwable> died = new AtomicReference<>();
         Thread[] workers = new Thread[threads];
         for (int t = 0; t < threads; t++) {
-            workers[t] = new Thread(() -> work(image, length, segments, task, unread, slots, next, bytesRead, stop, results,
-                    buffers, mapped),
-                    "standin-scan-" + (t + 1));
+            workers[t] = new Thread(() -> {
+                try {
+                    work(image, length, segments, task, unread, slots, next, bytesRead, stop, results, buffers, mapped,
+                            died);
+                } catch (Throwable e) {
+                    died.compareAndSet(null, mapped != null && e instanceof InternalError fault ? mapped.fault(fault) : e);
+                    stop.set(true);
+                    results.values().forEach(r -> r.completeExceptionally(died.get()));
+                }
+            }, "standin-scan-" + (t + 1));
             workers[t].setDaemon(true);
             workers[t].start();
         }
         try {
             for (long index = 0; index < segments; index++) {
                 CompletableFuture<Done<R>> result = results.computeIfAbsent(index, i -> new CompletableFuture<>());
-                Done<R> done;
-                try {
-                    done = result.get();
-                } catch (ExecutionException e) {
-                    throw unwrap(e);
+                if (died.get() != null) {
+                    throw asException(died.get());
                 }
+                Done<R> done = await(result, died, workers, index);
                 results.remove(index);
                 long offset = index * segmentSize;
                 int n = (int) Math.min(segmentSize, length - offset);
@@ -153,8 +165,16 @@ public final class SegmentPipeline {
                     mapped.release(passedWindow);
                 }
             }
+            if (died.get() != null) {
+                throw asException(died.get());
+            }
             image.doneWith(0, length);
             return bytesRead.get();
+        } catch (InternalError fault) {
+            if (mapped != null) {
+                throw mapped.fault(fault);
+            }
+            throw fault;
         } finally {
             stop.set(true);
             slots.release(window + threads);
@@ -173,7 +193,7 @@ public final class SegmentPipeline {
     private <R> void work(DiskImage image, long length, long segments, Task<R> task, Unread<R> unread, Semaphore slots,
             AtomicLong next,
             AtomicLong bytesRead, AtomicBoolean stop, ConcurrentHashMap<Long, CompletableFuture<Done<R>>> results,
-            BlockingQueue<ByteBuffer> buffers, MappedWindows mapped) {
+            BlockingQueue<ByteBuffer> buffers, MappedWindows mapped, AtomicReference<Throwable> died) {
         if (idleIo && io.isPresent()) {
             try {
                 io.get().ioprioIdleForCurrentThread();
@@ -188,10 +208,16 @@ public final class SegmentPipeline {
                 return;
             }
             long index = next.getAndIncrement();
-            if (stop.get() || index >= segments) {
+            if (index >= segments) {
                 return;
             }
             CompletableFuture<Done<R>> result = results.computeIfAbsent(index, i -> new CompletableFuture<>());
+            if (stop.get()) {
+                // Claimed, so the consumer may wait for it: it must end, as the scan does.
+                result.completeExceptionally(died.get() != null ? died.get()
+                        : new IOException("the scan stopped before segment " + index));
+                return;
+            }
             long offset = index * segmentSize;
             int n = (int) Math.min(segmentSize, length - offset);
             ByteBuffer buffer = null;
@@ -224,8 +250,10 @@ public final class SegmentPipeline {
                 }
                 // The JVM reports a fault on a mapped page (the file shrank, or the disk failed) as
                 // an InternalError, possibly a little after the access that caused it.
-                result.completeExceptionally(mapped != null && e instanceof InternalError fault
-                        ? mapped.fault(offset, fault) : e);
+                Throwable failure = mapped != null && e instanceof InternalError fault ? mapped.fault(offset, fault) : e;
+                if (!result.completeExceptionally(failure)) {
+                    died.compareAndSet(null, failure); // this segment had finished: the failure came after it
+                }
                 stop.set(true);
                 return;
             }
@@ -269,6 +297,39 @@ public final class SegmentPipeline {
             buffer.put(from, ZeroBlocks.zeros(len), 0, len);
             from += len;
         }
+    }
+
+    /**
+     * Waits for a segment's result. The wait is timed because the JVM's report of a fault on a
+     * mapped page is asynchronous: it can strike a worker inside a future's completion and cost the
+     * wake-up, or end a worker before it finishes a segment it took. Neither may hang the cycle.
+     */
+    private static <R> Done<R> await(CompletableFuture<Done<R>> result, AtomicReference<Throwable> died,
+            Thread[] workers, long index) throws Exception {
+        while (true) {
+            try {
+                return result.get(100, TimeUnit.MILLISECONDS);
+            } catch (ExecutionException e) {
+                throw unwrap(e);
+            } catch (TimeoutException e) {
+                if (died.get() != null) {
+                    throw asException(died.get());
+                }
+                if (!result.isDone() && java.util.Arrays.stream(workers).noneMatch(Thread::isAlive)) {
+                    throw new IOException("the scan's workers ended before segment " + index);
+                }
+            }
+        }
+    }
+
+    private static Exception asException(Throwable failure) {
+        if (failure instanceof Exception e) {
+            return e;
+        }
+        if (failure instanceof Error err) {
+            throw err;
+        }
+        return new IOException(failure);
     }
 
     private static Exception unwrap(ExecutionException e) {

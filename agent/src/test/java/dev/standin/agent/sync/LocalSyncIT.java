@@ -2,11 +2,13 @@ package dev.standin.agent.sync;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.standin.agent.Cli;
 import dev.standin.agent.Images;
+import dev.standin.agent.StandinException;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -31,6 +33,43 @@ class LocalSyncIT {
 
     private Path state() {
         return dir.resolve("state");
+    }
+
+    /**
+     * A source cut short while it is being scanned (it is read through mappings, where the lost
+     * pages fault): the cycle fails in one line and the replica keeps its previous content.
+     */
+    @Test
+    void aSourceThatShrinksDuringTheScanCommitsNothing() throws Exception {
+        Path source = Images.create(dir.resolve("vm.img"), 48 * MIB, 21);
+        Path replica = dir.resolve("replica.img");
+        assertEquals(0, Cli.sync(source, replica, state()).exit());
+        String before = Images.sha256(replica);
+        Images.overwriteBlocks(source, 50, 4096, 22);
+        SyncOptions options = SyncOptions.builder(source, replica).stateDirectory(state()).build();
+        Progress cutting = new Progress() {
+            private boolean cut;
+
+            @Override
+            public void phase(String name, long total) {}
+
+            @Override
+            public void done(long bytes) {
+                if (!cut && bytes >= 8 * MIB) {
+                    cut = true;
+                    try (RandomAccessFile f = new RandomAccessFile(source.toFile(), "rw")) {
+                        f.setLength(16 * MIB);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }
+            }
+        };
+        StandinException e = assertThrows(StandinException.class, () -> new LocalSync(options, cutting).run());
+        assertTrue(e.getMessage().contains("changed size during the cycle") || e.getMessage().contains("shrink"),
+                e.getMessage());
+        assertFalse(e.getMessage().contains("\n"), "one line: " + e.getMessage());
+        assertEquals(before, Images.sha256(replica), "the replica stays at its previous point");
     }
 
     @Test

@@ -2,7 +2,7 @@ package dev.standin.agent.sync;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.standin.agent.image.DiskImage;
@@ -13,6 +13,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -78,24 +79,37 @@ class SegmentPipelineTest {
         assertEquals(70L << 20, plain.bytesRead(), "without extents every byte is read");
     }
 
+    /**
+     * A page that vanished under the mapping faults (SIGBUS). The JVM reports that as an
+     * InternalError, possibly only after the access and away from it, and the read itself returns
+     * garbage; so the pass must end either with an I/O error that names the fault or normally
+     * (a cycle then refuses the source for its changed size), and must neither crash nor hang.
+     */
     @Test
-    void aFileThatShrinksUnderTheMappingIsAnIoErrorNotACrash() throws Exception {
-        Path path = dir.resolve("shrinking.img");
-        byte[] data = new byte[8 << 20];
-        new SplittableRandom(3).nextBytes(data);
-        java.nio.file.Files.write(path, data);
-        SegmentPipeline pipeline = new SegmentPipeline(SEGMENT, 2, false, NativeIo.tryLoad());
-        try (DiskImage image = DiskImage.open(path, false, false, NativeIo.tryLoad());
-                FileChannel truncate = FileChannel.open(path, StandardOpenOption.WRITE)) {
-            long size = image.size();
-            IOException e = assertThrows(IOException.class, () -> pipeline.run(image, size, (offset, view, n) -> {
-                if (offset == 0) {
-                    truncate.truncate(0);
-                    return view.get(n - 1); // a page that no longer exists: SIGBUS in the JVM
-                }
-                return (byte) 0;
-            }, (offset, n, result) -> { }, done -> { }));
-            assertTrue(e.getMessage().contains("did it shrink during the cycle"), e.getMessage());
+    void aFileThatShrinksUnderTheMappingEndsThePassWithoutACrashOrAHang() throws Exception {
+        for (int round = 0; round < 5; round++) {
+            Path path = dir.resolve("shrinking-" + round + ".img");
+            byte[] data = new byte[8 << 20];
+            new SplittableRandom(round).nextBytes(data);
+            java.nio.file.Files.write(path, data);
+            SegmentPipeline pipeline = new SegmentPipeline(SEGMENT, 2, false, NativeIo.tryLoad());
+            try (DiskImage image = DiskImage.open(path, false, false, NativeIo.tryLoad());
+                    FileChannel truncate = FileChannel.open(path, StandardOpenOption.WRITE)) {
+                long size = image.size();
+                assertTimeoutPreemptively(Duration.ofSeconds(30), () -> {
+                    try {
+                        pipeline.run(image, size, (offset, view, n) -> {
+                            if (offset == 0) {
+                                truncate.truncate(0);
+                                return view.get(n - 1); // a page that no longer exists
+                            }
+                            return (byte) 0;
+                        }, (offset, n, result) -> { }, done -> { });
+                    } catch (IOException e) {
+                        assertTrue(e.getMessage().contains("did it shrink during the cycle"), e.getMessage());
+                    }
+                });
+            }
         }
     }
 
