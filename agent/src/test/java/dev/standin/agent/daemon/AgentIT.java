@@ -128,6 +128,50 @@ class AgentIT {
         }
     }
 
+    /**
+     * Both ends through the agent, as on two hosts that each run one: after a cycle, the agent
+     * greets the next cycle's receiver, and the next cycle to that replica starts on it instead of
+     * starting a receiver of its own (a launcher notes each receiver sshd starts).
+     */
+    @Test
+    void theNextCycleToAReplicaStartsOnTheReceiverTheAgentGreetedAfterTheLastOne() throws Exception {
+        Path replicas = Files.createDirectories(dir.resolve("replicas"));
+        try (OpenSshServer sshd = OpenSshServer.start(dir.resolve("sshd"), null,
+                List.of(AgentSocket.VARIABLE + "=" + socket))) {
+            Path starts = dir.resolve("receivers-started");
+            Files.writeString(starts, "");
+            Path launcher = dir.resolve("counting-standin");
+            Files.writeString(launcher, "#!/bin/sh\necho start >> '" + starts + "'\nexec '" + sshd.launcher() + "' \"$@\"\n");
+            Files.setPosixFilePermissions(launcher, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path source = Images.create(dir.resolve("disk.img"), 16 << 20, 9);
+            List<String> args = new ArrayList<>(List.of("sync", source.toString(),
+                    sshd.url(replicas.resolve("disk.img")), "--state-dir", dir.resolve("state").toString(),
+                    "-i", sshd.clientKey().toString(), "--known-hosts", sshd.knownHosts().toString(),
+                    "--ssh-config", "none", "--remote-standin", launcher.toString()));
+            Result first = client(dir, Map.of(), args.toArray(String[]::new));
+            assertEquals(0, first.exit, first.err);
+            awaitLines(starts, 2, "the first cycle's receiver and the one greeted for the next");
+
+            Images.overwriteBlocks(source, 20, 4096, 10);
+            Result second = client(dir, Map.of(), args.toArray(String[]::new));
+            assertEquals(0, second.exit, second.err);
+            assertEquals(Images.sha256(source), Images.sha256(replicas.resolve("disk.img")));
+            awaitLines(starts, 3, "the second cycle used the greeted receiver and greeted the next");
+            Thread.sleep(500);
+            assertEquals(3, Files.readAllLines(starts).size(), "no receiver of its own for the second cycle");
+        }
+    }
+
+    private static void awaitLines(Path file, int lines, String what) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (Files.readAllLines(file).size() < lines) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out until " + what + ": " + Files.readAllLines(file).size() + " started");
+            }
+            Thread.sleep(50);
+        }
+    }
+
     @Test
     void anAgentThatDoesNotAnswerIsLeftAfterTenSecondsAndTheCommandRunsItself() throws Exception {
         Path mute = dir.resolve("mute.sock");
