@@ -7,6 +7,7 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.nio.file.StandardOpenOption;
 
 /**
@@ -24,7 +25,20 @@ public final class DestinationLock implements AutoCloseable {
         this.lock = lock;
     }
 
+    /**
+     * How long a cycle waits for the lock before it refuses. A cycle that has just committed is
+     * still closing for a moment (a receiver stores the replica's signatures after it has answered
+     * its sender), and the next cycle, on a warm channel, can be there within milliseconds; a cycle
+     * that is really running holds the lock for far longer than this.
+     */
+    public static final Duration PATIENCE = Duration.ofSeconds(5);
+
     public static DestinationLock acquire(Path destination) throws StandinException, IOException {
+        return acquire(destination, PATIENCE);
+    }
+
+    /** As above, waiting up to {@code patience} for a lock held by another process. */
+    public static DestinationLock acquire(Path destination, Duration patience) throws StandinException, IOException {
         Path parent = destination.toAbsolutePath().getParent();
         // A device node gets no lock file beside it (/dev is not ours): the node itself is locked.
         boolean device = java.nio.file.Files.exists(destination) && !java.nio.file.Files.isRegularFile(destination);
@@ -38,7 +52,17 @@ public final class DestinationLock implements AutoCloseable {
             throw new StandinException(ExitStatus.DESTINATION, "destination directory " + parent + " does not exist", e);
         }
         try {
-            FileLock lock = channel.tryLock();
+            long deadline = System.nanoTime() + patience.toNanos();
+            FileLock lock;
+            while ((lock = channel.tryLock()) == null && System.nanoTime() < deadline) {
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    channel.close();
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted while waiting for the lock of " + destination);
+                }
+            }
             if (lock == null) {
                 channel.close();
                 throw new StandinException(ExitStatus.DESTINATION,

@@ -168,7 +168,7 @@ public final class LocalSync {
         CompletableFuture<Void> done = new CompletableFuture<>();
         Thread thread = new Thread(() -> {
             try {
-                replica.apply(pipe.input(), basis, basisDigest, options.keepPoints(), progress);
+                replica.keepSignatures(replica.apply(pipe.input(), basis, basisDigest, options.keepPoints(), progress));
                 done.complete(null);
             } catch (Throwable e) {
                 pipe.fail(e instanceof IOException io ? io : new IOException(e.toString(), e));

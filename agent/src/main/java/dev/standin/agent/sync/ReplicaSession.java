@@ -281,7 +281,8 @@ public final class ReplicaSession implements AutoCloseable {
     /**
      * Decodes one delta stream from {@code in}, assembles it against the replica and commits it.
      * The stream must be computed against {@code basis}; the assembled image's digest must equal
-     * the one the sender put in its end frame, or nothing is committed.
+     * the one the sender put in its end frame, or nothing is committed. Then call
+     * {@link #keepSignatures}.
      */
     public Committed apply(InputStream in, Signatures basis, byte[] basisDigest, int keepPoints, Progress progress)
             throws StandinException, IOException {
@@ -346,10 +347,18 @@ public final class ReplicaSession implements AutoCloseable {
             target.abort();
             throw e;
         }
-        if (!isBlockDevice()) {
-            storeCache(written);
-        }
         return new Committed(written, writtenDigest, newestPoint());
+    }
+
+    /**
+     * Keeps the signatures of a commit beside the replica, so that the next cycle need not read it.
+     * Separate from {@link #apply} so that a receiver can first tell its sender that the commit
+     * stands: a cache that is never written only costs the next cycle a read of the replica.
+     */
+    public void keepSignatures(Committed committed) {
+        if (!isBlockDevice()) {
+            storeCache(committed.signatures());
+        }
     }
 
     private long newestPoint() {

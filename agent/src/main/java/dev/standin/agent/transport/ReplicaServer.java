@@ -169,6 +169,9 @@ public final class ReplicaServer {
         ReplicaSession.Committed committed = replica.apply(channel.input(), basis, basisDigest, keep, Progress.NONE);
         SignatureTransfer.sendChanges(channel, basis, committed.signatures());
         channel.send(new Message.Committed(committed.digest(), committed.pointId()));
+        // After the answer: the sender need not wait for a file that only saves the next cycle a
+        // read. The next cycle's Open waits for this session's lock (DestinationLock.PATIENCE).
+        replica.keepSignatures(committed);
     }
 
     private Scrub scrub() {
