@@ -31,6 +31,8 @@ public final class WarmChannels implements AutoCloseable {
     static final int MAX = 16;
     /** A receiver that has not greeted within this is not waited for. */
     private static final Duration GREETING = Duration.ofSeconds(30);
+    /** How long a cycle waits for a greeting under way for it before it connects on its own. */
+    private static final Duration TAKE_WAIT = Duration.ofSeconds(10);
 
     /** Where a channel leads and how it was opened: a cycle may take only a channel opened as it would open one. */
     record Key(RemoteLocation location, SshOptions options, String command) {}
@@ -47,6 +49,8 @@ public final class WarmChannels implements AutoCloseable {
     private final Map<Key, Warm> warm = new HashMap<>();
     /** Greetings under way, with the connection whose closing ends each. */
     private final Map<Thread, SshConnection> greeting = new HashMap<>();
+    /** The greeting under way for each key, the newest if several are. */
+    private final Map<Key, Thread> greetingFor = new HashMap<>();
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread thread = new Thread(r, "standin-warm-channels");
         thread.setDaemon(true);
@@ -66,8 +70,28 @@ public final class WarmChannels implements AutoCloseable {
         timer.scheduleAtFixedRate(this::expire, period, period, TimeUnit.MILLISECONDS);
     }
 
-    /** The greeted channel waiting for {@code key}, if one is and it still looks alive; the caller owns it. */
-    synchronized Optional<Warm> take(Key key) {
+    /**
+     * The greeted channel waiting for {@code key}, if one is and it still looks alive; the caller
+     * owns it. A greeting still under way for {@code key} is waited for (up to {@link #TAKE_WAIT}):
+     * the remote standin it waits for is already starting, which a new connection would only
+     * begin to do.
+     */
+    Optional<Warm> take(Key key) {
+        Thread pending;
+        synchronized (this) {
+            pending = greetingFor.get(key);
+        }
+        if (pending != null) {
+            try {
+                pending.join(TAKE_WAIT.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return takeReady(key);
+    }
+
+    private synchronized Optional<Warm> takeReady(Key key) {
         Warm taken = warm.remove(key);
         if (taken == null) {
             return Optional.empty();
@@ -92,6 +116,7 @@ public final class WarmChannels implements AutoCloseable {
                 return;
             }
             greeting.put(thread, connection);
+            greetingFor.put(key, thread);
         }
         thread.start();
     }
@@ -113,6 +138,7 @@ public final class WarmChannels implements AutoCloseable {
         } finally {
             synchronized (this) {
                 greeting.remove(Thread.currentThread());
+                greetingFor.remove(key, Thread.currentThread());
             }
         }
         if (channel != null) {
