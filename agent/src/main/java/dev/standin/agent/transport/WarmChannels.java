@@ -117,8 +117,8 @@ public final class WarmChannels implements AutoCloseable {
             }
             greeting.put(thread, connection);
             greetingFor.put(key, thread);
+            thread.start(); // inside: a cycle that finds the greeting registered can join it at once
         }
-        thread.start();
     }
 
     private void greet(Key key, SshConnection connection) {
