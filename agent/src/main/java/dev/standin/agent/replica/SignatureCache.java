@@ -68,17 +68,13 @@ public final class SignatureCache {
         }
         Path target = pathFor(replica);
         Path temp = target.resolveSibling(target.getFileName() + ".tmp");
-        int count = signatures.blockCount();
-        CRC32C crc = new CRC32C();
         try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE)) {
             ByteBuffer header = ByteBuffer.allocate(HEADER);
             header.put(MAGIC).putInt(VERSION).putInt(signatures.blockSize()).putLong(signatures.length())
                     .putLong(id.device()).putLong(id.inode()).putLong(id.size()).putLong(id.modifiedNanos())
                     .putLong(id.changedNanos()).flip();
-            SignatureEntries.writeFully(out, header, crc);
-            SignatureEntries.write(out, signatures, crc);
-            SignatureEntries.writeChecksum(out, crc);
+            SignatureEntries.writeFile(out, header, signatures);
             out.force(false);
         }
         try {

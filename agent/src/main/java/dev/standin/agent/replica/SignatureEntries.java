@@ -36,7 +36,7 @@ public final class SignatureEntries {
     }
 
     /** Writes every entry of {@code signatures}, adding their bytes to {@code crc}. */
-    public static void write(WritableByteChannel out, Signatures signatures, CRC32C crc) throws IOException {
+    private static void write(WritableByteChannel out, Signatures signatures, CRC32C crc) throws IOException {
         ByteBuffer chunk = ByteBuffer.allocate(CHUNK * ENTRY);
         for (int i = 0, count = signatures.blockCount(); i < count; i++) {
             if (chunk.remaining() < ENTRY) {
@@ -48,8 +48,15 @@ public final class SignatureEntries {
         writeFully(out, chunk.flip(), crc);
     }
 
-    /** Writes the 4-byte trailer that ends both signature files: {@code crc}'s value. */
-    public static void writeChecksum(WritableByteChannel out, CRC32C crc) throws IOException {
+    /**
+     * Writes a whole signature file: {@code header}, every entry of {@code signatures}, and the
+     * 4-byte trailer that ends both kinds, the CRC32C of everything before it.
+     */
+    public static void writeFile(WritableByteChannel out, ByteBuffer header, Signatures signatures)
+            throws IOException {
+        CRC32C crc = new CRC32C();
+        writeFully(out, header, crc);
+        write(out, signatures, crc);
         writeFully(out, ByteBuffer.allocate(4).putInt((int) crc.getValue()).flip(), new CRC32C());
     }
 
@@ -71,7 +78,7 @@ public final class SignatureEntries {
     }
 
     /** Writes all of {@code b} after adding it to {@code crc}. */
-    public static void writeFully(WritableByteChannel out, ByteBuffer b, CRC32C crc) throws IOException {
+    private static void writeFully(WritableByteChannel out, ByteBuffer b, CRC32C crc) throws IOException {
         crc.update(b.duplicate());
         while (b.hasRemaining()) {
             out.write(b);

@@ -99,17 +99,11 @@ public final class SourceSender {
     }
 
     private static CompletableFuture<WeakIndex> buildIndex(Signatures basis) {
-        CompletableFuture<WeakIndex> index = new CompletableFuture<>();
-        Thread builder = new Thread(() -> {
-            try {
-                index.complete(WeakIndex.of(basis));
-            } catch (Throwable e) {
-                index.completeExceptionally(e);
-            }
-        }, "standin-index");
-        builder.setDaemon(true);
-        builder.start();
-        return index;
+        return CompletableFuture.supplyAsync(() -> WeakIndex.of(basis), task -> {
+            Thread builder = new Thread(task, "standin-index");
+            builder.setDaemon(true);
+            builder.start();
+        });
     }
 
     private static void addLeaves(ImageDigest digest, SegmentDelta delta) {

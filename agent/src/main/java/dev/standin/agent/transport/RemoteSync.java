@@ -90,7 +90,11 @@ public final class RemoteSync {
 
     /** One cycle over an open connection (several cycles may share one, each on its own channel). */
     public SyncStats run(SshConnection connection) throws StandinException, InterruptedException {
-        long started = System.nanoTime();
+        return run(connection, System.nanoTime());
+    }
+
+    /** As above, for a cycle that began at {@code started} (it may have tried a warm channel first). */
+    private SyncStats run(SshConnection connection, long started) throws StandinException, InterruptedException {
         try (ServeChannel channel = ServeChannel.open(connection, serveCommand(), ssh)) {
             return cycle(channel, started, false);
         }
@@ -129,10 +133,7 @@ public final class RemoteSync {
         SshConnection connection = SshConnection.open(location, ssh);
         boolean handedOver = false;
         try {
-            SyncStats stats;
-            try (ServeChannel channel = ServeChannel.open(connection, serveCommand(), ssh)) {
-                stats = cycle(channel, started, false);
-            }
+            SyncStats stats = run(connection, started);
             warm.prepare(key, connection);
             handedOver = true;
             return stats;

@@ -95,14 +95,11 @@ public final class SenderCache {
     public void store(Signatures signatures, byte[] generation) throws IOException {
         Files.createDirectories(file.getParent());
         Path temp = file.resolveSibling(file.getFileName() + ".tmp");
-        CRC32C crc = new CRC32C();
         try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE)) {
             ByteBuffer header = ByteBuffer.allocate(HEADER).put(MAGIC).putInt(VERSION).putInt(signatures.blockSize())
                     .putLong(signatures.length()).put(generation).flip();
-            SignatureEntries.writeFully(out, header, crc);
-            SignatureEntries.write(out, signatures, crc);
-            SignatureEntries.writeChecksum(out, crc);
+            SignatureEntries.writeFile(out, header, signatures);
         }
         Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
