@@ -33,6 +33,26 @@ class RollingChecksumTest {
         assertEquals(reference(ff, 0, 4096), RollingChecksum.of(ff, 0, 4096));
     }
 
+    /** Lanes summed over 64 bytes must not carry into each other, whatever the bytes and the buffer. */
+    @Test
+    void blockSumMatchesTheDefinitionForSaturatedBytesAndAnyBuffer() {
+        byte[] ff = new byte[(1 << 20) + 77];
+        java.util.Arrays.fill(ff, (byte) 0xff);
+        for (int len : new int[] {63, 64, 65, 4095, 4096, 4097, 8 * 4096 + 24, 1 << 20}) {
+            assertEquals(reference(ff, 5, len), RollingChecksum.of(ff, 5, len), "0xff, length " + len);
+        }
+        Random random = new Random(4);
+        byte[] data = new byte[3 * 4096 + 100];
+        random.nextBytes(data);
+        ByteBuffer direct = ByteBuffer.allocateDirect(data.length).put(data).flip();
+        ByteBuffer little = ByteBuffer.wrap(data).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int len : new int[] {8, 100, 4096, 3 * 4096 + 99}) {
+            int expected = reference(data, 1, len);
+            assertEquals(expected, RollingChecksum.of(direct, 1, len), "direct, length " + len);
+            assertEquals(expected, RollingChecksum.of(little, 1, len), "little-endian, length " + len);
+        }
+    }
+
     @Test
     void rollingEqualsRecomputing() {
         Random random = new Random(2);
