@@ -16,7 +16,12 @@ import java.util.List;
  */
 final class DeltaHarness {
 
-    record Result(byte[] rebuilt, byte[] stream, MatchStats stats, byte[] sourceDigest, byte[] rebuiltDigest) {}
+    /**
+     * {@code senderSignatures} are what the sender derives from its deltas' leaves and weak sums,
+     * {@code receiverSignatures} what the receiver's assembler computed from the rebuilt blocks.
+     */
+    record Result(byte[] rebuilt, byte[] stream, MatchStats stats, byte[] sourceDigest, byte[] rebuiltDigest,
+            Signatures senderSignatures, Signatures receiverSignatures) {}
 
     private DeltaHarness() {}
 
@@ -29,10 +34,11 @@ final class DeltaHarness {
         byte[] stream = encode(basis, target, blockSize, segmentSize, compression, moves);
         Encoded encoded = lastEncoded;
         Applied applied = apply(basis, stream);
-        return new Result(applied.image, stream, encoded.stats, encoded.digest, applied.digest);
+        return new Result(applied.image, stream, encoded.stats, encoded.digest, applied.digest, encoded.signatures,
+                applied.signatures);
     }
 
-    private record Encoded(MatchStats stats, byte[] digest) {}
+    private record Encoded(MatchStats stats, byte[] digest, Signatures signatures) {}
 
     private static Encoded lastEncoded;
 
@@ -40,7 +46,8 @@ final class DeltaHarness {
             MoveSearch moves) throws IOException {
         Signatures basisSigs = basis.length == 0 ? Signatures.empty(blockSize) : SignatureBuilder.of(ByteBuffer.wrap(basis), blockSize);
         WeakIndex index = moves == MoveSearch.NONE ? null : WeakIndex.of(basisSigs);
-        SegmentMatcher matcher = new SegmentMatcher(basisSigs, index, blockSize, moves);
+        SegmentMatcher matcher = new SegmentMatcher(basisSigs, index, blockSize, moves).signingTarget();
+        Signatures signed = new Signatures(target.length, blockSize);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         DeltaEncoder encoder = new DeltaEncoder(out,
                 new DeltaHeader(blockSize, target.length, basis.length, basisDigest(basisSigs, basis.length)), compression);
@@ -55,14 +62,15 @@ final class DeltaHarness {
             for (DeltaOp op : delta.ops()) {
                 encoder.add(op);
             }
-            for (long leaf : delta.leaves()) {
-                digest.addLeaf(leaf);
+            for (int i = 0; i < delta.leaves().length; i++) {
+                digest.addLeaf(delta.leaves()[i]);
+                signed.set(off / blockSize + i, delta.weaks()[i], delta.leaves()[i]);
             }
             stats = stats.plus(delta.stats());
         }
         byte[] sourceDigest = digest.finish();
         encoder.finish(sourceDigest);
-        lastEncoded = new Encoded(stats, sourceDigest);
+        lastEncoded = new Encoded(stats, sourceDigest, signed);
         return out.toByteArray();
     }
 
@@ -70,7 +78,7 @@ final class DeltaHarness {
         return length == 0 ? DeltaHeader.NO_BASIS : basisSigs.digest();
     }
 
-    record Applied(byte[] image, byte[] digest) {}
+    record Applied(byte[] image, byte[] digest, Signatures signatures) {}
 
     /** Decodes and assembles into a staging copy; the basis array itself is never written. */
     static Applied apply(byte[] basis, byte[] stream) throws IOException {
@@ -110,6 +118,6 @@ final class DeltaHarness {
             }
         }
         Signatures rebuilt = assembler.finish();
-        return new Applied(staging, rebuilt.digest());
+        return new Applied(staging, rebuilt.digest(), rebuilt);
     }
 }

@@ -1,6 +1,7 @@
 package dev.standin.delta;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.standin.delta.stream.Compression;
@@ -15,7 +16,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Random images, random edits of every kind, random block and segment sizes: the rebuilt image is
- * byte-identical to the target and both ends agree on its digest.
+ * byte-identical to the target, both ends agree on its digest, and the signatures the sender
+ * derives from its deltas are exactly those the receiver computes from what it wrote.
  */
 class RoundTripPropertyTest {
 
@@ -40,6 +42,7 @@ class RoundTripPropertyTest {
         DeltaHarness.Result result = DeltaHarness.run(basis, target, blockSize, segmentSize, compression, moves);
         assertArrayEquals(target, result.rebuilt(), "seed " + seed + ", " + moves);
         assertArrayEquals(result.sourceDigest(), result.rebuiltDigest());
+        assertEquals(result.receiverSignatures(), result.senderSignatures(), "seed " + seed + ", " + moves);
     }
 
     @ParameterizedTest

@@ -133,7 +133,7 @@ public final class LocalSync {
             // the whole replica for moved data would cost 0.13-0.3 s per million blocks, in
             // proportion to the disk rather than to the change.
             SourceSender.Sent sent = SourceSender.send(pipeline, source, basis, header, wire, options.compression(),
-                    findMoved && unread == null ? options.moveSearch() : MoveSearch.NONE, unread, progress);
+                    findMoved && unread == null ? options.moveSearch() : MoveSearch.NONE, unread, false, progress);
             wire.close();
             awaitApplier(applier);
             return new Sent(sent.stats(), sent.sourceRead(), wire.count(), sent.digest());

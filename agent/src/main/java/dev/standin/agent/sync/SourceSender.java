@@ -16,6 +16,7 @@ import dev.standin.delta.stream.DeltaEncoder;
 import dev.standin.delta.stream.DeltaHeader;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -25,8 +26,11 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class SourceSender {
 
-    /** What the scan found: block counts, bytes read from the source, and the source's digest. */
-    public record Sent(MatchStats stats, long sourceRead, byte[] digest) {}
+    /**
+     * What the scan found: block counts, bytes read from the source, the source's digest and, when
+     * asked for, the signatures of every source block (what the replica's will be once it commits).
+     */
+    public record Sent(MatchStats stats, long sourceRead, byte[] digest, Optional<Signatures> signatures) {}
 
     private SourceSender() {}
 
@@ -53,27 +57,32 @@ public final class SourceSender {
      * {@code moves} {@link MoveSearch#NONE} keeps to same-offset matches: a resumed first copy's
      * basis is the staging file being written, which must not be read at other offsets. Segments {@code unread}
      * covers (change tracking says they are unchanged) are not read; null reads everything.
+     * With {@code signTarget} the result carries the source's block signatures, computed by the
+     * receiver's rule ({@link SegmentMatcher#signingTarget}), so that nobody need send them back.
      */
     public static Sent send(SegmentPipeline pipeline, DiskImage source, Signatures basis, DeltaHeader header,
             OutputStream wire, Compression compression, MoveSearch moves, SegmentPipeline.Unread<SegmentDelta> unread,
-            Progress progress) throws Exception {
+            boolean signTarget, Progress progress) throws Exception {
         int blockSize = header.blockSize();
         boolean firstCopy = header.basisLength() == 0;
         MoveSearch search = firstCopy ? MoveSearch.NONE : moves;
         // Built while the scan starts: unchanged blocks do not need it, the first other block waits for it.
         CompletableFuture<WeakIndex> index = search == MoveSearch.NONE ? null : buildIndex(basis);
-        ThreadLocal<SegmentMatcher> matchers = ThreadLocal.withInitial(
-                () -> new SegmentMatcher(basis, index == null ? null : index::join, blockSize, search));
+        ThreadLocal<SegmentMatcher> matchers = ThreadLocal.withInitial(() -> {
+            SegmentMatcher matcher = new SegmentMatcher(basis, index == null ? null : index::join, blockSize, search);
+            return signTarget ? matcher.signingTarget() : matcher;
+        });
         ImageDigest digest = new ImageDigest(header.targetLength(), blockSize);
+        Signatures signatures = signTarget ? new Signatures(header.targetLength(), blockSize) : null;
         progress.phase(firstCopy ? "copying" : "scanning source", header.targetLength());
         try (DeltaEncoder encoder = new DeltaEncoder(wire, header, compression)) {
-            return send(pipeline, source, header, encoder, matchers, digest, unread, progress);
+            return send(pipeline, source, header, encoder, matchers, digest, signatures, unread, progress);
         }
     }
 
     private static Sent send(SegmentPipeline pipeline, DiskImage source, DeltaHeader header, DeltaEncoder encoder,
-            ThreadLocal<SegmentMatcher> matchers, ImageDigest digest, SegmentPipeline.Unread<SegmentDelta> unread,
-            Progress progress) throws Exception {
+            ThreadLocal<SegmentMatcher> matchers, ImageDigest digest, Signatures signatures,
+            SegmentPipeline.Unread<SegmentDelta> unread, Progress progress) throws Exception {
         MatchStats[] stats = {MatchStats.NONE};
         long sourceRead = pipeline.run(source, header.targetLength(), (offset, data, n) -> {
             if (data != null) {
@@ -85,6 +94,9 @@ public final class SourceSender {
                 encoder.add(op);
             }
             addLeaves(digest, delta);
+            if (signatures != null) {
+                sign(signatures, header.blockSize(), delta);
+            }
             stats[0] = stats[0].plus(delta.stats());
         }, progress::done, unread);
         long sizeNow = sourceSize(source);
@@ -95,7 +107,7 @@ public final class SourceSender {
         }
         byte[] sourceDigest = digest.finish();
         encoder.finish(sourceDigest);
-        return new Sent(stats[0], sourceRead, sourceDigest);
+        return new Sent(stats[0], sourceRead, sourceDigest, Optional.ofNullable(signatures));
     }
 
     private static CompletableFuture<WeakIndex> buildIndex(Signatures basis) {
@@ -104,6 +116,15 @@ public final class SourceSender {
             builder.setDaemon(true);
             builder.start();
         });
+    }
+
+    private static void sign(Signatures signatures, int blockSize, SegmentDelta delta) {
+        int first = Math.toIntExact(delta.offset() / blockSize);
+        long[] leaves = delta.leaves();
+        int[] weaks = delta.weaks();
+        for (int i = 0; i < leaves.length; i++) {
+            signatures.set(first + i, weaks[i], leaves[i]);
+        }
     }
 
     private static void addLeaves(ImageDigest digest, SegmentDelta delta) {

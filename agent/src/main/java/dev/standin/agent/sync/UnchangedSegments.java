@@ -10,7 +10,7 @@ import java.util.List;
 /**
  * The source segments change tracking vouches for: no changed extent touches them, so they equal
  * the replica, whose block hashes are in the signature cache. Their delta is "same", their digest
- * leaves are the cached hashes, and they are never read. Valid only when the cache describes the
+ * leaves and weak sums are the cached ones, and they are never read. Valid only when the cache describes the
  * replica the changes are relative to, which {@link LocalSync} checks before using this.
  */
 final class UnchangedSegments implements SegmentPipeline.Unread<SegmentDelta> {
@@ -35,10 +35,12 @@ final class UnchangedSegments implements SegmentPipeline.Unread<SegmentDelta> {
         int first = Math.toIntExact(offset / blockSize);
         int blocks = (length + blockSize - 1) / blockSize;
         long[] leaves = new long[blocks];
+        int[] weaks = new int[blocks];
         for (int i = 0; i < blocks; i++) {
             leaves[i] = replica.strong(first + i);
+            weaks[i] = replica.weak(first + i);
         }
-        return new SegmentDelta(offset, length, List.of(new DeltaOp.Same(offset, length)), leaves,
+        return new SegmentDelta(offset, length, List.of(new DeltaOp.Same(offset, length)), leaves, weaks,
                 new MatchStats(blocks, 0, 0, 0, 0));
     }
 }

@@ -38,8 +38,9 @@ import java.util.Optional;
  *       wire; otherwise the receiver sends its stored ones (or reads the replica if they are stale).
  *   <li>The delta stream, pipelined: segments are read and matched on the pipeline's threads while
  *       earlier ones are compressed and written to the channel; SSH's window is the back pressure.
- *   <li>Committed: the receiver's digest of the replica must equal the digest of what was read, and
- *       its changed signature entries keep this host's cache in step without reading anything.
+ *   <li>Committed: the receiver's digest of the replica must equal the digest of what was read;
+ *       the signatures computed during the scan (or, from an older receiver, its changed entries)
+ *       keep this host's cache in step without reading anything.
  * </ol>
  */
 public final class RemoteSync {
@@ -259,11 +260,12 @@ public final class RemoteSync {
                 options.idleIo(), io);
         OutputStream wire = options.dryRun() ? OutputStream.nullOutputStream() : channel.output();
         CountingOutputStream delta = new CountingOutputStream(wire);
+        // The receiver then sends no signatures back: this end computes them as it reads.
+        boolean signHere = !options.dryRun() && hello.capabilities().contains(ReplicaServer.SENDER_SIGNATURES);
         SourceSender.Sent scanned;
         try {
             scanned = SourceSender.send(pipeline, source, basis, header, delta, options.compression(),
-                    resuming ? MoveSearch.NONE : options.moveSearch(), null,
-                    progress);
+                    resuming ? MoveSearch.NONE : options.moveSearch(), null, signHere, progress);
         } catch (IOException | StandinException | InterruptedException e) {
             throw e;
         } catch (Exception e) {
@@ -274,7 +276,7 @@ public final class RemoteSync {
         long point = 0;
         if (!options.dryRun()) {
             progress.phase("receiver verifying and committing", 0);
-            Signatures after = SignatureTransfer.resized(basis, length);
+            Signatures after = scanned.signatures().orElseGet(() -> SignatureTransfer.resized(basis, length));
             Message.Committed committed = receiveCommit(channel, after);
             if (!Arrays.equals(committed.digest(), scanned.digest())) {
                 cache.invalidate();

@@ -71,6 +71,54 @@ class RemoteSyncIT {
         assertTrue(stats.get("wireBytes").asLong() > 0);
     }
 
+    /**
+     * The sender computes the replica's new signatures as it reads (sender-signatures): after a
+     * first copy and after an incremental with moved and zero blocks, its cache holds exactly
+     * what the receiver recorded from the blocks it wrote, and no entry crossed the wire for it.
+     */
+    @Test
+    void theSendersOwnSignaturesAreTheReceiversRecord() throws Exception {
+        int blockSize = 4096;
+        Path source = Images.create(dir.resolve("vm.img"), 8 << 20, 21);
+        Path replica = dir.resolve("replica.img");
+        Cli.Result first = sync(source, sshd.url(replica), "--compress", "none");
+        assertEquals(0, first.exit(), first.err());
+        assertSenderCacheIsTheReceiversRecord(replica, blockSize);
+        // Wire: the delta (literal bytes, headers) and a few small messages, no 12-byte entry per block.
+        long blocks = (8 << 20) / blockSize;
+        long overhead = first.json().get("wireBytes").asLong() - first.json().get("literalBytes").asLong();
+        assertTrue(overhead < blocks * 12 / 4, "overhead " + overhead + " bytes for " + blocks + " blocks");
+
+        try (RandomAccessFile f = new RandomAccessFile(source.toFile(), "rw")) {
+            byte[] moved = new byte[3 * blockSize];
+            f.seek(100L * blockSize);
+            f.readFully(moved);
+            f.seek(700L * blockSize + 512); // data that moved by a whole number of sectors
+            f.write(moved);
+            f.seek(40L * blockSize);
+            f.write(new byte[5 * blockSize]); // zeroed
+        }
+        Images.overwriteBlocks(source, 7, blockSize, 22);
+        Cli.Result second = sync(source, sshd.url(replica));
+        assertEquals(0, second.exit(), second.err());
+        assertEquals("sender-cache", second.json().get("signatures").asText());
+        assertTrue(second.json().get("blocksMoved").asLong() > 0, second.json().toString());
+        assertSenderCacheIsTheReceiversRecord(replica, blockSize);
+        Cli.Result third = sync(source, sshd.url(replica));
+        assertEquals(0, third.exit(), third.err());
+        assertEquals("sender-cache", third.json().get("signatures").asText());
+        assertEquals(Images.sha256(source), Images.sha256(replica));
+    }
+
+    private void assertSenderCacheIsTheReceiversRecord(Path replica, int blockSize) throws Exception {
+        RemoteLocation location = RemoteLocation.parse(sshd.url(replica)).orElseThrow();
+        SenderCache.Entry sent = SenderCache.of(dir.resolve("state"), location, location.path()).load().orElseThrow();
+        dev.standin.delta.Signatures recorded = dev.standin.agent.replica.SignatureCache.load(replica, blockSize)
+                .orElseThrow();
+        assertEquals(recorded, sent.signatures());
+        assertTrue(java.util.Arrays.equals(recorded.digest(), sent.generation()));
+    }
+
     @Test
     void withoutTheSenderCacheTheReceiverSendsItsStoredSignaturesAndReadsNothing() throws Exception {
         Path source = Images.create(dir.resolve("vm.img"), 16 << 20, 2);

@@ -60,9 +60,15 @@ class ReplicaServerIT {
             channel = new MessageChannel(fromServer, toServer);
         }
 
+        /** Greets as a sender of this version's protocol that lists no capabilities (an older build). */
         void hello() throws IOException {
+            hello(List.of());
+        }
+
+        void hello(List<String> capabilities) throws IOException {
             channel.sendPreamble();
-            channel.send(new Message.Hello(ReplicaServer.PROTOCOL_VERSION, ReplicaServer.PROTOCOL_VERSION, "test", List.of()));
+            channel.send(new Message.Hello(ReplicaServer.PROTOCOL_VERSION, ReplicaServer.PROTOCOL_VERSION, "test",
+                    capabilities));
             channel.expectPreamble();
             channel.expect(Message.Hello.class);
         }
@@ -201,6 +207,47 @@ class ReplicaServerIT {
         }
         java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
         assertEquals(java.util.HexFormat.of().formatHex(sha.digest(target)), Images.sha256(replica));
+    }
+
+    /**
+     * The receiver answers a commit with the changed signature entries for a sender that does not
+     * list sender-signatures, and with Committed alone for one that does: that sender computed them.
+     */
+    /**
+     * The receiver answers a commit with the changed signature entries for a sender that does not
+     * list sender-signatures, and with Committed alone for one that does: that sender computed them.
+     */
+    @Test
+    void aSenderThatSignsWhatItSendsIsNotSentTheReplicasSignatures() throws Exception {
+        assertTrue(changedEntriesAfterCommit(List.of(), "older.img") > 0);
+        assertEquals(0, changedEntriesAfterCommit(List.of(ReplicaServer.SENDER_SIGNATURES), "newer.img"));
+    }
+
+    /** Replaces the content of a new replica NAME in one cycle; returns the signature chunks before Committed. */
+    private int changedEntriesAfterCommit(List<String> capabilities, String name) throws Exception {
+        Path replica = Images.createRandom(dir.resolve(name), 256 << 10, name.length());
+        byte[] target = new byte[256 << 10];
+        new java.util.Random(name.hashCode()).nextBytes(target);
+        byte[] stream = deltaOfWholeNewContent(replica, target);
+        int chunks = 0;
+        try (Conversation c = new Conversation(dir)) {
+            c.hello(capabilities);
+            c.channel.send(open(name, target.length));
+            c.channel.expect(Message.Ready.class);
+            receiveSignatures(c);
+            c.channel.output().write(stream);
+            c.channel.output().flush();
+            c.toServer.close();
+            Message m;
+            while ((m = c.channel.receive()) instanceof Message.SignatureChunk) {
+                chunks++;
+            }
+            assertInstanceOf(Message.Committed.class, m);
+            assertEquals(0, c.exitStatus());
+        }
+        java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+        assertEquals(java.util.HexFormat.of().formatHex(sha.digest(target)), Images.sha256(replica));
+        return chunks;
     }
 
     private static void receiveSignatures(Conversation c) throws IOException {
