@@ -37,7 +37,7 @@ class RoundTripPropertyTest {
         for (int i = 0; i < edits; i++) {
             target = edit(random, target, blockSize);
         }
-        Compression compression = Compression.values()[random.nextInt(3)];
+        Compression compression = Compression.values()[random.nextInt(Compression.values().length)];
         MoveSearch moves = MoveSearch.values()[seed % MoveSearch.values().length];
         DeltaHarness.Result result = DeltaHarness.run(basis, target, blockSize, segmentSize, compression, moves);
         assertArrayEquals(target, result.rebuilt(), "seed " + seed + ", " + moves);

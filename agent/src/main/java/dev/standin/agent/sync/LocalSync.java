@@ -7,6 +7,7 @@ import dev.standin.delta.ImageDigest;
 import dev.standin.delta.MatchStats;
 import dev.standin.delta.MoveSearch;
 import dev.standin.delta.Signatures;
+import dev.standin.delta.stream.Compression;
 import dev.standin.delta.stream.DeltaHeader;
 import dev.standin.nativeio.NativeIo;
 import dev.standin.snapshot.Tracking;
@@ -113,7 +114,7 @@ public final class LocalSync {
         return new SyncStats(options.source().toString(), options.destination().toString(), length, blockSize,
                 m.blocks(), m.blocksSame(), m.blocksMoved(), m.blocksZero(), m.blocksChanged(),
                 sent.sourceRead + signed.bytesRead(), sent.sourceRead, signed.bytesRead(), signed.source(),
-                m.literalBytes(), sent.wireBytes, options.compression().name().toLowerCase(Locale.ROOT), firstCopy,
+                m.literalBytes(), sent.wireBytes, codec().wireName(), firstCopy,
                 options.dryRun(), resuming ? "resumed" : replica.recovery().name().toLowerCase(Locale.ROOT), ImageDigest.hex(sent.digest),
                 scan.description(), (System.nanoTime() - started) / 1e9);
     }
@@ -121,6 +122,11 @@ public final class LocalSync {
     private record Sent(MatchStats stats, long sourceRead, long wireBytes, byte[] digest) {}
 
     /** Scans the source and streams the delta to the applier (or, in a dry run, only counts it). */
+    /** Both halves are this build: zstd is one stream across frames. */
+    private Compression codec() {
+        return options.compression().forReader(Compression.readable());
+    }
+
     private Sent send(SegmentPipeline pipeline, DiskImage source, Signatures basis, DeltaHeader header,
             ReplicaSession replica, boolean findMoved, UnchangedSegments unread)
             throws StandinException, InterruptedException {
@@ -132,7 +138,7 @@ public final class LocalSync {
             // A tracked cycle reads only where the guest wrote, nearly always in place: an index of
             // the whole replica for moved data would cost 0.13-0.3 s per million blocks, in
             // proportion to the disk rather than to the change.
-            SourceSender.Sent sent = SourceSender.send(pipeline, source, basis, header, wire, options.compression(),
+            SourceSender.Sent sent = SourceSender.send(pipeline, source, basis, header, wire, codec(),
                     findMoved && unread == null ? options.moveSearch() : MoveSearch.NONE, unread, false, progress);
             wire.close();
             awaitApplier(applier);

@@ -286,7 +286,13 @@ public final class ReplicaSession implements AutoCloseable {
      */
     public Committed apply(InputStream in, Signatures basis, byte[] basisDigest, int keepPoints, Progress progress)
             throws StandinException, IOException {
-        DeltaDecoder decoder = new DeltaDecoder(in);
+        try (DeltaDecoder decoder = new DeltaDecoder(in)) {
+            return apply(decoder, basis, basisDigest, keepPoints, progress);
+        }
+    }
+
+    private Committed apply(DeltaDecoder decoder, Signatures basis, byte[] basisDigest, int keepPoints,
+            Progress progress) throws StandinException, IOException {
         DeltaHeader header = decoder.header();
         if (!Arrays.equals(header.basisDigest(), basisDigest) || header.basisLength() != basis.length()) {
             throw new DeltaFormatException("delta was computed against another basis than this replica");

@@ -15,6 +15,7 @@ import dev.standin.delta.MoveSearch;
 import dev.standin.delta.ImageDigest;
 import dev.standin.delta.MatchStats;
 import dev.standin.delta.Signatures;
+import dev.standin.delta.stream.Compression;
 import dev.standin.delta.stream.DeltaHeader;
 import dev.standin.nativeio.NativeIo;
 import java.io.EOFException;
@@ -23,7 +24,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.Arrays;
-import java.util.Locale;
 import java.util.Optional;
 
 /**
@@ -190,9 +190,9 @@ public final class RemoteSync {
             throw new StandinException(ExitStatus.PROTOCOL, "the receiver (" + hello.software() + ") speaks protocol "
                     + hello.minVersion() + ".." + hello.maxVersion() + ", this sender " + ReplicaServer.PROTOCOL_VERSION);
         }
-        String codec = options.compression().name().toLowerCase(Locale.ROOT);
-        if (!codec.equals("none") && !hello.capabilities().contains(codec)) {
-            throw new StandinException(ExitStatus.PROTOCOL, "the receiver cannot decompress " + codec);
+        Compression codec = options.compression().forReader(hello.capabilities());
+        if (codec != Compression.NONE && !hello.capabilities().contains(codec.wireName())) {
+            throw new StandinException(ExitStatus.PROTOCOL, "the receiver cannot decompress " + codec.wireName());
         }
         long allocated = SourceSender.allocatedBytes(source, length);
         Message.Ready ready;
@@ -264,7 +264,7 @@ public final class RemoteSync {
         boolean signHere = !options.dryRun() && hello.capabilities().contains(ReplicaServer.SENDER_SIGNATURES);
         SourceSender.Sent scanned;
         try {
-            scanned = SourceSender.send(pipeline, source, basis, header, delta, options.compression(),
+            scanned = SourceSender.send(pipeline, source, basis, header, delta, codec,
                     resuming ? MoveSearch.NONE : options.moveSearch(), null, signHere, progress);
         } catch (IOException | StandinException | InterruptedException e) {
             throw e;
@@ -292,7 +292,7 @@ public final class RemoteSync {
                 m.blocksSame(), m.blocksMoved(), m.blocksZero(), m.blocksChanged(), scanned.sourceRead() + replicaRead,
                 scanned.sourceRead(), replicaRead, signatureSource, m.literalBytes(),
                 options.dryRun() ? delta.count() : received.count() + sent.count(),
-                options.compression().name().toLowerCase(Locale.ROOT), firstCopy || resuming, options.dryRun(),
+                codec.wireName(), firstCopy || resuming, options.dryRun(),
                 resuming ? "resumed" : ready.recovery(),
                 ImageDigest.hex(scanned.digest()), "none", (System.nanoTime() - started) / 1e9);
     }

@@ -39,7 +39,8 @@ public final class ReplicaServer {
      * and the receiver sends none back after its commit (12 bytes a block: 12 MiB of a 4 GiB first copy).
      */
     static final String SENDER_SIGNATURES = "sender-signatures";
-    static final List<String> CAPABILITIES = List.of("lz4", "zstd", "signature-diff", SENDER_SIGNATURES);
+    static final List<String> CAPABILITIES = List.of("lz4", "zstd", "zstd-stream", "signature-diff",
+            SENDER_SIGNATURES);
 
     private final ReplicaRoot root;
     private final Path stateDirectory;

@@ -66,6 +66,7 @@ class RemoteSyncIT {
         JsonNode stats = second.json();
         assertEquals(Images.sha256(source), Images.sha256(replica));
         assertEquals("sender-cache", stats.get("signatures").asText());
+        assertEquals("zstd-stream", stats.get("compression").asText(), "zstd as one stream to a receiver that has it");
         assertEquals(0, stats.get("replicaBytesRead").asLong());
         assertTrue(stats.get("literalBytes").asLong() <= changed, stats.toString());
         assertTrue(stats.get("wireBytes").asLong() > 0);
@@ -113,8 +114,15 @@ class RemoteSyncIT {
     private void assertSenderCacheIsTheReceiversRecord(Path replica, int blockSize) throws Exception {
         RemoteLocation location = RemoteLocation.parse(sshd.url(replica)).orElseThrow();
         SenderCache.Entry sent = SenderCache.of(dir.resolve("state"), location, location.path()).load().orElseThrow();
-        dev.standin.delta.Signatures recorded = dev.standin.agent.replica.SignatureCache.load(replica, blockSize)
-                .orElseThrow();
+        // The receiver records its signatures after it has answered Committed: wait for its session to end.
+        java.util.Optional<dev.standin.delta.Signatures> record = java.util.Optional.empty();
+        for (long deadline = System.nanoTime() + 10_000_000_000L; record.isEmpty() && System.nanoTime() < deadline; ) {
+            record = dev.standin.agent.replica.SignatureCache.load(replica, blockSize);
+            if (record.isEmpty()) {
+                Thread.sleep(20);
+            }
+        }
+        dev.standin.delta.Signatures recorded = record.orElseThrow();
         assertEquals(recorded, sent.signatures());
         assertTrue(java.util.Arrays.equals(recorded.digest(), sent.generation()));
     }

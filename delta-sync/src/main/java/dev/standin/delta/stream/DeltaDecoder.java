@@ -19,7 +19,7 @@ import java.util.zip.CRC32C;
  * previous op ended at, so a truncated, reordered, forged or out-of-range stream is refused before
  * any of its ops reach the caller.
  */
-public final class DeltaDecoder {
+public final class DeltaDecoder implements AutoCloseable {
 
     private final InputStream in;
     private final DeltaHeader header;
@@ -27,6 +27,9 @@ public final class DeltaDecoder {
     private final byte[] headerBytes = new byte[DeltaFormat.FRAME_HEADER_LENGTH];
     private final byte[] stored = new byte[DeltaFormat.MAX_STORED_PAYLOAD];
     private final byte[] raw = new byte[DeltaFormat.MAX_FRAME_PAYLOAD];
+    /** One per codec met so far: a stream codec keeps its state from frame to frame. */
+    private final java.util.EnumMap<Compression, Compression.FrameDecompressor> decompressors =
+            new java.util.EnumMap<>(Compression.class);
 
     private long offset;
     private int sequence;
@@ -111,7 +114,7 @@ public final class DeltaDecoder {
             throw new DeltaFormatException("frame " + sequence + ": stored length " + storedLength + " out of range");
         }
         readFully(stored, storedLength, "frame " + sequence + " payload");
-        codec.decompress(stored, storedLength, raw, rawLength);
+        decompressors.computeIfAbsent(codec, Compression::newDecompressor).decompress(stored, storedLength, raw, rawLength);
         crc.reset();
         crc.update(headerBytes, 0, headerBytes.length - 4);
         crc.update(raw, 0, rawLength);
@@ -122,6 +125,7 @@ public final class DeltaDecoder {
         ByteBuffer payload = ByteBuffer.wrap(raw, 0, rawLength);
         if (type == DeltaFormat.FRAME_END) {
             readEnd(payload);
+            close();
             return null;
         }
         if (type != DeltaFormat.FRAME_OPS) {
@@ -224,6 +228,13 @@ public final class DeltaDecoder {
             throw new IllegalStateException("end frame not read yet");
         }
         return targetDigest.clone();
+    }
+
+    /** Releases the decompressors' native memory; done by itself once the end frame is read. */
+    @Override
+    public void close() {
+        decompressors.values().forEach(Compression.FrameDecompressor::close);
+        decompressors.clear();
     }
 
     /** Bytes of stream consumed so far. */

@@ -92,7 +92,7 @@ class DeltaStreamFuzzTest {
      * (as {@link Compression#compress} would have made it), and closing after finish is harmless.
      */
     @ParameterizedTest
-    @EnumSource(Compression.class)
+    @EnumSource(value = Compression.class, names = "ZSTD_STREAM", mode = EnumSource.Mode.EXCLUDE)
     void framesFromTheStreamsCompressorMatchFramesCompressedAlone(Compression compression) throws IOException {
         byte[] text = new byte[3 << 20];
         for (int k = 0; k < text.length; k++) {
@@ -115,6 +115,50 @@ class DeltaStreamFuzzTest {
         encoder.add(new DeltaOp.Literal(0, ByteBuffer.wrap(Arrays.copyOf(text, B))));
         encoder.finish(new byte[32]);
         encoder.close(); // after finish released it: closing again is harmless
+    }
+
+    /**
+     * A zstd stream's frames refer to the frames before them: a repeated frame costs a few bytes,
+     * and decodes only with the stream's history. The whole stream decodes through one context.
+     */
+    @Test
+    void aZstdStreamFrameRefersToTheFramesBeforeIt() throws IOException {
+        byte[] noise = new byte[1 << 20];
+        new Random(3).nextBytes(noise);
+        try (Compression.FrameCompressor compressor = Compression.ZSTD_STREAM.newCompressor();
+                Compression.FrameDecompressor reader = Compression.ZSTD_STREAM.newDecompressor()) {
+            byte[] first = compressor.compress(noise, noise.length);
+            byte[] again = compressor.compress(noise, noise.length);
+            assertTrue(first.length > noise.length, "random data is stored, not shrunk: " + first.length);
+            assertTrue(again.length < 1024, "the second copy refers to the first: " + again.length + " bytes");
+            byte[] back = new byte[noise.length];
+            reader.decompress(first, first.length, back, noise.length);
+            assertArrayEquals(noise, back);
+            reader.decompress(again, again.length, back, noise.length);
+            assertArrayEquals(noise, back);
+            try (Compression.FrameDecompressor alone = Compression.ZSTD_STREAM.newDecompressor()) {
+                assertThrows(DeltaFormatException.class, () -> alone.decompress(again, again.length, back, noise.length));
+            }
+        }
+    }
+
+    /** A sender cannot make a receiver hold more than an 8 MiB window for a stream. */
+    @Test
+    void aZstdStreamWithALargerWindowIsRefused() throws IOException {
+        byte[] text = new byte[1 << 20];
+        Arrays.fill(text, (byte) 'x');
+        byte[] stored;
+        try (com.github.luben.zstd.ZstdCompressCtx wide = new com.github.luben.zstd.ZstdCompressCtx().setLevel(3)
+                .setWindowLog(Compression.ZSTD_STREAM_MAX_WINDOW_LOG + 1)) {
+            ByteBuffer out = ByteBuffer.allocate(1 << 16);
+            wide.compressByteBufferStream(out, ByteBuffer.wrap(text), com.github.luben.zstd.EndDirective.FLUSH);
+            stored = Arrays.copyOf(out.array(), out.position());
+        }
+        try (Compression.FrameDecompressor reader = Compression.ZSTD_STREAM.newDecompressor()) {
+            DeltaFormatException e = assertThrows(DeltaFormatException.class,
+                    () -> reader.decompress(stored, stored.length, new byte[text.length], text.length));
+            assertTrue(e.getMessage().contains("zstd"), e.getMessage());
+        }
     }
 
     @ParameterizedTest
