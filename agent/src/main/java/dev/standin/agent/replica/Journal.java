@@ -256,7 +256,9 @@ public final class Journal {
             if (!blockDevice) {
                 out.setLength(parsed.targetLength());
             }
-            parse(in, new Applier(out.getChannel(), zeroer, blockDevice));
+            Applier applier = new Applier(out.getChannel(), zeroer, blockDevice);
+            parse(in, applier);
+            applier.flush();
             out.getChannel().force(true);
         }
         Files.delete(journal);
@@ -418,28 +420,59 @@ public final class Journal {
         }
     }
 
-    /** Writes replayed records to the replica. */
+    /**
+     * Writes replayed records to the replica, in their order. Records for blocks that follow each
+     * other go out as one write, and zeroed blocks that follow each other as one hole punched (a
+     * 1 % change arrives in runs of 1-16 blocks: one call per block made the replay of a journal
+     * that zeroes 33 MiB take 0.25 s).
+     */
     private static final class Applier implements RecordVisitor {
-        private final FileChannel out;
+        /** The longest run of zeros punched at once, so that a run's length stays far from overflow. */
+        private static final long MAX_ZERO_RUN = 1L << 30;
+        private final CoalescingWriter out;
         private final NativeFile zeroer;
         private final boolean blockDevice;
         private boolean zeroingSupported = true;
+        private long zeroStart = -1;
+        private long zeroLength;
 
         Applier(FileChannel out, NativeFile zeroer, boolean blockDevice) {
-            this.out = out;
+            this.out = new CoalescingWriter(out);
             this.zeroer = zeroer;
             this.blockDevice = blockDevice;
         }
 
         @Override
         public void write(long position, ByteBuffer content) throws IOException {
-            while (content.hasRemaining()) {
-                position += out.write(content, position);
-            }
+            flushZeros(); // keep the journal's order where the two overlap
+            out.write(position, content);
         }
 
         @Override
         public void zero(long position, int length) throws IOException {
+            out.flush();
+            if (zeroStart >= 0 && zeroStart + zeroLength == position && zeroLength + length <= MAX_ZERO_RUN) {
+                zeroLength += length;
+                return;
+            }
+            flushZeros();
+            zeroStart = position;
+            zeroLength = length;
+        }
+
+        /** Writes what is gathered: before the replica is synced. */
+        void flush() throws IOException {
+            flushZeros();
+            out.flush();
+        }
+
+        private void flushZeros() throws IOException {
+            if (zeroStart < 0) {
+                return;
+            }
+            long position = zeroStart;
+            long length = zeroLength;
+            zeroStart = -1;
             // BLKZEROOUT takes whole 512-byte sectors only (a short last block is written instead).
             boolean aligned = !blockDevice || (position % 512 == 0 && length % 512 == 0);
             if (zeroer != null && zeroingSupported && aligned) {
@@ -456,7 +489,12 @@ public final class Journal {
                     // Any other refusal: zeros written by hand are always correct, only slower.
                 }
             }
-            write(position, ZeroBlocks.zeros(length));
+            for (long done = 0; done < length; ) {
+                int n = (int) Math.min(BlockSize.MAX, length - done);
+                out.write(position + done, ZeroBlocks.zeros(n));
+                done += n;
+            }
+            out.flush();
         }
     }
 
@@ -467,32 +505,50 @@ public final class Journal {
     }
 
     /**
-     * Sequential reads of exact lengths; null at a short read (the torn tail of a crash). Each
-     * read of a record gets its own region of the buffer, so a record's parts stay valid together.
+     * Sequential reads of exact lengths; null at a short read (the torn tail of a crash). The file
+     * is read 1 MiB at a time: reading each record's four fields with their own read calls took
+     * ~40,000 system calls per parse of a 41 MiB journal. A record's parts stay valid together
+     * until the next {@link #nextRecord}: refills keep the bytes from the record's start.
      */
     private static final class JournalReader {
+        private static final int READ_AHEAD = 1 << 20;
         private final FileChannel in;
-        private final ByteBuffer buffer = ByteBuffer.allocateDirect(BlockSize.MAX + 128);
+        /** Between position and limit: read from the file, not handed out yet. */
+        private final ByteBuffer buffer = ByteBuffer.allocateDirect(READ_AHEAD + BlockSize.MAX + 128).limit(0);
+        private int recordStart;
+        private boolean atEnd;
 
         JournalReader(FileChannel in) {
             this.in = in;
         }
 
-        /** Starts a new record: regions handed out before are reused. */
+        /** Starts a new record: regions handed out before may be reused. */
         void nextRecord() {
-            buffer.clear();
+            recordStart = buffer.position();
         }
 
         ByteBuffer read(int length) throws IOException {
-            int start = buffer.position();
-            ByteBuffer b = buffer.duplicate().limit(start + length);
-            while (b.hasRemaining()) {
-                if (in.read(b) < 0) {
-                    return null;
-                }
+            if (buffer.remaining() < length && !fill(length)) {
+                return null;
             }
+            int start = buffer.position();
             buffer.position(start + length);
             return buffer.duplicate().position(start).limit(start + length).slice();
+        }
+
+        /** Moves the current record to the front and reads until {@code length} bytes follow the position. */
+        private boolean fill(int length) throws IOException {
+            int kept = buffer.position() - recordStart;
+            buffer.position(recordStart);
+            buffer.compact(); // [recordStart, limit) now starts at 0; position = what it holds
+            recordStart = 0;
+            while (buffer.position() < kept + length && !atEnd) {
+                if (in.read(buffer) < 0) {
+                    atEnd = true;
+                }
+            }
+            buffer.limit(buffer.position()).position(kept);
+            return buffer.remaining() >= length;
         }
     }
 }

@@ -83,7 +83,22 @@ final class UndoFile {
                     pos += n;
                 }
             };
-            ranges.forEach(copy);
+            // Journal records come a block at a time: ranges that follow each other are read as one.
+            long[] run = {0, 0};
+            ranges.forEach((offset, length) -> {
+                if (run[1] > 0 && offset == run[0] + run[1]) {
+                    run[1] += length;
+                    return;
+                }
+                if (run[1] > 0) {
+                    copy.range(run[0], run[1]);
+                }
+                run[0] = offset;
+                run[1] = length;
+            });
+            if (run[1] > 0) {
+                copy.range(run[0], run[1]);
+            }
             if (lengthAfter < lengthBefore) {
                 copy.range(lengthAfter, lengthBefore - lengthAfter);
             }

@@ -75,6 +75,55 @@ class JournalIT {
         assertEquals(newDigest, Images.sha256(replica));
     }
 
+    /**
+     * A journal many times the reader's 1 MiB read-ahead, in small and in 1 MiB blocks, whose
+     * records the replay gathers into runs: runs of writes, runs of zeros, a block zeroed and then
+     * written, and one written and then zeroed. With and without the native library (punched
+     * holes, or zeros written by hand), the replica ends exactly as the records applied one by one.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"4096, true", "4096, false", "1048576, true"})
+    void aLongJournalIsReplayedInTheOrderOfItsRecords(int blockSize, boolean nativeZeroing) throws IOException {
+        int blocks = blockSize == B ? 4096 : 24;
+        replica = Images.create(dir.resolve("replica.img"), (long) blocks * blockSize, 3);
+        journal = Journal.pathFor(replica, false, dir);
+        byte[] expected = Files.readAllBytes(replica);
+        SplittableRandom random = new SplittableRandom(4);
+        try (Journal.Writer w = new Journal.Writer(journal, blockSize, (long) blocks * blockSize,
+                (long) blocks * blockSize, new byte[32])) {
+            for (int block = 0; block < blocks; ) {
+                int run = 1 + random.nextInt(16);
+                boolean zero = random.nextInt(3) == 0;
+                for (int b = block; b < Math.min(blocks, block + run); b++) {
+                    if (zero) {
+                        w.zero(b, blockSize);
+                        Arrays.fill(expected, b * blockSize, (b + 1) * blockSize, (byte) 0);
+                    } else {
+                        byte[] data = new byte[blockSize];
+                        random.nextBytes(data);
+                        w.data(b, ByteBuffer.wrap(data));
+                        System.arraycopy(data, 0, expected, b * blockSize, blockSize);
+                    }
+                }
+                block += run + random.nextInt(4);
+            }
+            byte[] last = new byte[blockSize];
+            random.nextBytes(last);
+            w.zero(1, blockSize); // zeroed, then written: the data wins
+            w.data(1, ByteBuffer.wrap(last));
+            System.arraycopy(last, 0, expected, blockSize, blockSize);
+            w.data(2, ByteBuffer.wrap(last)); // written, then zeroed: the zeros win
+            w.zero(2, blockSize);
+            Arrays.fill(expected, 2 * blockSize, 3 * blockSize, (byte) 0);
+            w.commit(new byte[32]);
+        }
+        assertTrue(Files.size(journal) > 8 << 20, "journal of " + Files.size(journal) + " bytes");
+        java.util.Optional<dev.standin.nativeio.NativeIo> io = nativeZeroing ? dev.standin.nativeio.NativeIo.tryLoad()
+                : java.util.Optional.empty();
+        assertEquals(Journal.Recovery.REPLAYED, Journal.recover(journal, replica, false, io));
+        assertTrue(Arrays.equals(expected, Files.readAllBytes(replica)), "replica differs from the records applied in order");
+    }
+
     @Test
     void uncommittedJournalIsDiscarded() throws IOException {
         prepare(false);
