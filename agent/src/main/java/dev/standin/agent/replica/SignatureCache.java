@@ -42,8 +42,9 @@ public final class SignatureCache {
     private static final int HEADER = 8 + 4 + 4 + 8 + 5 * 8;
 
     /** What identifies one version of a replica file. */
-    record Identity(long device, long inode, long size, long modifiedNanos, long changedNanos) {
-        static Identity of(Path file) throws IOException {
+    public record Identity(long device, long inode, long size, long modifiedNanos, long changedNanos) {
+        /** The identity of {@code file} as it is now. */
+        public static Identity of(Path file) throws IOException {
             Map<String, Object> a = Files.readAttributes(file, "unix:dev,ino,size,lastModifiedTime,ctime");
             return new Identity((Long) a.get("dev"), (Long) a.get("ino"), (Long) a.get("size"),
                     nanos((FileTime) a.get("lastModifiedTime")), nanos((FileTime) a.get("ctime")));
@@ -62,7 +63,15 @@ public final class SignatureCache {
 
     /** Records the signatures of {@code replica} as it is now. */
     public static void store(Path replica, Signatures signatures) throws IOException {
-        Identity id = Identity.of(replica);
+        store(replica, signatures, Identity.of(replica));
+    }
+
+    /**
+     * Records the signatures of {@code replica} when it had identity {@code id}: taken right after
+     * the commit that wrote it, the record then vouches for nothing written after the commit, even
+     * when it is stored later (a receiver stores it after answering its sender).
+     */
+    public static void store(Path replica, Signatures signatures, Identity id) throws IOException {
         if (id.size() != signatures.length()) {
             throw new IOException("replica is " + id.size() + " bytes, signatures describe " + signatures.length());
         }

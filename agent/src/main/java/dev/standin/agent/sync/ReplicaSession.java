@@ -57,8 +57,12 @@ public final class ReplicaSession implements AutoCloseable {
     /** The replica's block signatures and how many bytes of the replica were read for them. */
     public record Signed(Signatures signatures, long bytesRead, String source) {}
 
-    /** A committed cycle: the replica's new signatures and digest, and the recovery point it is (0: none kept). */
-    public record Committed(Signatures signatures, byte[] digest, long pointId) {}
+    /**
+     * A committed cycle: the replica's new signatures and digest, the recovery point it is (0: none
+     * kept), and the replica file's identity right after the commit (empty for a block device).
+     */
+    public record Committed(Signatures signatures, byte[] digest, long pointId,
+            Optional<SignatureCache.Identity> identity) {}
 
     private final Path destination;
     private final Path stateDirectory;
@@ -353,7 +357,7 @@ public final class ReplicaSession implements AutoCloseable {
             target.abort();
             throw e;
         }
-        return new Committed(written, writtenDigest, newestPoint());
+        return new Committed(written, writtenDigest, newestPoint(), committedIdentity());
     }
 
     /**
@@ -362,8 +366,18 @@ public final class ReplicaSession implements AutoCloseable {
      * stands: a cache that is never written only costs the next cycle a read of the replica.
      */
     public void keepSignatures(Committed committed) {
-        if (!isBlockDevice()) {
-            storeCache(committed.signatures());
+        committed.identity().ifPresent(identity -> storeCache(committed.signatures(), identity));
+    }
+
+    /** The file replica's identity now, for its signature cache; empty when it cannot be told. */
+    private Optional<SignatureCache.Identity> committedIdentity() {
+        if (isBlockDevice()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(SignatureCache.Identity.of(destination));
+        } catch (IOException e) {
+            return Optional.empty(); // no cache then: the next cycle reads the replica
         }
     }
 
@@ -377,9 +391,9 @@ public final class ReplicaSession implements AutoCloseable {
     }
 
     /** The signatures just committed, so that the next cycle need not read the replica. */
-    private void storeCache(Signatures signatures) {
+    private void storeCache(Signatures signatures, SignatureCache.Identity identity) {
         try {
-            SignatureCache.store(destination, signatures);
+            SignatureCache.store(destination, signatures, identity);
         } catch (IOException e) {
             // Without a cache the next cycle reads the replica: slower, never wrong.
             try {
