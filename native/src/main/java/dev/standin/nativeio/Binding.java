@@ -10,10 +10,14 @@ final class Binding {
 
     final Glibc.LibC libc;
     final Runtime runtime;
+    /** sysconf(_SC_PAGESIZE), asked once: 4096 on x86_64. */
+    final long pageSize;
 
     Binding(Glibc.LibC libc, Runtime runtime) {
         this.libc = libc;
         this.runtime = runtime;
+        long page = libc.sysconf(Linux.SC_PAGESIZE);
+        this.pageSize = page > 0 ? page : 4096;
     }
 
     /** errno of the last call on this thread; read it before any other native call. */

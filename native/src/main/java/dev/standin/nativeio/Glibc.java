@@ -62,6 +62,13 @@ final class Glibc {
 
         int syncfs(int fd);
 
+        /** {@code int mincore(void *addr, size_t length, unsigned char *vec)}: one byte per page. */
+        int mincore(Pointer address, long length, @Out byte[] vec);
+
+        /** {@code long sysconf(int name)}. */
+        @IgnoreError
+        long sysconf(int name);
+
         /** {@code long syscall(long number, ...)}, used for gettid and ioprio_set (no glibc wrapper before 2.30 / at all). */
         long syscall(long number, long arg1, long arg2, long arg3);
 

@@ -39,6 +39,9 @@ final class Linux {
     static final int IOPRIO_CLASS_IDLE = 3;
     static final int IOPRIO_CLASS_SHIFT = 13;
 
+    // sysconf(3)
+    static final int SC_PAGESIZE = 30;
+
     static int ioprioValue(int ioClass, int data) {
         return (ioClass << IOPRIO_CLASS_SHIFT) | data;
     }

@@ -1,6 +1,8 @@
 package dev.standin.nativeio;
 
 import static dev.standin.nativeio.TestFiles.MIB;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
@@ -50,6 +52,61 @@ class FadviseIT {
                 long afterDrop = cachedBytes(fincore, file);
                 assertTrue(afterDrop < MIB, "DONTNEED left " + afterDrop + " bytes cached (was " + afterRead + ")");
             }
+        }
+    }
+
+    /** residentPages says what fincore says, page by page where it matters: read ranges, dropped ranges. */
+    @Test
+    void residentPagesAreThePagesInTheCache() throws Exception {
+        String fincore = Commands.require("fincore", "util-linux");
+        try (MountedFs fs = MountedFs.create(FsType.EXT4, dir, 2 * FILE_BYTES)) {
+            Path file = fs.resolve("image.raw");
+            for (int i = 0; i < FILE_BYTES / (4 * MIB); i++) {
+                TestFiles.write(file, (long) i * 4 * MIB, TestFiles.randomBytes(4 * MIB, 70 + i));
+            }
+            try (NativeFile f = io.open(file, false);
+                    FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+                f.fdatasync();
+                f.fadvise(0, 0, Advice.DONTNEED);
+                assertEquals(4096, io.pageSize());
+                long pages = FILE_BYTES / io.pageSize();
+                java.nio.MappedByteBuffer whole = map(channel, 0, FILE_BYTES);
+                assertTrue(io.residentPages(whole).cardinality() < pages / 16);
+                channel.read(ByteBuffer.allocate((int) (8 * MIB)), 16 * MIB); // pages [4096, 6144)
+                java.util.BitSet resident = io.residentPages(whole);
+                assertEquals(2048, resident.get(4096, 6144).cardinality(), "the pages just read");
+                assertEquals(cachedBytes(fincore, file), resident.cardinality() * io.pageSize(), "fincore's count");
+                assertEquals(512, io.residentPages(map(channel, 20 * MIB, 2 * MIB)).cardinality(),
+                        "a mapping inside what was read");
+                f.fadvise(16 * MIB, 4 * MIB, Advice.DONTNEED);
+                assertEquals(1024, io.residentPages(map(channel, 16 * MIB, 8 * MIB)).cardinality(),
+                        "the half not dropped");
+                assertEquals(resident.cardinality() - 1024, io.residentPages(whole).cardinality(),
+                        "asking faulted nothing in");
+                assertThrows(IllegalArgumentException.class, () -> io.residentPages(ByteBuffer.allocate(4096)));
+            } finally {
+                mappings.forEach(UNSAFE::invokeCleaner); // else the mount stays busy until a collection
+            }
+        }
+    }
+
+    private final java.util.List<java.nio.MappedByteBuffer> mappings = new java.util.ArrayList<>();
+
+    private java.nio.MappedByteBuffer map(FileChannel channel, long offset, long length) throws java.io.IOException {
+        java.nio.MappedByteBuffer m = channel.map(FileChannel.MapMode.READ_ONLY, offset, length);
+        mappings.add(m);
+        return m;
+    }
+
+    private static final sun.misc.Unsafe UNSAFE = unsafe();
+
+    private static sun.misc.Unsafe unsafe() {
+        try {
+            java.lang.reflect.Field f = sun.misc.Unsafe.class.getDeclaredField("theUnsafe");
+            f.setAccessible(true);
+            return (sun.misc.Unsafe) f.get(null);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
         }
     }
 

@@ -39,6 +39,7 @@ class LinuxConstantsTest {
         assertEquals(1, Advice.RANDOM.value);
         assertEquals(2, Advice.SEQUENTIAL.value);
         assertEquals(4, Advice.DONTNEED.value);
+        assertEquals(30, Linux.SC_PAGESIZE);
     }
 
     @Test

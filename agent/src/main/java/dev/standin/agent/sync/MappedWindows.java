@@ -1,9 +1,9 @@
 package dev.standin.agent.sync;
 
 import dev.standin.agent.image.DiskImage;
+import dev.standin.agent.image.Mappings;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.reflect.Field;
 import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
@@ -43,11 +43,11 @@ final class MappedWindows implements AutoCloseable {
      * refuse), with a way to unmap. Otherwise empty, and the image is read with {@code pread}.
      */
     static Optional<MappedWindows> of(DiskImage image, long length, int segmentSize) {
-        if (image.isBlockDevice() || !Cleaner.available() || length == 0) {
+        if (image.isBlockDevice() || !Mappings.canUnmap() || length == 0) {
             return Optional.empty();
         }
         try {
-            Cleaner.unmap(image.channel().map(FileChannel.MapMode.READ_ONLY, 0, Math.min(length, 4096)));
+            Mappings.unmap(image.channel().map(FileChannel.MapMode.READ_ONLY, 0, Math.min(length, 4096)));
         } catch (IOException | UnsupportedOperationException e) {
             return Optional.empty();
         }
@@ -75,7 +75,7 @@ final class MappedWindows implements AutoCloseable {
     void release(long index) throws IOException {
         MappedByteBuffer window = windows.remove(index);
         if (window != null) {
-            Cleaner.unmap(window);
+            Mappings.unmap(window);
             long from = index * windowSize;
             image.doneWith(from, Math.min(windowSize, length - from));
         }
@@ -113,31 +113,7 @@ final class MappedWindows implements AutoCloseable {
     /** Unmaps what is left; only once no worker can touch a window again. */
     @Override
     public void close() {
-        windows.values().forEach(Cleaner::unmap);
+        windows.values().forEach(Mappings::unmap);
         windows.clear();
-    }
-
-    /** {@code sun.misc.Unsafe.invokeCleaner}, the supported way to unmap before the collector does. */
-    private static final class Cleaner {
-        private static final sun.misc.Unsafe UNSAFE = load();
-
-        static boolean available() {
-            return UNSAFE != null;
-        }
-
-        static void unmap(MappedByteBuffer buffer) {
-            UNSAFE.invokeCleaner(buffer);
-        }
-
-        private static sun.misc.Unsafe load() {
-            try {
-                Field field = sun.misc.Unsafe.class.getDeclaredField("theUnsafe");
-                field.setAccessible(true);
-                return (sun.misc.Unsafe) field.get(null);
-            } catch (ReflectiveOperationException | RuntimeException e) {
-                // Without it images are read with pread, as block devices are.
-                return null;
-            }
-        }
     }
 }

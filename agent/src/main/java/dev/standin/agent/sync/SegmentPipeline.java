@@ -227,6 +227,9 @@ public final class SegmentPipeline {
                     continue;
                 }
                 List<Extent> extents = image.dataExtents(offset, offset + n);
+                if (!extents.isEmpty()) {
+                    image.beforeReading(offset, n);
+                }
                 if (extents.isEmpty()) {
                     result.complete(new Done<>(task.process(offset, null, n), null));
                 } else if (mapped != null) {

@@ -269,6 +269,28 @@ class LocalSyncIT {
         assertTrue(cached > 60 * MIB, "--no-drop-cache dropped the cache anyway (" + cached + " bytes cached)");
     }
 
+    /**
+     * What was cached before the scan stays cached (a guest's data, in the host's page cache when
+     * QEMU runs with cache=writeback); only what the scan brought in is dropped.
+     */
+    @Test
+    void readingTheSourceLeavesWhatWasCachedBeforeInThePageCache() throws Exception {
+        Path source = Images.createRandom(dir.resolve("vm.img"), 192 * MIB, 16);
+        Images.run("sync");
+        Images.run("dd", "if=" + source, "iflag=nocache", "count=0", "status=none");
+        // Someone else reads 40 MiB that straddle a 64 MiB region boundary.
+        Images.run("dd", "if=" + source, "of=/dev/null", "bs=1M", "skip=50", "count=40", "status=none");
+        assertTrue(cachedBytes(source) >= 40 * MIB, "dd's reads are cached");
+        assertEquals(0, Cli.sync(source, dir.resolve("replica.img"), state()).exit());
+        long after = cachedBytes(source);
+        // The scan read all 192 MiB: the 40 MiB (and dd's readahead) stay, what it brought in is gone.
+        assertTrue(after >= 40 * MIB && after < 64 * MIB, after + " bytes cached after the sync");
+    }
+
+    private static long cachedBytes(Path file) throws Exception {
+        return Long.parseLong(Images.run("fincore", "--bytes", "--noheadings", "--output", "RES", file.toString()).strip());
+    }
+
     @Test
     void statsAreReadable() throws IOException {
         Path source = Images.create(dir.resolve("vm.img"), 8 * MIB, 12);
