@@ -20,7 +20,7 @@ import java.util.Optional;
  * syncs it and renames it into place, which is atomic.
  *
  * <p>A first copy of a large disk over a slow link takes hours, so it checkpoints: every
- * {@link #checkpointInterval} bytes the staging file is fdatasync'd and the finished blocks'
+ * {@link #checkpointInterval} bytes of data received the staging file is fdatasync'd and the finished blocks'
  * signatures appended to a {@link ResumeLog}. When the cycle stops (the sender vanished, the link
  * broke, the receiver was killed), the staging file and its log stay; the next attempt offers the
  * held blocks to the sender as its basis and only the rest crosses the wire again.
@@ -35,7 +35,9 @@ public final class FreshReplica implements ReplicaTarget {
     private final int blockSize;
     private final int heldBlocks;
     private final ResumeLog log;
-    private final int checkpointBlocks;
+    private final long checkpointBytes;
+    /** Data bytes received since the last checkpoint: what an interruption now would send again. */
+    private long sinceCheckpoint;
     private final long targetLength;
     private final PointStore points;
     private final int keepPoints;
@@ -50,7 +52,7 @@ public final class FreshReplica implements ReplicaTarget {
         this.points = PointStore.beside(destination, io);
         this.staging = stagingPath(destination);
         this.blockSize = BlockSize.validate(blockSize);
-        this.checkpointBlocks = (int) Math.max(1, checkpointInterval(targetLength) / blockSize);
+        this.checkpointBytes = checkpointInterval(targetLength);
         if (resume.isEmpty()) {
             Files.deleteIfExists(staging);
         }
@@ -103,8 +105,10 @@ public final class FreshReplica implements ReplicaTarget {
     }
 
     /**
-     * Bytes between checkpoints: 1/64 of the image, at least 8 MiB, at most 256 MiB. Each costs
-     * two fdatasyncs and 12 bytes per block; at most 256 MiB is sent again after an interruption.
+     * Data bytes received between checkpoints: 1/64 of the image, at least 8 MiB, at most 256 MiB.
+     * Each costs two fdatasyncs and 12 bytes per block since the last; at most that much is sent
+     * again after an interruption. Counted in data received, not in image covered: a 1 % update
+     * of a 4 GiB image made 64 checkpoints of 0.6 MiB each, ~0.1 s of a 1.2 s cycle here.
      */
     static long checkpointInterval(long targetLength) {
         return Math.min(256L << 20, Math.max(8L << 20, targetLength / 64));
@@ -136,16 +140,21 @@ public final class FreshReplica implements ReplicaTarget {
 
     @Override
     public void data(int block, ByteBuffer content) throws IOException {
+        sinceCheckpoint += content.remaining();
         writer.write((long) block * blockSize, content);
     }
 
-    /** Called as blocks complete: makes a checkpoint when a whole interval has been written since the last. */
+    /**
+     * Called as blocks complete: makes a checkpoint when a whole interval of data has arrived since
+     * the last. Holes do not count: sending them again costs a few bytes of zero ops.
+     */
     public void progress(int completedBlocks, Signatures target) throws IOException {
-        if (completedBlocks - checkpointed >= checkpointBlocks) {
+        if (sinceCheckpoint >= checkpointBytes && completedBlocks > checkpointed) {
             writer.flush();
             channel.force(false);
             log.checkpoint(completedBlocks, target, 0, 0);
             checkpointed = completedBlocks;
+            sinceCheckpoint = 0;
         }
     }
 

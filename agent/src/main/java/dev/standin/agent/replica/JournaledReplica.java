@@ -27,7 +27,9 @@ public final class JournaledReplica implements ReplicaTarget {
     private final Optional<NativeIo> io;
     private final ResumeLog log;
     private final int heldBlocks;
-    private final int checkpointBlocks;
+    private final long checkpointBytes;
+    /** Data bytes journaled since the last checkpoint: what an interruption now would send again. */
+    private long sinceCheckpoint;
     private final PointStore points;
     private final int keepPoints;
     private int checkpointed;
@@ -50,7 +52,7 @@ public final class JournaledReplica implements ReplicaTarget {
         // basis a held journal was computed against: they do not resume.
         this.log = blockDevice ? null : ResumeLog.create(destination, targetLength, blockSize, basisDigest);
         this.heldBlocks = 0;
-        this.checkpointBlocks = (int) Math.max(1, FreshReplica.checkpointInterval(targetLength) / blockSize);
+        this.checkpointBytes = FreshReplica.checkpointInterval(targetLength);
     }
 
     private JournaledReplica(Path destination, Path journalPath, ResumeLog.Held held, Optional<NativeIo> io,
@@ -65,7 +67,7 @@ public final class JournaledReplica implements ReplicaTarget {
         this.log = ResumeLog.append(destination, held, ResumeLog.validLength(destination));
         this.heldBlocks = held.signatures().blockCount();
         this.checkpointed = heldBlocks;
-        this.checkpointBlocks = (int) Math.max(1, FreshReplica.checkpointInterval(held.targetLength()) / held.blockSize());
+        this.checkpointBytes = FreshReplica.checkpointInterval(held.targetLength());
     }
 
     /**
@@ -111,15 +113,20 @@ public final class JournaledReplica implements ReplicaTarget {
 
     @Override
     public void data(int block, ByteBuffer content) throws IOException {
+        sinceCheckpoint += content.remaining();
         journal.data(block, content);
     }
 
-    /** Called as blocks complete: checkpoints the journal when a whole interval was assembled since the last. */
+    /**
+     * Called as blocks complete: checkpoints the journal when a whole interval of data was
+     * journaled since the last ({@link FreshReplica#checkpointInterval}).
+     */
     public void progress(int completedBlocks, Signatures target) throws IOException {
-        if (log != null && completedBlocks - checkpointed >= checkpointBlocks) {
+        if (log != null && sinceCheckpoint >= checkpointBytes && completedBlocks > checkpointed) {
             long[] at = journal.sync();
             log.checkpoint(completedBlocks, target, at[0], at[1]);
             checkpointed = completedBlocks;
+            sinceCheckpoint = 0;
         }
     }
 
