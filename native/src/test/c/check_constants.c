@@ -42,6 +42,7 @@ int main(void) {
     SHOW(POSIX_FADV_SEQUENTIAL);
     SHOW(POSIX_FADV_DONTNEED);
     SHOW(_SC_PAGESIZE);
+    SHOW(SYNC_FILE_RANGE_WRITE);
     printf("struct stat      size %zu st_mode %zu st_size %zu st_blocks %zu\n", sizeof(struct stat),
            offsetof(struct stat, st_mode), offsetof(struct stat, st_size), offsetof(struct stat, st_blocks));
     printf("struct statvfs   size %zu f_frsize %zu f_blocks %zu f_bfree %zu f_bavail %zu\n", sizeof(struct statvfs),

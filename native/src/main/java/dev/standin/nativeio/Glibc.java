@@ -58,6 +58,9 @@ final class Glibc {
 
         int fdatasync(int fd);
 
+        /** {@code int sync_file_range(int fd, off64_t offset, off64_t nbytes, unsigned int flags)}. */
+        int sync_file_range(int fd, @off_t long offset, @off_t long nbytes, int flags);
+
         int fsync(int fd);
 
         int syncfs(int fd);

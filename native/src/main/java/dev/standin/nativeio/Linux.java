@@ -39,6 +39,9 @@ final class Linux {
     static final int IOPRIO_CLASS_IDLE = 3;
     static final int IOPRIO_CLASS_SHIFT = 13;
 
+    // sync_file_range(2)
+    static final int SYNC_FILE_RANGE_WRITE = 2;
+
     // sysconf(3)
     static final int SC_PAGESIZE = 30;
 

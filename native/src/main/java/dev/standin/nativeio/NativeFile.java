@@ -211,6 +211,19 @@ public final class NativeFile implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts writing back the dirty pages of {@code [offset, offset + length)} and returns
+     * (sync_file_range with SYNC_FILE_RANGE_WRITE): nothing is made durable, but a later
+     * fdatasync finds most of the data already on its way. Without it, data written during a
+     * cycle waits in the cache until the commit's fdatasync asks for all of it at once.
+     */
+    public void startWriteback(long offset, long length) throws IOException {
+        ensureOpen();
+        if (binding.libc.sync_file_range(fd, offset, length, Linux.SYNC_FILE_RANGE_WRITE) != 0) {
+            throw binding.failure("sync_file_range(WRITE) [" + offset + "+" + length + "]", path);
+        }
+    }
+
     public void fdatasync() throws IOException {
         ensureOpen();
         if (binding.libc.fdatasync(fd) != 0) {

@@ -110,6 +110,35 @@ class FadviseIT {
         }
     }
 
+    /**
+     * startWriteback sends dirty pages to the disk without an fsync: the loop device under the
+     * filesystem sees the writes within a second, where the kernel would wait 30 s on its own.
+     */
+    @Test
+    void startWritebackWritesDirtyPagesWithoutWaitingForThem() throws Exception {
+        try (MountedFs fs = MountedFs.create(FsType.EXT4, dir, 2 * FILE_BYTES)) {
+            Path file = fs.resolve("dirty.raw");
+            long before = sectorsWritten(fs.device());
+            TestFiles.write(file, 0, TestFiles.randomBytes((int) (32 * MIB), 90));
+            try (NativeFile f = io.open(file, true)) {
+                f.startWriteback(0, 32 * MIB);
+                long deadline = System.nanoTime() + 5_000_000_000L;
+                while (sectorsWritten(fs.device()) - before < 32 * MIB / 512 && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
+                long written = (sectorsWritten(fs.device()) - before) * 512;
+                assertTrue(written >= 32 * MIB, "only " + written + " bytes reached the device");
+                assertThrows(NativeException.class, () -> f.startWriteback(-4096, 4096));
+            }
+        }
+    }
+
+    /** Field 7 of /sys/block/DEV/stat: sectors written to the device. */
+    private static long sectorsWritten(Path device) throws Exception {
+        String stat = java.nio.file.Files.readString(Path.of("/sys/block", device.getFileName().toString(), "stat"));
+        return Long.parseLong(stat.trim().split("\\s+")[6]);
+    }
+
     /** First column of {@code fincore --bytes --noheadings FILE}: resident bytes. */
     private static long cachedBytes(String fincore, Path file) throws Exception {
         String line = Commands.check(fincore, "--bytes", "--noheadings", file.toString()).strip();

@@ -40,6 +40,7 @@ class LinuxConstantsTest {
         assertEquals(2, Advice.SEQUENTIAL.value);
         assertEquals(4, Advice.DONTNEED.value);
         assertEquals(30, Linux.SC_PAGESIZE);
+        assertEquals(2, Linux.SYNC_FILE_RANGE_WRITE);
     }
 
     @Test

@@ -77,6 +77,11 @@ final class MountedFs implements AutoCloseable {
         return mountPoint.resolve(name);
     }
 
+    /** The loop device under the filesystem (not for tmpfs). */
+    Path device() {
+        return loop.device();
+    }
+
     @Override
     public void close() throws IOException, InterruptedException {
         List<String> problems = new ArrayList<>();

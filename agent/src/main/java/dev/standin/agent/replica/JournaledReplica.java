@@ -47,7 +47,7 @@ public final class JournaledReplica implements ReplicaTarget {
         this.destination = destination;
         this.blockDevice = blockDevice;
         this.journalPath = journalPath;
-        this.journal = new Journal.Writer(journalPath, blockSize, targetLength, basisLength, basisDigest);
+        this.journal = new Journal.Writer(journalPath, blockSize, targetLength, basisLength, basisDigest).writingBack(io);
         // Devices keep no signature record, so nothing proves later that the replica is still the
         // basis a held journal was computed against: they do not resume.
         this.log = blockDevice ? null : ResumeLog.create(destination, targetLength, blockSize, basisDigest);
@@ -63,7 +63,7 @@ public final class JournaledReplica implements ReplicaTarget {
         this.destination = destination;
         this.blockDevice = false;
         this.journalPath = journalPath;
-        this.journal = Journal.Writer.resume(journalPath, held.journalLength(), held.journalRecords());
+        this.journal = Journal.Writer.resume(journalPath, held.journalLength(), held.journalRecords()).writingBack(io);
         this.log = ResumeLog.append(destination, held, ResumeLog.validLength(destination));
         this.heldBlocks = held.signatures().blockCount();
         this.checkpointed = heldBlocks;
