@@ -277,14 +277,16 @@ public final class RemoteSync {
         if (!options.dryRun()) {
             progress.phase("receiver verifying and committing", 0);
             Signatures after = scanned.signatures().orElseGet(() -> SignatureTransfer.resized(basis, length));
-            Message.Committed committed = receiveCommit(channel, after);
+            boolean[] patched = {false};
+            Message.Committed committed = receiveCommit(channel, after, patched);
             if (!Arrays.equals(committed.digest(), scanned.digest())) {
                 cache.invalidate();
                 throw new StandinException(ExitStatus.VERIFY, "receiver committed digest "
                         + ImageDigest.hex(committed.digest()) + " but the source read " + ImageDigest.hex(scanned.digest())
                         + "; the next cycle re-reads the replica's signatures and repairs it");
             }
-            storeCache(cache, after, committed.digest());
+            // Signatures computed here have the scan's leaves, whose digest was just compared.
+            storeCache(cache, after, committed.digest(), scanned.signatures().isPresent() && !patched[0]);
             point = committed.pointId();
         }
         MatchStats m = scanned.stats();
@@ -314,12 +316,14 @@ public final class RemoteSync {
         }
     }
 
-    /** The changed signature entries, then the commit acknowledgement. */
-    private static Message.Committed receiveCommit(MessageChannel channel, Signatures after) throws IOException {
+    /** The changed signature entries (noted in {@code patched}), then the commit acknowledgement. */
+    private static Message.Committed receiveCommit(MessageChannel channel, Signatures after, boolean[] patched)
+            throws IOException {
         while (true) {
             Message m = channel.receive();
             if (m instanceof Message.SignatureChunk chunk) {
                 SignatureTransfer.receive(chunk, after);
+                patched[0] = true;
             } else if (m instanceof Message.Committed c) {
                 return c;
             } else if (m instanceof Message.Failure f) {
@@ -330,8 +334,8 @@ public final class RemoteSync {
         }
     }
 
-    private void storeCache(SenderCache cache, Signatures after, byte[] digest) {
-        if (!Arrays.equals(after.digest(), digest)) {
+    private void storeCache(SenderCache cache, Signatures after, byte[] digest, boolean digestKnown) {
+        if (!digestKnown && !Arrays.equals(after.digest(), digest)) {
             cache.invalidate(); // the receiver's diff did not add up: fetch its signatures next time
             return;
         }
