@@ -142,6 +142,24 @@ public final class OpenSshServer implements AutoCloseable {
                 "--remote-standin", launcher().toString());
     }
 
+    /**
+     * Waits until no {@code standin serve} with its root under {@code root} runs any more: a
+     * receiver goes on after it has answered its sender (it records the replica's signatures then),
+     * and a test that deletes its directory at once would race it. Looked for by command line: a
+     * session's process need not stay a descendant of sshd once the sender has left.
+     */
+    public static void awaitReceiversEnded(Path root) throws InterruptedException {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (ProcessHandle.allProcesses().anyMatch(p -> p.info().arguments()
+                .map(a -> List.of(a).contains("serve") && String.join(" ", a).contains(root.toString()))
+                .orElse(false))) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("standin serve under " + root + " did not end within 30 s");
+            }
+            Thread.sleep(20);
+        }
+    }
+
     public String log() throws IOException {
         return Files.readString(dir.resolve("sshd.log"));
     }

@@ -37,6 +37,11 @@ class RemoteSyncIT {
         sshd.close();
     }
 
+    @org.junit.jupiter.api.AfterEach
+    void receiversEnded() throws Exception {
+        OpenSshServer.awaitReceiversEnded(dir);
+    }
+
     private Cli.Result sync(Path source, String destination, String... extra) {
         List<String> args = new ArrayList<>(List.of("sync", source.toString(), destination, "--json",
                 "--state-dir", dir.resolve("state").toString()));

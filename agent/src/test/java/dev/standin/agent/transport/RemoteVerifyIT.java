@@ -37,6 +37,11 @@ class RemoteVerifyIT {
         sshd.close();
     }
 
+    @org.junit.jupiter.api.AfterEach
+    void receiversEnded() throws Exception {
+        OpenSshServer.awaitReceiversEnded(dir);
+    }
+
     private Cli.Result run(String command, Path first, String destination, String... extra) {
         List<String> args = new ArrayList<>(List.of(command));
         if (first != null) {

@@ -124,18 +124,8 @@ class ResumeIT {
         return Cli.run(args.toArray(String[]::new));
     }
 
-    /** The receiver notices the cut on its own time; wait until it released the replica's lock. */
+    /** The receiver notices the cut on its own time; wait until it has exited. */
     private static void awaitReceiverGone(Path replica) throws InterruptedException {
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (System.nanoTime() < deadline) {
-            boolean running = ProcessHandle.allProcesses().anyMatch(p -> p.info().arguments()
-                    .map(a -> List.of(a).contains("serve") && List.of(a).contains(replica.getParent().toString()))
-                    .orElse(false));
-            if (!running) {
-                return;
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("standin serve did not exit after the cut");
+        OpenSshServer.awaitReceiversEnded(replica.getParent());
     }
 }
