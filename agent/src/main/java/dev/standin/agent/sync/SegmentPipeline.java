@@ -67,6 +67,8 @@ public final class SegmentPipeline {
      * per-CPU LRU batches that POSIX_FADV_DONTNEED does not drain, and 256 KiB is only 64 pages.
      */
     private static final long DROP_LAG = 8 << 20;
+    /** How long a worker may take to end once the pass is over: it has at most one segment left to give up. */
+    private static final long WORKER_PATIENCE_MILLIS = 1000;
 
     private final int segmentSize;
     private final int threads;
@@ -178,13 +180,30 @@ public final class SegmentPipeline {
         } finally {
             stop.set(true);
             slots.release(window + threads);
-            for (Thread worker : workers) {
-                worker.join();
-            }
-            if (mapped != null) {
+            if (endWorkers(workers) && mapped != null) {
                 mapped.close();
             }
         }
+    }
+
+    /**
+     * Waits for the workers to end, which the released slots let them do. A fault on a mapped
+     * page reported inside a lock's code can leave the slots' queue broken, so that a worker
+     * parked on it is never woken (seen about once in 15 shrunken files): such a worker is
+     * interrupted. Returns whether all ended; windows a live worker may still touch stay mapped,
+     * since touching an unmapped one would crash the JVM.
+     */
+    private static boolean endWorkers(Thread[] workers) throws InterruptedException {
+        boolean allEnded = true;
+        for (Thread worker : workers) {
+            worker.join(WORKER_PATIENCE_MILLIS);
+            if (worker.isAlive()) {
+                worker.interrupt();
+                worker.join(5 * WORKER_PATIENCE_MILLIS);
+            }
+            allEnded &= !worker.isAlive();
+        }
+        return allEnded;
     }
 
     /** A segment's result and the buffer it may view, returned to the pool once consumed. */
