@@ -69,7 +69,7 @@ public final class AgentClient {
         OutputStream toAgent = AgentWire.output(channel);
         boolean serve = args[0].equals("serve");
         RunRequest request = new RunRequest(Version.build(), Path.of("").toAbsolutePath(), System.console() != null,
-                serve, RunRequest.forwardedFrom(environment), List.of(args));
+                serve, serve ? ProcessHandle.current().pid() : 0, RunRequest.forwardedFrom(environment), List.of(args));
         AgentWire.Frame answer;
         Thread watchdog = hangUpUnanswered(channel, socket.get());
         try {
@@ -81,12 +81,12 @@ public final class AgentClient {
         } finally {
             watchdog.interrupt();
         }
-        if (answer == null || answer.type() != AgentWire.ACCEPTED) {
+        if (answer == null || (answer.type() != AgentWire.ACCEPTED && answer.type() != AgentWire.ACCEPTED_PIPES)) {
             close(channel); // declined (another build, another ssh-agent...): nothing has run yet
             return OptionalInt.empty();
         }
-        if (serve) {
-            startStdinPump(toAgent);
+        if (serve && answer.type() == AgentWire.ACCEPTED) {
+            startStdinPump(toAgent); // else the agent reads this process's stdin pipe itself
         }
         return OptionalInt.of(relay(fromAgent, socket.get()));
     }

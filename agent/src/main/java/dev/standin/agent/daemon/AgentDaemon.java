@@ -136,11 +136,12 @@ public final class AgentDaemon implements AutoCloseable {
                 AgentWire.writeText(out, AgentWire.REFUSED, refusal.get());
                 return;
             }
-            AgentWire.writeText(out, AgentWire.ACCEPTED, build);
+            Optional<ClientPipes> pipes = request.stdin() ? ClientPipes.open(request.pid()) : Optional.empty();
+            AgentWire.writeText(out, pipes.isPresent() ? AgentWire.ACCEPTED_PIPES : AgentWire.ACCEPTED, build);
             long started = System.nanoTime();
-            int status = run(request, in, out);
-            log(String.format("#%d %s: exit %d after %.2f s", id, summary(request), status,
-                    (System.nanoTime() - started) / 1e9));
+            int status = run(request, in, out, pipes);
+            log(String.format("#%d %s: exit %d after %.2f s%s", id, summary(request), status,
+                    (System.nanoTime() - started) / 1e9, pipes.isPresent() ? " (the client's pipes, opened)" : ""));
         } catch (IOException | RuntimeException e) {
             log("#" + id + " failed: " + e);
         }
@@ -168,7 +169,8 @@ public final class AgentDaemon implements AutoCloseable {
         return Optional.empty();
     }
 
-    private int run(RunRequest request, InputStream in, OutputStream out) {
+    /** Runs the command with the client's streams: its own pipes when {@code pipes} holds them, else frames. */
+    private int run(RunRequest request, InputStream in, OutputStream out, Optional<ClientPipes> pipes) {
         Object writeLock = new Object();
         OutputStream stdout = new FrameOutputStream(out, AgentWire.STDOUT, writeLock);
         OutputStream stderr = new FrameOutputStream(out, AgentWire.STDERR, writeLock);
@@ -180,10 +182,13 @@ public final class AgentDaemon implements AutoCloseable {
         reader.start();
         int status;
         try {
-            PrintWriter outText = new PrintWriter(new OutputStreamWriter(stdout, StandardCharsets.UTF_8), true);
+            InputStream commandIn = pipes.map(ClientPipes::in)
+                    .orElse(request.stdin() ? stdin : InputStream.nullInputStream());
+            OutputStream commandOut = pipes.map(ClientPipes::out).orElse(stdout);
+            PrintWriter outText = new PrintWriter(new OutputStreamWriter(commandOut, StandardCharsets.UTF_8), true);
             PrintWriter errText = new PrintWriter(new OutputStreamWriter(stderr, StandardCharsets.UTF_8), true);
-            Invocation invocation = new Invocation(request.stdin() ? stdin : InputStream.nullInputStream(),
-                    new java.io.BufferedOutputStream(stdout, 256 << 10), outText, errText,
+            Invocation invocation = new Invocation(commandIn,
+                    new java.io.BufferedOutputStream(commandOut, 256 << 10), outText, errText,
                     Optional.of(request.workingDirectory()), request.environment(), request.terminal(),
                     Optional.of(warmChannels));
             status = commandLine.apply(invocation, request.args().toArray(String[]::new));
@@ -193,6 +198,7 @@ public final class AgentDaemon implements AutoCloseable {
         } catch (IOException e) {
             status = 1;
         } finally {
+            pipes.ifPresent(AgentDaemon::closeQuietly); // before the exit status: sshd then sees the output end
             finished.set(true);
             Thread.interrupted(); // an interrupt that came as the command returned is spent
         }
@@ -228,6 +234,14 @@ public final class AgentDaemon implements AutoCloseable {
             stdin.end(finished);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void closeQuietly(ClientPipes pipes) {
+        try {
+            pipes.close();
+        } catch (IOException ignored) {
+            // a pipe whose reader left: nothing more to say to it
         }
     }
 

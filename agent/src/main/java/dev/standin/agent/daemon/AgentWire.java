@@ -18,7 +18,8 @@ import java.util.zip.CRC32C;
 final class AgentWire {
 
     static final int MAGIC = 0x53414754; // "SAGT"
-    static final int VERSION = 1;
+    /** 2: a RUN request carries the client's pid, and the agent may answer ACCEPTED_PIPES. */
+    static final int VERSION = 2;
     static final int HEADER_LENGTH = 12;
     static final int MAX_PAYLOAD = 1 << 20;
 
@@ -32,6 +33,8 @@ final class AgentWire {
     static final int STDOUT = 12;
     static final int STDERR = 13;
     static final int EXIT = 14;
+    /** Accepted, and the agent reads and writes the client's stdin and stdout pipes itself ({@link ClientPipes}). */
+    static final int ACCEPTED_PIPES = 15;
 
     /** One frame as read: its type and payload. */
     record Frame(int type, byte[] payload) {

@@ -125,6 +125,8 @@ class AgentIT {
             assertEquals(0, result.exit(), result.err());
             assertEquals(Images.sha256(source), Images.sha256(replicas.resolve("disk.img")));
             awaitLog("#1 serve --root " + replicas + ": exit 0", Duration.ofSeconds(10));
+            // sshd's pipes went to the agent itself, not through the client as frames.
+            awaitLog("(the client's pipes, opened)", Duration.ofSeconds(1));
         }
     }
 
@@ -212,7 +214,7 @@ class AgentIT {
         awaitLog("#1 failed: dev.standin.agent.daemon.AgentWire$AgentWireException: not a standin agent frame",
                 Duration.ofSeconds(5));
         try (java.nio.channels.SocketChannel older = connect()) {
-            RunRequest request = new RunRequest("standin 0.0.1 built 2020-01-01T00:00:00Z", dir, false, false,
+            RunRequest request = new RunRequest("standin 0.0.1 built 2020-01-01T00:00:00Z", dir, false, false, 0,
                     Map.of(), List.of("sync", "a.img", "b.img"));
             AgentWire.write(AgentWire.output(older), AgentWire.RUN, request.encode());
             AgentWire.Frame answer = AgentWire.read(AgentWire.input(older));
@@ -220,7 +222,7 @@ class AgentIT {
             assertTrue(answer.text().startsWith("the agent runs standin"), answer.text());
         }
         try (java.nio.channels.SocketChannel other = connect()) {
-            RunRequest request = new RunRequest(dev.standin.agent.Version.build(), dir, false, false, Map.of(),
+            RunRequest request = new RunRequest(dev.standin.agent.Version.build(), dir, false, false, 0, Map.of(),
                     List.of("restore", "a.img@1", "b.img"));
             AgentWire.write(AgentWire.output(other), AgentWire.RUN, request.encode());
             assertEquals(AgentWire.REFUSED, AgentWire.read(AgentWire.input(other)).type(), "only sync and serve");
@@ -256,7 +258,7 @@ class AgentIT {
      */
     private void commandWithEagerSender(Path work, int round) throws Exception {
         try (java.nio.channels.SocketChannel client = connect()) {
-            RunRequest request = new RunRequest(dev.standin.agent.Version.build(), work, false, true, Map.of(),
+            RunRequest request = new RunRequest(dev.standin.agent.Version.build(), work, false, true, 0, Map.of(),
                     List.of("sync", "disk.img", "replica-" + round + ".img", "--state-dir", "state"));
             java.io.OutputStream out = AgentWire.output(client);
             AgentWire.write(out, AgentWire.RUN, request.encode());

@@ -27,7 +27,7 @@ class AgentWireTest {
 
     @Test
     void framesAndRunRequestsRoundTrip() throws IOException {
-        RunRequest request = new RunRequest("standin 1 built t", Path.of("/srv/work"), true, false,
+        RunRequest request = new RunRequest("standin 1 built t", Path.of("/srv/work"), true, false, 4242,
                 Map.of("HOME", "/root", "SSH_ORIGINAL_COMMAND", "standin serve --root 'a b'"),
                 List.of("sync", "disk.img", "host:/r/disk.img", "", "ünïcode"));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -72,15 +72,15 @@ class AgentWireTest {
         e = assertThrows(IOException.class, () -> AgentWire.read(new ByteArrayInputStream(foreign)));
         assertTrue(e.getMessage().contains("not a standin agent frame"), e.getMessage());
         byte[] future = good.clone();
-        future[4] = 2;
+        future[4] = AgentWire.VERSION + 1;
         e = assertThrows(IOException.class, () -> AgentWire.read(new ByteArrayInputStream(future)));
-        assertTrue(e.getMessage().contains("version 2"), e.getMessage());
+        assertTrue(e.getMessage().contains("version " + (AgentWire.VERSION + 1)), e.getMessage());
     }
 
     @Test
     void malformedRunRequestsAreRefused() {
         SplittableRandom random = new SplittableRandom(7);
-        byte[] good = new RunRequest("b", Path.of("/"), false, false, Map.of("HOME", "/root"), List.of("sync", "a", "b"))
+        byte[] good = new RunRequest("b", Path.of("/"), false, false, 0, Map.of("HOME", "/root"), List.of("sync", "a", "b"))
                 .encode();
         for (int i = 0; i < 2000; i++) {
             byte[] bad = good.clone();
