@@ -14,11 +14,18 @@ final class CoalescingWriter {
     static final int CAPACITY = 1 << 20;
 
     private final FileChannel channel;
+    private final Writeback writeback;
     private final ByteBuffer buffer = ByteBuffer.allocateDirect(CAPACITY);
     private long bufferedAt = -1;
 
     CoalescingWriter(FileChannel channel) {
+        this(channel, Writeback.NONE);
+    }
+
+    /** As above, starting the writeback of each write as it goes out ({@link Writeback}). */
+    CoalescingWriter(FileChannel channel, Writeback writeback) {
         this.channel = channel;
+        this.writeback = writeback;
     }
 
     /** Writes {@code content} at {@code position}, now or at the next {@link #flush}. */
@@ -48,8 +55,10 @@ final class CoalescingWriter {
     }
 
     private void writeFully(long position, ByteBuffer content) throws IOException {
+        long from = position;
         while (content.hasRemaining()) {
             position += channel.write(content, position);
         }
+        writeback.written(from, position - from);
     }
 }

@@ -38,6 +38,8 @@ public final class FreshReplica implements ReplicaTarget {
     private final long checkpointBytes;
     /** Data bytes received since the last checkpoint: what an interruption now would send again. */
     private long sinceCheckpoint;
+    /** The staging file's pages go to the disk as they are written: the checkpoints' fdatasyncs wait for little. */
+    private final Writeback writeback;
     private final long targetLength;
     private final PointStore points;
     private final int keepPoints;
@@ -58,7 +60,8 @@ public final class FreshReplica implements ReplicaTarget {
         }
         this.file = new RandomAccessFile(staging.toFile(), "rw");
         this.channel = file.getChannel();
-        this.writer = new CoalescingWriter(channel);
+        this.writeback = Writeback.of(staging, io);
+        this.writer = new CoalescingWriter(channel, writeback);
         if (resume.isPresent()) {
             this.heldBlocks = resume.get().signatures().blockCount();
             // Anything written after the last checkpoint is not vouched for: make it holes again.
@@ -163,6 +166,7 @@ public final class FreshReplica implements ReplicaTarget {
         writer.flush();
         channel.force(true);
         channel.close();
+        writeback.close();
         // Before the rename, so that a crash after it finds point 1 pending and settles it.
         if (keepPoints > 0) {
             points.beforeFirstCopy(targetLength, blockSize, targetDigest);
@@ -215,7 +219,7 @@ public final class FreshReplica implements ReplicaTarget {
      */
     @Override
     public void close() throws IOException {
-        try (ResumeLog l = log) {
+        try (ResumeLog l = log; Writeback w = writeback) {
             file.close();
         }
     }

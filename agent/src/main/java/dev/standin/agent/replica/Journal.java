@@ -78,8 +78,7 @@ public final class Journal {
         private final CRC32C crc = new CRC32C();
         private final byte[] scratch = new byte[16];
         private long records;
-        /** With the native library: the journal's pages are sent to the disk as they are written. */
-        private NativeFile writeback;
+        private Writeback writeback = Writeback.NONE;
 
         /** Continues an uncommitted journal after its last checkpoint: {@code validLength} bytes, {@code records} records. */
         static Writer resume(Path path, long validLength, long records) throws IOException {
@@ -94,20 +93,9 @@ public final class Journal {
             this.records = records;
         }
 
-        /**
-         * Starts the disk's writeback of each MiB as it is written, so that the commit's fdatasync
-         * has little left to wait for: without checkpoints (a small update makes none), the journal
-         * otherwise stays in the cache until the commit asks for all of it, the scan's time spent
-         * idle on the disk. A hint: where it cannot be given, nothing changes.
-         */
+        /** Starts the disk's writeback of each MiB as it is written ({@link Writeback}). */
         Writer writingBack(Optional<NativeIo> io) {
-            if (io.isPresent()) {
-                try {
-                    writeback = io.get().open(path, true);
-                } catch (IOException e) {
-                    writeback = null;
-                }
-            }
+            writeback = Writeback.of(path, io);
             return this;
         }
 
@@ -190,26 +178,12 @@ public final class Journal {
                 channel.write(buffer);
             }
             buffer.clear();
-            if (writeback != null && channel.position() > from) {
-                try {
-                    writeback.startWriteback(from, channel.position() - from);
-                } catch (IOException e) {
-                    closeWriteback(); // the fdatasync at commit writes it all, as without the hint
-                }
-            }
-        }
-
-        private void closeWriteback() {
-            try (NativeFile w = writeback) {
-                writeback = null;
-            } catch (IOException ignored) {
-                // only a hint's descriptor
-            }
+            writeback.written(from, channel.position() - from);
         }
 
         @Override
         public void close() throws IOException {
-            closeWriteback();
+            writeback.close();
             channel.close();
         }
     }

@@ -190,29 +190,11 @@ class ReplicaServerIT {
             assertEquals(before, Images.sha256(replica), "cut at " + cut);
         }
         // The same conversation with the whole stream commits: the cuts above were the only fault.
-        try (Conversation c = new Conversation(dir)) {
-            c.hello();
-            c.channel.send(open("replica.img", target.length));
-            c.channel.expect(Message.Ready.class);
-            receiveSignatures(c);
-            c.channel.output().write(stream);
-            c.channel.output().flush();
-            c.toServer.close();
-            Message m;
-            while ((m = c.channel.receive()) instanceof Message.SignatureChunk) {
-                // the changed entries precede the acknowledgement
-            }
-            assertInstanceOf(Message.Committed.class, m);
-            assertEquals(0, c.exitStatus());
-        }
+        commit("replica.img", target.length, stream, List.of());
         java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
         assertEquals(java.util.HexFormat.of().formatHex(sha.digest(target)), Images.sha256(replica));
     }
 
-    /**
-     * The receiver answers a commit with the changed signature entries for a sender that does not
-     * list sender-signatures, and with Committed alone for one that does: that sender computed them.
-     */
     /**
      * The receiver answers a commit with the changed signature entries for a sender that does not
      * list sender-signatures, and with Committed alone for one that does: that sender computed them.
@@ -228,11 +210,21 @@ class ReplicaServerIT {
         Path replica = Images.createRandom(dir.resolve(name), 256 << 10, name.length());
         byte[] target = new byte[256 << 10];
         new java.util.Random(name.hashCode()).nextBytes(target);
-        byte[] stream = deltaOfWholeNewContent(replica, target);
+        int chunks = commit(name, target.length, deltaOfWholeNewContent(replica, target), capabilities);
+        java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+        assertEquals(java.util.HexFormat.of().formatHex(sha.digest(target)), Images.sha256(replica));
+        return chunks;
+    }
+
+    /**
+     * One whole cycle to replica {@code name} with {@code stream}, as a sender listing
+     * {@code capabilities}: it must commit. Returns the signature chunks that preceded Committed.
+     */
+    private int commit(String name, long length, byte[] stream, List<String> capabilities) throws Exception {
         int chunks = 0;
         try (Conversation c = new Conversation(dir)) {
             c.hello(capabilities);
-            c.channel.send(open(name, target.length));
+            c.channel.send(open(name, length));
             c.channel.expect(Message.Ready.class);
             receiveSignatures(c);
             c.channel.output().write(stream);
@@ -245,8 +237,6 @@ class ReplicaServerIT {
             assertInstanceOf(Message.Committed.class, m);
             assertEquals(0, c.exitStatus());
         }
-        java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
-        assertEquals(java.util.HexFormat.of().formatHex(sha.digest(target)), Images.sha256(replica));
         return chunks;
     }
 
