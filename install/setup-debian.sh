@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   openjdk-17-jdk-headless maven       # build
   rsync                               # the benchmark's peer
+  libxxhash0                          # the strong block hash (XXH3) at vector speed; rsync needs it too
   openssh-server openssh-client       # end-to-end tests over a real sshd
   util-linux e2fsprogs xfsprogs btrfs-progs  # loop devices, fincore, filesystems for native tests
   time                                # /usr/bin/time for the benchmark

@@ -8,7 +8,7 @@ import java.util.HexFormat;
 
 /**
  * The digest that names an image's content: SHA-256 over a header (a version tag, the length and
- * the block size) followed by the strong hash (XXH64) of every block in order, big-endian.
+ * the block size) followed by the strong hash (XXH3-64) of every block in order, big-endian.
  *
  * <p>Both ends can compute it from block hashes they already have, so checking that the replica
  * equals the source costs no extra read: the sender hashes every block it reads, the receiver every
@@ -17,7 +17,7 @@ import java.util.HexFormat;
 public final class ImageDigest {
 
     public static final int LENGTH = 32;
-    private static final byte[] TAG = "standin-image-digest-v2\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] TAG = "standin-image-digest-v3\n".getBytes(StandardCharsets.US_ASCII);
 
     private final MessageDigest sha;
     private final ByteBuffer pending = ByteBuffer.allocate(8 * 512);

@@ -1,21 +1,62 @@
 package dev.standin.delta;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Random;
+import net.openhft.hashing.LongHashFunction;
 import org.junit.jupiter.api.Test;
 
 class StrongHashTest {
 
-    /** Reference values from xxhsum 0.8 (`printf standin | xxhsum -H1`). */
+    /** Reference values from xxhsum 0.8 (`printf standin | xxhsum -H3`). */
     @Test
     void matchesXxhsumOnHeapAndDirectBuffers() {
         byte[] word = "standin".getBytes(StandardCharsets.US_ASCII);
-        assertEquals("681e11bc7564d660", hex(StrongHash.of(word, 0, word.length)));
+        assertEquals("eef87a73cb2575d3", hex(StrongHash.of(word, 0, word.length)));
         ByteBuffer direct = ByteBuffer.allocateDirect(16).put(2, word);
-        assertEquals("681e11bc7564d660", hex(StrongHash.of(direct, 2, word.length)));
-        assertEquals("ac869b6f32d8bbdb", hex(StrongHash.of(new byte[4096], 0, 4096)));
+        assertEquals("eef87a73cb2575d3", hex(StrongHash.of(direct, 2, word.length)));
+        assertEquals("93d76fe148c689ba", hex(StrongHash.of(new byte[4096], 0, 4096)));
+        assertEquals("93d76fe148c689ba", hex(StrongHash.of(ByteBuffer.allocateDirect(4096), 0, 4096)));
+    }
+
+    /**
+     * libxxhash and zero-allocation-hashing must agree on every length and alignment, or a
+     * signature would depend on which one ran. XXH3 switches code paths at 16, 128 and 240 bytes
+     * and per 1 KiB stripe block, so every length up to 2 KiB and a spread beyond are tried.
+     */
+    @Test
+    void libxxhashAndJavaComputeTheSameFunction() {
+        NativeXxh3 nativeHash = NativeXxh3.load()
+                .orElseThrow(() -> new AssertionError("libxxhash not found (apt-get install libxxhash0)"));
+        LongHashFunction java = LongHashFunction.xx3();
+        byte[] data = new byte[3 * BlockSize.MAX];
+        new Random(42).nextBytes(data);
+        ByteBuffer direct = ByteBuffer.allocateDirect(data.length).put(0, data);
+        ByteBuffer readOnlySlice = direct.slice(5, data.length - 5).asReadOnlyBuffer();
+        for (int length = 0; length <= 2048; length++) {
+            int offset = length % 61;
+            assertEquals(java.hashBytes(data, offset, length), nativeHash.hash(direct, offset, length), "length " + length);
+        }
+        Random lengths = new Random(7);
+        for (int i = 0; i < 500; i++) {
+            int length = lengths.nextInt(BlockSize.MAX + 1);
+            int offset = lengths.nextInt(data.length - 5 - length);
+            assertEquals(java.hashBytes(data, offset + 5, length), nativeHash.hash(readOnlySlice, offset, length),
+                    "length " + length + " at " + offset);
+            assertEquals(java.hashBytes(data, offset, length), StrongHash.of(direct, offset, length));
+        }
+        assertTrue(StrongHash.implementation().startsWith("libxxhash"), StrongHash.implementation());
+    }
+
+    @Test
+    void aRangeOutsideTheBufferIsRefusedBeforeAnyNativeRead() {
+        ByteBuffer direct = ByteBuffer.allocateDirect(4096);
+        assertThrows(IndexOutOfBoundsException.class, () -> StrongHash.of(direct, 4000, 97));
+        assertThrows(IndexOutOfBoundsException.class, () -> StrongHash.of(direct, -1, 10));
     }
 
     @Test

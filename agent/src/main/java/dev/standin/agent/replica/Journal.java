@@ -30,8 +30,8 @@ import java.util.zip.CRC32C;
  */
 public final class Journal {
 
-    public static final int VERSION = 2;
-    static final byte[] MAGIC = {'S', 'T', 'J', 'R', 'N', 'L', '2', '\n'};
+    public static final int VERSION = 3;
+    static final byte[] MAGIC = {'S', 'T', 'J', 'R', 'N', 'L', '3', '\n'};
     static final int HEADER_LENGTH = 68;
     static final byte DATA = 1;
     static final byte ZERO = 2;

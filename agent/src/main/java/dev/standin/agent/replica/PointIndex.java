@@ -25,8 +25,8 @@ import java.util.zip.CRC32C;
  */
 record PointIndex(long nextId, List<Point> points) {
 
-    static final byte[] MAGIC = {'S', 'T', 'P', 'N', 'T', 'S', '2', '\n'};
-    static final int VERSION = 2;
+    static final byte[] MAGIC = {'S', 'T', 'P', 'N', 'T', 'S', '3', '\n'};
+    static final int VERSION = 3;
     static final int HEADER = 24;
     static final int ENTRY = 64;
     private static final int PENDING = 1;

@@ -18,17 +18,17 @@ import java.util.zip.CRC32C;
  * (docs/journal-format.md, "Resuming an interrupted cycle"): the first blocks of the target, in the
  * staging file of a first copy ({@code .NAME.standin-partial}) or in the uncommitted journal of
  * an update ({@code .NAME.standin-journal}). {@code .NAME.standin-resume} is an append-only log:
- * a header (magic {@code STRESUM2}, version, target length, block size, the digest of the basis
+ * a header (magic {@code STRESUM3}, version, target length, block size, the digest of the basis
  * the cycle was computed against, CRC32C), then checkpoint records, each
  * {@code first u32, count u32, journal length u64, journal records u64, count × 12-byte signature
- * entries (weak sum, XXH64), CRC32C}. A log of another version (version 1 held XXH128) is not
+ * entries (weak sum, XXH3-64), CRC32C}. A log of another version (1: XXH128, 2: XXH64) is not
  * resumed from: the cycle starts over. A checkpoint is appended only after the blocks up to it are fdatasync'd; a torn
  * last record is ignored, so what the log claims is always on disk.
  */
 public final class ResumeLog implements AutoCloseable {
 
-    static final byte[] MAGIC = {'S', 'T', 'R', 'E', 'S', 'U', 'M', '2'};
-    static final int VERSION = 2;
+    static final byte[] MAGIC = {'S', 'T', 'R', 'E', 'S', 'U', 'M', '3'};
+    static final int VERSION = 3;
     private static final int ENTRY = SignatureEntries.ENTRY;
     private static final int HEADER = 8 + 4 + 8 + 4 + 32 + 4;
     private static final int RECORD_HEAD = 4 + 4 + 8 + 8;

@@ -31,13 +31,13 @@ import java.util.zip.CRC32C;
  *
  * <p>Layout: magic, version, block size, length, the identity, each block's weak and strong sum
  * (12 bytes), and a CRC32C over all of it. Written to a temporary file and renamed, so it is whole
- * or absent. Version 2: XXH64 strong sums (version 1 held XXH128); a cache of another version is
+ * or absent. Version 3: XXH3-64 strong sums (1 held XXH128, 2 XXH64); a cache of another version is
  * not used, and the replica is read instead.
  */
 public final class SignatureCache {
 
-    static final byte[] MAGIC = {'S', 'T', 'S', 'I', 'G', 'S', '2', '\n'};
-    static final int VERSION = 2;
+    static final byte[] MAGIC = {'S', 'T', 'S', 'I', 'G', 'S', '3', '\n'};
+    static final int VERSION = 3;
     private static final int ENTRY = SignatureEntries.ENTRY;
     private static final int HEADER = 8 + 4 + 4 + 8 + 5 * 8;
 

@@ -8,7 +8,7 @@ import java.nio.channels.WritableByteChannel;
 import java.util.zip.CRC32C;
 
 /**
- * The 12-byte entries (weak sum u32, XXH64 u64, big-endian) that the signature files on both
+ * The 12-byte entries (weak sum u32, XXH3-64 u64, big-endian) that the signature files on both
  * ends store, read and written 4096 at a time. Reading a million entries through a
  * DataInputStream cost a fresh JVM ~0.5 s (the per-entry calls run interpreted at first); in
  * chunks it is a few milliseconds.

@@ -162,7 +162,7 @@ public sealed interface Message {
 
     /**
      * Receiver → sender: signature entries {@code [first, first + count)}; 12 bytes each (weak
-     * sum, XXH64), as in the signature cache.
+     * sum, XXH3-64), as in the signature cache.
      */
     record SignatureChunk(int first, int[] weak, long[] strong) implements Message {
         public static final byte TYPE = 5;

@@ -32,7 +32,7 @@ import java.util.Optional;
  */
 public final class ReplicaServer {
 
-    public static final int PROTOCOL_VERSION = 2;
+    public static final int PROTOCOL_VERSION = 3;
     static final ObjectMapper JSON = new ObjectMapper();
     /**
      * When both Hellos list it, the sender derives the replica's new signatures from what it read

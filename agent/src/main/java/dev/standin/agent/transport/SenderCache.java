@@ -25,16 +25,16 @@ import java.util.zip.CRC32C;
  * cycle needs neither the receiver's signatures on the wire nor a read of the replica.
  *
  * <p>One file per replica under {@code STATE/remote/}, named by a digest of
- * {@code user@host:port:path}. Layout (docs/protocol.md#sender-cache): magic {@code STRSIG2\n},
- * version u32 (2: XXH64 strong sums), block size u32, length u64, generation (32 bytes), 12-byte
- * entries (weak sum, XXH64), CRC32C.
+ * {@code user@host:port:path}. Layout (docs/protocol.md#sender-cache): magic {@code STRSIG3\n},
+ * version u32 (3: XXH3-64 strong sums), block size u32, length u64, generation (32 bytes), 12-byte
+ * entries (weak sum, XXH3-64), CRC32C.
  * Written to a temporary file and renamed, so it is whole or absent; a damaged or other-version
  * file is a cache miss, never an error.
  */
 public final class SenderCache {
 
-    static final byte[] MAGIC = {'S', 'T', 'R', 'S', 'I', 'G', '2', '\n'};
-    static final int VERSION = 2;
+    static final byte[] MAGIC = {'S', 'T', 'R', 'S', 'I', 'G', '3', '\n'};
+    static final int VERSION = 3;
     private static final int ENTRY = SignatureEntries.ENTRY;
     /** Magic, version, block size, length, generation. */
     private static final int HEADER = 8 + 4 + 4 + 8 + ImageDigest.LENGTH;

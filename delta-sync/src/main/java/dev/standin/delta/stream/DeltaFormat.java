@@ -6,7 +6,7 @@ package dev.standin.delta.stream;
  */
 public final class DeltaFormat {
 
-    public static final int VERSION = 2;
+    public static final int VERSION = 3;
 
     /** "STDELTA\n": identifies the stream and catches text-mode mangling of line ends. */
     static final byte[] STREAM_MAGIC = {'S', 'T', 'D', 'E', 'L', 'T', 'A', '\n'};
