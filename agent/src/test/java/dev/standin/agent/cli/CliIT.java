@@ -64,6 +64,13 @@ class CliIT {
     }
 
     @Test
+    void versionNamesTheBlockHashImplementation() {
+        Cli.Result r = Cli.run("--version");
+        assertEquals(0, r.exit());
+        assertTrue(r.out().contains("block hash: XXH3-64 by libxxhash"), r.out()); // setup-debian.sh installs it
+    }
+
+    @Test
     void helpListsExitStatuses() {
         Cli.Result r = Cli.run("--help");
         assertEquals(0, r.exit());
