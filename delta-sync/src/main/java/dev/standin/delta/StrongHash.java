@@ -9,8 +9,9 @@ import net.openhft.hashing.LongHashFunction;
  *
  * <p>Hashing dominates a scan's CPU, so direct buffers (the mapped image, the replica's windows)
  * are hashed by the system's libxxhash, which uses the CPU's vector units: 4 KiB blocks of a
- * mapped file here, one core, 25 GB/s, against 7.5–8 for XXH64 and 5 for XXH3 in Java
- * (zero-allocation-hashing), which hashes heap arrays and everything where libxxhash is missing.
+ * mapped file here, one core, 11–19 GB/s (each block copied out of the mapping first, see
+ * {@link NativeXxh3}), against 7–9 for XXH64 and 5 for XXH3 in Java (zero-allocation-hashing),
+ * which hashes heap arrays and everything where libxxhash is missing.
  * Both compute the same function (tested), so which one ran never shows in a signature.
  * (Version 1 of the formats used XXH128, version 2 XXH64.) What 64 bits cost: a changed block is
  * taken for unchanged with probability 2^-64, so a fleet changing 10^14 blocks a year (1000 VMs,

@@ -5,10 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.charset.StandardCharsets;
 import java.util.Random;
 import net.openhft.hashing.LongHashFunction;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class StrongHashTest {
 
@@ -57,6 +63,31 @@ class StrongHashTest {
         ByteBuffer direct = ByteBuffer.allocateDirect(4096);
         assertThrows(IndexOutOfBoundsException.class, () -> StrongHash.of(direct, 4000, 97));
         assertThrows(IndexOutOfBoundsException.class, () -> StrongHash.of(direct, -1, 10));
+    }
+
+    /**
+     * A mapped image that shrank under the scan must fail as a Java error, not kill the JVM with a
+     * SIGBUS inside libxxhash. The block is larger than a page, so the zero check that precedes the
+     * hash in a scan would have read only its first page.
+     */
+    @Test
+    void aMappingWhoseFileShrankFailsInJavaNotInLibxxhash(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("image.raw");
+        byte[] data = new byte[1 << 20];
+        new Random(3).nextBytes(data);
+        Files.write(file, data);
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            MappedByteBuffer mapping = channel.map(FileChannel.MapMode.READ_ONLY, 0, data.length);
+            assertEquals(StrongHash.of(data, 0, 65536), StrongHash.of(mapping, 0, 65536));
+            channel.truncate(4096);
+            assertEquals(StrongHash.of(data, 0, 4096), StrongHash.of(mapping, 0, 4096), "the page still in the file");
+            // The JVM delivers a fault in Java code asynchronously, at its next safepoint check.
+            InternalError fault = assertThrows(InternalError.class, () -> {
+                StrongHash.of(mapping, 0, 65536);
+                Thread.sleep(10);
+            });
+            assertTrue(fault.getMessage().contains("fault"), fault.getMessage());
+        }
     }
 
     @Test
