@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.LongBinaryOperator;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.types.intptr_t;
 import jnr.ffi.types.size_t;
@@ -16,15 +17,15 @@ import jnr.ffi.types.size_t;
  * XXH3-64 of direct buffers through the system's libxxhash (Debian's libxxhash0, RHEL's
  * xxhash-libs; rsync depends on it), which picks SSE2, AVX2 or AVX-512 for the CPU it runs on.
  * zero-allocation-hashing computes the same function in Java at a fifth of the speed (4 KiB blocks
- * of a mapped file here: 25 vs 5 GB/s per core), and stays the fallback when the library or the
- * buffer's address is out of reach.
+ * of a mapped file here, hashed in place: 20–29 vs 4–6 GB/s per core), and stays the fallback when
+ * the library or the buffer's address is out of reach.
  *
  * <p>A block of a file mapping is copied into a per-thread buffer first, and libxxhash hashes the
  * copy: a mapping whose file shrank under the scan (or whose disk failed) faults on access, and a
  * fault in Java code (the copy) becomes the JVM's InternalError, which the scan reports as a
  * one-line error, while a fault inside libxxhash would kill the JVM, the agent with all its
  * cycles. The copy of a 4 KiB block from the page cache to L1 costs about as much as hashing it:
- * 11–19 GB/s with it, 23–27 without, against 7–9 for XXH64 in Java.
+ * 11–19 GB/s with it, 20–29 without, against 7–9 for XXH64 in Java.
  */
 final class NativeXxh3 {
 
@@ -39,17 +40,19 @@ final class NativeXxh3 {
 
     private static final String[] LIBRARY_NAMES = {"xxhash", "libxxhash.so.0"};
 
-    private final Dispatching dispatching;
-    private final Plain plain;
+    /** The bound entry point: (address, length) to hash. */
+    private final LongBinaryOperator entryPoint;
+    private final String implementation;
     private final VarHandle bufferAddress;
     /** MappedByteBuffer.fd: set on a file mapping and on its slices, null on allocateDirect's buffers. */
     private final VarHandle mappedFile;
     /** Where blocks of file mappings are copied; per thread, grown to the largest block seen. */
     private final ThreadLocal<ByteBuffer> copies = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(4096));
 
-    private NativeXxh3(Dispatching dispatching, Plain plain, VarHandle bufferAddress, VarHandle mappedFile) {
-        this.dispatching = dispatching;
-        this.plain = plain;
+    private NativeXxh3(LongBinaryOperator entryPoint, String implementation, VarHandle bufferAddress,
+            VarHandle mappedFile) {
+        this.entryPoint = entryPoint;
+        this.implementation = implementation;
         this.bufferAddress = bufferAddress;
         this.mappedFile = mappedFile;
     }
@@ -67,20 +70,27 @@ final class NativeXxh3 {
             return Optional.empty(); // no --add-opens java.base/java.nio
         }
         for (String name : LIBRARY_NAMES) {
-            try {
-                Dispatching d = LibraryLoader.create(Dispatching.class).failImmediately().load(name);
-                return Optional.of(new NativeXxh3(d, null, address, fd));
-            } catch (UnsatisfiedLinkError | RuntimeException noDispatcher) {
-                // try the plain entry point, then the next name
+            Optional<Dispatching> dispatching = bind(Dispatching.class, name);
+            if (dispatching.isPresent()) {
+                Dispatching d = dispatching.get();
+                return Optional.of(new NativeXxh3(d::XXH3_64bits_dispatch, "libxxhash (dispatching)", address, fd));
             }
-            try {
-                Plain p = LibraryLoader.create(Plain.class).failImmediately().load(name);
-                return Optional.of(new NativeXxh3(null, p, address, fd));
-            } catch (UnsatisfiedLinkError | RuntimeException notThere) {
-                // next name
+            Optional<Plain> plain = bind(Plain.class, name);
+            if (plain.isPresent()) {
+                Plain p = plain.get();
+                return Optional.of(new NativeXxh3(p::XXH3_64bits, "libxxhash", address, fd));
             }
         }
         return Optional.empty();
+    }
+
+    /** The library {@code name} bound to {@code entryPoints}, if it has them all. */
+    private static <T> Optional<T> bind(Class<T> entryPoints, String name) {
+        try {
+            return Optional.of(LibraryLoader.create(entryPoints).failImmediately().load(name));
+        } catch (UnsatisfiedLinkError | RuntimeException notThere) {
+            return Optional.empty();
+        }
     }
 
     /** XXH3-64 (seed 0) of {@code length} bytes at absolute index {@code offset} of a direct buffer. */
@@ -93,16 +103,12 @@ final class NativeXxh3 {
                 copies.set(copy);
             }
             copy.put(0, direct, offset, length);
-            return hashAt((long) bufferAddress.get(copy), length);
+            return entryPoint.applyAsLong((long) bufferAddress.get(copy), length);
         }
-        return hashAt((long) bufferAddress.get(direct) + offset, length);
-    }
-
-    private long hashAt(long address, int length) {
-        return dispatching != null ? dispatching.XXH3_64bits_dispatch(address, length) : plain.XXH3_64bits(address, length);
+        return entryPoint.applyAsLong((long) bufferAddress.get(direct) + offset, length);
     }
 
     String implementation() {
-        return dispatching != null ? "libxxhash (dispatching)" : "libxxhash";
+        return implementation;
     }
 }
