@@ -213,12 +213,27 @@ public final class Journal {
      */
     public static Recovery recover(Path journal, Path destination, boolean blockDevice, Optional<NativeIo> io,
             boolean keepUncommitted) throws IOException {
-        return recover(journal, destination, blockDevice, io, keepUncommitted, RangeRecorder.LIMIT);
+        return recover(journal, destination, blockDevice, io, keepUncommitted, RangeRecorder.LIMIT, Optional.empty());
+    }
+
+    /**
+     * Replays the journal its writer has just committed; {@code captured} is the undo data of the
+     * replica's newest point that the writer captured as it wrote (see {@link UndoFile.Capture}),
+     * which is then not captured again.
+     */
+    static Recovery replayCommitted(Path journal, Path destination, boolean blockDevice, Optional<NativeIo> io,
+            Optional<UndoFile.Captured> captured) throws IOException {
+        return recover(journal, destination, blockDevice, io, false, RangeRecorder.LIMIT, captured);
     }
 
     /** As above, remembering at most {@code rememberedRanges} record ranges between parses (tests lower it). */
     static Recovery recover(Path journal, Path destination, boolean blockDevice, Optional<NativeIo> io,
             boolean keepUncommitted, int rememberedRanges) throws IOException {
+        return recover(journal, destination, blockDevice, io, keepUncommitted, rememberedRanges, Optional.empty());
+    }
+
+    private static Recovery recover(Path journal, Path destination, boolean blockDevice, Optional<NativeIo> io,
+            boolean keepUncommitted, int rememberedRanges, Optional<UndoFile.Captured> captured) throws IOException {
         // Every replay goes through the replica's recovery points, if it has any (docs/points-format.md).
         PointStore points = PointStore.forJournal(journal, destination, blockDevice, io);
         if (!Files.exists(journal)) {
@@ -259,7 +274,7 @@ public final class Journal {
                     }
                 });
             }
-        });
+        }, captured);
         try (FileChannel in = FileChannel.open(journal, StandardOpenOption.READ);
                 RandomAccessFile out = new RandomAccessFile(destination.toFile(), "rw");
                 NativeFile zeroer = io.isPresent() ? io.get().open(destination, true) : null) {

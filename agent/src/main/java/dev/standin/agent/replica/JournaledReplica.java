@@ -32,6 +32,13 @@ public final class JournaledReplica implements ReplicaTarget {
     private long sinceCheckpoint;
     private final PointStore points;
     private final int keepPoints;
+    private final int blockSize;
+    /**
+     * The undo data of the replica's newest point, captured as records are journaled; empty when
+     * there is no undo point, and for a resumed journal, whose earlier records it never saw (the
+     * replay then captures it, docs/points-format.md).
+     */
+    private final Optional<UndoFile.Capture> undo;
     private int checkpointed;
     private boolean committed;
 
@@ -53,6 +60,18 @@ public final class JournaledReplica implements ReplicaTarget {
         this.log = blockDevice ? null : ResumeLog.create(destination, targetLength, blockSize, basisDigest);
         this.heldBlocks = 0;
         this.checkpointBytes = FreshReplica.checkpointInterval(targetLength);
+        this.blockSize = blockSize;
+        this.undo = keepPoints > 0 ? startCapture(targetLength) : Optional.empty();
+    }
+
+    /** Closes what the constructor opened when the capture cannot start: the caller never gets the object to close. */
+    private Optional<UndoFile.Capture> startCapture(long targetLength) throws IOException {
+        try {
+            return points.startCapture(targetLength);
+        } catch (IOException | RuntimeException e) {
+            close();
+            throw e;
+        }
     }
 
     private JournaledReplica(Path destination, Path journalPath, ResumeLog.Held held, Optional<NativeIo> io,
@@ -68,6 +87,8 @@ public final class JournaledReplica implements ReplicaTarget {
         this.heldBlocks = held.signatures().blockCount();
         this.checkpointed = heldBlocks;
         this.checkpointBytes = FreshReplica.checkpointInterval(held.targetLength());
+        this.blockSize = held.blockSize();
+        this.undo = Optional.empty();
     }
 
     /**
@@ -109,12 +130,19 @@ public final class JournaledReplica implements ReplicaTarget {
     @Override
     public void zero(int block, int length) throws IOException {
         journal.zero(block, length);
+        if (undo.isPresent()) {
+            undo.get().range((long) block * blockSize, length);
+        }
     }
 
     @Override
     public void data(int block, ByteBuffer content) throws IOException {
-        sinceCheckpoint += content.remaining();
+        int length = content.remaining();
+        sinceCheckpoint += length;
         journal.data(block, content);
+        if (undo.isPresent()) {
+            undo.get().range((long) block * blockSize, length);
+        }
     }
 
     /**
@@ -132,12 +160,13 @@ public final class JournaledReplica implements ReplicaTarget {
 
     @Override
     public void commit(byte[] targetDigest) throws IOException {
+        Optional<UndoFile.Captured> captured = undo.isPresent() ? Optional.of(undo.get().finish()) : Optional.empty();
         journal.commit(targetDigest);
         journal.close();
         committed = true;
         closeLog();
         ResumeLog.delete(destination);
-        Journal.Recovery applied = Journal.recover(journalPath, destination, blockDevice, io);
+        Journal.Recovery applied = Journal.replayCommitted(journalPath, destination, blockDevice, io, captured);
         if (applied != Journal.Recovery.REPLAYED) {
             throw new IOException("journal " + journalPath + " vanished or was unreadable at commit (" + applied
                     + "); the replica may be at the previous point and must not be trusted until the next cycle");
@@ -158,11 +187,10 @@ public final class JournaledReplica implements ReplicaTarget {
 
     private void finish(boolean keep) {
         try {
-            journal.close();
+            close();
         } catch (IOException ignored) {
             // deleted below, or left for the next run's recovery
         }
-        closeLog();
         if (!committed && !keep) {
             try {
                 Files.deleteIfExists(journalPath);
@@ -187,7 +215,12 @@ public final class JournaledReplica implements ReplicaTarget {
 
     @Override
     public void close() throws IOException {
-        journal.close();
-        closeLog();
+        try (Journal.Writer j = journal) {
+            closeLog();
+        } finally {
+            if (undo != null && undo.isPresent()) {
+                undo.get().close(); // an unfinished capture deletes its file
+            }
+        }
     }
 }

@@ -5,12 +5,10 @@ import dev.standin.nativeio.NativeFile;
 import dev.standin.nativeio.NativeIo;
 import dev.standin.nativeio.UnsupportedOperationIOException;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -170,7 +168,8 @@ public final class PointStore {
      * Step 1 of a cycle (see the class comment), called by journal replay after the commit record
      * is durable and before anything is written to the replica. Idempotent.
      */
-    void beforeReplay(long targetLength, int blockSize, byte[] targetDigest, UndoFile.Ranges ranges) throws IOException {
+    void beforeReplay(long targetLength, int blockSize, byte[] targetDigest, UndoFile.Ranges ranges,
+            Optional<UndoFile.Captured> captured) throws IOException {
         if (!exists()) {
             return;
         }
@@ -179,18 +178,41 @@ public final class PointStore {
         if (newest != null && newest.pending()) {
             return; // prepared before a crash: undo data complete, the replica perhaps half-new
         }
-        if (newest != null && newest.kind() == Point.Kind.UNDO) {
-            long size = replicaSize();
-            if (size < newest.length()) {
-                throw new IOException("replica " + replica + " holds " + size + " bytes but its point " + newest.id()
-                        + " has " + newest.length() + ": it was changed outside standin; remove " + directory
-                        + " to go on without its points");
-            }
-            try (FileChannel in = FileChannel.open(replica, StandardOpenOption.READ)) {
-                UndoFile.capture(undoPath(newest.id()), newest.id(), in, newest.length(), targetLength, ranges);
-            }
+        if (newest != null && newest.kind() == Point.Kind.UNDO
+                && !captured.equals(Optional.of(new UndoFile.Captured(newest.id(), newest.length(), targetLength)))) {
+            checkReplicaHolds(newest);
+            UndoFile.capture(undoPath(newest.id()), newest.id(), replica, newest.length(), targetLength, ranges);
         }
         index.with(pending(index.nextId(), targetLength, blockSize, targetDigest)).write(indexFile());
+    }
+
+    /**
+     * Starts capturing the undo data of the newest point while the journal that will replace it is
+     * written ({@link UndoFile.Capture}); empty when there is nothing to
+     * capture: no store, no point, a clone point, or one still pending (recovery settles it first).
+     * The caller passes what it finished to {@link Journal#recover}, whose {@link #beforeReplay}
+     * then does not capture again.
+     */
+    Optional<UndoFile.Capture> startCapture(long targetLength) throws IOException {
+        if (!exists()) {
+            return Optional.empty();
+        }
+        Point newest = index().newest();
+        if (newest == null || newest.pending() || newest.kind() != Point.Kind.UNDO) {
+            return Optional.empty();
+        }
+        checkReplicaHolds(newest);
+        return Optional.of(new UndoFile.Capture(undoPath(newest.id()), newest.id(), replica, newest.length(),
+                targetLength, io));
+    }
+
+    private void checkReplicaHolds(Point newest) throws IOException {
+        long size = replicaSize();
+        if (size < newest.length()) {
+            throw new IOException("replica " + replica + " holds " + size + " bytes but its point " + newest.id()
+                    + " has " + newest.length() + ": it was changed outside standin; remove " + directory
+                    + " to go on without its points");
+        }
     }
 
     /**

@@ -1,13 +1,16 @@
 package dev.standin.agent.replica;
 
 import dev.standin.delta.ZeroBlocks;
+import dev.standin.nativeio.NativeIo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
+import java.util.Optional;
 import java.util.zip.CRC32C;
 
 /**
@@ -64,47 +67,111 @@ final class UndoFile {
      * then closes it with the END record and makes it durable. All-zero pre-images (holes, mostly)
      * are recorded as ZERO records: 17 bytes per run instead of the zeros.
      */
-    static void capture(Path undo, long pointId, FileChannel replica, long lengthBefore, long lengthAfter,
+    static void capture(Path undo, long pointId, Path replica, long lengthBefore, long lengthAfter,
             Ranges ranges) throws IOException {
-        try (Writer w = new Writer(undo, pointId, lengthBefore, lengthAfter)) {
-            ByteBuffer buffer = ByteBuffer.allocateDirect(CHUNK);
-            RangeConsumer copy = (offset, length) -> {
-                long end = Math.min(offset + length, lengthBefore);
-                for (long pos = offset; pos < end; ) {
-                    int n = (int) Math.min(CHUNK, end - pos);
-                    buffer.clear().limit(n);
-                    readFully(replica, buffer, pos);
-                    buffer.flip();
-                    if (ZeroBlocks.isZero(buffer, 0, n)) {
-                        w.zero(pos, n);
-                    } else {
-                        w.data(pos, buffer);
-                    }
-                    pos += n;
-                }
-            };
-            // Journal records come a block at a time: ranges that follow each other are read as one.
-            long[] run = {0, 0};
-            ranges.forEach((offset, length) -> {
-                if (run[1] > 0 && offset == run[0] + run[1]) {
-                    run[1] += length;
-                    return;
-                }
-                if (run[1] > 0) {
-                    copy.range(run[0], run[1]);
-                }
-                run[0] = offset;
-                run[1] = length;
-            });
-            if (run[1] > 0) {
-                copy.range(run[0], run[1]);
-            }
-            if (lengthAfter < lengthBefore) {
-                copy.range(lengthAfter, lengthBefore - lengthAfter);
-            }
-            w.finish();
+        try (Capture capture = new Capture(undo, pointId, replica, lengthBefore, lengthAfter, Optional.empty())) {
+            ranges.forEach(capture::range);
+            capture.finish();
         }
-        Durability.syncDirectory(undo.toAbsolutePath().getParent());
+    }
+
+    /** What a finished {@link Capture} made: the complete, durable undo file of point {@code pointId}. */
+    record Captured(long pointId, long lengthBefore, long lengthAfter) {}
+
+    /**
+     * A capture fed range by range, in journal order. The journal's writer feeds it as it writes
+     * each record, so that the pre-images are copied, and go to the disk, while the cycle is still
+     * receiving: the commit then only closes the file. (Captured at the commit, the 41 MiB of a
+     * 1 % cycle of a 4 GiB replica took 0.14 s of its 1.0 s here, most of it waiting for the disk.)
+     * The replica must not be written before {@link #finish}, which the journal guarantees: nothing
+     * touches it before the commit record. Closing a capture that did not finish deletes its file.
+     * A capture reads the replica through a descriptor of its own.
+     */
+    static final class Capture implements AutoCloseable {
+        private final Path path;
+        private final long pointId;
+        private final FileChannel replica;
+        private final long lengthBefore;
+        private final long lengthAfter;
+        private final Writer writer;
+        private final ByteBuffer buffer = ByteBuffer.allocateDirect(CHUNK);
+        /** The range gathered so far: records that follow each other are read as one. */
+        private long runStart;
+        private long runLength;
+        private boolean finished;
+
+        Capture(Path path, long pointId, Path replica, long lengthBefore, long lengthAfter, Optional<NativeIo> io)
+                throws IOException {
+            this.path = path;
+            this.pointId = pointId;
+            this.lengthBefore = lengthBefore;
+            this.lengthAfter = lengthAfter;
+            this.replica = FileChannel.open(replica, StandardOpenOption.READ);
+            try {
+                this.writer = new Writer(path, pointId, lengthBefore, lengthAfter, io);
+            } catch (IOException | RuntimeException e) {
+                this.replica.close();
+                throw e;
+            }
+        }
+
+        /** The journal is about to write or zero {@code [offset, offset + length)}. */
+        void range(long offset, long length) throws IOException {
+            if (runLength > 0 && offset == runStart + runLength) {
+                runLength += length;
+                return;
+            }
+            copyRun();
+            runStart = offset;
+            runLength = length;
+        }
+
+        /** Adds the cut-off tail, closes the file with its END record and makes it durable. */
+        Captured finish() throws IOException {
+            copyRun();
+            if (lengthAfter < lengthBefore) {
+                copy(lengthAfter, lengthBefore - lengthAfter);
+            }
+            writer.finish();
+            Durability.syncDirectory(path.toAbsolutePath().getParent());
+            finished = true;
+            return new Captured(pointId, lengthBefore, lengthAfter);
+        }
+
+        private void copyRun() throws IOException {
+            if (runLength > 0) {
+                copy(runStart, runLength);
+                runLength = 0;
+            }
+        }
+
+        private void copy(long offset, long length) throws IOException {
+            long end = Math.min(offset + length, lengthBefore);
+            for (long pos = offset; pos < end; ) {
+                int n = (int) Math.min(CHUNK, end - pos);
+                buffer.clear().limit(n);
+                readFully(replica, buffer, pos);
+                buffer.flip();
+                if (ZeroBlocks.isZero(buffer, 0, n)) {
+                    writer.zero(pos, n);
+                } else {
+                    writer.data(pos, buffer);
+                }
+                pos += n;
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            try (FileChannel r = replica; Writer w = writer) {
+                // both closed, the writer first
+            } finally {
+                if (!finished) {
+                    // Incomplete, so never trusted; removed now rather than by the next pruning.
+                    Files.deleteIfExists(path);
+                }
+            }
+        }
     }
 
     private static void readFully(FileChannel in, ByteBuffer buffer, long position) throws IOException {
@@ -123,13 +190,17 @@ final class UndoFile {
         private final ByteBuffer head = ByteBuffer.allocate(13);
         /** Records are gathered here: one write per 2 MiB instead of three per 4 KiB block. */
         private final ByteBuffer buffer = ByteBuffer.allocateDirect(2 * CHUNK + 64);
+        /** Pages go to the disk as they are written: the fsync at the commit waits for the last few. */
+        private final Writeback writeback;
         private long records;
         private long zeroStart = -1;
         private long zeroLength;
 
-        Writer(Path path, long pointId, long lengthBefore, long lengthAfter) throws IOException {
+        Writer(Path path, long pointId, long lengthBefore, long lengthAfter, Optional<NativeIo> io)
+                throws IOException {
             out = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                     StandardOpenOption.WRITE);
+            writeback = Writeback.of(path, io);
             ByteBuffer h = ByteBuffer.allocate(HEADER);
             h.put(MAGIC).putShort((short) VERSION).putShort((short) 0).putLong(pointId).putLong(lengthBefore)
                     .putLong(lengthAfter);
@@ -196,8 +267,10 @@ final class UndoFile {
         }
 
         private void flush() throws IOException {
+            long from = out.position();
             writeAll(buffer.flip());
             buffer.clear();
+            writeback.written(from, out.position() - from);
         }
 
         private void writeAll(ByteBuffer b) throws IOException {
@@ -208,7 +281,9 @@ final class UndoFile {
 
         @Override
         public void close() throws IOException {
-            out.close();
+            try (Writeback w = writeback) {
+                out.close();
+            }
         }
     }
 

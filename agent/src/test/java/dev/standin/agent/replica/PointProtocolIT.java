@@ -3,6 +3,7 @@ package dev.standin.agent.replica;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.standin.agent.Cli;
@@ -15,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -68,26 +70,92 @@ class PointProtocolIT {
 
     /** A journal as a cycle writes it: one DATA or ZERO record per block that differs, then COMMIT. */
     private static void writeJournal(Path basis, Path target, Path journal) throws IOException {
+        byte[] now = Files.readAllBytes(target);
+        try (Journal.Writer w = new Journal.Writer(journal, B, now.length, Files.size(basis), new byte[32])) {
+            feedChanges(basis, target, w::data, w::zero);
+            w.commit(SignatureBuilder.of(ByteBuffer.wrap(now), B).digest());
+        }
+    }
+
+    private interface DataSink {
+        void data(int block, ByteBuffer content) throws IOException;
+    }
+
+    private interface ZeroSink {
+        void zero(int block, int length) throws IOException;
+    }
+
+    /** Each block of {@code target} that differs from {@code basis}, in order, as a cycle's receiver gets it. */
+    private static void feedChanges(Path basis, Path target, DataSink data, ZeroSink zero) throws IOException {
         byte[] old = Files.readAllBytes(basis);
         byte[] now = Files.readAllBytes(target);
-        byte[] digest = SignatureBuilder.of(ByteBuffer.wrap(now), B).digest();
-        try (Journal.Writer w = new Journal.Writer(journal, B, now.length, old.length, new byte[32])) {
-            for (int block = 0; (long) block * B < now.length; block++) {
-                int from = block * B;
-                int n = Math.min(B, now.length - from);
-                boolean same = from + n <= old.length
-                        && java.util.Arrays.equals(now, from, from + n, old, from, from + n);
-                if (same) {
-                    continue;
-                }
-                if (java.util.Arrays.equals(now, from, from + n, new byte[n], 0, n)) {
-                    w.zero(block, n);
+        for (int block = 0; (long) block * B < now.length; block++) {
+            int from = block * B;
+            int n = Math.min(B, now.length - from);
+            boolean same = from + n <= old.length && Arrays.equals(now, from, from + n, old, from, from + n);
+            if (same) {
+                continue;
+            }
+            if (Arrays.equals(now, from, from + n, new byte[n], 0, n)) {
+                zero.zero(block, n);
+            } else {
+                data.data(block, ByteBuffer.wrap(now, from, n));
+            }
+        }
+    }
+
+    /** A cycle's receiver: the changes journaled by a {@link JournaledReplica} keeping points. */
+    private JournaledReplica journaling() throws IOException {
+        return new JournaledReplica(replica, false, journal, B, Files.size(source), Files.size(replica), new byte[32],
+                io, 24);
+    }
+
+    /**
+     * A cycle's receiver captures the undo data as it journals, and its replay then does not capture
+     * again: the file must be what a capture at the replay makes, and complete only once committed.
+     */
+    @Test
+    void undoDataCapturedWhileJournalingIsWhatTheReplayWouldCapture() throws Exception {
+        Path savedReplica = Files.copy(replica, dir.resolve("replica.saved"));
+        Path savedIndex = Files.copy(store.directory().resolve("index"), dir.resolve("index.saved"));
+        assertEquals(Journal.Recovery.REPLAYED, Journal.recover(journal, replica, false, io));
+        byte[] capturedAtReplay = Files.readAllBytes(store.undoPath(3));
+        Files.copy(savedReplica, replica, StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(savedIndex, store.directory().resolve("index"), StandardCopyOption.REPLACE_EXISTING);
+        Files.delete(store.undoPath(3));
+
+        try (JournaledReplica cycle = journaling()) {
+            feedChanges(replica, source, cycle::data, cycle::zero);
+            assertTrue(Files.size(store.undoPath(3)) > 0, "nothing captured while journaling");
+            assertThrows(PointFormatException.class, () -> UndoFile.check(store.undoPath(3)), "complete before the commit");
+            cycle.commit(SignatureBuilder.of(ByteBuffer.wrap(Files.readAllBytes(source)), B).digest());
+        }
+        assertArrayEquals(capturedAtReplay, Files.readAllBytes(store.undoPath(3)));
+        assertFalse(Files.exists(journal));
+        assertEquals(contents.get(4L), Images.sha256(replica));
+        assertEveryPointRestores(1, 4);
+    }
+
+    /** A cycle that fails before its commit (a bad stream, ENOSPC) leaves no undo data and every point as it was. */
+    @Test
+    void aCycleStoppedBeforeItsCommitLeavesNoUndoData() throws Exception {
+        Files.delete(journal);
+        List<Point> before = store.points();
+        for (boolean discard : new boolean[] {true, false}) {
+            try (JournaledReplica cycle = journaling()) {
+                feedChanges(replica, source, cycle::data, cycle::zero);
+                if (discard) {
+                    cycle.discard();
                 } else {
-                    w.data(block, ByteBuffer.wrap(now, from, n));
+                    cycle.abort();
                 }
             }
-            w.commit(digest);
+            assertFalse(Files.exists(store.undoPath(3)), "a partial capture was left (discard: " + discard + ")");
+            assertEquals(before, store.points());
+            assertEquals(contents.get(3L), Images.sha256(replica));
+            Journal.recover(journal, replica, false, io, true); // what the next cycle's session does first
         }
+        assertEveryPointRestores(1, 3);
     }
 
     @Test
@@ -157,7 +225,7 @@ class PointProtocolIT {
     void aCrashBeforeTheCommitRecordLeavesThePointsAsTheyWere() throws Exception {
         List<Point> before = store.points();
         byte[] bytes = Files.readAllBytes(journal);
-        Files.write(journal, java.util.Arrays.copyOf(bytes, bytes.length - 1)); // COMMIT torn
+        Files.write(journal, Arrays.copyOf(bytes, bytes.length - 1)); // COMMIT torn
         assertEquals(Journal.Recovery.DISCARDED, Journal.recover(journal, replica, false, io));
         assertEquals(before, store.points());
         assertFalse(Files.exists(store.undoPath(3)), "nothing captured for a journal that was never committed");
