@@ -190,7 +190,7 @@ public final class PointStore {
      * Starts capturing the undo data of the newest point while the journal that will replace it is
      * written ({@link UndoFile.Capture}); empty when there is nothing to
      * capture: no store, no point, a clone point, or one still pending (recovery settles it first).
-     * The caller passes what it finished to {@link Journal#recover}, whose {@link #beforeReplay}
+     * The caller passes what it finished to {@link Journal#replayCommitted}, whose {@link #beforeReplay}
      * then does not capture again.
      */
     Optional<UndoFile.Capture> startCapture(long targetLength) throws IOException {
