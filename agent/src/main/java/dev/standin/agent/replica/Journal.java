@@ -458,8 +458,7 @@ public final class Journal {
         private final NativeFile zeroer;
         private final boolean blockDevice;
         private boolean zeroingSupported = true;
-        private long zeroStart = -1;
-        private long zeroLength;
+        private final AdjacentRuns zeros = new AdjacentRuns(MAX_ZERO_RUN, this::zeroRun);
 
         Applier(FileChannel out, NativeFile zeroer, boolean blockDevice) {
             this.out = new CoalescingWriter(out);
@@ -469,35 +468,23 @@ public final class Journal {
 
         @Override
         public void write(long position, ByteBuffer content) throws IOException {
-            flushZeros(); // keep the journal's order where the two overlap
+            zeros.flush(); // keep the journal's order where the two overlap
             out.write(position, content);
         }
 
         @Override
         public void zero(long position, int length) throws IOException {
             out.flush();
-            if (zeroStart >= 0 && zeroStart + zeroLength == position && zeroLength + length <= MAX_ZERO_RUN) {
-                zeroLength += length;
-                return;
-            }
-            flushZeros();
-            zeroStart = position;
-            zeroLength = length;
+            zeros.add(position, length);
         }
 
         /** Writes what is gathered: before the replica is synced. */
         void flush() throws IOException {
-            flushZeros();
+            zeros.flush();
             out.flush();
         }
 
-        private void flushZeros() throws IOException {
-            if (zeroStart < 0) {
-                return;
-            }
-            long position = zeroStart;
-            long length = zeroLength;
-            zeroStart = -1;
+        private void zeroRun(long position, long length) throws IOException {
             // BLKZEROOUT takes whole 512-byte sectors only (a short last block is written instead).
             boolean aligned = !blockDevice || (position % 512 == 0 && length % 512 == 0);
             if (zeroer != null && zeroingSupported && aligned) {

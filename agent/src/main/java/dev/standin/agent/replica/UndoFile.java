@@ -95,9 +95,8 @@ final class UndoFile {
         private final long lengthAfter;
         private final Writer writer;
         private final ByteBuffer buffer = ByteBuffer.allocateDirect(CHUNK);
-        /** The range gathered so far: records that follow each other are read as one. */
-        private long runStart;
-        private long runLength;
+        /** Records that follow each other are read as one range. */
+        private final AdjacentRuns ranges = new AdjacentRuns(Long.MAX_VALUE, this::copy);
         private boolean finished;
 
         Capture(Path path, long pointId, Path replica, long lengthBefore, long lengthAfter, Optional<NativeIo> io)
@@ -117,18 +116,12 @@ final class UndoFile {
 
         /** The journal is about to write or zero {@code [offset, offset + length)}. */
         void range(long offset, long length) throws IOException {
-            if (runLength > 0 && offset == runStart + runLength) {
-                runLength += length;
-                return;
-            }
-            copyRun();
-            runStart = offset;
-            runLength = length;
+            ranges.add(offset, length);
         }
 
         /** Adds the cut-off tail, closes the file with its END record and makes it durable. */
         Captured finish() throws IOException {
-            copyRun();
+            ranges.flush();
             if (lengthAfter < lengthBefore) {
                 copy(lengthAfter, lengthBefore - lengthAfter);
             }
@@ -136,13 +129,6 @@ final class UndoFile {
             Durability.syncDirectory(path.toAbsolutePath().getParent());
             finished = true;
             return new Captured(pointId, lengthBefore, lengthAfter);
-        }
-
-        private void copyRun() throws IOException {
-            if (runLength > 0) {
-                copy(runStart, runLength);
-                runLength = 0;
-            }
         }
 
         private void copy(long offset, long length) throws IOException {
@@ -193,8 +179,8 @@ final class UndoFile {
         /** Pages go to the disk as they are written: the fsync at the commit waits for the last few. */
         private final Writeback writeback;
         private long records;
-        private long zeroStart = -1;
-        private long zeroLength;
+        /** Adjacent zero ranges become one record. */
+        private final AdjacentRuns zeros = new AdjacentRuns(MAX_ZERO_RUN, this::zeroRecord);
 
         Writer(Path path, long pointId, long lengthBefore, long lengthAfter, Optional<NativeIo> io)
                 throws IOException {
@@ -210,7 +196,7 @@ final class UndoFile {
         }
 
         void data(long offset, ByteBuffer content) throws IOException {
-            flushZeros();
+            zeros.flush();
             head.clear().put(DATA).putLong(offset).putInt(content.remaining()).flip();
             crc.reset();
             crc.update(head.duplicate());
@@ -220,34 +206,23 @@ final class UndoFile {
             records++;
         }
 
-        /** Adjacent zero ranges become one record. */
         void zero(long offset, long length) throws IOException {
-            if (zeroStart >= 0 && zeroStart + zeroLength == offset && zeroLength + length <= MAX_ZERO_RUN) {
-                zeroLength += length;
-                return;
-            }
-            flushZeros();
-            zeroStart = offset;
-            zeroLength = length;
+            zeros.add(offset, length);
         }
 
-        private void flushZeros() throws IOException {
-            if (zeroStart < 0) {
-                return;
-            }
-            ByteBuffer r = ByteBuffer.allocate(17).put(ZERO).putLong(zeroStart).putInt((int) zeroLength);
+        private void zeroRecord(long offset, long length) throws IOException {
+            ByteBuffer r = ByteBuffer.allocate(17).put(ZERO).putLong(offset).putInt((int) length);
             crc.reset();
             crc.update(r.array(), 0, 13);
             r.putInt((int) crc.getValue()).flip();
             room(17);
             buffer.put(r);
             records++;
-            zeroStart = -1;
         }
 
         /** Appends the END record after making every record durable, then makes it durable. */
         void finish() throws IOException {
-            flushZeros();
+            zeros.flush();
             flush();
             // Records first: an END on disk must imply every record before it is on disk too.
             out.force(false);
