@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark: standin vs rsync on a VM-disk-like image, first copy and incremental update.
 # Usage: bench/run.sh [--size 4G] [--change 0.01] [--workdir DIR] [--keep] [--skip-rsync-b4096]
-#                     [--cache cold|warm] [--seed N] [--reuse-images] [--ssh]
+#                     [--cache cold|warm] [--seed N] [--reuse-images] [--ssh] [--repeat 3]
 # --ssh: replicate through a loopback OpenSSH sshd started for the run, against rsync over ssh.
+# --repeat N: N rounds of every row; the table and ratios use each row's median.
 # See bench/README.md.
 set -euo pipefail
 
@@ -19,9 +20,10 @@ CACHE=auto
 SEED=42
 REUSE=0
 SSH=0
+REPEAT=3
 
 usage() {
-    sed -n '2,5p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,6p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 die() { echo "run.sh: error: $*" >&2; exit 1; }
@@ -38,11 +40,13 @@ while [[ $# -gt 0 ]]; do
         --seed) SEED=${2:?--seed needs a value}; shift 2 ;;
         --reuse-images) REUSE=1; shift ;;
         --ssh) SSH=1; shift ;;
+        --repeat) REPEAT=${2:?--repeat needs a value}; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; die "unknown argument: $1" ;;
     esac
 done
 case "$CACHE" in auto|cold|warm) ;; *) die "--cache must be cold or warm, not '$CACHE'" ;; esac
+[[ "$REPEAT" =~ ^[1-9][0-9]*$ ]] || die "--repeat must be a positive whole number, not '$REPEAT'"
 [[ "$CHANGE" =~ ^(0(\.[0-9]+)?|1(\.0*)?|\.[0-9]+)$ ]] || die "--change must be a fraction within 0..1, not '$CHANGE'"
 
 to_bytes() { # 4G, 256M, 1.5G, 1048576
@@ -181,9 +185,12 @@ prepare_cache() {
 
 # ------------------------------------------------------------------ runs
 
-ROWS=()       # "case|tool|wall|cpu|literal|wire" for the table
+ROW_KEYS=()   # the table's rows, in the order of the first round
 JSON_RUNS=()  # one JSON object per run
-declare -A WALL CPU LIT WIRE
+declare -A ROW_OF                # key -> "case|tool"
+declare -A WALLS CPUS LITS WIRES # key -> one value per round, space separated
+declare -A WALL CPU LIT WIRE     # key -> median over the rounds (summarize_rounds)
+declare -A WALL_RANGE            # key -> "min-max" of the wall times
 
 # timed KEY CASE TOOL SOURCE DEST KIND -- command...
 # KIND is standin (parse --json stdout) or rsync (parse --stats). rsync is followed by 'sync DEST'
@@ -234,16 +241,33 @@ timed() {
     user=$(awk -v u="$user" -v t="$agent_ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", u + t / hz }')
     local cpu
     cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
-    WALL[$key]=$wall; CPU[$key]=$cpu; LIT[$key]=$literal; WIRE[$key]=$wire
-    ROWS+=("$case|$tool|$wall|$cpu|$literal|$wire")
+    if [[ -z "${ROW_OF[$key]:-}" ]]; then
+        ROW_KEYS+=("$key")
+        ROW_OF[$key]="$case|$tool"
+    fi
+    WALLS[$key]+="$wall "; CPUS[$key]+="$cpu "; LITS[$key]+="$literal "; WIRES[$key]+="$wire "
     local extra=""
     if [[ "$kind" == standin ]]; then
         extra=",\"standin\":$(tail -1 "$out")"
     fi
     local cmdjson
     cmdjson=$(printf '%s ' "$@" | sed 's/ $//; s/\\/\\\\/g; s/"/\\"/g')
-    JSON_RUNS+=("{\"key\":\"$key\",\"case\":\"$case\",\"tool\":\"$tool\",\"command\":\"$cmdjson\",\"wallSeconds\":$wall,\"userSeconds\":$user,\"sysSeconds\":$sys,\"cpuSeconds\":$cpu,\"literalBytes\":$literal,\"wireBytes\":$wire,\"verified\":true$extra}")
+    JSON_RUNS+=("{\"round\":$ROUND,\"key\":\"$key\",\"case\":\"$case\",\"tool\":\"$tool\",\"command\":\"$cmdjson\",\"wallSeconds\":$wall,\"userSeconds\":$user,\"sysSeconds\":$sys,\"cpuSeconds\":$cpu,\"literalBytes\":$literal,\"wireBytes\":$wire,\"verified\":true$extra}")
     log "   wall ${wall}s cpu ${cpu}s literal $literal wire $wire"
+}
+
+median() { # median of the numbers given
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+summarize_rounds() {
+    local key
+    for key in "${ROW_KEYS[@]}"; do
+        # shellcheck disable=SC2086 # the lists are space-separated numbers
+        WALL[$key]=$(median ${WALLS[$key]}); CPU[$key]=$(median ${CPUS[$key]})
+        LIT[$key]=$(median ${LITS[$key]}); WIRE[$key]=$(median ${WIRES[$key]})
+        WALL_RANGE[$key]=$(printf '%s\n' ${WALLS[$key]} | sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.2f-%.2f", lo, hi }')
+    done
 }
 
 reset_replica() { # reset_replica DEST: make DEST a sparse copy of base.img (not timed)
@@ -310,6 +334,13 @@ if (( SSH )); then
     }
     C_FIRST="ssh: first copy of $HUMAN_SIZE"
     C_INC="ssh: incremental $PCT of $HUMAN_SIZE"
+    SKIP_B4096=1
+fi
+
+# One round: every row once, in this order. Rounds repeat it (--repeat), so that a pause or a
+# burst of the host's noise hits every tool's row of a round alike, not one tool's all rows.
+run_round() {
+if (( SSH )); then
     rm -rf "$R_ST" "$R_RS" "$WORK"/.replica-standin.img.standin-*
     timed first-standin "$C_FIRST" "standin (zstd)" "$BASE" "$R_ST" standin -- \
         "${STANDIN[@]}" "$BASE" "$(url "$R_ST")" "${STANDIN_SSH[@]}" --json -v
@@ -349,7 +380,6 @@ if (( SSH )); then
     reset_replica "$R_RS"
     timed inc-rsync-z "$C_INC" "rsync --inplace -z" "$CHANGED" "$R_RS" rsync-ssh -- \
         rsync -e "$SSH_CMD" --inplace --no-whole-file -z --stats "$CHANGED" "$USER_AT:$R_RS"
-    SKIP_B4096=1
 else
 rm -rf "$R_ST" "$R_RS" "$WORK"/.replica-standin.img.standin-*
 
@@ -395,6 +425,13 @@ if (( ! SKIP_B4096 )); then
 fi
 
 fi
+}
+
+for ROUND in $(seq "$REPEAT"); do
+    log "round $ROUND of $REPEAT"
+    run_round
+done
+summarize_rounds
 
 # ------------------------------------------------------------------ report
 
@@ -415,11 +452,15 @@ REPORT="$WORK/results.txt"
     echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/2^20}' /proc/meminfo) RAM; $(rsync --version | head -1 | awk '{print $1, $3}');" \
         "java $(java -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.runtime.version/ {print $2}')"
     echo
-    printf '%-28s %-26s %8s %8s %13s %10s\n' case tool "wall s" "cpu s" "literal MiB" "wire MiB"
-    for r in "${ROWS[@]}"; do
-        IFS='|' read -r c t w cpu l wi <<< "$r"
-        awk -v c="$c" -v t="$t" -v w="$w" -v cpu="$cpu" -v l="$l" -v wi="$wi" \
-            'BEGIN { printf "%-28s %-26s %8.2f %8.2f %13.1f %10.1f\n", c, t, w, cpu, l / 2^20, wi / 2^20 }'
+    if (( REPEAT > 1 )); then
+        echo "each row: the median of $REPEAT rounds (wall range: fastest-slowest round)"
+    fi
+    printf '%-28s %-26s %8s %12s %8s %13s %10s\n' case tool "wall s" "wall range" "cpu s" "literal MiB" "wire MiB"
+    for key in "${ROW_KEYS[@]}"; do
+        IFS='|' read -r c t <<< "${ROW_OF[$key]}"
+        awk -v c="$c" -v t="$t" -v w="${WALL[$key]}" -v range="${WALL_RANGE[$key]}" -v cpu="${CPU[$key]}" \
+            -v l="${LIT[$key]}" -v wi="${WIRE[$key]}" \
+            'BEGIN { printf "%-28s %-26s %8.2f %12s %8.2f %13.1f %10.1f\n", c, t, w, range, cpu, l / 2^20, wi / 2^20 }'
     done
     echo
     ratio() { # ratio LABEL A B: A/B and the speed factor
@@ -430,7 +471,7 @@ REPORT="$WORK/results.txt"
             else printf "  %-52s %.3f (%.1fx slower)\n", label, r, r }'
     }
     plain() { awk -v label="$1" -v a="$2" -v b="$3" 'BEGIN { if (b > 0) printf "  %-52s %.3f\n", label, a / b; else printf "  %-52s n/a\n", label }'; }
-    echo "ratios:"
+    if (( REPEAT > 1 )); then echo "ratios (of the medians):"; else echo "ratios:"; fi
     ratio "first copy: standin wall / rsync wall" "${WALL[first-standin]}" "${WALL[first-rsync]}"
     ratio "incremental: standin wall / rsync --inplace wall" "${WALL[inc-standin]}" "${WALL[inc-rsync]}"
     ratio "incremental: standin cpu / rsync --inplace cpu" "${CPU[inc-standin]}" "${CPU[inc-rsync]}"
@@ -454,18 +495,36 @@ REPORT="$WORK/results.txt"
     fi
     plain "incremental: standin wire / changed bytes" "${WIRE[inc-standin]}" "$CHANGED_BYTES"
     plain "incremental: rsync --inplace wire / changed bytes" "${WIRE[inc-rsync]}" "$CHANGED_BYTES"
+    if (( REPEAT > 1 )); then
+        # The targets' ratios round by round: how far a single run could have strayed.
+        per_round() { # per_round LABEL KEY_A KEY_B
+            local label=$1
+            # shellcheck disable=SC2086 # space-separated numbers
+            paste -d' ' <(printf '%s\n' ${WALLS[$2]}) <(printf '%s\n' ${WALLS[$3]}) \
+                | awk -v label="$label" '{ s = s sprintf(" %.3f", $1 / $2) } END { printf "  %-52s%s\n", label, s }'
+        }
+        echo "the same ratios, round by round:"
+        if [[ -n "${WALL[inc-standin-agent]:-}" ]]; then
+            per_round "incremental: standin via agent wall / rsync wall" inc-standin-agent inc-rsync
+        fi
+        per_round "incremental: standin wall / rsync --inplace wall" inc-standin inc-rsync
+        if (( SSH )); then
+            per_round "first copy: standin via agent wall / rsync -z wall" first-standin-agent first-rsync
+        fi
+        per_round "first copy: standin wall / rsync wall" first-standin first-rsync
+    fi
     echo
     for k in inc-standin inc-standin-agent inc-standin-t1 first-standin; do
         [[ -n "${WALL[$k]:-}" && -f "$LOGDIR/$k.err" ]] || continue  # rows of this run only
-        echo "standin phase starts (-v), $k (self-reported total $(json_num seconds "$LOGDIR/$k.out" | awk '{printf "%.2f", $1}') s, wall ${WALL[$k]} s):"
+        echo "standin phase starts (-v, round $REPEAT), $k (self-reported total $(json_num seconds "$LOGDIR/$k.out" | awk '{printf "%.2f", $1}') s, wall ${WALL[$k]} s):"
         sed -n 's/^standin: /  /p' "$LOGDIR/$k.err"
     done
 } | tee "$REPORT"
 
 {
-    printf '{"date":"%s","commit":"%s","size":%s,"changeFraction":%s,"seed":%s,"cache":"%s",' \
+    printf '{"date":"%s","commit":"%s","size":%s,"changeFraction":%s,"seed":%s,"cache":"%s","rounds":%s,' \
         "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)" \
-        "$SIZE_BYTES" "$CHANGE" "$SEED" "$CACHE"
+        "$SIZE_BYTES" "$CHANGE" "$SEED" "$CACHE" "$REPEAT"
     printf '"rsyncFsyncIncluded":true,"cores":%s,"images":%s,"runs":[' "$(nproc)" "$(tr -d '\n' < "$CHANGES")"
     sep=""
     for j in "${JSON_RUNS[@]}"; do printf '%s%s' "$sep" "$j"; sep=","; done
