@@ -43,22 +43,26 @@ class SegmentPipelineTest {
         return path;
     }
 
-    private record Scan(List<String> digests, long bytesRead) {}
+    /** What a pass saw: the digest of its bytes in order, the segments it was cut into, the bytes it read. */
+    private record Scan(String digest, List<Long> segmentLengths, long bytesRead) {}
 
     private static Scan scan(Path path, boolean mapFiles, Optional<NativeIo> io) throws Exception {
         SegmentPipeline pipeline = new SegmentPipeline(SEGMENT, 2, false, io, mapFiles);
-        List<String> digests = new ArrayList<>();
+        MessageDigest sha = MessageDigest.getInstance("SHA-256");
+        List<Long> lengths = new ArrayList<>();
         try (DiskImage image = DiskImage.open(path, false, true, io)) {
             long read = pipeline.run(image, image.size(), (offset, data, n) -> {
-                MessageDigest sha = MessageDigest.getInstance("SHA-256");
-                if (data == null) {
-                    sha.update(new byte[n]);
-                } else {
-                    sha.update(data.duplicate().position(0).limit(n));
+                byte[] bytes = new byte[n];
+                if (data != null) {
+                    data.get(0, bytes);
                 }
-                return offset + ":" + n + ":" + java.util.HexFormat.of().formatHex(sha.digest());
-            }, (offset, n, result) -> digests.add(result), done -> { });
-            return new Scan(digests, read);
+                return bytes;
+            }, (offset, n, bytes) -> {
+                assertEquals(lengths.stream().mapToLong(Long::longValue).sum(), offset, "segments follow each other");
+                sha.update(bytes);
+                lengths.add((long) n);
+            }, done -> { });
+            return new Scan(java.util.HexFormat.of().formatHex(sha.digest()), lengths, read);
         }
     }
 
@@ -68,14 +72,17 @@ class SegmentPipelineTest {
         Optional<NativeIo> io = NativeIo.tryLoad();
         Scan mapped = scan(image, true, io);
         Scan read = scan(image, false, io);
-        assertEquals(read.digests(), mapped.digests());
-        assertEquals(70 * 4, mapped.digests().size());
+        assertEquals(read.digest(), mapped.digest());
+        assertEquals(java.util.Collections.nCopies(70 * 4, (long) SEGMENT), read.segmentLengths(),
+                "pread works in the segments asked for");
+        assertEquals(java.util.Collections.nCopies(70, (long) SegmentPipeline.MAPPED_SEGMENT_SIZE),
+                mapped.segmentLengths(), "a mapping in larger ones");
         assertEquals(read.bytesRead(), mapped.bytesRead());
         if (io.isPresent()) {
             assertTrue(mapped.bytesRead() < 8L * SEGMENT, "holes are not counted as read: " + mapped.bytesRead());
         }
         Scan plain = scan(image, true, Optional.empty());
-        assertEquals(read.digests(), plain.digests());
+        assertEquals(read.digest(), plain.digest());
         assertEquals(70L << 20, plain.bytesRead(), "without extents every byte is read");
     }
 
@@ -132,8 +139,41 @@ class SegmentPipelineTest {
                     }, (offset, n, result) -> offsets.add(result), done -> { });
         }
         for (int i = 0; i < offsets.size(); i++) {
-            assertEquals((long) i * SEGMENT, offsets.get(i));
+            assertEquals((long) i * SegmentPipeline.MAPPED_SEGMENT_SIZE, offsets.get(i));
         }
-        assertEquals(36, offsets.size());
+        assertEquals(9, offsets.size());
+    }
+
+    /** Segments that change tracking marks unread are skipped whole: their size stays the one asked for. */
+    @Test
+    void aRunThatSkipsUnreadSegmentsKeepsTheAskedSegmentSizeOnAMapping() throws Exception {
+        Path path = dir.resolve("tracked.img");
+        java.nio.file.Files.write(path, new byte[4 << 20]);
+        List<Long> read = new ArrayList<>();
+        List<Long> all = new ArrayList<>();
+        SegmentPipeline.Unread<Long> everyOtherUnread = new SegmentPipeline.Unread<>() {
+            @Override
+            public boolean covers(long offset, int length) {
+                return (offset / SEGMENT) % 2 == 1;
+            }
+
+            @Override
+            public Long result(long offset, int length) {
+                return -offset;
+            }
+        };
+        try (DiskImage image = DiskImage.open(path, false, false, NativeIo.tryLoad())) {
+            new SegmentPipeline(SEGMENT, 2, false, NativeIo.tryLoad()).run(image, image.size(),
+                    (offset, view, n) -> {
+                        read.add(offset);
+                        return offset;
+                    }, (offset, n, result) -> {
+                        assertEquals(SEGMENT, n);
+                        all.add(result);
+                    }, done -> { }, everyOtherUnread);
+        }
+        assertEquals(16, all.size());
+        assertEquals(List.of(0L, 2L * SEGMENT, 4L * SEGMENT, 6L * SEGMENT, 8L * SEGMENT, 10L * SEGMENT, 12L * SEGMENT,
+                14L * SEGMENT), read.stream().sorted().toList());
     }
 }
