@@ -180,6 +180,13 @@ prepare_cache() {
         for f in "$@"; do
             if [[ -e "$f" ]]; then cat "$f" > /dev/null; fi
         done
+        # Emptying the cache also dropped both tools' programs, which a host that runs a cycle every
+        # few minutes keeps cached: a JVM started from a cold cache took 0.17-0.24 s instead of
+        # 0.11-0.13 (rsync's and ssh's binaries are small). Each tool is started once, untimed.
+        "$ROOT/install/standin" --version > /dev/null
+        cat "$JAR" > /dev/null
+        rsync --version > /dev/null
+        ssh -V 2> /dev/null
     fi
 }
 
