@@ -75,9 +75,9 @@ public final class SegmentPipeline {
     /** How long a worker may take to end once the pass is over: it has at most one segment left to give up. */
     private static final long WORKER_PATIENCE_MILLIS = 1000;
     /**
-     * SSH incremental through the agent (4 GiB, 1 % changed), 1 MiB against 256 KiB segments, two
-     * A/B runs of 12 and 20 alternating cycles: 0.98 vs 1.05 s and 1.04 vs 1.15 s wall, 0.06-0.08
-     * agent CPU-s less. 4 MiB was not measurably better than 1 MiB (1.04 vs 1.07 s).
+     * SSH incremental through the agent (4 GiB, 1 % changed), 1 MiB against 256 KiB segments, three
+     * A/B runs of 12, 20 and 16 alternating cycles: 0.98 vs 1.05 s, 1.04 vs 1.15 s and 1.09 vs
+     * 1.15 s wall. 4 MiB was not measurably better than 1 MiB (1.04 vs 1.07 s).
      */
     static final int MAPPED_SEGMENT_SIZE = 1 << 20;
 
@@ -224,7 +224,8 @@ public final class SegmentPipeline {
 
     private <R> void work(DiskImage image, long length, int segment, long segments, Task<R> task, Unread<R> unread,
             Semaphore slots, AtomicLong next, AtomicLong bytesRead, AtomicBoolean stop,
-            ConcurrentHashMap<Long, CompletableFuture<Done<R>>> results, BlockingQueue<ByteBuffer> buffers, MappedWindows mapped, AtomicReference<Throwable> died) {
+            ConcurrentHashMap<Long, CompletableFuture<Done<R>>> results, BlockingQueue<ByteBuffer> buffers,
+            MappedWindows mapped, AtomicReference<Throwable> died) {
         if (idleIo && io.isPresent()) {
             try {
                 io.get().ioprioIdleForCurrentThread();
