@@ -83,12 +83,29 @@ public final class AgentClient {
         }
         if (answer == null || (answer.type() != AgentWire.ACCEPTED && answer.type() != AgentWire.ACCEPTED_PIPES)) {
             close(channel); // declined (another build, another ssh-agent...): nothing has run yet
+            if (answer != null && answer.type() == AgentWire.REFUSED && verbose(args)) {
+                System.err.println("standin: the agent at " + socket.get() + " declined this command ("
+                        + new String(answer.payload(), java.nio.charset.StandardCharsets.UTF_8) + "); running it here");
+            }
             return OptionalInt.empty();
         }
         if (serve && answer.type() == AgentWire.ACCEPTED) {
             startStdinPump(toAgent); // else the agent reads this process's stdin pipe itself
         }
         return OptionalInt.of(relay(fromAgent, socket.get()));
+    }
+
+    /** Whether the command asks to be told what happens ({@code -v}, {@code --verbose}, or -v among short flags). */
+    static boolean verbose(String[] args) {
+        for (String a : args) {
+            if (a.equals("--")) {
+                return false;
+            }
+            if (a.equals("--verbose") || a.matches("-[A-Za-z]*v[A-Za-z]*")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -159,9 +159,13 @@ public final class AgentDaemon implements AutoCloseable {
         if (request.args().isEmpty() || !AgentClient.FORWARDED_COMMANDS.contains(request.args().get(0))) {
             return Optional.of("the agent runs only " + AgentClient.FORWARDED_COMMANDS);
         }
-        if (!Objects.equals(request.environment().get("HOME"), System.getProperty("user.home"))
-                && request.environment().containsKey("HOME")) {
-            return Optional.of("the command's HOME differs from the agent's");
+        // Like with like: the client's $HOME against this process's $HOME. user.home comes from
+        // /etc/passwd, so comparing with it declined every command of a client whose $HOME is set
+        // elsewhere, even when the agent was started with the same $HOME.
+        String home = request.environment().get("HOME");
+        String agentHome = Objects.requireNonNullElse(System.getenv("HOME"), System.getProperty("user.home"));
+        if (home != null && !home.equals(agentHome)) {
+            return Optional.of("the command's HOME (" + home + ") differs from the agent's (" + agentHome + ")");
         }
         if (!Objects.equals(request.environment().get("SSH_AUTH_SOCK"), System.getenv("SSH_AUTH_SOCK"))) {
             return Optional.of("the command uses another ssh-agent than the agent");

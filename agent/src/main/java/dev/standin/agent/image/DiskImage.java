@@ -52,18 +52,16 @@ public final class DiskImage implements AutoCloseable {
         OpenOption[] options = writable
                 ? new OpenOption[] {StandardOpenOption.READ, StandardOpenOption.WRITE}
                 : new OpenOption[] {StandardOpenOption.READ};
+        // Asked before opening: opening a FIFO blocks, and /dev/null would read as an empty image.
+        boolean blockDevice = kind(path) == Kind.BLOCK_DEVICE;
         FileChannel channel = FileChannel.open(path, options);
         NativeFile nativeFile = null;
         try {
-            boolean blockDevice = !Files.isRegularFile(path) && !Files.isDirectory(path);
             if (io.isPresent()) {
                 nativeFile = io.get().open(path, false);
                 blockDevice = nativeFile.isBlockDevice();
             } else if (blockDevice) {
                 throw new IOException(path + " is not a regular file, and block devices need the native library");
-            }
-            if (Files.isDirectory(path)) {
-                throw new IOException(path + " is a directory, not a disk image");
             }
             DiskImage image = new DiskImage(path, channel, nativeFile, blockDevice, dropCache && nativeFile != null, io);
             if (nativeFile != null) {
@@ -79,6 +77,38 @@ public final class DiskImage implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    private enum Kind { REGULAR_FILE, BLOCK_DEVICE }
+
+    /** What {@code path} (links followed) is, refusing what cannot hold a disk image. */
+    private static Kind kind(Path path) throws IOException {
+        int type = (Integer) Files.getAttribute(path, "unix:mode") & 0170000;
+        return switch (type) {
+            case 0100000 -> Kind.REGULAR_FILE;
+            case 0060000 -> Kind.BLOCK_DEVICE;
+            case 0040000 -> throw new IOException(path + " is a directory, not a disk image");
+            case 0020000 -> throw new IOException(path + " is a character device, not a disk image "
+                    + "(an image file or a block device)");
+            case 0010000 -> throw new IOException(path + " is a FIFO, not a disk image (an image file or a block device)");
+            case 0140000 -> throw new IOException(path + " is a socket, not a disk image (an image file or a block device)");
+            default -> throw new IOException(path + " is not a regular file or block device");
+        };
+    }
+
+    /**
+     * Whether {@code a} and {@code b} name the same image: the same file (hard or symbolic links,
+     * other spellings), or two device nodes of one block device. False when either is missing.
+     */
+    public static boolean sameImage(Path a, Path b) throws IOException {
+        if (!Files.exists(a) || !Files.exists(b)) {
+            return false;
+        }
+        if (Files.isSameFile(a, b)) {
+            return true;
+        }
+        return kind(a) == Kind.BLOCK_DEVICE && kind(b) == Kind.BLOCK_DEVICE
+                && Files.getAttribute(a, "unix:rdev").equals(Files.getAttribute(b, "unix:rdev"));
     }
 
     public Path path() {

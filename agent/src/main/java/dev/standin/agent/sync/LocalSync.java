@@ -1,5 +1,6 @@
 package dev.standin.agent.sync;
 
+import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
 import dev.standin.agent.image.DiskImage;
 import dev.standin.delta.BlockSize;
@@ -64,6 +65,7 @@ public final class LocalSync {
 
     public SyncStats run() throws StandinException, InterruptedException {
         long started = System.nanoTime();
+        refuseSameImage(options);
         try (DiskImage source = openSource(options, io)) {
             long length = SourceSender.sourceSize(source);
             try (ReplicaSession replica = ReplicaSession.open(options.destination(), options.stateDirectory(), io)) {
@@ -73,6 +75,20 @@ public final class LocalSync {
             throw Failures.classify(e, "source ");
         } finally {
             progress.finish();
+        }
+    }
+
+    /** A replica of an image onto itself would write its side files beside the source, and "succeed". */
+    private static void refuseSameImage(SyncOptions options) throws StandinException {
+        boolean same;
+        try {
+            same = DiskImage.sameImage(options.source(), options.destination());
+        } catch (IOException e) {
+            return; // opening either says what is wrong with it, with its side
+        }
+        if (same) {
+            throw new StandinException(ExitStatus.USAGE, "source " + options.source() + " and destination "
+                    + options.destination() + " are the same image; name a replica elsewhere");
         }
     }
 

@@ -9,6 +9,7 @@ import dev.standin.agent.Images;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -61,6 +62,39 @@ class CliIT {
         Cli.Result r = Cli.run("sync", dir.toString(), dir.resolve("r.img").toString());
         assertEquals(ExitStatus.SOURCE.code(), r.exit());
         assertOneLine(r, "directory");
+    }
+
+    @Test
+    void aDestinationThatIsTheSourceIsRefusedAndNothingIsWrittenBesideIt() throws IOException {
+        Path source = Images.create(dir.resolve("vm.img"), 1 << 20, 3);
+        String before = Images.sha256(source);
+        Path link = Files.createSymbolicLink(dir.resolve("link.img"), source);
+        for (Path same : List.of(source, link, dir.resolve("./sub/../vm.img"))) {
+            Files.createDirectories(dir.resolve("sub"));
+            Cli.Result r = Cli.run("sync", source.toString(), same.toString(), "--state-dir", dir.resolve("s").toString());
+            assertEquals(ExitStatus.USAGE.code(), r.exit(), r.err());
+            assertOneLine(r, "are the same image");
+        }
+        Cli.Result intoItsOwnDirectory = Cli.run("sync", source.toString(), Images.create(dir.resolve("b.img"), 4096, 1)
+                .toString(), dir.toString());
+        assertEquals(ExitStatus.USAGE.code(), intoItsOwnDirectory.exit(), intoItsOwnDirectory.err());
+        try (var files = Files.list(dir)) {
+            assertEquals(List.of(), files.map(p -> p.getFileName().toString()).filter(n -> n.contains("standin")).toList());
+        }
+        assertEquals(before, Images.sha256(source));
+    }
+
+    @Test
+    void aCharacterDeviceOrFifoIsNotASource() throws Exception {
+        Cli.Result r = Cli.run("sync", "/dev/null", dir.resolve("r.img").toString());
+        assertEquals(ExitStatus.SOURCE.code(), r.exit(), r.err());
+        assertOneLine(r, "/dev/null is a character device, not a disk image");
+        Path fifo = dir.resolve("fifo");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        r = Cli.run("sync", fifo.toString(), dir.resolve("r.img").toString());
+        assertEquals(ExitStatus.SOURCE.code(), r.exit(), r.err());
+        assertOneLine(r, "is a FIFO");
+        assertTrue(Files.notExists(dir.resolve("r.img")));
     }
 
     @Test

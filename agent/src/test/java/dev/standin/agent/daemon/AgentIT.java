@@ -37,11 +37,17 @@ class AgentIT {
 
     @BeforeEach
     void startAgent() throws Exception {
+        // A $HOME that is not the passwd home (sudo -E, a CI runner): agent and clients share it.
+        startAgent(Files.createDirectories(home()));
+    }
+
+    private void startAgent(Path home) throws Exception {
         socket = dir.resolve("run/agent.sock");
         agentLog = dir.resolve("agent.log");
         ProcessBuilder builder = new ProcessBuilder(Cli.javaCommand("512m", "agent", "--socket", socket.toString()))
                 .redirectErrorStream(true).redirectOutput(agentLog.toFile());
         builder.environment().remove("SSH_AUTH_SOCK");
+        builder.environment().put("HOME", home.toString());
         agent = builder.start();
         awaitLog("listening on " + socket, Duration.ofSeconds(20));
         assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
@@ -92,6 +98,28 @@ class AgentIT {
     }
 
     @Test
+    void aCommandWithAnotherHomeIsDeclinedAndSaysWhyWithVerbose() throws Exception {
+        Path work = Files.createDirectories(dir.resolve("work"));
+        Images.create(work.resolve("disk.img"), 8 << 20, 3);
+        Path otherHome = Files.createDirectories(dir.resolve("other-home"));
+        Result result = client(work, Map.of("HOME", otherHome.toString()),
+                "sync", "disk.img", "replica.img", "--state-dir", "state", "-v");
+        assertEquals(0, result.exit, result.err);
+        assertTrue(result.err.contains("standin: the agent at " + socket + " declined this command (the command's HOME ("
+                + otherHome + ") differs from the agent's (" + home() + ")); running it here"), result.err);
+        assertEquals(Images.sha256(work.resolve("disk.img")), Images.sha256(work.resolve("replica.img")));
+        awaitLog("#1 declined sync disk.img replica.img --state-dir state -v: the command's HOME", Duration.ofSeconds(5));
+        Result quiet = client(work, Map.of("HOME", otherHome.toString()), "sync", "disk.img", "replica.img",
+                "--state-dir", "state");
+        assertEquals(0, quiet.exit, quiet.err);
+        assertEquals("", quiet.err, "without -v a declined command says nothing of it");
+    }
+
+    private Path home() {
+        return dir.resolve("home");
+    }
+
+    @Test
     void aClientKilledMidCycleInterruptsItAndTheReplicaKeepsItsPoint() throws Exception {
         Path work = Files.createDirectories(dir.resolve("work"));
         Path disk = Images.createRandom(work.resolve("disk.img"), 768L << 20, 4);
@@ -113,6 +141,10 @@ class AgentIT {
 
     @Test
     void serveStartedBySshdRunsInTheAgent() throws Exception {
+        // sshd gives its sessions the passwd home, as systemd gives the agent's unit.
+        stopAgent();
+        Files.delete(agentLog);
+        startAgent(Path.of(System.getProperty("user.home")));
         Path replicas = Files.createDirectories(dir.resolve("replicas"));
         try (OpenSshServer sshd = OpenSshServer.start(dir.resolve("sshd"), null,
                 List.of(AgentSocket.VARIABLE + "=" + socket))) {
@@ -314,6 +346,7 @@ class AgentIT {
                 .redirectError(dir.resolve("client.err").toFile());
         builder.environment().put(AgentSocket.VARIABLE, socket.toString());
         builder.environment().remove("SSH_AUTH_SOCK");
+        builder.environment().put("HOME", home().toString());
         builder.environment().putAll(environment);
         return builder.start();
     }
