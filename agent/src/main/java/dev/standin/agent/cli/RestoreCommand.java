@@ -106,9 +106,6 @@ final class RestoreCommand implements Callable<Integer> {
         if (e instanceof JournalException) {
             return new StandinException(ExitStatus.PROTOCOL, "journal of " + destination + ": " + e.getMessage(), e);
         }
-        if (e instanceof java.nio.file.NoSuchFileException) {
-            return new StandinException(ExitStatus.DESTINATION, e.getMessage() + ": no such file or directory", e);
-        }
-        return new StandinException(ExitStatus.DESTINATION, e.getMessage(), e);
+        return new StandinException(ExitStatus.DESTINATION, dev.standin.agent.sync.Failures.reason(e), e);
     }
 }

@@ -42,15 +42,66 @@ public final class Failures {
             return new StandinException(ExitStatus.PROTOCOL, "bad delta stream: " + e.getMessage(), e);
         }
         ExitStatus status = side.startsWith("source") ? ExitStatus.SOURCE : ExitStatus.DESTINATION;
-        String what = e.getMessage();
-        if (e instanceof NoSuchFileException) {
-            what = e.getMessage() + ": no such file or directory";
-        } else if (e instanceof AccessDeniedException) {
-            what = e.getMessage() + ": permission denied";
-        }
-        if (what != null && what.contains("No space left")) {
+        String what = reason(e);
+        if (what.contains("No space left")) {
             status = ExitStatus.DESTINATION;
         }
         return new StandinException(status, side + what, e);
+    }
+
+    /**
+     * What went wrong, in words, as rsync and the C library say it ("Permission denied", "host
+     * not found"): Java names some causes only by their class, and an AccessDeniedException's
+     * message is just the file's name.
+     */
+    public static String reason(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.net.UnknownHostException) {
+                return (t.getMessage() == null ? "host" : t.getMessage()) + ": host not found";
+            }
+            if (t instanceof java.net.ConnectException) {
+                return "connection refused";
+            }
+            if (t instanceof java.net.NoRouteToHostException) {
+                return "no route to host";
+            }
+            if (t instanceof java.net.SocketTimeoutException) {
+                return "connection timed out";
+            }
+        }
+        if (e instanceof java.nio.file.FileSystemException f && f.getReason() == null) {
+            String name = f.getFile() + (f.getOtherFile() == null ? "" : " -> " + f.getOtherFile());
+            return name + ": " + fileSystemReason(f);
+        }
+        String message = e.getMessage();
+        if ((message == null || message.isBlank()) && e instanceof java.io.EOFException) {
+            return "unexpected end of file";
+        }
+        if (message == null || message.isBlank()) {
+            return e.getClass().getSimpleName().replaceAll("(Exception|Error)$", "")
+                    .replaceAll("([a-z])([A-Z])", "$1 $2").toLowerCase(java.util.Locale.ROOT);
+        }
+        return message;
+    }
+
+    /** The C library's words for the errors Java reports by class alone. */
+    private static String fileSystemReason(java.nio.file.FileSystemException f) {
+        if (f instanceof AccessDeniedException) {
+            return "Permission denied";
+        } else if (f instanceof NoSuchFileException) {
+            return "No such file or directory";
+        } else if (f instanceof java.nio.file.FileAlreadyExistsException) {
+            return "File exists";
+        } else if (f instanceof java.nio.file.NotDirectoryException) {
+            return "Not a directory";
+        } else if (f instanceof java.nio.file.DirectoryNotEmptyException) {
+            return "Directory not empty";
+        } else if (f instanceof java.nio.file.NotLinkException) {
+            return "Not a symbolic link";
+        } else if (f instanceof java.nio.file.FileSystemLoopException) {
+            return "Too many levels of symbolic links";
+        }
+        return f.getClass().getSimpleName().replaceAll("Exception$", "").replaceAll("([a-z])([A-Z])", "$1 $2")
+                .toLowerCase(java.util.Locale.ROOT);
     }
 }

@@ -92,7 +92,7 @@ public final class ReplicaSession implements AutoCloseable {
         try {
             lock = DestinationLock.acquire(destination);
         } catch (IOException e) {
-            throw new StandinException(ExitStatus.DESTINATION, "cannot lock " + destination + ": " + e.getMessage(), e);
+            throw new StandinException(ExitStatus.DESTINATION, "cannot lock " + destination + ": " + Failures.reason(e), e);
         }
         try {
             Journal.Recovery recovery = recover(destination, stateDirectory, io);
@@ -126,7 +126,7 @@ public final class ReplicaSession implements AutoCloseable {
         try {
             return replica == null ? 0 : replica.size();
         } catch (IOException e) {
-            throw new StandinException(ExitStatus.DESTINATION, "destination " + destination + ": " + e.getMessage(), e);
+            throw new StandinException(ExitStatus.DESTINATION, "destination " + destination + ": " + Failures.reason(e), e);
         }
     }
 
@@ -352,7 +352,7 @@ public final class ReplicaSession implements AutoCloseable {
         } catch (IOException e) {
             // A write failed (ENOSPC, EIO): a kept partial first copy would only hold the space.
             target.discard();
-            throw new StandinException(ExitStatus.DESTINATION, "destination " + destination + ": " + e.getMessage(), e);
+            throw new StandinException(ExitStatus.DESTINATION, "destination " + destination + ": " + Failures.reason(e), e);
         } catch (RuntimeException | StandinException e) {
             target.abort();
             throw e;
@@ -424,7 +424,7 @@ public final class ReplicaSession implements AutoCloseable {
             throw new StandinException(ExitStatus.PROTOCOL, "journal of " + destination + ": " + e.getMessage(), e);
         } catch (IOException e) {
             throw new StandinException(ExitStatus.DESTINATION,
-                    "cannot recover the journal of " + destination + ": " + e.getMessage(), e);
+                    "cannot recover the journal of " + destination + ": " + Failures.reason(e), e);
         }
     }
 
@@ -479,7 +479,7 @@ public final class ReplicaSession implements AutoCloseable {
                 replica.close();
             }
         } catch (IOException e) {
-            throw new StandinException(ExitStatus.DESTINATION, "destination " + destination + ": " + e.getMessage(), e);
+            throw new StandinException(ExitStatus.DESTINATION, "destination " + destination + ": " + Failures.reason(e), e);
         }
     }
 }

@@ -38,7 +38,7 @@ public final class SourceSender {
         try {
             return source.size();
         } catch (IOException e) {
-            throw new StandinException(ExitStatus.SOURCE, "source " + source.path() + ": " + e.getMessage(), e);
+            throw new StandinException(ExitStatus.SOURCE, "source " + source.path() + ": " + Failures.reason(e), e);
         }
     }
 

@@ -20,6 +20,7 @@ import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Base64;
@@ -71,7 +72,7 @@ public final class SshConnection implements AutoCloseable {
         } catch (JSchException | IOException e) {
             throw new StandinException(ExitStatus.USAGE, "ssh setup: " + e.getMessage(), e);
         }
-        Session session;
+        Session session = null;
         try {
             String user = location.user().isEmpty() ? null : location.user();
             session = location.port() == 0 ? jsch.getSession(user, location.host())
@@ -85,7 +86,7 @@ public final class SshConnection implements AutoCloseable {
             session.setUserInfo(new NoPrompts());
             session.connect(options.connectTimeoutMillis());
         } catch (JSchException e) {
-            throw explain(location, hostKeys, e);
+            throw explain(location, session, options.knownHosts(), hostKeys, e);
         }
         return new SshConnection(session, location);
     }
@@ -105,8 +106,12 @@ public final class SshConnection implements AutoCloseable {
         }
     }
 
-    private static StandinException explain(RemoteLocation location, CheckingHostKeys keys, JSchException e) {
+    /** {@code session}: null when it could not be made; else it knows the port ~/.ssh/config chose. */
+    private static StandinException explain(RemoteLocation location, Session session, Path knownHosts,
+            CheckingHostKeys keys, JSchException e) {
         String where = location.host() + (location.port() == 0 ? "" : ":" + location.port());
+        String host = session == null ? location.host() : session.getHost();
+        int port = session == null ? location.port() : session.getPort();
         if (keys.lastResult == HostKeyRepository.CHANGED) {
             return new StandinException(ExitStatus.DESTINATION, "host key of " + where + " has CHANGED: it offered "
                     + keys.lastOffered + ", which known_hosts does not list for it; refusing to connect (if the host "
@@ -115,9 +120,10 @@ public final class SshConnection implements AutoCloseable {
         if (keys.lastResult == HostKeyRepository.NOT_INCLUDED) {
             return new StandinException(ExitStatus.DESTINATION, "host " + where + " is not in known_hosts (it offered "
                     + keys.lastOffered + "); refusing to connect: add its key after checking the fingerprint, "
-                    + "e.g. ssh-keyscan " + location.host() + " >> ~/.ssh/known_hosts", e);
+                    + "e.g. ssh-keyscan " + (port == 0 || port == 22 ? "" : "-p " + port + " ") + host + " >> "
+                    + knownHosts, e);
         }
-        String message = e.getMessage() == null ? e.toString() : e.getMessage();
+        String message = dev.standin.agent.sync.Failures.reason(e);
         if (message.contains("Auth fail") || message.contains("Auth cancel")) {
             return new StandinException(ExitStatus.DESTINATION, "ssh " + where + ": no key was accepted for user "
                     + (location.user().isEmpty() ? System.getProperty("user.name") : location.user())
@@ -143,7 +149,7 @@ public final class SshConnection implements AutoCloseable {
             return new Exec(channel, in, out, stderr);
         } catch (JSchException | IOException e) {
             throw new StandinException(ExitStatus.DESTINATION, "ssh " + location.host() + ": cannot start '" + command
-                    + "': " + e.getMessage(), e);
+                    + "': " + dev.standin.agent.sync.Failures.reason(e), e);
         }
     }
 

@@ -86,7 +86,7 @@ public final class Scrub {
                 }
             }
         } catch (IOException e) {
-            throw new StandinException(ExitStatus.DESTINATION, "replica " + replica + ": " + e.getMessage(), e);
+            throw new StandinException(ExitStatus.DESTINATION, "replica " + replica + ": " + dev.standin.agent.sync.Failures.reason(e), e);
         } finally {
             progress.finish();
         }
@@ -312,6 +312,6 @@ public final class Scrub {
             return new StandinException(ExitStatus.INTERRUPTED, "interrupted; the replica is unchanged", e);
         }
         return new StandinException(e instanceof IOException ? ExitStatus.DESTINATION : ExitStatus.ERROR,
-                "replica " + replica + ": " + e.getMessage(), e);
+                "replica " + replica + ": " + dev.standin.agent.sync.Failures.reason(e), e);
     }
 }

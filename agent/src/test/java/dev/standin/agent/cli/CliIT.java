@@ -31,7 +31,7 @@ class CliIT {
         Cli.Result r = Cli.run("sync", dir.resolve("nope.img").toString(), dir.resolve("r.img").toString());
         assertEquals(ExitStatus.SOURCE.code(), r.exit());
         assertOneLine(r, "nope.img");
-        assertTrue(r.err().contains("no such file"), r.err());
+        assertTrue(r.err().contains("No such file or directory"), r.err());
     }
 
     @Test

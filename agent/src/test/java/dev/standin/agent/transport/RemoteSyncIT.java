@@ -1,6 +1,7 @@
 package dev.standin.agent.transport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -244,6 +245,26 @@ class RemoteSyncIT {
         Cli.Result r = sync(source, sshd.url(dir.resolve("replica.img")), "--known-hosts", empty.toString());
         assertEquals(4, r.exit(), r.err());
         assertTrue(r.err().contains("not in known_hosts") && r.err().contains("SHA256:"), r.err());
+        assertTrue(r.err().contains("ssh-keyscan -p " + sshd.port() + " 127.0.0.1 >> " + empty), r.err());
+    }
+
+    @Test
+    void anUnreachableHostIsNamedInWordsNotByAJavaClass() throws Exception {
+        Path source = Images.create(dir.resolve("vm.img"), 1 << 20, 10);
+        Cli.Result unknown = sync(source, "no-such-host.invalid:" + dir.resolve("replica.img"));
+        assertEquals(4, unknown.exit(), unknown.err());
+        assertTrue(unknown.err().contains("no-such-host.invalid: host not found"), unknown.err());
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            int closedPort = probe.getLocalPort();
+            probe.close(); // nothing listens there now
+            Cli.Result refused = sync(source, "ssh://127.0.0.1:" + closedPort + dir.resolve("replica.img"));
+            assertEquals(4, refused.exit(), refused.err());
+            assertTrue(refused.err().contains("connection refused"), refused.err());
+            for (Cli.Result r : List.of(unknown, refused)) {
+                assertFalse(r.err().contains("java."), r.err());
+                assertEquals(1, r.err().strip().lines().count(), r.err());
+            }
+        }
     }
 
     @Test
