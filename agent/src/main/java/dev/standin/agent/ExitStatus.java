@@ -6,7 +6,8 @@ public enum ExitStatus {
     ERROR(1, "unexpected internal error", false),
     USAGE(2, "bad command line or option value", true),
     SOURCE(3, "source missing, unreadable, or changed size during the cycle", false),
-    DESTINATION(4, "destination cannot be written (permissions, no space, I/O error)", false),
+    DESTINATION(4, "destination cannot be written (permissions, no space, I/O error), or the replica that verify, "
+            + "points or restore reads is missing", false),
     PROTOCOL(5, "malformed, truncated or corrupt delta stream, or a journal of another version", true),
     VERIFY(6, "the written replica's digest differs from the source's; nothing was committed (sync), or the replica "
             + "drifted from its record or has none to compare with (verify)", false),

@@ -17,6 +17,11 @@ import java.util.HexFormat;
 public final class ImageDigest {
 
     public static final int LENGTH = 32;
+    /**
+     * What the digest is called wherever it is shown: it is not the SHA-256 of the image's bytes
+     * ({@code sha256sum} gives another value), so no output may call it "sha256".
+     */
+    public static final String NAME = "standin-image-digest-v3";
     private static final byte[] TAG = "standin-image-digest-v3\n".getBytes(StandardCharsets.US_ASCII);
 
     private final MessageDigest sha;

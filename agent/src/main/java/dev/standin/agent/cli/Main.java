@@ -20,7 +20,7 @@ import picocli.CommandLine.Command;
             " 1:unexpected internal error",
             " 2:bad command line or option value",
             " 3:source missing, unreadable, or changed size during the cycle",
-            " 4:destination cannot be written (permissions, no space, I/O error)",
+            " 4:destination cannot be written (permissions, no space, I/O error), or the replica to verify, list or restore is missing",
             " 5:malformed, truncated or corrupt delta stream, or a journal of another version",
             " 6:replica digest differs from the source's; nothing was committed (sync), or the replica drifted from its record or has none (verify)",
             " 7:the --snapshot hook could not make or release a point-in-time view",
@@ -68,6 +68,10 @@ public final class Main {
     /** Runs the command line for {@code invocation} and returns the exit status. */
     public static int run(Invocation invocation, String... args) {
         CommandLine cli = new CommandLine(new Main(invocation));
+        // Every subcommand has --version (mixinStandardHelpOptions); it prints what the root's does.
+        for (CommandLine sub : cli.getSubcommands().values()) {
+            sub.getCommandSpec().versionProvider(cli.getCommandSpec().versionProvider());
+        }
         cli.setOut(invocation.out());
         cli.setErr(invocation.err());
         cli.registerConverter(java.nio.file.Path.class, invocation::resolve);

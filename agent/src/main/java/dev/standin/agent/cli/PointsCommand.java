@@ -47,7 +47,7 @@ final class PointsCommand implements Callable<Integer> {
     public Integer call() throws StandinException {
         PrintWriter out = spec.commandLine().getOut();
         if (!java.nio.file.Files.exists(destination)) {
-            throw new StandinException(ExitStatus.USAGE, "replica " + destination + " does not exist");
+            throw new StandinException(ExitStatus.DESTINATION, "replica " + destination + " does not exist");
         }
         List<Map<String, Object>> rows = new ArrayList<>();
         boolean pending;
@@ -76,6 +76,7 @@ final class PointsCommand implements Callable<Integer> {
             Map<String, Object> all = new LinkedHashMap<>();
             all.put("replica", destination.toString());
             all.put("interruptedCycle", pending);
+            all.put("digestAlgorithm", dev.standin.delta.ImageDigest.NAME);
             all.put("points", rows);
             try {
                 out.println(new ObjectMapper().writeValueAsString(all));
@@ -87,10 +88,12 @@ final class PointsCommand implements Callable<Integer> {
         if (rows.isEmpty()) {
             out.println(destination + " has no recovery points");
         } else {
-            out.printf("%6s  %-24s  %14s  %-5s  %14s  %s%n", "ID", "TIME", "LENGTH", "KIND", "USED", "DIGEST");
+            out.printf("%6s  %-24s  %10s  %-5s  %10s  %s%n", "ID", "TIME", "LENGTH", "KIND", "USED",
+                    "IMAGE DIGEST (" + StatsReport.DIGEST_NOTE + ")");
             for (Map<String, Object> r : rows) {
-                out.printf("%6d  %-24s  %14d  %-5s  %14d  %s%n", r.get("id"), r.get("time"), r.get("length"),
-                        r.get("kind"), r.get("bytesUsed"), r.get("digest"));
+                out.printf("%6d  %-24s  %10s  %-5s  %10s  %s%n", r.get("id"), r.get("time"),
+                        StatsReport.bytes((Long) r.get("length")), r.get("kind"),
+                        StatsReport.bytes((Long) r.get("bytesUsed")), r.get("digest"));
             }
         }
         if (pending) {

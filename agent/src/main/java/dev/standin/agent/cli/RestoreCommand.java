@@ -59,7 +59,7 @@ final class RestoreCommand implements Callable<Integer> {
         }
         Path destination = Path.of(pointSpec.substring(0, at));
         if (!Files.exists(destination)) {
-            throw new StandinException(ExitStatus.USAGE, "replica " + destination + " does not exist");
+            throw new StandinException(ExitStatus.DESTINATION, "replica " + destination + " does not exist");
         }
         if (Files.exists(target) && !force) {
             throw new StandinException(ExitStatus.USAGE, "target " + target + " exists; add --force to overwrite it");
@@ -80,7 +80,7 @@ final class RestoreCommand implements Callable<Integer> {
             }
             Point p = result.point();
             spec.commandLine().getOut().println("restored point " + p.id() + " (" + p.committed() + ", " + p.length()
-                    + " bytes, digest " + p.digestHex() + ") to " + target);
+                    + " bytes, image digest " + p.digestHex() + ") to " + target);
             return ExitStatus.OK.code();
         } catch (IllegalArgumentException e) {
             throw new StandinException(ExitStatus.USAGE, e.getMessage(), e);

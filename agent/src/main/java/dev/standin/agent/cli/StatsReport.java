@@ -17,12 +17,15 @@ final class StatsReport {
                 bytes(s.bytesRead()), bytes(s.sourceBytesRead()), bytes(s.replicaBytesRead()), s.signatures());
         out.printf("Literal data:    %s%n", bytes(s.literalBytes()));
         out.printf("Wire bytes:      %s (compression %s)%n", bytes(s.wireBytes()), s.compression());
-        out.printf("Digest:          sha256:%s%n", s.digest());
+        out.printf("Image digest:    %s (%s)%n", s.digest(), DIGEST_NOTE);
         out.printf("Tracking:        %s%n", s.tracking());
         out.printf("Time:            %.2f s (%s/s)%s%n", s.seconds(),
                 bytes((long) (s.sourceBytes() / Math.max(s.seconds(), 1e-9))), s.dryRun() ? ", dry run: nothing written" : "");
         out.flush();
     }
+
+    /** Beside every digest shown to a person: what it is, and that sha256sum will not match it. */
+    static final String DIGEST_NOTE = dev.standin.delta.ImageDigest.NAME + ", not the image's SHA-256";
 
     static String bytes(long n) {
         if (n < 1024) {

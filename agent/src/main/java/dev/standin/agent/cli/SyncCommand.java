@@ -56,7 +56,7 @@ final class SyncCommand implements Callable<Integer> {
     @ParentCommand
     private Main main;
 
-    @Parameters(index = "0..*", arity = "2..*", paramLabel = "SOURCE... DEST",
+    @Parameters(index = "0..*", arity = "2..*", paramLabel = "SOURCE... DEST", hideParamSyntax = true,
             description = "Image files or block devices to copy from, then the replica (or directory) to update.")
     private List<String> paths;
 

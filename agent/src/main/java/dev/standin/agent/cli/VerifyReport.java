@@ -31,17 +31,17 @@ final class VerifyReport {
                     out.printf("                 and %d more ranges%n", s.rangesOmitted());
                 }
             }
-            out.printf("Digest:          recorded sha256:%s%n", s.expectedDigest());
+            out.printf("Image digest:    recorded %s (%s)%n", s.expectedDigest(), StatsReport.DIGEST_NOTE);
         }
         if (s.actualDigest() != null) {
-            out.printf("                 replica  sha256:%s%n", s.actualDigest());
+            out.printf("                 replica  %s%n", s.actualDigest());
         }
         SyncStats r = result.repair();
         if (r != null) {
             out.printf("Repair:          from %s: %d blocks rewritten (%d changed, %d moved, %d zero), %s literal%n",
                     r.source(), r.blocksChanged() + r.blocksMoved() + r.blocksZero(), r.blocksChanged(), r.blocksMoved(),
                     r.blocksZero(), StatsReport.bytes(r.literalBytes()));
-            out.printf("                 replica now sha256:%s, as the source (%.2f s)%n", r.digest(), r.seconds());
+            out.printf("                 replica now %s, as the source (%.2f s)%n", r.digest(), r.seconds());
         }
         out.printf("Status:          %s%n", result.status());
         out.flush();

@@ -1,6 +1,7 @@
 package dev.standin.agent.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.standin.agent.Cli;
@@ -102,6 +103,23 @@ class CliIT {
         Cli.Result r = Cli.run("--version");
         assertEquals(0, r.exit());
         assertTrue(r.out().contains("block hash: XXH3-64 by libxxhash"), r.out()); // setup-debian.sh installs it
+    }
+
+    @Test
+    void everySubcommandPrintsTheVersion() {
+        String version = Cli.run("--version").out();
+        for (String command : List.of("sync", "serve", "verify", "points", "restore", "agent")) {
+            Cli.Result r = Cli.run(command, "--version");
+            assertEquals(0, r.exit(), command);
+            assertEquals(version, r.out(), command);
+        }
+    }
+
+    @Test
+    void syncUsageNamesSourcesThenTheDestinationOnce() {
+        String usage = Cli.run("sync", "--help").out();
+        assertTrue(usage.contains("SOURCE... DEST"), usage);
+        assertFalse(usage.contains("DEST SOURCE"), usage);
     }
 
     @Test

@@ -167,7 +167,7 @@ class PointsIT {
         assertEquals(contents.get(2L), Images.sha256(existing));
 
         for (String bad : List.of(replica.toString(), replica + "@", replica + "@two", replica + "@-1", "@2",
-                replica + "@99", dir.resolve("nothing.img") + "@1")) {
+                replica + "@99")) {
             Cli.Result r = restore(bad, dir.resolve("out.img"));
             assertEquals(ExitStatus.USAGE.code(), r.exit(), bad + ": " + r.err());
             assertEquals(1, r.err().strip().lines().count(), r.err());
@@ -175,8 +175,12 @@ class PointsIT {
             assertFalse(Files.exists(dir.resolve("out.img")));
         }
         assertTrue(restore(replica + "@99", dir.resolve("out.img")).err().contains("1 to 3"));
+        // A missing replica is the same status for every command that reads one (verify: VerifyIT).
         Cli.Result noReplica = Cli.run("points", dir.resolve("nothing.img").toString());
-        assertEquals(ExitStatus.USAGE.code(), noReplica.exit(), noReplica.err());
+        assertEquals(ExitStatus.DESTINATION.code(), noReplica.exit(), noReplica.err());
+        Cli.Result noReplicaToRestore = restore(dir.resolve("nothing.img") + "@1", dir.resolve("out.img"));
+        assertEquals(ExitStatus.DESTINATION.code(), noReplicaToRestore.exit(), noReplicaToRestore.err());
+        assertFalse(Files.exists(dir.resolve("out.img")));
         Path directory = Files.createDirectory(dir.resolve("a-directory"));
         Cli.Result notAFile = restore(replica + "@1", directory, "--force");
         assertEquals(ExitStatus.USAGE.code(), notAFile.exit(), notAFile.err());
@@ -184,6 +188,24 @@ class PointsIT {
         Cli.Result self = restore(replica + "@1", replica, "--force");
         assertEquals(ExitStatus.USAGE.code(), self.exit(), self.err());
         assertEquals(contents.get(3L), Images.sha256(replica));
+    }
+
+    @Test
+    void pointsShowsHumanSizesAndNamesTheDigestAndJsonKeepsExactOnes() throws Exception {
+        cycles(2);
+        Cli.Result text = Cli.run("points", replica.toString(), "--state-dir", state.toString());
+        assertEquals(0, text.exit(), text.err());
+        assertTrue(text.out().contains("IMAGE DIGEST (standin-image-digest-v3, not the image's SHA-256)"), text.out());
+        String lastRow = text.out().strip().lines().reduce((a, b) -> b).orElseThrow();
+        assertTrue(lastRow.contains(" 4.00 MiB "), lastRow); // the image is 4 MiB; used 0 B: it is the replica
+        assertFalse(lastRow.contains(Long.toString(4 * MIB)), lastRow);
+        JsonNode json = Cli.run("points", replica.toString(), "--json", "--state-dir", state.toString()).json();
+        assertEquals(4 * MIB, json.get("points").get(1).get("length").asLong());
+        assertEquals("standin-image-digest-v3", json.get("digestAlgorithm").asText());
+        Cli.Result stats = Cli.run("sync", source.toString(), replica.toString(), "--stats", "--state-dir",
+                state.toString());
+        assertTrue(stats.out().contains("Image digest:") && !stats.out().contains("sha256"), stats.out());
+        assertEquals("standin-image-digest-v3", Cli.sync(source, replica, state).json().get("digestAlgorithm").asText());
     }
 
     @Test
