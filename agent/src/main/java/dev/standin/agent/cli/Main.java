@@ -35,13 +35,41 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        java.util.concurrent.atomic.AtomicBoolean finished = new java.util.concurrent.atomic.AtomicBoolean();
+        sayWhatAnInterruptionLeaves(args, finished);
         // A resident agent runs the cycle in a JVM whose code is already compiled (docs/agent.md).
         java.util.OptionalInt ranByAgent = AgentClient.runThroughAgent(args, System.getenv());
-        if (ranByAgent.isPresent()) {
-            System.exit(ranByAgent.getAsInt());
-        }
+        int status = ranByAgent.isPresent() ? ranByAgent.getAsInt() : runHere(args);
+        finished.set(true);
+        System.exit(status);
+    }
+
+    private static int runHere(String[] args) {
         bindNativeInBackground();
-        System.exit(run(args));
+        return run(args);
+    }
+
+    /**
+     * Ctrl-C (SIGINT) or SIGTERM ends the JVM through its shutdown hooks, with no exception that
+     * {@link #handle} could report, so the command would end (130, 143) without a word. What a
+     * signal leaves is known, so it is said: the journal keeps the replica at its last committed
+     * point, and what had arrived is held for the next cycle. The agent says it in its own log.
+     */
+    private static void sayWhatAnInterruptionLeaves(String[] args, java.util.concurrent.atomic.AtomicBoolean finished) {
+        String command = args.length == 0 ? "" : args[0];
+        if (command.equals("agent") || command.equals("serve")) {
+            return; // the agent logs its own end; serve's stderr is its sender's, which reports the cut
+        }
+        boolean writesReplicas = command.equals("sync") || command.equals("verify");
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            if (!finished.get()) {
+                System.err.println(writesReplicas
+                        ? "standin: interrupted; the replica is left at its last committed point, and the next cycle "
+                                + "resumes from what had arrived"
+                        : "standin: interrupted");
+                System.err.flush();
+            }
+        }, "standin-interrupted"));
     }
 
     /**

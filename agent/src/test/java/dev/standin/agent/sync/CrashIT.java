@@ -69,6 +69,34 @@ class CrashIT {
         assertTrue(Files.notExists(dir.resolve(".replica.img.standin-journal")));
     }
 
+    @Test
+    void ctrlCSaysWhereTheReplicaWasLeftAndTheNextCycleFinishes() throws Exception {
+        Path source = Images.createRandom(dir.resolve("vm.img"), 512 * MIB, 1);
+        Path replica = dir.resolve("replica.img");
+        Path state = dir.resolve("state");
+        assertEquals(0, Cli.sync(source, replica, state).exit());
+        String previous = Images.sha256(replica);
+        Images.createRandom(source, 512 * MIB, 2); // every block changes: the cycle takes seconds
+        Path log = dir.resolve("interrupted.log");
+        Process p = new ProcessBuilder(Cli.javaCommand("256m", "sync", source.toString(), replica.toString(),
+                "--state-dir", state.toString(), "--threads", "1", "-v"))
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!Files.readString(log).contains("scanning source") && p.isAlive() && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertTrue(p.isAlive(), "the cycle was still running when interrupted: " + Files.readString(log));
+        new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(130, p.exitValue());
+        assertTrue(Files.readString(log).contains("standin: interrupted; the replica is left at its last committed "
+                + "point, and the next cycle resumes from what had arrived"), Files.readString(log));
+        Journal.recover(Journal.pathFor(replica, false, state), replica, false);
+        assertEquals(previous, Images.sha256(replica));
+        assertEquals(0, Cli.sync(source, replica, state).exit());
+        assertEquals(Images.sha256(source), Images.sha256(replica));
+    }
+
     private Process start(Path source, Path replica, Path state, String log) throws Exception {
         List<String> command = Cli.javaCommand("256m", "sync", source.toString(), replica.toString(),
                 "--state-dir", state.toString(), "--threads", "1");
