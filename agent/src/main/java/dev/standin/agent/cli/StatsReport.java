@@ -19,6 +19,10 @@ final class StatsReport {
         out.printf("Wire bytes:      %s (compression %s)%n", bytes(s.wireBytes()), s.compression());
         out.printf("Image digest:    %s (%s)%n", s.digest(), DIGEST_NOTE);
         out.printf("Tracking:        %s%n", s.tracking());
+        if (!s.pointsDropped().isEmpty()) {
+            out.printf("Points dropped:  %s (the replica no longer held them)%s%n", ids(s.pointsDropped()),
+                    s.dryRun() ? ", in a real run" : "");
+        }
         out.printf("Time:            %.2f s (%s/s)%s%n", s.seconds(),
                 bytes((long) (s.sourceBytes() / Math.max(s.seconds(), 1e-9))), s.dryRun() ? ", dry run: nothing written" : "");
         out.flush();
@@ -26,6 +30,16 @@ final class StatsReport {
 
     /** Beside every digest shown to a person: what it is, and that sha256sum will not match it. */
     static final String DIGEST_NOTE = dev.standin.delta.ImageDigest.NAME + ", not the image's SHA-256";
+
+    /** "3", "2 and 3", "1, 2 and 3". */
+    static String ids(java.util.List<Long> ids) {
+        if (ids.size() == 1) {
+            return ids.get(0).toString();
+        }
+        String all = ids.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(", "));
+        int last = all.lastIndexOf(", ");
+        return all.substring(0, last) + " and " + all.substring(last + 2);
+    }
 
     static String bytes(long n) {
         if (n < 1024) {

@@ -245,6 +245,14 @@ final class SyncCommand implements Callable<Integer> {
     }
 
     private void report(SyncStats result) throws StandinException {
+        if (!result.pointsDropped().isEmpty()) {
+            // Always said, not only with -v: recovery points are what an operator counts on.
+            spec.commandLine().getErr().println("standin: " + result.destination() + " no longer held its newest "
+                    + "recovery point (it was changed outside standin); " + (result.dryRun() ? "a sync would drop" : "dropped")
+                    + " point" + (result.pointsDropped().size() == 1 ? " " : "s ") + StatsReport.ids(result.pointsDropped())
+                    + ", which depended on it, and " + (result.dryRun() ? "would repair" : "repaired") + " it from "
+                    + result.source());
+        }
         if (verbose && !"none".equals(result.recovery())) {
             spec.commandLine().getErr().println("standin: journal left by an interrupted run was " + result.recovery());
         }

@@ -10,7 +10,12 @@ import dev.standin.agent.verify.ScrubOptions;
 import dev.standin.agent.verify.ScrubReport;
 import dev.standin.agent.verify.VerifyResult;
 import dev.standin.delta.stream.Compression;
+import dev.standin.agent.replica.Point;
+import dev.standin.agent.replica.PointStore;
+import dev.standin.nativeio.NativeIo;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.util.List;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -107,14 +112,27 @@ final class VerifyCommand implements Callable<Integer> {
         }
         ScrubReport s = result.scrub();
         if (s.compared()) {
+            List<Long> lost = remote.isPresent() ? List.of() : pointsReadingTheReplica();
             err.printf("standin: %s drifted from its last commit in %d blocks (%s, %d ranges); the next sync or "
-                    + "'standin verify --against SOURCE' rewrites them%n", s.replica(), s.blocksDrifted(),
-                    StatsReport.bytes(s.bytesDrifted()), s.driftedRanges().size() + s.rangesOmitted());
+                    + "'standin verify --against SOURCE' rewrites them%s%n", s.replica(), s.blocksDrifted(),
+                    StatsReport.bytes(s.bytesDrifted()), s.driftedRanges().size() + s.rangesOmitted(),
+                    lost.isEmpty() ? "" : " and drops recovery point" + (lost.size() == 1 ? " " : "s ")
+                            + StatsReport.ids(lost) + ", which are restored from the replica's content");
         } else {
             err.printf("standin: %s cannot be verified: %s%n", s.replica(), s.recordDetail());
         }
         err.flush();
         return ExitStatus.VERIFY.code();
+    }
+
+    /** What a repair of this drifted replica drops (the same rule a sync applies, PointStore#lostWith). */
+    private List<Long> pointsReadingTheReplica() {
+        try {
+            return PointStore.locate(main.invocation().resolve(destinationText), stateDirectory, NativeIo.tryLoad())
+                    .readingTheReplica().stream().map(Point::id).toList();
+        } catch (IOException e) {
+            return List.of(); // the points' own damage is reported by 'points' and by the repairing sync
+        }
     }
 
     private VerifyResult verifyLocal(Progress progress) throws StandinException, InterruptedException {

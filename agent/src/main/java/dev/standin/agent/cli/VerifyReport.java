@@ -42,6 +42,10 @@ final class VerifyReport {
                     r.source(), r.blocksChanged() + r.blocksMoved() + r.blocksZero(), r.blocksChanged(), r.blocksMoved(),
                     r.blocksZero(), StatsReport.bytes(r.literalBytes()));
             out.printf("                 replica now %s, as the source (%.2f s)%n", r.digest(), r.seconds());
+            if (!r.pointsDropped().isEmpty()) {
+                out.printf("                 dropped recovery points %s, restored from the drifted replica's content%n",
+                        StatsReport.ids(r.pointsDropped()));
+            }
         }
         out.printf("Status:          %s%n", result.status());
         out.flush();

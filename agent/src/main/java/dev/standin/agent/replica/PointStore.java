@@ -206,12 +206,76 @@ public final class PointStore {
                 targetLength, io));
     }
 
+    /**
+     * The points that are lost when the replica no longer holds its newest point (changed outside
+     * standin, truncated, found drifted by a scrub): the newest undo point is the replica itself,
+     * and every undo point after the newest clone is restored by applying undo data to it. Clones,
+     * and undo points that a clone anchors, do not read the replica and stay. Empty when the
+     * replica, {@code replicaLength} bytes whose image digest is {@code replicaDigest}, still is
+     * its newest point, or when there is no settled undo point at the top.
+     */
+    public List<Point> lostWith(long replicaLength, byte[] replicaDigest) throws IOException {
+        List<Point> points = points();
+        Point newest = points.isEmpty() ? null : points.get(points.size() - 1);
+        if (newest == null || newest.pending() || newest.kind() != Point.Kind.UNDO) {
+            return List.of();
+        }
+        if (blockDevice && replicaLength != newest.length()) {
+            return List.of(); // a device is read to the source's length: no digest of the point's length to compare
+        }
+        if (replicaLength == newest.length() && java.util.Arrays.equals(replicaDigest, newest.digest())) {
+            return List.of();
+        }
+        return readingTheReplica(points);
+    }
+
+    /**
+     * The points that are restored from the replica's content: the newest, if it is an undo
+     * point, and the undo points before it back to the newest clone. What a replica that drifted
+     * from its newest point takes with it.
+     */
+    public List<Point> readingTheReplica() throws IOException {
+        return readingTheReplica(points());
+    }
+
+    private static List<Point> readingTheReplica(List<Point> points) {
+        if (points.isEmpty() || points.get(points.size() - 1).pending()
+                || points.get(points.size() - 1).kind() != Point.Kind.UNDO) {
+            return List.of();
+        }
+        int first = points.size() - 1;
+        while (first > 0 && points.get(first - 1).kind() == Point.Kind.UNDO) {
+            first--;
+        }
+        return List.copyOf(points.subList(first, points.size()));
+    }
+
+    /**
+     * Removes {@link #lostWith} points, index first (a crash then leaves only unlisted files,
+     * which the next prune removes), so that a cycle can repair the replica from its source and
+     * record a new point after the kept ones. Ids are not reused. Returns what was removed.
+     */
+    public List<Point> dropLost(long replicaLength, byte[] replicaDigest) throws IOException {
+        List<Point> lost = lostWith(replicaLength, replicaDigest);
+        if (lost.isEmpty()) {
+            return lost;
+        }
+        PointIndex index = index();
+        new PointIndex(index.nextId(), index.points().subList(0, index.points().size() - lost.size()))
+                .write(indexFile());
+        for (Point p : lost) {
+            Files.deleteIfExists(undoPath(p.id()));
+        }
+        Durability.syncDirectory(directory);
+        return lost;
+    }
+
     private void checkReplicaHolds(Point newest) throws IOException {
         long size = replicaSize();
         if (size < newest.length()) {
             throw new IOException("replica " + replica + " holds " + size + " bytes but its point " + newest.id()
-                    + " has " + newest.length() + ": it was changed outside standin; remove " + directory
-                    + " to go on without its points");
+                    + " has " + newest.length() + ": it was changed outside standin; the next sync repairs it "
+                    + "from its source and drops the points that depend on it");
         }
     }
 

@@ -14,6 +14,7 @@ import dev.standin.nativeio.NativeIo;
 import dev.standin.snapshot.Tracking;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -121,6 +122,7 @@ public final class LocalSync {
                 ? replica.signWith(replicaSigner.get(), pipeline, basisLength, blockSize)
                 : replica.signatures(blockSize, pipeline, progress, length);
         Signatures basis = signed.signatures();
+        List<Long> pointsLost = replica.pointsLostWith(basis);
         byte[] basisDigest = firstCopy && !resuming ? DeltaHeader.NO_BASIS : basis.digest();
         DeltaHeader header = new DeltaHeader(blockSize, length, basis.length(), basisDigest);
         TrackedScan scan = resuming ? TrackedScan.decide(null, firstCopy, signed.source(), basis, length)
@@ -132,7 +134,7 @@ public final class LocalSync {
                 sent.sourceRead + signed.bytesRead(), sent.sourceRead, signed.bytesRead(), signed.source(),
                 m.literalBytes(), sent.wireBytes, codec().wireName(), firstCopy,
                 options.dryRun(), resuming ? "resumed" : replica.recovery().name().toLowerCase(Locale.ROOT), ImageDigest.hex(sent.digest),
-                scan.description(), (System.nanoTime() - started) / 1e9);
+                scan.description(), (System.nanoTime() - started) / 1e9, pointsLost);
     }
 
     private record Sent(MatchStats stats, long sourceRead, long wireBytes, byte[] digest) {}

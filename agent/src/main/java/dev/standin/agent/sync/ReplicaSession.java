@@ -74,6 +74,7 @@ public final class ReplicaSession implements AutoCloseable {
     private int cachedBlockSize;
     private Optional<ResumeLog.Held> resume = Optional.empty();
     private Signatures overlay;
+    private List<Long> droppedPoints = List.of();
 
     private ReplicaSession(Path destination, Path stateDirectory, Optional<NativeIo> io, DestinationLock lock,
             Journal.Recovery recovery, DiskImage replica) {
@@ -311,6 +312,9 @@ public final class ReplicaSession implements AutoCloseable {
         if (firstCopy && basis.length() > 0 && !resuming) {
             throw new DeltaFormatException("delta was computed against a partial first copy this receiver did not offer");
         }
+        if (!firstCopy && !resuming) {
+            dropLostPoints(basis);
+        }
         ReplicaTarget target = firstCopy
                 ? (resuming ? FreshReplica.resume(destination, resume.get(), io, keepPoints)
                         : FreshReplica.create(destination, header.targetLength(), header.blockSize(), io, keepPoints))
@@ -358,6 +362,55 @@ public final class ReplicaSession implements AutoCloseable {
             throw e;
         }
         return new Committed(written, writtenDigest, newestPoint(), committedIdentity());
+    }
+
+    /**
+     * The recovery points a cycle against {@code basis} (the replica as it was just signed) drops
+     * because the replica no longer holds its newest point: changed outside standin, truncated,
+     * or drifted ({@link PointStore#lostWith}). Ids, oldest first; empty when the replica is intact.
+     * A dry run reports these; {@link #apply} drops them before its journal starts.
+     */
+    public List<Long> pointsLostWith(Signatures basis) throws StandinException {
+        if (firstCopy() || (overlay != null && basis == overlay)) {
+            return List.of();
+        }
+        try {
+            return ids(points().lostWith(basis.length(), basis.digest()));
+        } catch (IOException e) {
+            throw pointsFailure(e);
+        }
+    }
+
+    private void dropLostPoints(Signatures basis) throws StandinException {
+        try {
+            List<Point> dropped = points().dropLost(basis.length(), basis.digest());
+            if (!dropped.isEmpty()) {
+                droppedPoints = ids(dropped);
+            }
+        } catch (IOException e) {
+            throw pointsFailure(e);
+        }
+    }
+
+    /** The points {@link #apply} dropped before its journal started; empty if none. */
+    public List<Long> droppedPoints() {
+        return droppedPoints;
+    }
+
+    private PointStore points() {
+        return PointStore.of(destination, isBlockDevice(), stateDirectory, io);
+    }
+
+    private static List<Long> ids(List<Point> points) {
+        return points.stream().map(Point::id).toList();
+    }
+
+    private StandinException pointsFailure(IOException e) {
+        if (e instanceof dev.standin.agent.replica.PointFormatException f) {
+            return new StandinException(f.otherVersion() ? ExitStatus.PROTOCOL : ExitStatus.VERIFY, e.getMessage(), e);
+        }
+        return new StandinException(ExitStatus.DESTINATION, "recovery points of " + destination + ": "
+                + Failures.reason(e), e);
     }
 
     /**

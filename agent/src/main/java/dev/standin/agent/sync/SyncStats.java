@@ -10,6 +10,9 @@ package dev.standin.agent.sync;
  * SSH {@code sender-cache} or {@code receiver-*}. {@code tracking} says how the source was scanned:
  * {@code none} (no --snapshot), a change-tracking method such as {@code dirty-bitmap} (only changed
  * extents were read), or {@code full-scan:REASON} when tracking was unavailable or not trusted.
+ * {@code pointsDropped} lists the recovery points the cycle dropped (in a dry run: would drop)
+ * because the replica no longer held its newest point (docs/points-format.md, "A replica changed
+ * outside standin").
  */
 public record SyncStats(
         String source,
@@ -33,7 +36,12 @@ public record SyncStats(
         String recovery,
         String digest,
         String tracking,
-        double seconds) {
+        double seconds,
+        java.util.List<Long> pointsDropped) {
+
+    public SyncStats {
+        pointsDropped = java.util.List.copyOf(pointsDropped);
+    }
 
     /** {@code digest} is this, not a SHA-256 of the image: named in the JSON so nobody compares it with sha256sum. */
     @com.fasterxml.jackson.annotation.JsonProperty("digestAlgorithm")

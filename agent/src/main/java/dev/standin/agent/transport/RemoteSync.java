@@ -24,6 +24,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -296,7 +297,7 @@ public final class RemoteSync {
                 options.dryRun() ? delta.count() : received.count() + sent.count(),
                 codec.wireName(), firstCopy || resuming, options.dryRun(),
                 resuming ? "resumed" : ready.recovery(),
-                ImageDigest.hex(scanned.digest()), "none", (System.nanoTime() - started) / 1e9);
+                ImageDigest.hex(scanned.digest()), "none", (System.nanoTime() - started) / 1e9, List.of());
     }
 
     /** What the receiver's scrub found, after a cycle run with {@code scrub}; null before, or for a first copy. */

@@ -123,6 +123,35 @@ class PointsFilesystemIT {
     }
 
     @Test
+    void clonePointsOutliveADamagedReplica() throws Exception {
+        Path mnt = mount("xfs");
+        Path source = Images.create(dir.resolve("vm.img"), 16 * MIB, 5);
+        Path replica = mnt.resolve("replica.img");
+        Path state = dir.resolve("state");
+        Map<Long, String> contents = new HashMap<>();
+        for (int cycle = 1; cycle <= 3; cycle++) {
+            if (cycle > 1) {
+                PointsIT.change(source, cycle);
+            }
+            assertEquals(0, Cli.sync(source, replica, state).exit());
+            contents.put((long) cycle, Images.sha256(source));
+        }
+        try (RandomAccessFile f = new RandomAccessFile(replica.toFile(), "rw")) {
+            f.setLength(MIB);
+        }
+        Cli.Result repaired = Cli.sync(source, replica, state);
+        assertEquals(0, repaired.exit(), repaired.err());
+        assertEquals("[]", repaired.json().get("pointsDropped").toString(), "clones do not read the replica");
+        assertEquals(contents.get(3L), Images.sha256(replica));
+        for (long id = 1; id <= 4; id++) {
+            Path target = dir.resolve("restored-" + id + ".img");
+            Cli.Result r = Cli.run("restore", replica + "@" + id, target.toString(), "--state-dir", state.toString());
+            assertEquals(0, r.exit(), "point " + id + ": " + r.err());
+            assertEquals(contents.get(Math.min(id, 3)), Images.sha256(target), "point " + id);
+        }
+    }
+
+    @Test
     void aBlockDeviceReplicaKeepsUndoPointsInTheStateDirectory() throws Exception {
         Path source = Images.create(dir.resolve("vm.img"), 40 * MIB, 4);
         Path device = loop("disk.raw", 48 * MIB);

@@ -209,6 +209,58 @@ class PointsIT {
     }
 
     @Test
+    void aTruncatedReplicaIsRepairedFromItsSourceAndVerifySyncNAndSyncAgreeOnThePointsItTakes() throws Exception {
+        cycles(3);
+        String sourceNow = Images.sha256(source);
+        try (RandomAccessFile f = new RandomAccessFile(replica.toFile(), "rw")) {
+            f.setLength(Files.size(replica) / 3); // damaged outside standin
+        }
+        Cli.Result verify = Cli.run("verify", replica.toString(), "--state-dir", state.toString());
+        assertEquals(ExitStatus.VERIFY.code(), verify.exit(), verify.err());
+        assertTrue(verify.err().contains("'standin verify --against SOURCE' rewrites them and drops recovery points "
+                + "1, 2 and 3"), verify.err());
+
+        Cli.Result dry = Cli.sync(source, replica, state, "-n");
+        assertEquals(0, dry.exit(), dry.err());
+        assertEquals("[1,2,3]", dry.json().get("pointsDropped").toString());
+        assertTrue(dry.err().contains("a sync would drop points 1, 2 and 3"), dry.err());
+        assertEquals(List.of(1L, 2L, 3L), ids(points(replica)), "a dry run drops nothing");
+
+        Cli.Result repaired = Cli.sync(source, replica, state);
+        assertEquals(0, repaired.exit(), repaired.err());
+        assertEquals("[1,2,3]", repaired.json().get("pointsDropped").toString());
+        assertTrue(repaired.err().contains("dropped points 1, 2 and 3, which depended on it"), repaired.err());
+        assertEquals(sourceNow, Images.sha256(replica));
+        assertEquals(List.of(4L), ids(points(replica)), "ids are not reused");
+        Path restored = dir.resolve("restored.img");
+        assertEquals(0, restore(replica + "@4", restored).exit());
+        assertEquals(sourceNow, Images.sha256(restored));
+
+        change(source, 5);
+        Cli.Result next = Cli.sync(source, replica, state);
+        assertEquals(0, next.exit(), next.err());
+        assertEquals("[]", next.json().get("pointsDropped").toString());
+        assertEquals(List.of(4L, 5L), ids(points(replica)));
+        Files.delete(restored);
+        assertEquals(0, restore(replica + "@4", restored).exit());
+        assertEquals(sourceNow, Images.sha256(restored), "the repair's point restores after the next cycle");
+    }
+
+    @Test
+    void aReplicaOverwrittenInPlaceIsRepairedByVerifyAgainstItsSource() throws Exception {
+        cycles(2);
+        try (FileChannel ch = FileChannel.open(replica, StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap("booted".getBytes()), 8192); // a replica started by hand
+        }
+        Cli.Result repair = Cli.run("verify", replica.toString(), "--against", source.toString(), "--json",
+                "--state-dir", state.toString());
+        assertEquals(0, repair.exit(), repair.err());
+        assertEquals("[1,2]", repair.json().get("repair").get("pointsDropped").toString());
+        assertEquals(Images.sha256(source), Images.sha256(replica));
+        assertEquals(List.of(3L), ids(points(replica)));
+    }
+
+    @Test
     void damagedUndoDataIsDetectedAndNothingIsWritten() throws Exception {
         Map<Long, String> contents = cycles(4);
         Path undo = dir.resolve(".replica.img.standin-points").resolve("undo-2");
