@@ -142,12 +142,16 @@ final class SyncCommand implements Callable<Integer> {
         Invocation invocation = main.invocation();
         Progress progress = showProgress && invocation.terminal() && sources.size() == 1
                 ? new TerminalProgress(invocation) : Progress.NONE;
+        VerboseProgress verboseProgress = null;
         if (verbose) {
-            progress = new VerboseProgress(progress, spec.commandLine().getErr());
+            progress = verboseProgress = new VerboseProgress(progress, spec.commandLine().getErr());
         }
         List<SyncStats> results = remote.isPresent()
                 ? syncRemote(sources, remote.get(), progress)
                 : syncLocal(sources, destinationText, progress);
+        if (verboseProgress != null) {
+            verboseProgress.succeeded();
+        }
         for (SyncStats result : results) {
             report(result);
         }

@@ -29,7 +29,11 @@ final class VerboseProgress implements Progress {
 
     @Override
     public void finish() {
-        inner.finish();
+        inner.finish(); // also when the cycle failed: its error line is the last word then
+    }
+
+    /** Called by the command once everything it ran succeeded. */
+    void succeeded() {
         err.printf("standin: done after %.2f s%n", (System.nanoTime() - started) / 1e9);
         err.flush();
     }

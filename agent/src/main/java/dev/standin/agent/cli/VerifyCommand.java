@@ -90,11 +90,15 @@ final class VerifyCommand implements Callable<Integer> {
         }
         PrintWriter err = spec.commandLine().getErr();
         Progress progress = showProgress && main.invocation().terminal() ? new TerminalProgress(main.invocation()) : Progress.NONE;
+        VerboseProgress verboseProgress = null;
         if (verbose) {
-            progress = new VerboseProgress(progress, err);
+            progress = verboseProgress = new VerboseProgress(progress, err);
         }
         Optional<RemoteLocation> remote = RemoteLocation.parse(destinationText);
         VerifyResult result = remote.isPresent() ? verifyRemote(remote.get(), progress) : verifyLocal(progress);
+        if (verboseProgress != null) {
+            verboseProgress.succeeded();
+        }
         if (verbose && !"none".equals(result.scrub().recovery())) {
             err.println("standin: journal left by an interrupted run was " + result.scrub().recovery());
         }

@@ -54,6 +54,8 @@ public final class RemoteSync {
     private final boolean scrub;
     private final Optional<WarmChannels> warmChannels;
     private ScrubReport scrubReport;
+    /** The cycle's whole delta went out (EOF sent): a cut now leaves the commit's outcome unknown here. */
+    private boolean deltaDelivered;
 
     public RemoteSync(SyncOptions options, RemoteLocation location, SshOptions ssh, Progress progress) {
         this(options, location, ssh, false, progress, Optional.empty());
@@ -182,6 +184,7 @@ public final class RemoteSync {
     private SyncStats cycle(ServeChannel serve, Message.Hello hello, boolean warm, DiskImage source, long started)
             throws IOException, StandinException, InterruptedException {
         MessageChannel channel = serve.messages();
+        deltaDelivered = false;
         CountingInputStream received = serve.received();
         CountingOutputStream sent = serve.sent();
         long length = SourceSender.sourceSize(source);
@@ -274,6 +277,7 @@ public final class RemoteSync {
         }
         delta.flush();
         channel.output().close(); // EOF: the receiver commits only a stream that ended where it should
+        deltaDelivered = !options.dryRun();
         long point = 0;
         if (!options.dryRun()) {
             progress.phase("receiver verifying and committing", 0);
@@ -295,7 +299,9 @@ public final class RemoteSync {
                 m.blocksSame(), m.blocksMoved(), m.blocksZero(), m.blocksChanged(), scanned.sourceRead() + replicaRead,
                 scanned.sourceRead(), replicaRead, signatureSource, m.literalBytes(),
                 options.dryRun() ? delta.count() : received.count() + sent.count(),
-                codec.wireName(), firstCopy || resuming, options.dryRun(),
+                // PARTIAL is any held cycle; the receiver's signatures say which: a first copy's
+                // staging file ("partial") or an update's journal ("resume").
+                codec.wireName(), firstCopy || signatureSource.equals("receiver-partial"), options.dryRun(),
                 resuming ? "resumed" : ready.recovery(),
                 ImageDigest.hex(scanned.digest()), "none", (System.nanoTime() - started) / 1e9, List.of());
     }
@@ -353,9 +359,7 @@ public final class RemoteSync {
      */
     private StandinException explainBrokenChannel(IOException e, MessageChannel channel, SshConnection.Exec exec) {
         if (e instanceof ProtocolException p && p.getMessage().contains("before saying anything")) {
-            return new StandinException(ExitStatus.DESTINATION, "standin did not start on " + location.host() + " ("
-                    + (exec.stderr().isEmpty() ? "no message" : "it said: " + exec.stderr())
-                    + "); install it there or name it with --remote-standin", e);
+            return didNotStart(exec, e);
         }
         if (e instanceof ProtocolException p) {
             String stderr = exec.stderr();
@@ -373,9 +377,40 @@ public final class RemoteSync {
         }
         String stderr = exec.stderr();
         String what = e instanceof EOFException ? "the connection to " + location.host() + " closed"
-                : "the connection to " + location.host() + " failed: " + e.getMessage();
+                : "the connection to " + location.host() + " failed: " + Failures.reason(e);
+        // Once the whole delta is out, the receiver may have committed before the cut: only the
+        // next cycle's recovery can tell, and it makes the replica one point or the other.
+        String outcome = deltaDelivered
+                ? " after the whole delta was sent and before the receiver confirmed its commit; whether the replica "
+                        + "is at the new point or still at its previous one is unknown, and the next cycle settles it "
+                        + "(it is one or the other, never a mix)"
+                : "; the replica stays at its last committed point";
         return new StandinException(ExitStatus.DESTINATION, what + (stderr.isEmpty() ? "" : " (remote stderr: " + stderr
-                + ")") + "; the replica stays at its last committed point", e);
+                + ")") + outcome, e);
+    }
+
+    /**
+     * The remote command ended before its greeting. A shell that cannot find the command exits
+     * with 127 (126: found, not executable); any other end is a standin that started and died.
+     */
+    private StandinException didNotStart(SshConnection.Exec exec, IOException e) {
+        int status;
+        try {
+            status = exec.awaitExit(2_000);
+        } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+            status = -1;
+        }
+        String said = exec.stderr().isEmpty() ? "" : ": " + exec.stderr();
+        String how = switch (status) {
+            case 127 -> "'" + ssh.remoteStandin() + "' was not found on " + location.host() + said
+                    + "; install standin there or name it with --remote-standin";
+            case 126 -> "'" + ssh.remoteStandin() + "' on " + location.host() + " cannot be executed" + said;
+            case -1 -> "standin on " + location.host() + " closed the connection before its greeting" + said;
+            default -> "standin started on " + location.host() + " but ended with exit status " + status
+                    + " before its greeting" + (said.isEmpty() ? " (it said nothing)" : said);
+        };
+        return new StandinException(ExitStatus.DESTINATION, how, e);
     }
 
     /** Counts what crossed the channel towards this host. */

@@ -86,6 +86,21 @@ class CliIT {
     }
 
     @Test
+    void withVerboseAFailedCycleEndsWithItsErrorNotWithDone() throws IOException {
+        Path source = Images.create(dir.resolve("vm.img"), 1 << 20, 4);
+        Cli.Result failed = Cli.run("sync", source.toString(), dir.resolve("no/such/dir/r.img").toString(), "-v");
+        assertEquals(ExitStatus.DESTINATION.code(), failed.exit());
+        assertFalse(failed.err().contains("done after"), failed.err());
+        assertTrue(failed.err().strip().lines().reduce((a, b) -> b).orElseThrow().contains("does not exist"),
+                failed.err());
+        Cli.Result done = Cli.run("sync", source.toString(), dir.resolve("r.img").toString(), "-v",
+                "--state-dir", dir.resolve("state").toString());
+        assertEquals(0, done.exit(), done.err());
+        assertTrue(done.err().strip().lines().reduce((a, b) -> b).orElseThrow().startsWith("standin: done after"),
+                done.err());
+    }
+
+    @Test
     void aCharacterDeviceOrFifoIsNotASource() throws Exception {
         Cli.Result r = Cli.run("sync", "/dev/null", dir.resolve("r.img").toString());
         assertEquals(ExitStatus.SOURCE.code(), r.exit(), r.err());

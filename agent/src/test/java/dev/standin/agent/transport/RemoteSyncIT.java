@@ -272,7 +272,63 @@ class RemoteSyncIT {
         Path source = Images.create(dir.resolve("vm.img"), 1 << 20, 11);
         Cli.Result r = sync(source, sshd.url(dir.resolve("replica.img")), "--remote-standin", "/nonexistent/standin");
         assertEquals(4, r.exit(), r.err());
-        assertTrue(r.err().contains("did not start") && r.err().contains("/nonexistent/standin: No such file"), r.err());
+        assertTrue(r.err().contains("'/nonexistent/standin' was not found on 127.0.0.1")
+                && r.err().contains("/nonexistent/standin: No such file"), r.err());
+        assertTrue(r.err().contains("install standin there or name it with --remote-standin"), r.err());
+    }
+
+    @Test
+    void aRemoteStandinThatStartsAndDiesIsNotCalledMissing() throws Exception {
+        Path source = Images.create(dir.resolve("vm.img"), 1 << 20, 11);
+        Cli.Result r = sync(source, sshd.url(dir.resolve("replica.img")), "--remote-standin", "/bin/false");
+        assertEquals(4, r.exit(), r.err());
+        assertTrue(r.err().contains("standin started on 127.0.0.1 but ended with exit status 1 before its greeting"),
+                r.err());
+        assertFalse(r.err().contains("install"), r.err());
+    }
+
+    /**
+     * The receiver commits, then the connection is cut before its Committed reaches the sender:
+     * the sender must not claim the replica stayed at its previous point. The cut is exact: the
+     * remote command's output goes through dd bs=1 count=N (head -c would hold it in stdio
+     * buffers), which passes everything the receiver says before Committed (measured by an
+     * identical cycle through tee) and nothing after.
+     */
+    @Test
+    void aCutAfterTheWholeDeltaSaysTheOutcomeIsUnknownAndTheNextCycleSettlesIt() throws Exception {
+        Path source = Images.create(dir.resolve("vm.img"), 8 << 20, 13);
+        Path replica = dir.resolve("replica.img");
+        assertEquals(0, sync(source, sshd.url(replica)).exit());
+        Path said = dir.resolve("receiver-said");
+        Path tee = script("tee.sh", "\"" + sshd.launcher() + "\" \"$@\" | tee " + said);
+        Images.overwriteBlocks(source, 40, 4096, 1);
+        Cli.Result measured = sync(source, sshd.url(replica), "--remote-standin", tee.toString());
+        assertEquals(0, measured.exit(), measured.err());
+        assertEquals("sender-cache", measured.json().get("signatures").asText(), "the receiver sent no signatures");
+        java.io.ByteArrayOutputStream committed = new java.io.ByteArrayOutputStream();
+        new MessageChannel(java.io.InputStream.nullInputStream(), committed)
+                .send(new Message.Committed(new byte[32], 2));
+        long beforeCommitted = java.nio.file.Files.size(said) - committed.size();
+
+        Images.overwriteBlocks(source, 40, 4096, 2); // as many blocks: the receiver says as many bytes
+        String next = Images.sha256(source);
+        Path cut = script("cut.sh", "\"" + sshd.launcher() + "\" \"$@\" | dd bs=1 status=none count=" + beforeCommitted);
+        Cli.Result r = sync(source, sshd.url(replica), "--remote-standin", cut.toString());
+        assertEquals(4, r.exit(), r.err());
+        assertTrue(r.err().contains("after the whole delta was sent and before the receiver confirmed its commit; "
+                + "whether the replica is at the new point or still at its previous one is unknown, and the next "
+                + "cycle settles it"), r.err());
+        assertFalse(r.err().contains("stays at its last committed point"), r.err());
+        OpenSshServer.awaitReceiversEnded(dir);
+        Cli.Result settled = sync(source, sshd.url(replica));
+        assertEquals(0, settled.exit(), settled.err());
+        assertEquals(next, Images.sha256(replica));
+    }
+
+    private Path script(String name, String line) throws java.io.IOException {
+        Path script = java.nio.file.Files.writeString(dir.resolve(name), "#!/bin/sh\n" + line + "\n");
+        script.toFile().setExecutable(true);
+        return script;
     }
 
     @Test

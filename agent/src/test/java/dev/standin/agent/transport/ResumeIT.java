@@ -1,6 +1,7 @@
 package dev.standin.agent.transport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -53,6 +54,7 @@ class ResumeIT {
             JsonNode stats = resumed.json();
             assertEquals("resumed", stats.get("recovery").asText(), stats.toString());
             assertEquals("receiver-partial", stats.get("signatures").asText());
+            assertTrue(stats.get("firstCopy").asBoolean(), "a resumed first copy is still a first copy");
             assertTrue(stats.get("literalBytes").asLong() <= 64 * MIB - held + 4096, stats.toString());
             assertEquals(Images.sha256(source), Images.sha256(replica));
             assertTrue(Files.notExists(FreshReplica.stagingPath(replica)));
@@ -87,6 +89,7 @@ class ResumeIT {
             JsonNode stats = resumed.json();
             assertEquals("resumed", stats.get("recovery").asText(), stats.toString());
             assertEquals("receiver-resume", stats.get("signatures").asText());
+            assertFalse(stats.get("firstCopy").asBoolean(), "a resumed update is not a first copy: " + stats);
             assertTrue(stats.get("literalBytes").asLong() <= 64 * MIB - held, stats.toString());
             assertEquals(Images.sha256(source), Images.sha256(replica));
             assertTrue(Files.notExists(ResumeLog.pathFor(replica)));
