@@ -6,9 +6,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-install/setup-debian.sh
-echo "== building standin"
-mvn -q -B package -DskipTests
+install/setup-debian.sh --demo
+echo "== building standin (mvn package, a minute or two the first time)"
+build_log=$(mktemp /tmp/standin-build.XXXXXX.log)
+if ! mvn -q -B package -DskipTests > "$build_log" 2>&1; then
+  cat "$build_log" >&2
+  echo "demo.sh: the build failed; its output is above and in $build_log" >&2
+  exit 1
+fi
+rm -f "$build_log"
 jar=agent/target/standin.jar
 standin() { install/standin "$@"; }
 

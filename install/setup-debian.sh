@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# Installs what building, testing and demonstrating standin needs on Debian 12 (or Ubuntu):
-# JDK 17, Maven, and the real tools the tests talk to. Idempotent; run as root or with sudo.
+# Installs what standin needs on Debian 12 (or Ubuntu). Idempotent; run as root or with sudo.
+#
+#   install/setup-debian.sh          what building and testing need (the default; CI runs this)
+#   install/setup-debian.sh --list [--demo]   print the packages, install nothing
+#   install/setup-debian.sh --demo   only what install/demo.sh needs: a JDK, Maven, libxxhash and
+#                                    OpenSSH. Nothing else lands on what may be a hypervisor host:
+#                                    no QEMU, no lvm2 (whose monitoring units would be enabled), no
+#                                    filesystem tools, no test kernel.
 set -euo pipefail
 
-packages=(
+demo_packages=(
   openjdk-17-jdk-headless maven       # build
-  rsync                               # the benchmark's peer
   libxxhash0                          # the strong block hash (XXH3) at vector speed; rsync needs it too
-  openssh-server openssh-client       # end-to-end tests over a real sshd
+  openssh-server openssh-client       # the demo's throwaway sshd on 127.0.0.1, and the ssh client
+)
+test_packages=(
+  rsync                               # the benchmark's peer
   util-linux e2fsprogs xfsprogs btrfs-progs  # loop devices, fincore, filesystems for native tests
   time                                # /usr/bin/time for the benchmark
   qemu-system-x86 qemu-utils          # snapshot hooks: a real QEMU VM driven over QMP, qemu-img
@@ -15,24 +23,48 @@ packages=(
   kmod cpio                           # install/test-kernel.sh: a guest kernel with device-mapper
 )
 
+list=false
+if [ "${1:-}" = --list ]; then  # print the profile's packages, one a line, and install nothing
+  list=true
+  shift
+fi
+case "${1:-}" in
+  --demo) profile=demo; packages=("${demo_packages[@]}") ;;
+  "") profile=test; packages=("${demo_packages[@]}" "${test_packages[@]}") ;;
+  *) echo "setup-debian.sh: unknown option '$1' (use [--list] [--demo])" >&2; exit 2 ;;
+esac
+if $list; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 here=$(dirname "$(readlink -f "$0")")
-if [ ${#missing[@]} -eq 0 ]; then
-  # Where this kernel has no device-mapper, the LVM tests boot Debian's kernel in QEMU.
-  if [ "$(id -u)" -eq 0 ]; then "$here/test-kernel.sh"; fi
-  exit 0
-fi
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "setup-debian.sh: run as root (or install sudo) to install: ${missing[*]}" >&2; exit 1; }
   sudo_cmd=(sudo)
 fi
-echo "setup-debian.sh: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -q
-"${sudo_cmd[@]}" apt-get install -y -q "${missing[@]}"
-if [ "$(id -u)" -eq 0 ]; then "$here/test-kernel.sh"; else sudo "$here/test-kernel.sh"; fi
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then
+    echo "setup-debian.sh: run as root (or install sudo) to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup-debian.sh: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  # Another apt (unattended-upgrades, a person) may hold the dpkg lock: wait for it, do not fail.
+  apt_opts=(-q -o DPkg::Lock::Timeout=600)
+  "${sudo_cmd[@]}" apt-get "${apt_opts[@]}" update
+  "${sudo_cmd[@]}" apt-get "${apt_opts[@]}" install -y "${missing[@]}"
+fi
+# Where this kernel has no device-mapper, the LVM tests boot Debian's kernel in QEMU.
+if [ "$profile" = test ]; then
+  if [ "$(id -u)" -eq 0 ] || command -v sudo >/dev/null; then
+    "${sudo_cmd[@]}" "$here/test-kernel.sh"
+  else
+    echo "setup-debian.sh: not root: the test kernel for the LVM tests is not prepared (install/test-kernel.sh)" >&2
+  fi
+fi

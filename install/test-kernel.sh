@@ -32,7 +32,7 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"
 chmod 755 "$work"   # apt's download user must be able to write here
 apt-get download -q "$package" busybox-static >/dev/null 2>&1 \
-    || { apt-get update -q >/dev/null && apt-get download -q "$package" busybox-static >/dev/null; } \
+    || { apt-get update -q -o DPkg::Lock::Timeout=600 >/dev/null && apt-get download -q "$package" busybox-static >/dev/null; } \
     || die "cannot download $package and busybox-static"
 dpkg-deb -x linux-image-*.deb kernel
 dpkg-deb -x busybox-static_*.deb busybox
