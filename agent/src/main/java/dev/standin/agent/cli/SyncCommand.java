@@ -104,8 +104,9 @@ final class SyncCommand implements Callable<Integer> {
     private SshMixin ssh;
 
     @Option(names = "--bwlimit", paramLabel = "RATE", converter = BandwidthConverter.class,
-            description = "Send at most RATE per second to another host, smoothly (rsync's units: a plain number "
-                    + "is KiB/s; K, M, G are powers of 1024, KB, MB powers of 1000). Shared equally by parallel disks.")
+            description = "Send at most RATE per second to another host, smoothly; to a local DEST, read at most RATE "
+                    + "per second, source and replica together (rsync's units: a plain number is KiB/s; K, M, G are "
+                    + "powers of 1024, KB, MB powers of 1000). Shared equally by parallel disks.")
     private Long bandwidthLimit;
 
     @Option(names = "--keep-points", paramLabel = "N", defaultValue = "" + SyncOptions.DEFAULT_KEEP_POINTS,
@@ -170,6 +171,8 @@ final class SyncCommand implements Callable<Integer> {
                 .stateDirectory(stateDirectory)
                 .keepPoints(keepPoints)
                 .moveSearch(moveSearch)
+                // No wire here: the limit is on what the cycle reads, what weighs on a production host.
+                .readBytesPerSecond(toRemote || bandwidthLimit == null ? 0 : bandwidthLimit)
                 .build();
     }
 

@@ -118,6 +118,9 @@ public final class LocalSync {
         }
         SegmentPipeline pipeline = new SegmentPipeline(Math.max(options.segmentSize(), blockSize), options.threads(),
                 options.idleIo(), io);
+        if (options.readBytesPerSecond() > 0) {
+            pipeline = pipeline.limitingReads(new RateLimiter(options.readBytesPerSecond()));
+        }
         ReplicaSession.Signed signed = replicaSigner.isPresent() && !firstCopy
                 ? replica.signWith(replicaSigner.get(), pipeline, basisLength, blockSize)
                 : replica.signatures(blockSize, pipeline, progress, length);

@@ -86,13 +86,25 @@ public final class SegmentPipeline {
     private final boolean idleIo;
     private final Optional<NativeIo> io;
     private final boolean mapFiles;
+    /** Bytes read pass through it when a local cycle has a --bwlimit; null: no limit. */
+    private final RateLimiter readLimit;
 
     public SegmentPipeline(int segmentSize, int threads, boolean idleIo, Optional<NativeIo> io) {
-        this(segmentSize, threads, idleIo, io, true);
+        this(segmentSize, threads, idleIo, io, true, null);
+    }
+
+    /** This pipeline, reading at most {@code limit}'s rate (shared with whoever else holds it). */
+    public SegmentPipeline limitingReads(RateLimiter limit) {
+        return new SegmentPipeline(segmentSize, threads, idleIo, io, mapFiles, limit);
     }
 
     /** With {@code mapFiles} false, regular files are read with {@code pread} as devices are (for tests). */
     SegmentPipeline(int segmentSize, int threads, boolean idleIo, Optional<NativeIo> io, boolean mapFiles) {
+        this(segmentSize, threads, idleIo, io, mapFiles, null);
+    }
+
+    private SegmentPipeline(int segmentSize, int threads, boolean idleIo, Optional<NativeIo> io, boolean mapFiles,
+            RateLimiter readLimit) {
         if (segmentSize <= 0 || segmentSize % BlockSize.MIN != 0 || threads <= 0) {
             throw new IllegalArgumentException("segment size (" + segmentSize + ") must be a positive multiple of "
                     + BlockSize.MIN + " and threads (" + threads + ") positive");
@@ -102,6 +114,7 @@ public final class SegmentPipeline {
         this.idleIo = idleIo;
         this.io = io;
         this.mapFiles = mapFiles;
+        this.readLimit = readLimit;
     }
 
     /**
@@ -260,6 +273,9 @@ public final class SegmentPipeline {
                 }
                 List<Extent> extents = image.dataExtents(offset, offset + n);
                 if (!extents.isEmpty()) {
+                    if (readLimit != null) {
+                        readLimit.acquire(allocated(offset, n, extents)); // holes cost the disk nothing
+                    }
                     image.beforeReading(offset, n);
                 }
                 if (extents.isEmpty()) {

@@ -10,6 +10,8 @@ import java.util.Objects;
  * What one {@code standin sync} run is asked to do. Immutable; built and checked by {@link Builder}.
  *
  * @param blockSize 0 to choose by {@link BlockSize}'s rule
+ * @param readBytesPerSecond the most a local cycle reads per second, source and replica together
+ *                           ({@code --bwlimit} without a wire); 0 for no limit
  */
 public record SyncOptions(
         Path source,
@@ -24,7 +26,8 @@ public record SyncOptions(
         int segmentSize,
         Path stateDirectory,
         int keepPoints,
-        MoveSearch moveSearch) {
+        MoveSearch moveSearch,
+        long readBytesPerSecond) {
 
     /** Recovery points kept by default: as many as Hyper-V Replica keeps (24, hourly for a day). */
     public static final int DEFAULT_KEEP_POINTS = 24;
@@ -55,18 +58,21 @@ public record SyncOptions(
         if (keepPoints < 0) {
             throw new IllegalArgumentException("points to keep (" + keepPoints + ") must be 0 or more");
         }
+        if (readBytesPerSecond < 0) {
+            throw new IllegalArgumentException("read limit (" + readBytesPerSecond + " bytes/s) must be 0 or more");
+        }
     }
 
     /** The same options reading another source (a snapshot's view of it) in segments of {@code segments} bytes. */
     public SyncOptions withSource(Path view, int segments) {
         return new SyncOptions(view, destination, blockSize, compression, dryRun, dropCache, idleIo, useNative, threads,
-                segments, stateDirectory, keepPoints, moveSearch);
+                segments, stateDirectory, keepPoints, moveSearch, readBytesPerSecond);
     }
 
     /** The same options with another block size. */
     public SyncOptions withBlockSize(int value) {
         return new SyncOptions(source, destination, value, compression, dryRun, dropCache, idleIo, useNative, threads,
-                segmentSize, stateDirectory, keepPoints, moveSearch);
+                segmentSize, stateDirectory, keepPoints, moveSearch, readBytesPerSecond);
     }
 
     public static Builder builder(Path source, Path destination) {
@@ -88,6 +94,7 @@ public record SyncOptions(
         private Path stateDirectory = Path.of("/var/lib/standin");
         private int keepPoints = DEFAULT_KEEP_POINTS;
         private MoveSearch moveSearch = MoveSearch.SECTOR;
+        private long readBytesPerSecond;
 
         private Builder(Path source, Path destination) {
             this.source = source;
@@ -149,9 +156,14 @@ public record SyncOptions(
             return this;
         }
 
+        public Builder readBytesPerSecond(long value) {
+            readBytesPerSecond = value;
+            return this;
+        }
+
         public SyncOptions build() {
             return new SyncOptions(source, destination, blockSize, compression, dryRun, dropCache, idleIo, useNative,
-                    threads, segmentSize, stateDirectory, keepPoints, moveSearch);
+                    threads, segmentSize, stateDirectory, keepPoints, moveSearch, readBytesPerSecond);
         }
     }
 }

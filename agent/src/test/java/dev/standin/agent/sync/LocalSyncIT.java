@@ -39,6 +39,28 @@ class LocalSyncIT {
      * A source cut short while it is being scanned (it is read through mappings, where the lost
      * pages fault): the cycle fails in one line and the replica keeps its previous content.
      */
+    /**
+     * --bwlimit on a local sync limits what the cycle reads (it was silently ignored: 179 MiB/s
+     * with --bwlimit 1M). A lower bound only: a limiter may be slower, never faster.
+     */
+    @Test
+    void bwlimitLimitsALocalCyclesReads() throws Exception {
+        Path source = Images.createRandom(dir.resolve("vm.img"), 16 * MIB, 31);
+        Path replica = dir.resolve("replica.img");
+        Cli.Result first = Cli.sync(source, replica, dir.resolve("state"), "--bwlimit", "8M");
+        assertEquals(0, first.exit(), first.err());
+        JsonNode stats = first.json();
+        assertEquals(16 * MIB, stats.get("bytesRead").asLong());
+        // 16 MiB at 8 MiB/s, less the one burst (0.8 MiB) that may pass at once: at least 1.9 s.
+        assertTrue(stats.get("seconds").asDouble() >= 1.9, stats.toString());
+        assertEquals(Images.sha256(source), Images.sha256(replica));
+
+        Images.overwriteBlocks(source, 8, 4096, 32);
+        Cli.Result next = Cli.sync(source, replica, dir.resolve("state"), "--bwlimit", "16M", "--dry-run");
+        assertEquals(0, next.exit(), next.err());
+        assertTrue(next.json().get("seconds").asDouble() >= (16 - 1.6) / 16.0, next.out());
+    }
+
     @Test
     void aSourceThatShrinksDuringTheScanCommitsNothing() throws Exception {
         Path source = Images.create(dir.resolve("vm.img"), 48 * MIB, 21);
