@@ -29,6 +29,11 @@ public final class BlockSize {
     }
 
     /** Checks a user-chosen block size; returns it unchanged. */
+    /** Whether {@code size} is a block size: a power of two from {@link #MIN} to {@link #MAX}. */
+    public static boolean isValid(int size) {
+        return size >= MIN && size <= MAX && Integer.bitCount(size) == 1;
+    }
+
     public static int validate(int size) {
         if (size < MIN || size > MAX || Integer.bitCount(size) != 1) {
             throw new IllegalArgumentException(

@@ -55,12 +55,42 @@ final class ServeCommand implements Callable<Integer> {
             confined = ServeRequest.effectiveRoot(new ReplicaRoot(root),
                     main.invocation().variable("SSH_ORIGINAL_COMMAND").orElse(null));
         } catch (ProtocolException e) {
+            main.invocation().err().println("standin serve: refused: " + dev.standin.agent.transport.WireText.reason(
+                    e.getMessage()) + " (exit " + ExitStatus.PROTOCOL.code() + ")");
+            main.invocation().err().flush();
             return ReplicaServer.refuse(in, out, new StandinException(ExitStatus.PROTOCOL, e.getMessage(), e));
         } catch (IOException e) {
             return ReplicaServer.refuse(in, out, new StandinException(ExitStatus.DESTINATION,
                     "replica directory " + e.getMessage(), e));
         }
-        ReplicaServer server = new ReplicaServer(confined, stateDirectory, threads, NativeIo.tryLoad());
+        String peer = main.invocation().variable("SSH_CLIENT").map(c -> c.split(" ")[0]).orElse("a local sender");
+        java.io.PrintWriter err = main.invocation().err();
+        ReplicaServer server = new ReplicaServer(confined, stateDirectory, threads, NativeIo.tryLoad(), line -> {
+            String record = "standin serve: " + peer + ": " + line;
+            err.println(record);
+            err.flush();
+            toSyslog(record);
+        });
         return server.serve(in, out);
+    }
+
+    /**
+     * serve's stderr travels back to the sender over SSH: the replica host keeps its own record
+     * in syslog (journald), through logger(1), as a forced command's refusals should be kept.
+     */
+    private static void toSyslog(String record) {
+        Path logger = Path.of("/usr/bin/logger");
+        if (!java.nio.file.Files.isExecutable(logger)) {
+            return;
+        }
+        try {
+            Process p = new ProcessBuilder(logger.toString(), "-t", "standin", "-p", "auth.warning", "--", record)
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            p.waitFor(5, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (IOException e) {
+            // stderr has it; a host without syslog keeps no more
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -108,9 +108,8 @@ public final class Journal {
 
         Writer(Path path, int blockSize, long targetLength, long basisLength, byte[] basisDigest) throws IOException {
             this.path = path;
-            Files.createDirectories(path.toAbsolutePath().getParent());
-            this.channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE);
+            SideFiles.createDirectories(path.toAbsolutePath().getParent());
+            this.channel = SideFiles.create(path, false);
             ByteBuffer h = ByteBuffer.allocate(HEADER_LENGTH);
             h.put(MAGIC).putShort((short) VERSION).putShort((short) 0).putInt(blockSize)
                     .putLong(targetLength).putLong(basisLength).put(basisDigest);

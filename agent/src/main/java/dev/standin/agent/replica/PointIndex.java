@@ -9,7 +9,6 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -125,8 +124,8 @@ record PointIndex(long nextId, List<Point> points) {
         crc.update(b.array(), 0, b.position());
         b.putInt((int) crc.getValue()).flip();
         Path temp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
+        SideFiles.refuseLink(file);
+        try (FileChannel out = SideFiles.create(temp, true)) {
             while (b.hasRemaining()) {
                 out.write(b);
             }

@@ -100,7 +100,7 @@ public final class PointStore {
     }
 
     public boolean exists() {
-        return Files.isDirectory(directory);
+        return Files.isDirectory(directory, java.nio.file.LinkOption.NOFOLLOW_LINKS);
     }
 
     /** All points, oldest first, the pending one (if any) last; empty if the store does not exist. */
@@ -142,8 +142,9 @@ public final class PointStore {
 
     /** Makes the store exist (empty) so that the next commit records a point. */
     void create() throws IOException {
+        SideFiles.refuseLink(directory);
         if (!exists()) {
-            Files.createDirectories(directory);
+            SideFiles.createDirectories(directory);
             Durability.syncDirectory(directory.toAbsolutePath().getParent());
         }
     }
@@ -324,8 +325,7 @@ public final class PointStore {
         }
         Path target = clonePath(id);
         Path temp = target.resolveSibling(target.getFileName() + ".tmp");
-        Files.deleteIfExists(temp);
-        Files.createFile(temp);
+        SideFiles.create(temp, true).close();
         try (NativeFile from = io.get().open(replica, false); NativeFile to = io.get().open(temp, true)) {
             to.cloneFrom(from);
             to.fsync();

@@ -59,8 +59,7 @@ public final class ResumeLog implements AutoCloseable {
 
     /** Starts a new log for a cycle to a {@code targetLength}-byte image against the basis {@code basisDigest}. */
     static ResumeLog create(Path destination, long targetLength, int blockSize, byte[] basisDigest) throws IOException {
-        FileChannel channel = FileChannel.open(pathFor(destination), StandardOpenOption.CREATE,
-                StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
+        FileChannel channel = SideFiles.create(pathFor(destination), false);
         ByteBuffer header = ByteBuffer.allocate(HEADER);
         header.put(MAGIC).putInt(VERSION).putLong(targetLength).putInt(blockSize).put(basisDigest);
         CRC32C crc = new CRC32C();

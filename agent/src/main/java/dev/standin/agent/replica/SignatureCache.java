@@ -77,8 +77,8 @@ public final class SignatureCache {
         }
         Path target = pathFor(replica);
         Path temp = target.resolveSibling(target.getFileName() + ".tmp");
-        try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
+        SideFiles.refuseLink(target);
+        try (FileChannel out = SideFiles.create(temp, true)) {
             ByteBuffer header = ByteBuffer.allocate(HEADER);
             header.put(MAGIC).putInt(VERSION).putInt(signatures.blockSize()).putLong(signatures.length())
                     .putLong(id.device()).putLong(id.inode()).putLong(id.size()).putLong(id.modifiedNanos())

@@ -184,8 +184,7 @@ final class UndoFile {
 
         Writer(Path path, long pointId, long lengthBefore, long lengthAfter, Optional<NativeIo> io)
                 throws IOException {
-            out = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE);
+            out = SideFiles.create(path, false);
             writeback = Writeback.of(path, io);
             ByteBuffer h = ByteBuffer.allocate(HEADER);
             h.put(MAGIC).putShort((short) VERSION).putShort((short) 0).putLong(pointId).putLong(lengthBefore)

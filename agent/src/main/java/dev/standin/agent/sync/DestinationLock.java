@@ -47,7 +47,8 @@ public final class DestinationLock implements AutoCloseable {
         try {
             channel = device
                     ? FileChannel.open(path, StandardOpenOption.WRITE)
-                    : FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                    : FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                            java.nio.file.LinkOption.NOFOLLOW_LINKS);
         } catch (java.nio.file.NoSuchFileException e) {
             throw new StandinException(ExitStatus.DESTINATION, "destination directory " + parent + " does not exist", e);
         }

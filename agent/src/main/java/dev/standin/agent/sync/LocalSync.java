@@ -154,7 +154,7 @@ public final class LocalSync {
         BytePipe pipe = new BytePipe();
         CountingOutputStream wire = new CountingOutputStream(options.dryRun() ? OutputStream.nullOutputStream() : pipe.output());
         CompletableFuture<Void> applier = options.dryRun() ? CompletableFuture.completedFuture(null)
-                : startApplier(pipe, replica, basis, header.basisDigest());
+                : startApplier(pipe, replica, header.targetLength(), basis, header.basisDigest());
         try {
             // A tracked cycle reads only where the guest wrote, nearly always in place: an index of
             // the whole replica for moved data would cost 0.13-0.3 s per million blocks, in
@@ -190,12 +190,13 @@ public final class LocalSync {
     }
 
     /** The receiving half, on its own thread: decode, check, assemble, journal, verify, commit. */
-    private CompletableFuture<Void> startApplier(BytePipe pipe, ReplicaSession replica, Signatures basis,
-            byte[] basisDigest) {
+    private CompletableFuture<Void> startApplier(BytePipe pipe, ReplicaSession replica, long targetLength,
+            Signatures basis, byte[] basisDigest) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         Thread thread = new Thread(() -> {
             try {
-                replica.keepSignatures(replica.apply(pipe.input(), basis, basisDigest, options.keepPoints(), progress));
+                replica.keepSignatures(replica.apply(pipe.input(), targetLength, basis, basisDigest,
+                        options.keepPoints(), progress));
                 done.complete(null);
             } catch (Throwable e) {
                 pipe.fail(e instanceof IOException io ? io : new IOException(e.toString(), e));

@@ -91,7 +91,12 @@ public final class ReplicaSession implements AutoCloseable {
             throws StandinException {
         DestinationLock lock;
         try {
+            if (Files.notExists(destination) || Files.isRegularFile(destination)) { // a device keeps them in the state dir
+                dev.standin.agent.replica.SideFiles.refuseLinksBeside(destination);
+            }
             lock = DestinationLock.acquire(destination);
+        } catch (dev.standin.agent.replica.SideFiles.LinkRefusedException e) {
+            throw new StandinException(ExitStatus.DESTINATION, e.getMessage(), e);
         } catch (IOException e) {
             throw new StandinException(ExitStatus.DESTINATION, "cannot lock " + destination + ": " + Failures.reason(e), e);
         }
@@ -138,7 +143,8 @@ public final class ReplicaSession implements AutoCloseable {
 
     /** Refuses a target this replica cannot hold, before anything is read or written. */
     public void checkTarget(long targetLength, int blockSize) throws StandinException {
-        if (targetLength < 0 || (targetLength + blockSize - 1) / blockSize > MAX_BLOCKS) {
+        // Divided before rounding up: a forged 2^63-1 would overflow "length + blockSize - 1".
+        if (targetLength < 0 || targetLength / blockSize + (targetLength % blockSize == 0 ? 0 : 1) > MAX_BLOCKS) {
             throw new StandinException(ExitStatus.PROTOCOL, "a " + targetLength + "-byte image in " + blockSize
                     + "-byte blocks is more than the " + MAX_BLOCKS + " blocks a receiver holds; use a larger block size");
         }
@@ -289,21 +295,27 @@ public final class ReplicaSession implements AutoCloseable {
      * the one the sender put in its end frame, or nothing is committed. Then call
      * {@link #keepSignatures}.
      */
-    public Committed apply(InputStream in, Signatures basis, byte[] basisDigest, int keepPoints, Progress progress)
-            throws StandinException, IOException {
+    public Committed apply(InputStream in, long targetLength, Signatures basis, byte[] basisDigest, int keepPoints,
+            Progress progress) throws StandinException, IOException {
         try (DeltaDecoder decoder = new DeltaDecoder(in)) {
-            return apply(decoder, basis, basisDigest, keepPoints, progress);
+            return apply(decoder, targetLength, basis, basisDigest, keepPoints, progress);
         }
     }
 
-    private Committed apply(DeltaDecoder decoder, Signatures basis, byte[] basisDigest, int keepPoints,
-            Progress progress) throws StandinException, IOException {
+    /** {@code targetLength}: the source's length the sender announced (Open), which the delta must build. */
+    private Committed apply(DeltaDecoder decoder, long targetLength, Signatures basis, byte[] basisDigest,
+            int keepPoints, Progress progress) throws StandinException, IOException {
         DeltaHeader header = decoder.header();
+        if (header.targetLength() != targetLength) {
+            throw new DeltaFormatException("delta builds a " + header.targetLength() + "-byte image, the sender announced "
+                    + targetLength);
+        }
         if (!Arrays.equals(header.basisDigest(), basisDigest) || header.basisLength() != basis.length()) {
             throw new DeltaFormatException("delta was computed against another basis than this replica");
         }
-        if (basis.blockCount() > 0 && header.blockSize() != basis.blockSize()) {
-            throw new DeltaFormatException("delta uses " + header.blockSize() + "-byte blocks, the replica's signatures "
+        // Also for a first copy: its blocks were agreed in Ready, and the staging file is laid out in them.
+        if (header.blockSize() != basis.blockSize()) {
+            throw new DeltaFormatException("delta uses " + header.blockSize() + "-byte blocks, this cycle's are "
                     + basis.blockSize());
         }
         checkTarget(header.targetLength(), header.blockSize());

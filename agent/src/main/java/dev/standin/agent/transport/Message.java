@@ -1,6 +1,8 @@
 package dev.standin.agent.transport;
 
+import dev.standin.delta.BlockSize;
 import dev.standin.delta.ImageDigest;
+import dev.standin.delta.stream.DeltaFormat;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -92,11 +94,22 @@ public sealed interface Message {
             String path = readString(in);
             long length = in.readLong();
             long allocated = in.readLong();
-            if (length < 0 || allocated < 0 || allocated > length) {
-                throw new ProtocolException("source length " + length + " with " + allocated + " allocated is impossible");
+            if (length < 0 || length > DeltaFormat.MAX_IMAGE_LENGTH || allocated < 0 || allocated > length) {
+                throw new ProtocolException("Open: source length " + length + " with " + allocated
+                        + " allocated is impossible (lengths are 0 to 2^62)");
             }
-            return new Open(path, length, allocated, in.readInt(), in.readBoolean(), in.readBoolean(), in.readInt(),
-                    readDigest(in));
+            int blockSize = in.readInt();
+            if (blockSize != 0 && !BlockSize.isValid(blockSize)) {
+                throw new ProtocolException("Open: block size " + blockSize + " is not 0 or a power of two from "
+                        + BlockSize.MIN + " to " + BlockSize.MAX);
+            }
+            boolean dryRun = readFlag(in, "Open.dryRun");
+            boolean scrub = readFlag(in, "Open.scrub");
+            int keepPoints = in.readInt();
+            if (keepPoints < -1) {
+                throw new ProtocolException("Open: keepPoints " + keepPoints + " is not -1 (the receiver's default) or more");
+            }
+            return new Open(path, length, allocated, blockSize, dryRun, scrub, keepPoints, readDigest(in));
         }
     }
 
@@ -156,7 +169,7 @@ public sealed interface Message {
         }
 
         static Begin read(DataInputStream in) throws IOException {
-            return new Begin(in.readBoolean());
+            return new Begin(readFlag(in, "Begin.wantSignatures"));
         }
     }
 
@@ -379,7 +392,13 @@ public sealed interface Message {
         }
         byte[] b = new byte[n];
         in.readFully(b);
-        return new String(b, StandardCharsets.UTF_8);
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT).decode(java.nio.ByteBuffer.wrap(b))
+                    .toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new ProtocolException("a string of " + n + " bytes is not valid UTF-8");
+        }
     }
 
     private static void writeDigest(DataOutputStream out, Optional<byte[]> digest) throws IOException {
@@ -389,8 +408,17 @@ public sealed interface Message {
         }
     }
 
+    /** A flag byte: 0 or 1, as the spec says; anything else is a malformed message, not "true". */
+    private static boolean readFlag(DataInputStream in, String field) throws IOException {
+        int b = in.readUnsignedByte();
+        if (b > 1) {
+            throw new ProtocolException(field + " is " + b + ", not 0 or 1");
+        }
+        return b == 1;
+    }
+
     private static Optional<byte[]> readDigest(DataInputStream in) throws IOException {
-        if (!in.readBoolean()) {
+        if (!readFlag(in, "digest present")) {
             return Optional.empty();
         }
         byte[] d = new byte[ImageDigest.LENGTH];

@@ -1,6 +1,8 @@
 package dev.standin.agent.transport;
 
+import dev.standin.agent.replica.SideFiles;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -52,7 +54,18 @@ public final class ReplicaRoot {
         return root;
     }
 
-    /** The replica at {@code wirePath}, or a {@link ProtocolException} naming why it is refused. */
+    /** Names in a file system hold at most this many bytes (NAME_MAX). */
+    static final int NAME_MAX = 255;
+    /** The longest thing standin puts around a replica's name for its side files ("." + NAME + suffix). */
+    private static final int SIDE_FILE_EXTRA = 1 + SideFiles.SUFFIXES.stream().mapToInt(String::length).max().orElseThrow();
+
+    /**
+     * The replica at {@code wirePath}, or a {@link ProtocolException} naming why it is refused.
+     * The grammar (docs/protocol.md, "Replica names"): components separated by '/', none empty,
+     * '.' or '..', none over 255 bytes, none starting with '-', no control or format characters
+     * (newline, RTL override), none of standin's own names ({@code .NAME.standin-*}), and a last
+     * component short enough for the side files kept beside it.
+     */
     public Path resolve(String wirePath) throws IOException {
         if (wirePath.isEmpty() || wirePath.indexOf('\0') >= 0) {
             throw refused(wirePath, "empty or contains NUL");
@@ -60,10 +73,30 @@ public final class ReplicaRoot {
         if (wirePath.startsWith("/")) {
             throw refused(wirePath, "absolute paths are not accepted from the wire");
         }
-        for (String part : wirePath.split("/", -1)) {
+        String[] parts = wirePath.split("/", -1);
+        for (String part : parts) {
             if (part.isEmpty() || part.equals("..") || part.equals(".")) {
                 throw refused(wirePath, "'" + part + "' components are not accepted");
             }
+            if (part.getBytes(StandardCharsets.UTF_8).length > NAME_MAX) {
+                throw refused(wirePath, "a name of " + part.getBytes(StandardCharsets.UTF_8).length
+                        + " bytes; names hold at most " + NAME_MAX);
+            }
+            if (part.startsWith("-")) {
+                throw refused(wirePath, "names starting with '-' are not accepted (commands would read them as options)");
+            }
+            if (part.codePoints().anyMatch(ReplicaRoot::isControl)) {
+                throw refused(wirePath, "names with control or format characters (newline, bidirectional overrides) "
+                        + "are not accepted");
+            }
+            if (part.startsWith(".") && part.contains(".standin-")) {
+                throw refused(wirePath, "'.NAME.standin-*' names are standin's own files beside a replica");
+            }
+        }
+        int lastBytes = parts[parts.length - 1].getBytes(StandardCharsets.UTF_8).length;
+        if (lastBytes + SIDE_FILE_EXTRA > NAME_MAX) {
+            throw refused(wirePath, "a replica name of " + lastBytes + " bytes; the files standin keeps beside it "
+                    + "need it to be at most " + (NAME_MAX - SIDE_FILE_EXTRA));
         }
         Path candidate = root.resolve(wirePath).normalize();
         if (!candidate.startsWith(root) || candidate.equals(root)) {
@@ -101,7 +134,14 @@ public final class ReplicaRoot {
         }
     }
 
+    private static boolean isControl(int codePoint) {
+        int type = Character.getType(codePoint);
+        return type == Character.CONTROL || type == Character.FORMAT || type == Character.UNASSIGNED
+                || type == Character.SURROGATE || type == Character.LINE_SEPARATOR
+                || type == Character.PARAGRAPH_SEPARATOR;
+    }
+
     private ProtocolException refused(String wirePath, String why) {
-        return new ProtocolException("path '" + wirePath + "' refused: " + why + " (root " + root + ")");
+        return new ProtocolException("path '" + WireText.quote(wirePath) + "' refused: " + why + " (root " + root + ")");
     }
 }

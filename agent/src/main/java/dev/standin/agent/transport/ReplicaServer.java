@@ -46,12 +46,27 @@ public final class ReplicaServer {
     private final Path stateDirectory;
     private final int threads;
     private final Optional<NativeIo> io;
+    private final RefusalLog log;
+
+    /** What the receiving host keeps of a cycle it refused or could not verify: one line each. */
+    @FunctionalInterface
+    public interface RefusalLog {
+        RefusalLog NONE = line -> { };
+
+        void line(String line);
+    }
 
     public ReplicaServer(ReplicaRoot root, Path stateDirectory, int threads, Optional<NativeIo> io) {
+        this(root, stateDirectory, threads, io, RefusalLog.NONE);
+    }
+
+    /** {@code log} gets one line for every cycle that did not end well (serve: its stderr, which sshd keeps). */
+    public ReplicaServer(ReplicaRoot root, Path stateDirectory, int threads, Optional<NativeIo> io, RefusalLog log) {
         this.root = root;
         this.stateDirectory = stateDirectory;
         this.threads = threads;
         this.io = io;
+        this.log = log;
     }
 
     /**
@@ -73,6 +88,7 @@ public final class ReplicaServer {
     /** Serves one cycle on {@code in}/{@code out}; returns the exit status (also sent to the peer). */
     public int serve(InputStream in, OutputStream out) {
         MessageChannel channel = new MessageChannel(in, out);
+        String replicaName = null;
         try {
             channel.sendPreamble();
             channel.send(new Message.Hello(PROTOCOL_VERSION, PROTOCOL_VERSION, Version.text(), CAPABILITIES));
@@ -88,6 +104,7 @@ public final class ReplicaServer {
                 return ExitStatus.OK.code();
             }
             Message request = next.get();
+            replicaName = request instanceof Message.Open o ? o.path() : request instanceof Message.Verify v ? v.path() : null;
             if (request instanceof Message.Verify verify) {
                 ScrubReport report = scrub().scrub(root.resolve(verify.path()));
                 channel.send(new Message.ScrubResult(JSON.writeValueAsString(report)));
@@ -103,16 +120,34 @@ public final class ReplicaServer {
             }
             return ExitStatus.OK.code();
         } catch (Exception e) {
-            StandinException failure = e instanceof ProtocolException p
-                    ? new StandinException(ExitStatus.PROTOCOL, p.getMessage(), p)
-                    : Failures.wrap(e, "destination ");
+            StandinException failure = classify(e);
+            // Bounded and escaped: a 4 KiB hostile path quoted in the reason would not fit the
+            // string field, and the write's failure would lose the reason.
+            String reason = WireText.reason(failure.getMessage());
+            log.line("refused" + (replicaName == null ? "" : " replica '" + WireText.quote(replicaName) + "'") + ": "
+                    + reason + " (exit " + failure.status().code() + ")");
             try {
-                channel.send(new Message.Failure(failure.status().code(), failure.getMessage()));
+                channel.send(new Message.Failure(failure.status().code(), reason));
             } catch (IOException | RuntimeException ignored) {
                 // the sender is gone; the replica is at its last committed point whatever happened
             }
             return failure.status().code();
         }
+    }
+
+    /**
+     * One status for one situation: whatever the peer sent that cannot be read (a bad field, a
+     * stream that ends early, between messages or inside one) is 5; the replica's own failures
+     * keep theirs.
+     */
+    private static StandinException classify(Exception e) {
+        if (e instanceof ProtocolException p) {
+            return new StandinException(ExitStatus.PROTOCOL, p.getMessage(), p);
+        }
+        if (e instanceof java.io.EOFException) {
+            return new StandinException(ExitStatus.PROTOCOL, "the sender's stream ended before its cycle did", e);
+        }
+        return Failures.wrap(e, "destination ");
     }
 
     private void cycle(MessageChannel channel, Message.Open open, ReplicaSession replica, boolean senderSigns)
@@ -173,7 +208,8 @@ public final class ReplicaServer {
             return;
         }
         int keep = open.keepPoints() >= 0 ? open.keepPoints() : SyncOptions.DEFAULT_KEEP_POINTS;
-        ReplicaSession.Committed committed = replica.apply(channel.input(), basis, basisDigest, keep, Progress.NONE);
+        ReplicaSession.Committed committed = replica.apply(channel.input(), open.sourceLength(), basis, basisDigest, keep,
+                Progress.NONE);
         if (!senderSigns) {
             SignatureTransfer.sendChanges(channel, basis, committed.signatures());
         }

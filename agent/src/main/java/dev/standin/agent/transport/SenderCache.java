@@ -4,6 +4,7 @@ import dev.standin.delta.BlockSize;
 import dev.standin.delta.ImageDigest;
 import dev.standin.agent.replica.SignatureEntries;
 import dev.standin.delta.Signatures;
+import dev.standin.agent.replica.SideFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -93,10 +94,10 @@ public final class SenderCache {
 
     /** Records {@code signatures} as generation {@code generation}; failure only costs a transfer. */
     public void store(Signatures signatures, byte[] generation) throws IOException {
-        Files.createDirectories(file.getParent());
+        SideFiles.createDirectories(file.getParent());
         Path temp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
+        SideFiles.refuseLink(file);
+        try (FileChannel out = SideFiles.create(temp, true)) {
             ByteBuffer header = ByteBuffer.allocate(HEADER).put(MAGIC).putInt(VERSION).putInt(signatures.blockSize())
                     .putLong(signatures.length()).put(generation).flip();
             SignatureEntries.writeFile(out, header, signatures);

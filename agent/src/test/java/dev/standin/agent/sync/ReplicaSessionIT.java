@@ -42,7 +42,7 @@ class ReplicaSessionIT {
         new Random(2).nextBytes(target);
         Signatures basis = SignatureBuilder.of(ByteBuffer.wrap(Files.readAllBytes(replica)), B);
         try (ReplicaSession session = ReplicaSession.open(replica, dir.resolve("state"), NativeIo.tryLoad())) {
-            ReplicaSession.Committed committed = session.apply(new ByteArrayInputStream(delta(basis, target)), basis,
+            ReplicaSession.Committed committed = session.apply(new ByteArrayInputStream(delta(basis, target)), target.length, basis,
                     basis.digest(), 0, Progress.NONE);
             Thread.sleep(20); // past the clock tick of the commit's last write
             try (RandomAccessFile f = new RandomAccessFile(replica.toFile(), "rw")) {
@@ -57,7 +57,7 @@ class ReplicaSessionIT {
         Path other = Images.createRandom(dir.resolve("other.img"), 64 * B, 3);
         Signatures otherBasis = SignatureBuilder.of(ByteBuffer.wrap(Files.readAllBytes(other)), B);
         try (ReplicaSession session = ReplicaSession.open(other, dir.resolve("state"), NativeIo.tryLoad())) {
-            session.keepSignatures(session.apply(new ByteArrayInputStream(delta(otherBasis, target)), otherBasis,
+            session.keepSignatures(session.apply(new ByteArrayInputStream(delta(otherBasis, target)), target.length, otherBasis,
                     otherBasis.digest(), 0, Progress.NONE));
         }
         assertEquals(SignatureBuilder.of(ByteBuffer.wrap(target), B), SignatureCache.load(other, B).orElseThrow());

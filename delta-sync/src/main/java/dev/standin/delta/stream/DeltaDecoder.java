@@ -198,7 +198,11 @@ public final class DeltaDecoder implements AutoCloseable {
         }
         long length = payload.getLong();
         long count = payload.getLong();
-        if (length != header.targetLength() || offset != header.targetLength()) {
+        if (length != header.targetLength()) {
+            throw new DeltaFormatException("end frame's targetLength is " + length + ", the header's "
+                    + header.targetLength());
+        }
+        if (offset != header.targetLength()) {
             throw new DeltaFormatException("stream ends at " + offset + " of the target's " + header.targetLength() + " bytes");
         }
         if (count != opCount) {
