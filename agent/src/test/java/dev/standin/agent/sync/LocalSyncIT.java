@@ -318,6 +318,6 @@ class LocalSyncIT {
         Path source = Images.create(dir.resolve("vm.img"), 8 * MIB, 12);
         Cli.Result r = Cli.run("sync", source.toString(), dir.resolve("r.img").toString(), "--stats");
         assertEquals(0, r.exit(), r.err());
-        assertTrue(r.out().contains("Blocks:") && r.out().contains("Literal data:") && r.out().contains("Digest:"), r.out());
+        assertTrue(r.out().contains("Blocks:") && r.out().contains("Literal data:") && r.out().contains("Image digest:"), r.out());
     }
 }
