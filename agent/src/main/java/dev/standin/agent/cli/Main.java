@@ -60,8 +60,26 @@ public final class Main {
         if (command.equals("agent") || command.equals("serve")) {
             return; // the agent logs its own end; serve's stderr is its sender's, which reports the cut
         }
-        boolean writesReplicas = command.equals("sync") || command.equals("verify");
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        Runtime.getRuntime().addShutdownHook(new InterruptionReport(finished,
+                command.equals("sync") || command.equals("verify")));
+    }
+
+    /**
+     * A class, not a lambda: the first lambda of a JVM bootstraps java.lang.invoke (~10 ms here),
+     * and every command that the agent runs pays this JVM's start-up.
+     */
+    private static final class InterruptionReport extends Thread {
+        private final java.util.concurrent.atomic.AtomicBoolean finished;
+        private final boolean writesReplicas;
+
+        InterruptionReport(java.util.concurrent.atomic.AtomicBoolean finished, boolean writesReplicas) {
+            super("standin-interrupted");
+            this.finished = finished;
+            this.writesReplicas = writesReplicas;
+        }
+
+        @Override
+        public void run() {
             if (!finished.get()) {
                 System.err.println(writesReplicas
                         ? "standin: interrupted; the replica is left at its last committed point, and the next cycle "
@@ -69,7 +87,7 @@ public final class Main {
                         : "standin: interrupted");
                 System.err.flush();
             }
-        }, "standin-interrupted"));
+        }
     }
 
     /**

@@ -24,9 +24,9 @@ record RunRequest(String build, Path workingDirectory, boolean terminal, boolean
     /**
      * Variables a command run by the agent reads or must agree with the agent on: HOME (where
      * ~/.ssh is), SSH_AUTH_SOCK (the ssh-agent to use), SSH_ORIGINAL_COMMAND (a forced command's
-     * request).
+     * request), SSH_CLIENT (the peer serve names in its record of a refusal).
      */
-    static final List<String> FORWARDED = List.of("HOME", "SSH_AUTH_SOCK", "SSH_ORIGINAL_COMMAND");
+    static final List<String> FORWARDED = List.of("HOME", "SSH_AUTH_SOCK", "SSH_ORIGINAL_COMMAND", "SSH_CLIENT");
 
     RunRequest {
         if (!workingDirectory.isAbsolute()) {

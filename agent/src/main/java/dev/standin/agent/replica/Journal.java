@@ -108,7 +108,9 @@ public final class Journal {
 
         Writer(Path path, int blockSize, long targetLength, long basisLength, byte[] basisDigest) throws IOException {
             this.path = path;
-            SideFiles.createDirectories(path.toAbsolutePath().getParent());
+            // The replica's own directory, or the state directory's journal/: either may be a link an
+            // administrator made (/srv/replicas -> /data/replicas); the journal file itself is not.
+            Files.createDirectories(path.toAbsolutePath().getParent());
             this.channel = SideFiles.create(path, false);
             ByteBuffer h = ByteBuffer.allocate(HEADER_LENGTH);
             h.put(MAGIC).putShort((short) VERSION).putShort((short) 0).putInt(blockSize)

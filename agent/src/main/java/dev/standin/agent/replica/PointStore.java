@@ -144,7 +144,7 @@ public final class PointStore {
     void create() throws IOException {
         SideFiles.refuseLink(directory);
         if (!exists()) {
-            SideFiles.createDirectories(directory);
+            SideFiles.createDirectory(directory);
             Durability.syncDirectory(directory.toAbsolutePath().getParent());
         }
     }

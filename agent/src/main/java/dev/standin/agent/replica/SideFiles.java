@@ -87,8 +87,11 @@ public final class SideFiles {
         }
     }
 
-    /** Makes {@code directory} (and its parents) exist; a link on the way is refused, not followed. */
-    public static void createDirectories(Path directory) throws IOException {
+    /**
+     * Makes standin's own directory {@code directory} exist (its parents as they are, links an
+     * administrator made included); a link where it belongs is refused, not followed.
+     */
+    static void createDirectory(Path directory) throws IOException {
         Path absolute = directory.toAbsolutePath();
         refuseLink(absolute);
         Files.createDirectories(absolute);

@@ -48,7 +48,10 @@ public final class ReplicaServer {
     private final Optional<NativeIo> io;
     private final RefusalLog log;
 
-    /** What the receiving host keeps of a cycle it refused or could not verify: one line each. */
+    /**
+     * What the receiving host keeps of a cycle it refused or could not verify, and of recovery
+     * points a repair dropped: one line each.
+     */
     @FunctionalInterface
     public interface RefusalLog {
         RefusalLog NONE = line -> { };
@@ -210,6 +213,10 @@ public final class ReplicaServer {
         int keep = open.keepPoints() >= 0 ? open.keepPoints() : SyncOptions.DEFAULT_KEEP_POINTS;
         ReplicaSession.Committed committed = replica.apply(channel.input(), open.sourceLength(), basis, basisDigest, keep,
                 Progress.NONE);
+        if (!replica.droppedPoints().isEmpty()) {
+            log.line("replica '" + WireText.quote(open.path()) + "' no longer held its newest recovery point (changed "
+                    + "outside standin); dropped points " + replica.droppedPoints() + ", which depended on it");
+        }
         if (!senderSigns) {
             SignatureTransfer.sendChanges(channel, basis, committed.signatures());
         }

@@ -94,7 +94,7 @@ public final class SenderCache {
 
     /** Records {@code signatures} as generation {@code generation}; failure only costs a transfer. */
     public void store(Signatures signatures, byte[] generation) throws IOException {
-        SideFiles.createDirectories(file.getParent());
+        Files.createDirectories(file.getParent()); // in the state directory, which may be a link an administrator made
         Path temp = file.resolveSibling(file.getFileName() + ".tmp");
         SideFiles.refuseLink(file);
         try (FileChannel out = SideFiles.create(temp, true)) {

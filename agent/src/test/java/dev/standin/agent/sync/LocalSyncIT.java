@@ -39,6 +39,22 @@ class LocalSyncIT {
      * A source cut short while it is being scanned (it is read through mappings, where the lost
      * pages fault): the cycle fails in one line and the replica keeps its previous content.
      */
+    /** Links an administrator made on the way to a replica (its directory, the state directory) are theirs to make. */
+    @Test
+    void directoriesReachedThroughLinksAreFollowed() throws Exception {
+        Path source = Images.create(dir.resolve("vm.img"), 4 * MIB, 41);
+        Path real = Files.createDirectories(dir.resolve("data/replicas"));
+        Path linked = Files.createSymbolicLink(dir.resolve("replicas"), real);
+        Path state = Files.createSymbolicLink(dir.resolve("state"), Files.createDirectories(dir.resolve("data/state")));
+        for (int cycle = 0; cycle < 2; cycle++) {
+            Images.overwriteBlocks(source, 4, 4096, cycle);
+            Cli.Result r = Cli.sync(source, linked.resolve("r.img"), state);
+            assertEquals(0, r.exit(), r.err());
+            assertEquals(Images.sha256(source), Images.sha256(real.resolve("r.img")));
+        }
+        assertTrue(Files.isDirectory(real.resolve(".r.img.standin-points")));
+    }
+
     /**
      * --bwlimit on a local sync limits what the cycle reads (it was silently ignored: 179 MiB/s
      * with --bwlimit 1M). A lower bound only: a limiter may be slower, never faster.

@@ -162,6 +162,26 @@ class HostileInputIT {
         }
     }
 
+    /** The real command: the refusal is one line on serve's stderr, naming the peer from SSH_CLIENT. */
+    @Test
+    void serveKeepsOneLineOfEveryRefusalNamingThePeer() throws Exception {
+        Path root = Files.createDirectories(dir.resolve("root"));
+        java.io.StringWriter err = new java.io.StringWriter();
+        ByteArrayOutputStream replies = new ByteArrayOutputStream();
+        dev.standin.agent.cli.Invocation invocation = new dev.standin.agent.cli.Invocation(
+                new ByteArrayInputStream(firstCopy("evil\nname.img", content(10))), replies,
+                new java.io.PrintWriter(java.io.Writer.nullWriter()), new java.io.PrintWriter(err, true),
+                Optional.of(dir), java.util.Map.of("SSH_CLIENT", "203.0.113.9 50022 22"), false, Optional.empty());
+        int exit = dev.standin.agent.cli.Main.run(invocation, "serve", "--root", root.toString(), "--state-dir",
+                dir.resolve("state").toString());
+        assertEquals(ExitStatus.PROTOCOL.code(), exit);
+        List<String> lines = err.toString().lines().toList();
+        assertEquals(1, lines.size(), err.toString());
+        assertTrue(lines.get(0).startsWith("standin serve: 203.0.113.9: refused replica 'evil\\u000aname.img': path "),
+                lines.get(0));
+        assertTrue(lines.get(0).endsWith("(exit 5)"), lines.get(0));
+    }
+
     @Test
     void namesTooLongForTheFileSystemOrTheSideFilesAreRefused() throws Exception {
         Path root = Files.createDirectories(dir.resolve("root"));
