@@ -15,18 +15,6 @@ import java.util.concurrent.TimeUnit;
  */
 public final class RateLimitedOutputStream extends OutputStream {
 
-    /** A monotonic clock in nanoseconds, as {@link System#nanoTime()}. */
-    @FunctionalInterface
-    public interface NanoClock {
-        long nanoTime();
-    }
-
-    /** Sleeps for about {@code nanos}; may return early (the stream checks the clock again). */
-    @FunctionalInterface
-    public interface Sleeper {
-        void sleep(long nanos) throws InterruptedException;
-    }
-
     /** The smallest burst: at low rates a tenth of a second is too few bytes for an SSH packet's worth. */
     public static final long MIN_BURST = RateLimiter.MIN_BURST;
 
@@ -37,10 +25,9 @@ public final class RateLimitedOutputStream extends OutputStream {
         this(out, bytesPerSecond, System::nanoTime, TimeUnit.NANOSECONDS::sleep);
     }
 
-    public RateLimitedOutputStream(OutputStream out, long bytesPerSecond, NanoClock clock, Sleeper sleeper) {
-        Objects.requireNonNull(clock, "clock");
-        Objects.requireNonNull(sleeper, "sleeper");
-        this.limiter = new RateLimiter(bytesPerSecond, clock::nanoTime, sleeper::sleep);
+    public RateLimitedOutputStream(OutputStream out, long bytesPerSecond, RateLimiter.NanoClock clock,
+            RateLimiter.Sleeper sleeper) {
+        this.limiter = new RateLimiter(bytesPerSecond, clock, sleeper);
         this.out = Objects.requireNonNull(out, "out");
     }
 

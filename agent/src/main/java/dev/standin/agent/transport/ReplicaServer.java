@@ -127,8 +127,10 @@ public final class ReplicaServer {
             // Bounded and escaped: a 4 KiB hostile path quoted in the reason would not fit the
             // string field, and the write's failure would lose the reason.
             String reason = WireText.reason(failure.getMessage());
-            log.line("refused" + (replicaName == null ? "" : " replica '" + WireText.quote(replicaName) + "'") + ": "
-                    + reason + " (exit " + failure.status().code() + ")");
+            // "refused": the sender's input was not accepted; "failed": the replica's side (disk, digest).
+            log.line((failure.status() == ExitStatus.PROTOCOL ? "refused" : "failed")
+                    + (replicaName == null ? "" : " replica '" + WireText.quote(replicaName) + "'") + ": " + reason
+                    + " (exit " + failure.status().code() + ")");
             try {
                 channel.send(new Message.Failure(failure.status().code(), reason));
             } catch (IOException | RuntimeException ignored) {

@@ -24,7 +24,7 @@ class RateLimitedOutputStreamTest {
     private static final long SECOND = 1_000_000_000L;
 
     /** A clock that only moves when the stream sleeps or the test says so. */
-    private static final class VirtualTime implements RateLimitedOutputStream.NanoClock, RateLimitedOutputStream.Sleeper {
+    private static final class VirtualTime implements dev.standin.agent.sync.RateLimiter.NanoClock, dev.standin.agent.sync.RateLimiter.Sleeper {
         long now = 123_456_789L; // not zero, so that nothing relies on starting at 0
         final List<Long> sleeps = new ArrayList<>();
 
