@@ -21,6 +21,9 @@ import java.util.Optional;
  */
 public final class DiskImage implements AutoCloseable {
 
+    /** errno of lseek(2) asked for data or a hole at or past the end of the file. */
+    private static final int ENXIO = 6;
+
     private final Path path;
     private final FileChannel channel;
     private final NativeFile nativeFile;
@@ -128,7 +131,14 @@ public final class DiskImage implements AutoCloseable {
         if (nativeFile == null || blockDevice) {
             return to > from ? List.of(new Extent(from, to - from)) : List.of();
         }
-        return nativeFile.dataExtents(from, to);
+        try {
+            return nativeFile.dataExtents(from, to);
+        } catch (dev.standin.nativeio.NativeException e) {
+            if (e.errno() == ENXIO) { // SEEK_DATA/SEEK_HOLE past the end: the file is shorter than when it was sized
+                throw new IOException(path + " ended before " + from + " (did it shrink during the cycle?)", e);
+            }
+            throw e;
+        }
     }
 
     /** Fills {@code dst}'s remaining bytes from {@code offset}; fails if the image ends first. */
