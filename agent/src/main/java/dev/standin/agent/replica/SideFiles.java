@@ -69,9 +69,9 @@ public final class SideFiles {
     }
 
     /**
-     * Opens {@code path} empty for writing, creating it; never through a link. {@code truncate}:
-     * an existing regular file is emptied (a journal, a log restarted); a temporary is made anew
-     * (a leftover of a crash is removed first, a link refused).
+     * Opens {@code path} empty for writing, creating it; never through a link. Without
+     * {@code temporary}, an existing regular file is emptied (a journal, a log restarted); with it,
+     * the file is made anew (a leftover of a crash is removed first, a link refused).
      */
     public static FileChannel create(Path path, boolean temporary) throws IOException {
         refuseLink(path);
