@@ -4,20 +4,19 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
-import dev.standin.agent.sync.LocalSync;
+import dev.standin.agent.engine.CycleRequest;
+import dev.standin.agent.engine.DiskOutcome;
+import dev.standin.agent.engine.Replication;
+import dev.standin.agent.sync.CycleRecovery;
 import dev.standin.agent.sync.Progress;
 import dev.standin.agent.sync.SyncOptions;
-import dev.standin.agent.sync.SnapshotSync;
 import dev.standin.agent.sync.SyncStats;
-import dev.standin.snapshot.SnapshotSpec;
-import java.io.PrintWriter;
+import dev.standin.agent.transport.RemoteLocation;
+import dev.standin.agent.transport.SshRemoteShell;
 import dev.standin.delta.MoveSearch;
 import dev.standin.delta.stream.Compression;
-import dev.standin.agent.transport.ParallelRemoteSync;
-import dev.standin.agent.transport.RemoteLocation;
-import dev.standin.agent.transport.RemoteSync;
-import dev.standin.agent.transport.SshOptions;
-import dev.standin.agent.transport.SshRemoteShell;
+import dev.standin.snapshot.SnapshotSpec;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -147,9 +146,7 @@ final class SyncCommand implements Callable<Integer> {
         if (verbose) {
             progress = verboseProgress = new VerboseProgress(progress, spec.commandLine().getErr());
         }
-        List<SyncStats> results = remote.isPresent()
-                ? syncRemote(sources, remote.get(), progress)
-                : syncLocal(sources, destinationText, progress);
+        List<SyncStats> results = replicate(sources, destinationText, remote, progress);
         if (verboseProgress != null) {
             verboseProgress.succeeded();
         }
@@ -176,48 +173,50 @@ final class SyncCommand implements Callable<Integer> {
                 .build();
     }
 
-    private List<SyncStats> syncLocal(List<String> sources, String destination, Progress progress)
-            throws StandinException, InterruptedException {
-        List<SyncStats> results = new ArrayList<>();
-        if (sources.size() == 1 && !Files.isDirectory(path(destination))) {
-            SyncOptions options = options(sources.get(0), path(destination), false);
-            PrintWriter err = spec.commandLine().getErr();
-            results.add(snapshot == null ? new LocalSync(options, progress).run()
-                    : new SnapshotSync(options, SnapshotSpec.parse(snapshot).resolvingPaths(main.invocation()::resolve),
-                            progress,
-                            line -> err.println("standin: " + line), // stale snapshots released: a crash left them
-                            Optional.of(SshRemoteShell.connector(ssh.options(0, main.invocation())))).run());
-            return results;
-        }
-        if (snapshot != null) {
+    /**
+     * One request to the engine: each SOURCE with its replica (DEST itself, or DEST/NAME for several
+     * sources or a DEST directory), on this host or DEST's.
+     */
+    private List<SyncStats> replicate(List<String> sources, String destination, Optional<RemoteLocation> remote,
+            Progress progress) throws StandinException, InterruptedException {
+        boolean intoDirectory = remote.isPresent() ? sources.size() > 1 || remote.get().path().endsWith("/")
+                : sources.size() > 1 || Files.isDirectory(path(destination));
+        if (snapshot != null && sources.size() > 1) {
             throw new StandinException(ExitStatus.USAGE, "--snapshot takes one SOURCE and one DEST");
         }
-        if (!Files.isDirectory(path(destination))) {
+        if (remote.isEmpty() && sources.size() > 1 && !Files.isDirectory(path(destination))) {
             throw new StandinException(ExitStatus.USAGE, "with several sources, " + destination + " must be a directory");
         }
+        Optional<SnapshotSpec> view = snapshot == null ? Optional.empty()
+                : Optional.of(SnapshotSpec.parse(snapshot).resolvingPaths(main.invocation()::resolve));
+        List<CycleRequest.Disk> disks = new ArrayList<>();
         for (String source : sources) {
-            Path target = path(destination).resolve(Path.of(source).getFileName());
-            results.add(new LocalSync(options(source, target, false), progress).run());
+            Path replica;
+            if (remote.isPresent()) {
+                String base = remote.get().path();
+                replica = Path.of(intoDirectory ? (base.endsWith("/") ? base : base + "/")
+                        + Path.of(source).getFileName() : base);
+            } else {
+                replica = intoDirectory ? path(destination).resolve(Path.of(source).getFileName()) : path(destination);
+            }
+            disks.add(new CycleRequest.Disk(options(source, replica, remote.isPresent()), view));
         }
-        return results;
-    }
-
-    private List<SyncStats> syncRemote(List<String> sources, RemoteLocation remote, Progress progress)
-            throws StandinException, InterruptedException {
-        if (snapshot != null) {
-            throw new StandinException(ExitStatus.USAGE, "--snapshot to another host is not supported yet: sync the "
-                    + "snapshot to a local replica, or run standin on the VM's host with a local DEST");
-        }
-        SshOptions ssh = this.ssh.options(bandwidthLimit == null ? 0 : bandwidthLimit, main.invocation());
-        if (sources.size() == 1 && !remote.path().endsWith("/")) {
-            return List.of(new RemoteSync(options(sources.get(0), Path.of(remote.path()), true), remote, ssh, false,
-                    progress, main.invocation().warmChannels()).run());
+        Optional<CycleRequest.Remote> host = remote.map(r -> new CycleRequest.Remote(r,
+                ssh.options(bandwidthLimit == null ? 0 : bandwidthLimit, main.invocation()),
+                sources.size() == 1 ? main.invocation().warmChannels() : Optional.empty()));
+        PrintWriter err = spec.commandLine().getErr();
+        Replication replication = new Replication(progress,
+                line -> err.println("standin: " + line), // stale snapshots released: a crash left them
+                Optional.of(SshRemoteShell.connector(ssh.options(0, main.invocation()))));
+        List<DiskOutcome> outcomes = replication.run(new CycleRequest(disks, host, false));
+        if (outcomes.size() == 1) {
+            return List.of(outcomes.get(0).orThrow());
         }
         List<SyncStats> done = new ArrayList<>();
-        List<ParallelRemoteSync.Outcome> failed = new ArrayList<>();
-        for (var outcome : ParallelRemoteSync.run(sources, remote, ssh, (s, d) -> options(s, d, true), progress)) {
-            if (outcome.failure() == null) {
-                done.add(outcome.stats());
+        List<DiskOutcome> failed = new ArrayList<>();
+        for (DiskOutcome outcome : outcomes) {
+            if (outcome.succeeded()) {
+                done.add(outcome.stats().get());
             } else {
                 failed.add(outcome);
             }
@@ -229,10 +228,10 @@ final class SyncCommand implements Callable<Integer> {
             report(result);
         }
         StringBuilder message = new StringBuilder(failed.size() + " of " + sources.size() + " disks failed:");
-        for (var f : failed) {
-            message.append(' ').append(f.source()).append(": ").append(f.failure().getMessage()).append(';');
+        for (DiskOutcome f : failed) {
+            message.append(' ').append(f.source()).append(": ").append(f.failure().get().getMessage()).append(';');
         }
-        throw new StandinException(failed.get(0).failure().status(), message.substring(0, message.length() - 1));
+        throw new StandinException(failed.get(0).failure().get().status(), message.substring(0, message.length() - 1));
     }
 
     private Path path(String text) {
@@ -260,7 +259,7 @@ final class SyncCommand implements Callable<Integer> {
                     + ", which depended on it, and " + (result.dryRun() ? "would repair" : "repaired") + " it from "
                     + result.source());
         }
-        if (verbose && !"none".equals(result.recovery())) {
+        if (verbose && result.recovery() != CycleRecovery.NONE) {
             spec.commandLine().getErr().println("standin: journal left by an interrupted run was " + result.recovery());
         }
         if (json) {

@@ -23,7 +23,9 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import dev.standin.agent.transport.RemoteLocation;
-import dev.standin.agent.transport.RemoteSync;
+import dev.standin.agent.engine.CycleRequest;
+import dev.standin.agent.engine.DiskOutcome;
+import dev.standin.agent.engine.Replication;
 import dev.standin.agent.transport.RemoteVerify;
 import dev.standin.agent.sync.SyncStats;
 import java.util.Optional;
@@ -147,8 +149,7 @@ final class VerifyCommand implements Callable<Integer> {
         if (source == null) {
             return VerifyResult.of(scrub.scrub(destination));
         }
-        Scrub.Repair repair = scrub.repair(syncOptions(destination, Compression.NONE));
-        return VerifyResult.repaired(repair.scrub(), repair.sync());
+        return repair(syncOptions(destination, Compression.NONE), Optional.empty(), progress);
     }
 
     /** The scrub runs on the replica's host; with --against, inside a cycle that repairs from SOURCE. */
@@ -157,10 +158,17 @@ final class VerifyCommand implements Callable<Integer> {
         if (source == null) {
             return VerifyResult.of(RemoteVerify.run(remote, ssh.options(0, main.invocation())));
         }
-        RemoteSync sync = new RemoteSync(syncOptions(Path.of(remote.path()), Compression.LZ4), remote, ssh.options(0, main.invocation()),
-                true, progress, Optional.empty());
-        SyncStats stats = sync.run();
-        return VerifyResult.repaired(sync.scrubReport(), stats);
+        return repair(syncOptions(Path.of(remote.path()), Compression.LZ4),
+                Optional.of(new CycleRequest.Remote(remote, ssh.options(0, main.invocation()), Optional.empty())), progress);
+    }
+
+    /** A cycle from SOURCE whose replica signatures come from a scrub, so that every drifted block is rewritten. */
+    private VerifyResult repair(SyncOptions options, Optional<CycleRequest.Remote> remote, Progress progress)
+            throws StandinException, InterruptedException {
+        DiskOutcome outcome = new Replication(progress, line -> { }, Optional.empty())
+                .run(new CycleRequest(List.of(new CycleRequest.Disk(options, Optional.empty())), remote, true)).get(0);
+        SyncStats stats = outcome.orThrow();
+        return VerifyResult.repaired(outcome.scrub().orElse(null), stats);
     }
 
     private SyncOptions syncOptions(Path destination, Compression compression) {

@@ -55,7 +55,7 @@ public final class ReplicaSession implements AutoCloseable {
     public static final long MAX_BLOCKS = 1L << 24;
 
     /** The replica's block signatures and how many bytes of the replica were read for them. */
-    public record Signed(Signatures signatures, long bytesRead, String source) {}
+    public record Signed(Signatures signatures, long bytesRead, SignatureSource source) {}
 
     /**
      * A committed cycle: the replica's new signatures and digest, the recovery point it is (0: none
@@ -238,15 +238,15 @@ public final class ReplicaSession implements AutoCloseable {
     public Signed signatures(int blockSize, SegmentPipeline pipeline, Progress progress, long targetLength)
             throws StandinException {
         if (firstCopy()) {
-            return resume.map(h -> new Signed(overlay, 0, "partial"))
-                    .orElseGet(() -> new Signed(Signatures.empty(blockSize), 0, "none"));
+            return resume.map(h -> new Signed(overlay, 0, SignatureSource.PARTIAL))
+                    .orElseGet(() -> new Signed(Signatures.empty(blockSize), 0, SignatureSource.NONE));
         }
         if (overlay != null) {
-            return new Signed(overlay, 0, "resume");
+            return new Signed(overlay, 0, SignatureSource.RESUME);
         }
         Optional<Signatures> fromCache = cachedSignatures(blockSize);
         if (fromCache.isPresent()) {
-            return new Signed(fromCache.get(), 0, "cache");
+            return new Signed(fromCache.get(), 0, SignatureSource.CACHE);
         }
         return read(blockSize, pipeline, progress, basisLength(targetLength));
     }
@@ -264,7 +264,7 @@ public final class ReplicaSession implements AutoCloseable {
             throw new IllegalStateException("replica signer returned " + s.signatures() + " for " + length
                     + " bytes in blocks of " + blockSize);
         }
-        return new Signed(s.signatures(), s.bytesRead(), "scrub");
+        return new Signed(s.signatures(), s.bytesRead(), SignatureSource.SCRUB);
     }
 
     private Signed read(int blockSize, SegmentPipeline pipeline, Progress progress, long length) throws StandinException {
@@ -280,7 +280,7 @@ public final class ReplicaSession implements AutoCloseable {
                 }
                 return Boolean.TRUE;
             }, (offset, n, done) -> { }, progress::done);
-            return new Signed(signatures, bytesRead, "read");
+            return new Signed(signatures, bytesRead, SignatureSource.READ);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new StandinException(ExitStatus.INTERRUPTED, "interrupted; the replica is unchanged", e);

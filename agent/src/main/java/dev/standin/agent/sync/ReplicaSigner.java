@@ -4,7 +4,7 @@ import dev.standin.agent.image.DiskImage;
 import dev.standin.delta.Signatures;
 
 /**
- * Computes the replica's signatures for a cycle in place of {@link LocalSync}'s own read of it.
+ * Computes the replica's signatures for a cycle in place of {@link LocalDestination}'s own read of it.
  * {@code standin verify --against} plugs its scrub in here: the replica is then read once, inside
  * the cycle's destination lock and after journal recovery, compared with its record on the way,
  * and the sync repairs every block that differs from the source. A signer is never asked for a

@@ -4,12 +4,9 @@ package dev.standin.agent.sync;
  * What a sync did, as printed by {@code --stats} and {@code --json}. Block counts are of source
  * blocks: same (unchanged in place), moved (found elsewhere in the replica), zero (became zero),
  * changed (sent as literal data). {@code signatures} says where the replica's block signatures came
- * from: {@code none} (first copy), {@code cache} (kept from the last cycle, the replica was not
- * read), {@code read} (the replica was read), {@code scrub} (read by {@code standin verify --against}),
- * {@code partial} or {@code resume} (an interrupted cycle's held blocks over the replica's), and over
- * SSH {@code sender-cache} or {@code receiver-*}. {@code tracking} says how the source was scanned:
- * {@code none} (no --snapshot), a change-tracking method such as {@code dirty-bitmap} (only changed
- * extents were read), or {@code full-scan:REASON} when tracking was unavailable or not trusted.
+ * from ({@link SignatureSource}), {@code recovery} what an interrupted cycle had left
+ * ({@link CycleRecovery}), {@code tracking} how the source was scanned ({@link ScanMethod}); in
+ * JSON each is the string its type names.
  * {@code pointsDropped} lists the recovery points the cycle dropped (in a dry run: would drop)
  * because the replica no longer held its newest point (docs/points-format.md, "A replica changed
  * outside standin").
@@ -27,15 +24,15 @@ public record SyncStats(
         long bytesRead,
         long sourceBytesRead,
         long replicaBytesRead,
-        String signatures,
+        SignatureSource signatures,
         long literalBytes,
         long wireBytes,
         String compression,
         boolean firstCopy,
         boolean dryRun,
-        String recovery,
+        CycleRecovery recovery,
         String digest,
-        String tracking,
+        ScanMethod tracking,
         double seconds,
         java.util.List<Long> pointsDropped) {
 

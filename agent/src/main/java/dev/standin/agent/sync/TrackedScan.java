@@ -7,16 +7,16 @@ import dev.standin.snapshot.Tracking;
 /**
  * Whether a cycle may read only the changed extents, and what the stats say about it. Skipping
  * unchanged extents takes their content from the replica's cached signatures, so it is safe only
- * if (1) the hook trusts its tracking, (2) the signatures came from the cache (the replica is
- * provably as last committed), (3) the size is unchanged, and (4) the replica's digest is the one
- * the hook recorded when tracking last advanced, i.e. the changes are relative to this very
- * replica. Otherwise the whole source is scanned and the reason is reported.
+ * if (1) the hook trusts its tracking, (2) the signatures came from a cache, here or on the
+ * receiving host (the replica is provably as last committed), (3) the size is unchanged, and (4)
+ * the replica's digest is the one the hook recorded when tracking last advanced, i.e. the changes
+ * are relative to this very replica. Otherwise the whole source is scanned and the reason is reported.
  */
-record TrackedScan(UnchangedSegments unread, String description) {
+record TrackedScan(UnchangedSegments unread, ScanMethod description) {
 
-    static TrackedScan decide(Tracking tracking, boolean firstCopy, String signatureSource, Signatures basis, long length) {
+    static TrackedScan decide(Tracking tracking, boolean firstCopy, SignatureSource signatureSource, Signatures basis, long length) {
         if (tracking == null) {
-            return new TrackedScan(null, "none");
+            return new TrackedScan(null, ScanMethod.NONE);
         }
         if (tracking.changes().isEmpty()) {
             return full(tracking.reason());
@@ -24,7 +24,7 @@ record TrackedScan(UnchangedSegments unread, String description) {
         if (firstCopy) {
             return full("first copy");
         }
-        if (!"cache".equals(signatureSource)) {
+        if (!signatureSource.provesLastCommit()) {
             return full("no valid signature cache for the replica (it was changed or the cache is missing)");
         }
         if (basis.length() != length || tracking.changes().get().diskSize() != length) {
@@ -33,10 +33,11 @@ record TrackedScan(UnchangedSegments unread, String description) {
         if (!ImageDigest.hex(basis.digest()).equals(tracking.replicaDigest())) {
             return full("the replica is not the one the tracked changes are relative to");
         }
-        return new TrackedScan(new UnchangedSegments(tracking.changes().get(), basis, basis.blockSize()), tracking.method());
+        return new TrackedScan(new UnchangedSegments(tracking.changes().get(), basis, basis.blockSize()),
+                ScanMethod.tracked(tracking.method()));
     }
 
     private static TrackedScan full(String reason) {
-        return new TrackedScan(null, "full-scan:" + reason);
+        return new TrackedScan(null, ScanMethod.fullScan(reason));
     }
 }

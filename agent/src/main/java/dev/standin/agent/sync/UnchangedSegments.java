@@ -11,7 +11,7 @@ import java.util.List;
  * The source segments change tracking vouches for: no changed extent touches them, so they equal
  * the replica, whose block hashes are in the signature cache. Their delta is "same", their digest
  * leaves and weak sums are the cached ones, and they are never read. Valid only when the cache describes the
- * replica the changes are relative to, which {@link LocalSync} checks before using this.
+ * replica the changes are relative to, which TrackedScan checks before using this.
  */
 final class UnchangedSegments implements SegmentPipeline.Unread<SegmentDelta> {
 

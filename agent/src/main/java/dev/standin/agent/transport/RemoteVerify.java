@@ -2,7 +2,6 @@ package dev.standin.agent.transport;
 
 import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
-import dev.standin.agent.Version;
 import dev.standin.agent.verify.ScrubReport;
 import java.io.IOException;
 
@@ -21,13 +20,12 @@ public final class RemoteVerify {
             MessageChannel channel = new MessageChannel(exec.input(), exec.output());
             try {
                 channel.sendPreamble();
-                channel.send(new Message.Hello(ReplicaServer.PROTOCOL_VERSION, ReplicaServer.PROTOCOL_VERSION,
-                        Version.text(), ReplicaServer.CAPABILITIES));
+                channel.send(Protocol.hello());
                 channel.expectPreamble();
                 channel.expect(Message.Hello.class);
                 channel.send(new Message.Verify(location.name()));
                 String json = channel.expect(Message.ScrubResult.class).json();
-                return ReplicaServer.JSON.readValue(json, ScrubReport.class);
+                return Protocol.JSON.readValue(json, ScrubReport.class);
             } catch (RemoteFailure f) {
                 throw new StandinException(ExitStatus.of(f.exitStatus()), "receiver " + location.host() + ": "
                         + f.getMessage(), f);

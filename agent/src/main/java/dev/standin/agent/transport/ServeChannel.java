@@ -1,7 +1,6 @@
 package dev.standin.agent.transport;
 
 import dev.standin.agent.StandinException;
-import dev.standin.agent.Version;
 import dev.standin.agent.sync.CountingOutputStream;
 import java.io.IOException;
 
@@ -12,14 +11,14 @@ import java.io.IOException;
 final class ServeChannel implements AutoCloseable {
 
     private final SshConnection.Exec exec;
-    private final RemoteSync.CountingInputStream received;
+    private final CountingInputStream received;
     private final CountingOutputStream sent;
     private final MessageChannel messages;
     private Message.Hello hello;
 
     private ServeChannel(SshConnection.Exec exec, SshOptions ssh) {
         this.exec = exec;
-        this.received = new RemoteSync.CountingInputStream(exec.input());
+        this.received = new CountingInputStream(exec.input());
         this.sent = new CountingOutputStream(ssh.bytesPerSecond() > 0
                 ? new RateLimitedOutputStream(exec.output(), ssh.bytesPerSecond()) : exec.output());
         this.messages = new MessageChannel(received, sent);
@@ -33,8 +32,7 @@ final class ServeChannel implements AutoCloseable {
     /** Both preambles and Hellos; the receiver's Hello is checked by the cycle, which knows what it needs. */
     Message.Hello greet() throws IOException {
         messages.sendPreamble();
-        messages.send(new Message.Hello(ReplicaServer.PROTOCOL_VERSION, ReplicaServer.PROTOCOL_VERSION, Version.text(),
-                ReplicaServer.CAPABILITIES));
+        messages.send(Protocol.hello());
         messages.expectPreamble();
         hello = messages.expect(Message.Hello.class);
         return hello;
@@ -58,7 +56,7 @@ final class ServeChannel implements AutoCloseable {
         return messages;
     }
 
-    RemoteSync.CountingInputStream received() {
+    CountingInputStream received() {
         return received;
     }
 

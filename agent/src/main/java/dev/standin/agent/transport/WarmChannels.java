@@ -23,7 +23,7 @@ import java.util.concurrent.TimeUnit;
  * nothing from a channel held all day, and each holds a process on the replica host (sshd's and
  * a standin JVM's, ~40 MiB when that host runs an agent too). One that
  * died meanwhile (the replica host restarted, the connection dropped) is noticed before or at
- * Open, and the cycle then starts over on a new connection ({@link RemoteSync}).
+ * Open, and the cycle then starts over on a new connection ({@link SshDestination}).
  */
 public final class WarmChannels implements AutoCloseable {
 

@@ -7,7 +7,9 @@ import dev.standin.agent.replica.Journal;
 import dev.standin.agent.replica.JournalException;
 import dev.standin.agent.replica.SignatureCache;
 import dev.standin.agent.sync.DestinationLock;
-import dev.standin.agent.sync.LocalSync;
+import dev.standin.agent.sync.Cycle;
+import dev.standin.agent.sync.LocalDestination;
+import dev.standin.agent.sync.Reading;
 import dev.standin.agent.sync.Progress;
 import dev.standin.agent.sync.ReplicaSigner;
 import dev.standin.agent.sync.SegmentPipeline;
@@ -112,21 +114,26 @@ public final class Scrub {
         }
         AtomicReference<ScrubReport> scrubbed = new AtomicReference<>();
         ReplicaSigner signer = signerFor(replica, scrubbed::set);
-        SyncStats stats = new LocalSync(sync, progress, Optional.of(signer)).run();
+        Reading reading = Reading.of(sync);
+        SyncStats stats;
+        try (LocalDestination destination = new LocalDestination(replica, sync.stateDirectory(), reading, progress,
+                Optional.of(signer))) {
+            stats = new Cycle(sync, reading, progress).run(destination, null);
+        }
         ScrubReport report = scrubbed.get();
         if (report == null) {
             // An empty replica file: the sync made a first copy and there was nothing to scrub.
             report = new ScrubReport(replica.toString(), "missing", "the replica was empty; the sync made a first copy",
-                    List.of(), stats.recovery(), false, 0, stats.blockSize(), 0, 0, 0, 0, List.of(), 0, null, null,
+                    List.of(), stats.recovery().text(), false, 0, stats.blockSize(), 0, 0, 0, 0, List.of(), 0, null, null,
                     (System.nanoTime() - started) / 1e9);
         } else {
-            report = withRecovery(report, stats.recovery());
+            report = withRecovery(report, stats.recovery().text());
         }
         return new Repair(report, stats);
     }
 
     /**
-     * A scrub as the replica signer of a sync cycle (for {@link LocalSync} here, and for the
+     * A scrub as the replica signer of a sync cycle (for a {@link LocalDestination} here, and for the
      * receiving side of a sync over SSH): signs the replica as the cycle asks, compares it with
      * its record on the way, deletes the record on drift, and hands the report to {@code reports}.
      */

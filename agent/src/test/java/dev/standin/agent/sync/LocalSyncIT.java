@@ -1,5 +1,10 @@
 package dev.standin.agent.sync;
 
+import dev.standin.agent.engine.CycleRequest;
+import dev.standin.agent.engine.Replication;
+import java.util.List;
+import java.util.Optional;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -103,7 +108,8 @@ class LocalSyncIT {
                 }
             }
         };
-        StandinException e = assertThrows(StandinException.class, () -> new LocalSync(options, cutting).run());
+        StandinException e = assertThrows(StandinException.class, () -> new Replication(cutting, line -> { }, Optional.empty())
+                .run(CycleRequest.local(List.of(new CycleRequest.Disk(options, Optional.empty())))).get(0).orThrow());
         assertTrue(e.getMessage().contains("changed size during the cycle") || e.getMessage().contains("shrink"),
                 e.getMessage());
         assertFalse(e.getMessage().contains("\n"), "one line: " + e.getMessage());

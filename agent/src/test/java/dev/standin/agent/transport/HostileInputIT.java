@@ -73,8 +73,8 @@ class HostileInputIT {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         MessageChannel channel = new MessageChannel(java.io.InputStream.nullInputStream(), bytes);
         channel.sendPreamble();
-        channel.send(new Message.Hello(ReplicaServer.PROTOCOL_VERSION, ReplicaServer.PROTOCOL_VERSION, "test",
-                List.of(ReplicaServer.SENDER_SIGNATURES)));
+        channel.send(new Message.Hello(Protocol.VERSION, Protocol.VERSION, "test",
+                List.of(Protocol.SENDER_SIGNATURES)));
         for (Message m : messages) {
             channel.send(m);
         }

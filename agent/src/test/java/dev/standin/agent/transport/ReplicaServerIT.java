@@ -67,7 +67,7 @@ class ReplicaServerIT {
 
         void hello(List<String> capabilities) throws IOException {
             channel.sendPreamble();
-            channel.send(new Message.Hello(ReplicaServer.PROTOCOL_VERSION, ReplicaServer.PROTOCOL_VERSION, "test",
+            channel.send(new Message.Hello(Protocol.VERSION, Protocol.VERSION, "test",
                     capabilities));
             channel.expectPreamble();
             channel.expect(Message.Hello.class);
@@ -117,7 +117,7 @@ class ReplicaServerIT {
             c.channel.sendPreamble();
             ByteArrayOutputStream frame = new ByteArrayOutputStream();
             MessageChannel capture = new MessageChannel(java.io.InputStream.nullInputStream(), frame);
-            capture.send(new Message.Hello(ReplicaServer.PROTOCOL_VERSION, ReplicaServer.PROTOCOL_VERSION, "test", List.of()));
+            capture.send(new Message.Hello(Protocol.VERSION, Protocol.VERSION, "test", List.of()));
             byte[] bytes = frame.toByteArray();
             bytes[7] ^= 1; // inside the payload: the CRC no longer matches
             c.channel.output().write(bytes);
@@ -202,7 +202,7 @@ class ReplicaServerIT {
     @Test
     void aSenderThatSignsWhatItSendsIsNotSentTheReplicasSignatures() throws Exception {
         assertTrue(changedEntriesAfterCommit(List.of(), "older.img") > 0);
-        assertEquals(0, changedEntriesAfterCommit(List.of(ReplicaServer.SENDER_SIGNATURES), "newer.img"));
+        assertEquals(0, changedEntriesAfterCommit(List.of(Protocol.SENDER_SIGNATURES), "newer.img"));
     }
 
     /** Replaces the content of a new replica NAME in one cycle; returns the signature chunks before Committed. */

@@ -1,5 +1,9 @@
 package dev.standin.agent.transport;
 
+import dev.standin.agent.engine.CycleRequest;
+import dev.standin.agent.engine.Replication;
+import dev.standin.agent.sync.SignatureSource;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -77,7 +81,9 @@ class WarmChannelsIT {
     private SyncStats cycle(Path source, Path replica, WarmChannels warm) throws Exception {
         SyncOptions options = SyncOptions.builder(source, replica).stateDirectory(dir.resolve("state")).build();
         RemoteLocation location = RemoteLocation.parse(sshd.url(replica)).orElseThrow();
-        return new RemoteSync(options, location, ssh, false, Progress.NONE, Optional.of(warm)).run();
+        return new Replication(Progress.NONE, line -> { }, Optional.empty()).run(new CycleRequest(
+                List.of(new CycleRequest.Disk(options, Optional.empty())),
+                Optional.of(new CycleRequest.Remote(location, ssh, Optional.of(warm))), false)).get(0).orThrow();
     }
 
     private List<String> receiversStarted() throws IOException {
@@ -124,7 +130,7 @@ class WarmChannelsIT {
                 Images.overwriteBlocks(source, 10, 4096, round);
                 SyncStats stats = cycle(source, replica, warm);
                 assertEquals(Images.sha256(source), Images.sha256(replica));
-                assertEquals("sender-cache", stats.signatures());
+                assertEquals(SignatureSource.SENDER_CACHE, stats.signatures());
                 await("the next channel is warm", () -> warm.size() == 1);
                 assertEquals(round + 1, receiversStarted().size(),
                         "each cycle used the receiver started before it and started one for the next");

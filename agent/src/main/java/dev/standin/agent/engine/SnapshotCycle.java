@@ -1,7 +1,10 @@
-package dev.standin.agent.sync;
+package dev.standin.agent.engine;
 
 import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
+import dev.standin.agent.sync.Progress;
+import dev.standin.agent.sync.SyncOptions;
+import dev.standin.agent.sync.SyncStats;
 import dev.standin.nativeio.NativeIo;
 import dev.standin.snapshot.HookContext;
 import dev.standin.snapshot.RemoteShell;
@@ -10,17 +13,14 @@ import dev.standin.snapshot.SnapshotException;
 import dev.standin.snapshot.SnapshotHook;
 import dev.standin.snapshot.SnapshotHooks;
 import dev.standin.snapshot.SnapshotSpec;
+import dev.standin.snapshot.Tracking;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * {@code standin sync --snapshot KIND:ARGS}: one cycle read from a point-in-time view.
+ * One disk's cycle read from a point-in-time view ({@code standin sync --snapshot KIND:ARGS}).
  * <ol>
  *   <li>Snapshots left by a crashed run are released first (their records are in the state dir).
  *   <li>The hook freezes a view; the cycle reads the view instead of SOURCE, and only the changed
@@ -29,7 +29,7 @@ import java.util.function.Consumer;
  *       snapshot is released either way.
  * </ol>
  */
-public final class SnapshotSync {
+final class SnapshotCycle {
 
     private static final int TRACKED_SEGMENT_SIZE = 64 << 10;
 
@@ -43,7 +43,7 @@ public final class SnapshotSync {
      * {@code notices} receives one line per stale snapshot released at start-up; {@code ssh}
      * reaches the hosts of remote hooks (esxi).
      */
-    public SnapshotSync(SyncOptions options, SnapshotSpec spec, Progress progress, Consumer<String> notices,
+    SnapshotCycle(SyncOptions options, SnapshotSpec spec, Progress progress, Consumer<String> notices,
             Optional<RemoteShell.Connector> ssh) {
         this.options = options;
         this.spec = spec;
@@ -52,10 +52,22 @@ public final class SnapshotSync {
         this.ssh = ssh;
     }
 
-    public SyncStats run() throws StandinException, InterruptedException {
+    /** How the cycle reaches the replica, once the view is taken; {@code tracking} is the view's. */
+    @FunctionalInterface
+    interface Replicate {
+        SyncStats run(SyncOptions fromView, Tracking tracking) throws StandinException, InterruptedException;
+    }
+
+    /** {@code replicaKey} names the destination for the hook's change tracking ({@link ReplicaKey}). */
+    SyncStats run(String replicaKey, Replicate replicate) throws StandinException, InterruptedException {
         HookContext context = HookContext.of(options.stateDirectory(), options.useNative() ? NativeIo.tryLoad() : Optional.empty());
         SnapshotHooks hooks = new SnapshotHooks(context, ssh);
-        SnapshotHook hook = hooks.create(spec); // IllegalArgumentException: a usage error
+        SnapshotHook hook;
+        try {
+            hook = hooks.create(spec);
+        } catch (IllegalArgumentException e) {
+            throw new StandinException(ExitStatus.USAGE, e.getMessage(), e);
+        }
         try {
             List<String> released = hooks.releaseStale();
             released.forEach(notices);
@@ -66,14 +78,14 @@ public final class SnapshotSync {
         Snapshot snapshot;
         progress.phase("taking " + spec.kind() + " snapshot", 0);
         try {
-            snapshot = hook.take(options.source(), replicaKey());
+            snapshot = hook.take(options.source(), replicaKey);
         } catch (SnapshotException e) {
-            throw new StandinException(ExitStatus.SNAPSHOT, "--snapshot " + spec + ": " + e.getMessage(), e);
+            throw failure(e.getMessage(), e);
         }
         SyncStats stats;
         try {
             SyncOptions fromView = options.withSource(snapshot.view(), segmentSize(snapshot));
-            stats = new LocalSync(fromView, progress, snapshot.tracking()).run();
+            stats = replicate.run(fromView, snapshot.tracking());
             if (!options.dryRun()) {
                 snapshot.replicated(stats.digest());
             }
@@ -82,15 +94,14 @@ public final class SnapshotSync {
             throw e;
         } catch (SnapshotException e) {
             releaseAfterFailure(snapshot, e.getMessage());
-            throw new StandinException(ExitStatus.SNAPSHOT, "--snapshot " + spec + ": " + e.getMessage(), e);
+            throw failure(e.getMessage(), e);
         }
         progress.phase("releasing " + spec.kind() + " snapshot", 0);
         try {
             snapshot.close();
             progress.phase("released", 0);
         } catch (SnapshotException e) {
-            throw new StandinException(ExitStatus.SNAPSHOT, "--snapshot " + spec + ": the replica was committed, but "
-                    + e.getMessage(), e);
+            throw failure("the replica was committed, but " + e.getMessage(), e);
         }
         return stats;
     }
@@ -118,14 +129,9 @@ public final class SnapshotSync {
         }
     }
 
-    /** Names the destination for the hook's change tracking: two replicas of one disk track apart. */
-    private String replicaKey() {
-        try {
-            byte[] hash = MessageDigest.getInstance("SHA-256").digest(
-                    options.destination().toAbsolutePath().normalize().toString().getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(hash, 0, 8);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JDK has SHA-256", e);
-        }
+    /** The hook's own failure, with its own word on whether a retry can help. */
+    private StandinException failure(String message, SnapshotException cause) {
+        return new StandinException(ExitStatus.SNAPSHOT, "--snapshot " + spec + ": " + message, cause,
+                cause.isPermanent());
     }
 }

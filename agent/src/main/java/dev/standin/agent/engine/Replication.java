@@ -1,0 +1,246 @@
+package dev.standin.agent.engine;
+
+import dev.standin.agent.ExitStatus;
+import dev.standin.agent.StandinException;
+import dev.standin.agent.image.DiskImage;
+import dev.standin.agent.sync.Cycle;
+import dev.standin.agent.sync.Destination;
+import dev.standin.agent.sync.Failures;
+import dev.standin.agent.sync.LocalDestination;
+import dev.standin.agent.sync.Progress;
+import dev.standin.agent.sync.Reading;
+import dev.standin.agent.sync.SyncOptions;
+import dev.standin.agent.sync.SyncStats;
+import dev.standin.agent.transport.SshConnection;
+import dev.standin.agent.transport.SshDestination;
+import dev.standin.agent.transport.SshOptions;
+import dev.standin.agent.verify.Scrub;
+import dev.standin.agent.verify.ScrubOptions;
+import dev.standin.agent.verify.ScrubReport;
+import dev.standin.snapshot.RemoteShell;
+import dev.standin.snapshot.Tracking;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.Consumer;
+
+/**
+ * The one entry point of a replication cycle: the command line, the resident agent and the
+ * supervisor hand it a {@link CycleRequest} and get one {@link DiskOutcome} per disk. It decides
+ * where each disk is read from (the source, or a snapshot's view) and which {@link Destination}
+ * receives it; the {@link Cycle} decides everything else (block size, first copy, resume, where
+ * signatures come from).
+ *
+ * <p>Several disks to another host share one SSH connection and run at once, each on its own
+ * channel, committing or failing on its own. Several disks on this host run one after another:
+ * they share its disks, and parallel reads of one spindle only seek.
+ */
+public final class Replication {
+
+    private final Progress progress;
+    private final Consumer<String> notices;
+    private final Optional<RemoteShell.Connector> hookHosts;
+
+    /**
+     * {@code progress} follows a single disk's cycle (several disks report none); {@code notices}
+     * gets one line for each thing the operator should hear of that is not a failure (a stale
+     * snapshot released); {@code hookHosts} reaches the hosts of remote snapshot hooks (esxi).
+     */
+    public Replication(Progress progress, Consumer<String> notices, Optional<RemoteShell.Connector> hookHosts) {
+        this.progress = progress;
+        this.notices = notices;
+        this.hookHosts = hookHosts;
+    }
+
+    /** Runs every disk's cycle; a failed disk does not stop the others. */
+    public List<DiskOutcome> run(CycleRequest request) throws InterruptedException {
+        if (request.disks().size() == 1) {
+            return List.of(runOne(request, request.disks().get(0), progress, Optional.empty()));
+        }
+        if (request.remote().isEmpty()) {
+            List<DiskOutcome> outcomes = new ArrayList<>();
+            for (CycleRequest.Disk disk : request.disks()) {
+                outcomes.add(runOne(request, disk, Progress.NONE, Optional.empty()));
+            }
+            return outcomes;
+        }
+        return runParallel(request);
+    }
+
+    private List<DiskOutcome> runParallel(CycleRequest request) throws InterruptedException {
+        CycleRequest.Remote remote = request.remote().get();
+        List<CycleRequest.Disk> disks = request.disks();
+        SshConnection connection;
+        try {
+            connection = SshConnection.open(remote.host(), remote.ssh());
+        } catch (StandinException e) {
+            return disks.stream().map(d -> DiskOutcome.failed(d.options().source().toString(), e)).toList();
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(disks.size(), r -> {
+            Thread t = new Thread(r, "standin-disk");
+            t.setDaemon(true);
+            return t;
+        });
+        try (connection) {
+            List<Future<DiskOutcome>> cycles = new ArrayList<>();
+            for (CycleRequest.Disk disk : disks) {
+                cycles.add(pool.submit(() -> runOne(request, disk, Progress.NONE, Optional.of(connection))));
+            }
+            List<DiskOutcome> outcomes = new ArrayList<>();
+            for (int i = 0; i < disks.size(); i++) {
+                try {
+                    outcomes.add(cycles.get(i).get());
+                } catch (ExecutionException e) {
+                    outcomes.add(DiskOutcome.failed(disks.get(i).options().source().toString(),
+                            Failures.wrap(e.getCause() instanceof Exception x ? x : e, "source ")));
+                }
+            }
+            return outcomes;
+        } finally {
+            pool.shutdownNow();
+            progress.finish();
+        }
+    }
+
+    private DiskOutcome runOne(CycleRequest request, CycleRequest.Disk disk, Progress progress,
+            Optional<SshConnection> shared) throws InterruptedException {
+        String source = disk.options().source().toString();
+        try {
+            Target target = target(request, disk, progress, shared);
+            SyncStats stats = disk.view().isPresent()
+                    ? new SnapshotCycle(disk.options(), disk.view().get(), progress, notices, hookHosts)
+                            .run(target.replicaKey(), (options, tracking) -> target.cycle(options, tracking))
+                    : target.cycle(disk.options(), null);
+            return DiskOutcome.succeeded(source, stats, target.scrubReport());
+        } catch (StandinException e) {
+            return DiskOutcome.failed(source, e);
+        }
+    }
+
+    /** Where one disk's replica is, and how a cycle reaches it. */
+    private interface Target {
+        /** Names the replica for a snapshot hook's change tracking: two replicas of one disk track apart. */
+        String replicaKey();
+
+        SyncStats cycle(SyncOptions options, Tracking tracking) throws StandinException, InterruptedException;
+
+        Optional<ScrubReport> scrubReport();
+    }
+
+    private Target target(CycleRequest request, CycleRequest.Disk disk, Progress progress,
+            Optional<SshConnection> shared) throws StandinException {
+        SyncOptions options = disk.options();
+        if (request.remote().isPresent()) {
+            return new RemoteTarget(request, request.remote().get(), options, progress, shared,
+                    request.disks().size());
+        }
+        refuseSameImage(options);
+        return new LocalTarget(request.scrub(), options, progress);
+    }
+
+    private static final class LocalTarget implements Target {
+        private final boolean scrub;
+        private final SyncOptions options;
+        private final Progress progress;
+        private Optional<ScrubReport> scrubReport = Optional.empty();
+
+        LocalTarget(boolean scrub, SyncOptions options, Progress progress) {
+            this.scrub = scrub;
+            this.options = options;
+            this.progress = progress;
+        }
+
+        @Override
+        public String replicaKey() {
+            return ReplicaKey.of(options.destination().toAbsolutePath().normalize().toString());
+        }
+
+        @Override
+        public SyncStats cycle(SyncOptions cycleOptions, Tracking tracking) throws StandinException,
+                InterruptedException {
+            if (scrub) {
+                ScrubOptions scrubOptions = ScrubOptions.defaults().withThreads(cycleOptions.threads())
+                        .withIdleIo(cycleOptions.idleIo()).withDropCache(cycleOptions.dropCache())
+                        .withStateDirectory(cycleOptions.stateDirectory());
+                Scrub.Repair repair = new Scrub(scrubOptions, progress).repair(cycleOptions);
+                scrubReport = Optional.of(repair.scrub());
+                return repair.sync();
+            }
+            Reading reading = Reading.of(cycleOptions);
+            try (LocalDestination destination = new LocalDestination(cycleOptions.destination(),
+                    cycleOptions.stateDirectory(), reading, progress, Optional.empty())) {
+                return new Cycle(cycleOptions, reading, progress).run(destination, tracking);
+            }
+        }
+
+        @Override
+        public Optional<ScrubReport> scrubReport() {
+            return scrubReport;
+        }
+    }
+
+    private static final class RemoteTarget implements Target {
+        private final CycleRequest request;
+        private final CycleRequest.Remote remote;
+        private final SyncOptions options;
+        private final Progress progress;
+        private final Optional<SshConnection> shared;
+        private final int disks;
+        private Optional<ScrubReport> scrubReport = Optional.empty();
+
+        RemoteTarget(CycleRequest request, CycleRequest.Remote remote, SyncOptions options, Progress progress,
+                Optional<SshConnection> shared, int disks) {
+            this.request = request;
+            this.remote = remote;
+            this.options = options;
+            this.progress = progress;
+            this.shared = shared;
+            this.disks = disks;
+        }
+
+        @Override
+        public String replicaKey() {
+            return ReplicaKey.of(remote.replica(options.destination().toString()).toString());
+        }
+
+        @Override
+        public SyncStats cycle(SyncOptions cycleOptions, Tracking tracking) throws StandinException,
+                InterruptedException {
+            var location = remote.replica(cycleOptions.destination().toString());
+            SshOptions ssh = disks > 1 ? remote.ssh().sharedBy(disks) : remote.ssh();
+            SshDestination destination = shared.isPresent()
+                    ? SshDestination.over(shared.get(), location, ssh, cycleOptions.stateDirectory(), progress)
+                    : SshDestination.connecting(location, ssh, cycleOptions.stateDirectory(), request.scrub(),
+                            progress, remote.warmChannels());
+            try (destination) {
+                SyncStats stats = new Cycle(cycleOptions, Reading.of(cycleOptions), progress).run(destination, tracking);
+                scrubReport = destination.scrubReport();
+                return stats;
+            }
+        }
+
+        @Override
+        public Optional<ScrubReport> scrubReport() {
+            return scrubReport;
+        }
+    }
+
+    /** A replica of an image onto itself would write its side files beside the source, and "succeed". */
+    private static void refuseSameImage(SyncOptions options) throws StandinException {
+        boolean same;
+        try {
+            same = DiskImage.sameImage(options.source(), options.destination());
+        } catch (IOException e) {
+            return; // opening either says what is wrong with it, with its side
+        }
+        if (same) {
+            throw new StandinException(ExitStatus.USAGE, "source " + options.source() + " and destination "
+                    + options.destination() + " are the same image; name a replica elsewhere");
+        }
+    }
+}

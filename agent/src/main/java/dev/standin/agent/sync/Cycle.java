@@ -1,0 +1,102 @@
+package dev.standin.agent.sync;
+
+import dev.standin.agent.StandinException;
+import dev.standin.agent.image.DiskImage;
+import dev.standin.delta.ImageDigest;
+import dev.standin.delta.MatchStats;
+import dev.standin.delta.MoveSearch;
+import dev.standin.delta.stream.DeltaHeader;
+import dev.standin.snapshot.Tracking;
+import java.io.IOException;
+
+/**
+ * The sending half of every cycle, against any {@link Destination}: the one place that reads a
+ * source, computes its delta and assembles the statistics.
+ *
+ * <ol>
+ *   <li>Open: the destination locks and recovers the replica and says what it holds.
+ *   <li>Basis: the replica's signatures (a cache, a read, a scrub, or the blocks an interrupted
+ *       cycle holds); with a snapshot's change tracking that the basis proves applicable, only the
+ *       changed extents are read.
+ *   <li>Deliver: segments are read and matched on the pipeline's threads while earlier ones are
+ *       encoded into the destination's stream.
+ *   <li>Commit: the destination verifies the assembled image's digest against the source's and
+ *       commits it atomically.
+ * </ol>
+ */
+public final class Cycle {
+
+    private final SyncOptions options;
+    private final Reading reading;
+    private final Progress progress;
+
+    /** {@code reading} is shared with a local destination, so that one read limit covers both sides. */
+    public Cycle(SyncOptions options, Reading reading, Progress progress) {
+        this.options = options;
+        this.reading = reading;
+        this.progress = progress;
+    }
+
+    /**
+     * One cycle from {@code options.source()} to {@code destination}, which the caller closes.
+     * {@code tracking}: what a snapshot hook knows of the source's changes; null without one.
+     */
+    public SyncStats run(Destination destination, Tracking tracking) throws StandinException, InterruptedException {
+        long started = System.nanoTime();
+        try (DiskImage source = openSource()) {
+            long length = SourceSender.sourceSize(source);
+            long allocated = allocatedBytes(source, length);
+            Destination.Replica replica = destination.open(new Destination.Opening(length, allocated,
+                    options.blockSize(), options.dryRun(), options.keepPoints(), options.compression()));
+            Destination.Basis basis = destination.basis();
+            int blockSize = replica.blockSize();
+            DeltaHeader header = new DeltaHeader(blockSize, length, basis.signatures().length(), basis.headerDigest());
+            TrackedScan scan = TrackedScan.decide(replica.resuming() ? null : tracking, replica.firstCopy(),
+                    basis.source(), basis.signatures(), length);
+            // A resumed cycle's basis is partly what it wrote itself, which is only valid at its own
+            // offset. A tracked cycle reads only where the guest wrote, nearly always in place: an
+            // index of the whole replica for moved data would cost 0.13-0.3 s per million blocks.
+            MoveSearch moves = replica.resuming() || scan.unread() != null ? MoveSearch.NONE : options.moveSearch();
+            Destination.Delivery delivery = destination.deliver(header);
+            CountingOutputStream wire = new CountingOutputStream(delivery.stream());
+            SourceSender.Sent sent;
+            try {
+                sent = SourceSender.send(reading.pipeline(blockSize), source, basis.signatures(), header, wire,
+                        replica.codec(), moves, scan.unread(), delivery.wantsSignatures(), progress);
+                wire.flush();
+            } catch (Exception e) {
+                throw delivery.failed(e);
+            }
+            Destination.Committed committed = delivery.commit(sent, wire.count());
+            MatchStats m = sent.stats();
+            return new SyncStats(options.source().toString(), destination.name(), length, blockSize, m.blocks(),
+                    m.blocksSame(), m.blocksMoved(), m.blocksZero(), m.blocksChanged(),
+                    sent.sourceRead() + basis.bytesRead(), sent.sourceRead(), basis.bytesRead(), basis.source(),
+                    m.literalBytes(), committed.wireBytes(), replica.codec().wireName(),
+                    replica.firstCopy() || basis.source().isFirstCopyStaging(), options.dryRun(),
+                    replica.resuming() ? CycleRecovery.RESUMED : replica.recovery(), ImageDigest.hex(sent.digest()),
+                    scan.description(), (System.nanoTime() - started) / 1e9, basis.pointsLost());
+        } catch (IOException e) {
+            throw Failures.classify(e, "source ");
+        } finally {
+            progress.finish();
+        }
+    }
+
+    private DiskImage openSource() throws StandinException {
+        try {
+            return DiskImage.open(options.source(), false, options.dropCache(), reading.io());
+        } catch (IOException e) {
+            throw Failures.classify(e, "source ");
+        }
+    }
+
+    /** What a first copy needs at most: a destination refuses one that cannot fit before writing. */
+    private static long allocatedBytes(DiskImage source, long length) throws StandinException {
+        try {
+            return SourceSender.allocatedBytes(source, length);
+        } catch (IOException e) {
+            throw Failures.classify(e, "source ");
+        }
+    }
+}
