@@ -1,5 +1,6 @@
 package dev.standin.agent.cli;
 
+import dev.standin.agent.daemon.Invocation;
 import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
 import dev.standin.agent.Version;

@@ -1,5 +1,6 @@
 package dev.standin.agent.cli;
 
+import dev.standin.agent.daemon.Invocation;
 import dev.standin.agent.transport.SshOptions;
 import java.nio.file.Path;
 import java.util.Optional;

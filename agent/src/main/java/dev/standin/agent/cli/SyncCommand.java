@@ -1,5 +1,6 @@
 package dev.standin.agent.cli;
 
+import dev.standin.agent.daemon.Invocation;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.standin.agent.ExitStatus;

@@ -1,5 +1,6 @@
 package dev.standin.agent.cli;
 
+import dev.standin.agent.daemon.Invocation;
 import dev.standin.agent.sync.Progress;
 import java.text.DecimalFormat;
 import java.time.Duration;

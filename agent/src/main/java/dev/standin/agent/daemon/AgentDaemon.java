@@ -2,7 +2,6 @@ package dev.standin.agent.daemon;
 
 import dev.standin.agent.Version;
 import dev.standin.agent.transport.WarmChannels;
-import dev.standin.agent.cli.Invocation;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -168,7 +168,7 @@ class HostileInputIT {
         Path root = Files.createDirectories(dir.resolve("root"));
         java.io.StringWriter err = new java.io.StringWriter();
         ByteArrayOutputStream replies = new ByteArrayOutputStream();
-        dev.standin.agent.cli.Invocation invocation = new dev.standin.agent.cli.Invocation(
+        dev.standin.agent.daemon.Invocation invocation = new dev.standin.agent.daemon.Invocation(
                 new ByteArrayInputStream(firstCopy("evil\nname.img", content(10))), replies,
                 new java.io.PrintWriter(java.io.Writer.nullWriter()), new java.io.PrintWriter(err, true),
                 Optional.of(dir), java.util.Map.of("SSH_CLIENT", "203.0.113.9 50022 22"), false, Optional.empty());

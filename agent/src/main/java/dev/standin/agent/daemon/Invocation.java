@@ -1,4 +1,4 @@
-package dev.standin.agent.cli;
+package dev.standin.agent.daemon;
 
 import java.io.FileDescriptor;
 import java.io.FileInputStream;
@@ -65,7 +65,7 @@ public record Invocation(InputStream stdin, OutputStream stdout, PrintWriter out
     }
 
     /** Standard error as a stream, for libraries that want one (the progress bar). */
-    PrintStream errStream() {
+    public PrintStream errStream() {
         return new PrintStream(new OutputStream() {
             @Override
             public void write(int b) {
