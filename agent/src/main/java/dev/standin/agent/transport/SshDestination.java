@@ -261,9 +261,12 @@ public final class SshDestination implements Destination {
 
             @Override
             public StandinException failed(Exception cause) {
-                if (cause instanceof IOException io) {
-                    return explain(io);
+                if (cause instanceof IOException io && !serve.isOpen()) {
+                    return explain(io); // the channel broke: the receiver has usually said why
                 }
+                // This side failed with the channel still up: cut it, so the receiver discards what
+                // it holds rather than waiting for the rest of the stream.
+                serve.close();
                 return Failures.wrap(cause, "source ");
             }
         };
