@@ -1,0 +1,12 @@
+/**
+ * The entry point of replication: {@link dev.standin.agent.engine.Replication} runs a
+ * {@link dev.standin.agent.engine.CycleRequest} (disks, each with its options and optional snapshot
+ * view; the destination host or this one) and returns one
+ * {@link dev.standin.agent.engine.DiskOutcome} per disk. The command line, the resident agent and
+ * the supervisor call it; it knows nothing of picocli or terminals.
+ *
+ * <p>Terms: a <em>cycle</em> brings one replica to the content of its source at one instant; a
+ * <em>view</em> is a snapshot hook's frozen image of a running disk; a <em>replica key</em> names a
+ * replica for a hook's change tracking.
+ */
+package dev.standin.agent.engine;
