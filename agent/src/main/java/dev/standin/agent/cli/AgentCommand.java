@@ -1,11 +1,11 @@
 package dev.standin.agent.cli;
 
-import dev.standin.agent.daemon.Invocation;
 import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
 import dev.standin.agent.Version;
 import dev.standin.agent.daemon.AgentDaemon;
 import dev.standin.agent.daemon.AgentSocket;
+import dev.standin.agent.daemon.Invocation;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;

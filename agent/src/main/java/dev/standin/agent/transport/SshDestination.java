@@ -54,6 +54,8 @@ public final class SshDestination implements Destination {
     private Replica replica;
     private Message.Ready ready;
     private Signatures basisSignatures;
+    /** This host's copy of the replica's signatures, loaded once per cycle (12 MiB for 4 GiB). */
+    private Optional<SenderCache.Entry> known = Optional.empty();
     private ScrubReport scrubReport;
     /** The cycle's whole delta went out (EOF sent): a cut now leaves the commit's outcome unknown here. */
     private boolean deltaDelivered;
@@ -151,10 +153,11 @@ public final class SshDestination implements Destination {
         }
         MessageChannel channel = serve.messages();
         long receivedBeforeOpen = serve.received().count();
-        Optional<byte[]> known = senderCache().load().map(SenderCache.Entry::generation);
+        known = senderCache().load();
         try {
             channel.send(new Message.Open(location.name(), opening.sourceLength(), opening.sourceAllocated(),
-                    opening.blockSize(), opening.dryRun(), scrub, opening.keepPoints(), known));
+                    opening.blockSize(), opening.dryRun(), scrub, opening.keepPoints(),
+                    known.map(SenderCache.Entry::generation)));
             ready = channel.expect(Message.Ready.class);
         } catch (IOException e) {
             if (warmChannel && !(e instanceof RemoteFailure) && !(e instanceof ProtocolException)
@@ -185,7 +188,6 @@ public final class SshDestination implements Destination {
     private Basis receiveBasis() throws IOException, StandinException {
         MessageChannel channel = serve.messages();
         SenderCache cache = senderCache();
-        Optional<SenderCache.Entry> known = cache.load();
         int blockSize = replica.blockSize();
         boolean cacheMatches = !replica.firstCopy() && !scrub && !replica.resuming() && known.isPresent()
                 && ready.generation().isPresent()
