@@ -35,6 +35,8 @@ public final class LocalDestination implements Destination {
     private Replica replica;
     private Optional<ResumeLog.Held> held = Optional.empty();
     private Basis basis;
+    private Signatures digested;
+    private byte[] digest;
 
     /**
      * With a {@code scrubber}, the replica's signatures come from it (a scrub that compares the
@@ -88,7 +90,7 @@ public final class LocalDestination implements Destination {
                         replica.blockSize())
                 : session.signatures(replica.blockSize(), reading.pipeline(replica.blockSize()), progress,
                         opening.sourceLength());
-        return basisOf(signed);
+        return basisOf(signed, true);
     }
 
     /**
@@ -104,21 +106,32 @@ public final class LocalDestination implements Destination {
         if (cached.isEmpty()) {
             return Optional.empty();
         }
-        return Optional.of(basisOf(new ReplicaSession.Signed(cached.get(), 0, SignatureSource.CACHE)));
+        // The receiver's apply drops lost points itself and logs them; nobody here reports them.
+        return Optional.of(basisOf(new ReplicaSession.Signed(cached.get(), 0, SignatureSource.CACHE), false));
     }
 
-    private Basis basisOf(ReplicaSession.Signed signed) throws StandinException {
+    private Basis basisOf(ReplicaSession.Signed signed, boolean withLostPoints) throws StandinException {
         Signatures signatures = signed.signatures();
         boolean fresh = replica.firstCopy() && !replica.resuming();
-        basis = new Basis(signatures, fresh ? DeltaHeader.NO_BASIS : signatures.digest(), signed.source(),
-                signed.bytesRead(), session.pointsLostWith(signatures));
+        basis = new Basis(signatures, fresh ? DeltaHeader.NO_BASIS : digestOf(signatures), signed.source(),
+                signed.bytesRead(), withLostPoints ? session.pointsLostWith(signatures) : List.of());
         return basis;
     }
 
     /** The digest of the replica's signatures at its last commit, when its cache still describes it. */
     public Optional<byte[]> generation() throws StandinException {
         requireOpen();
-        return session.cachedSignatures(replica.blockSize()).map(Signatures::digest);
+        Optional<Signatures> cached = session.cachedSignatures(replica.blockSize());
+        return cached.isEmpty() ? Optional.empty() : Optional.of(digestOf(cached.get()));
+    }
+
+    /** A digest over every block hash (a million for 4 GiB): computed once per set of signatures. */
+    private byte[] digestOf(Signatures signatures) {
+        if (digested != signatures) {
+            digest = signatures.digest();
+            digested = signatures;
+        }
+        return digest;
     }
 
     /** Whether the replica is a block device (it then always has the source's length). */

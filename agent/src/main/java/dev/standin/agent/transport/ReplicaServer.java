@@ -169,7 +169,8 @@ public final class ReplicaServer {
                 channel.send(new Message.SignaturesBegin(signatures.length(), signatures.blockSize(),
                         basis.source().text(), basis.bytesRead()));
                 SignatureTransfer.sendRange(channel, signatures, 0, signatures.blockCount());
-                channel.send(new Message.SignaturesEnd(signatures.digest()));
+                channel.send(new Message.SignaturesEnd(opened.firstCopy() && !opened.resuming() ? signatures.digest()
+                        : basis.headerDigest()));
                 if (scrubbed.get() != null) {
                     channel.send(new Message.ScrubResult(Protocol.JSON.writeValueAsString(scrubbed.get())));
                 }

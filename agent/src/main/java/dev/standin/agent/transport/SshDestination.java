@@ -263,7 +263,7 @@ public final class SshDestination implements Destination {
 
             @Override
             public StandinException failed(Exception cause) {
-                if (cause instanceof IOException io && !serve.isOpen()) {
+                if (cause instanceof IOException io && receiverEnded()) {
                     return explain(io); // the channel broke: the receiver has usually said why
                 }
                 // This side failed with the channel still up: cut it, so the receiver discards what
@@ -272,6 +272,22 @@ public final class SshDestination implements Destination {
                 return Failures.wrap(cause, "source ");
             }
         };
+    }
+
+    /**
+     * Whether the receiver ended its side, waiting a moment for it: a write fails as soon as the
+     * receiver stops reading, a little before its channel is seen to close.
+     */
+    private boolean receiverEnded() {
+        if (!serve.isOpen()) {
+            return true;
+        }
+        try {
+            return serve.exec().awaitExit(1_000) != -1 || !serve.isOpen();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     private Committed receiveCommit(SourceSender.Sent scan, long deltaBytes) throws IOException, StandinException {
