@@ -78,7 +78,9 @@ public final class DeviceMapperGuest {
                 .filter(a -> a.startsWith("--add-")).toList());
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.junit.platform.console.ConsoleLauncher",
                 "execute", "--disable-banner", "--disable-ansi-colors", "--details=tree", "--fail-if-no-tests",
-                "--select-class", tests.getName()));
+                // Only Jupiter: other engines on the class path (jqwik, ArchUnit) have nothing to run
+                // here, and jqwik would fail for want of its database directory in the guest's cwd.
+                "--include-engine=junit-jupiter", "--select-class", tests.getName()));
         return run(work, "exec " + dev.standin.snapshot.RemoteShell.quote(command) + "\n", timeout);
     }
 
