@@ -149,7 +149,8 @@ class SegmentPipelineTest {
     void aRunThatSkipsUnreadSegmentsKeepsTheAskedSegmentSizeOnAMapping() throws Exception {
         Path path = dir.resolve("tracked.img");
         java.nio.file.Files.write(path, new byte[4 << 20]);
-        List<Long> read = new ArrayList<>();
+        // Added to by the pipeline's two reading threads at once.
+        List<Long> read = java.util.Collections.synchronizedList(new ArrayList<>());
         List<Long> all = new ArrayList<>();
         SegmentPipeline.Unread<Long> everyOtherUnread = new SegmentPipeline.Unread<>() {
             @Override
