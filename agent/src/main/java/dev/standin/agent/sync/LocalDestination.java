@@ -84,13 +84,22 @@ public final class LocalDestination implements Destination {
 
     @Override
     public Basis basis() throws StandinException {
+        return basis(true);
+    }
+
+    /**
+     * The basis, read or taken from the cache as {@link #basis()} does; without {@code withLostPoints}
+     * the recovery points the commit will drop are not looked up ({@code serve}: its apply drops and
+     * logs them, and nobody reports the basis's list).
+     */
+    public Basis basis(boolean withLostPoints) throws StandinException {
         requireOpen();
         ReplicaSession.Signed signed = scrubber.isPresent() && !replica.firstCopy()
                 ? session.signWith(scrubber.get(), reading.pipeline(replica.blockSize()), replica.basisLength(),
                         replica.blockSize())
                 : session.signatures(replica.blockSize(), reading.pipeline(replica.blockSize()), progress,
                         opening.sourceLength());
-        return basisOf(signed, true);
+        return basisOf(signed, withLostPoints);
     }
 
     /**

@@ -164,7 +164,7 @@ public final class ReplicaServer {
             Message.Begin begin = channel.expect(Message.Begin.class);
             Destination.Basis basis;
             if (begin.wantSignatures() || open.scrub()) {
-                basis = replica.basis();
+                basis = replica.basis(false);
                 Signatures signatures = basis.signatures();
                 channel.send(new Message.SignaturesBegin(signatures.length(), signatures.blockSize(),
                         basis.source().text(), basis.bytesRead()));
@@ -175,7 +175,7 @@ public final class ReplicaServer {
                     channel.send(new Message.ScrubResult(Protocol.JSON.writeValueAsString(scrubbed.get())));
                 }
             } else if (opened.firstCopy()) {
-                basis = replica.basis();
+                basis = replica.basis(false);
             } else {
                 basis = replica.basisFromCache().orElseThrow(() -> new StandinException(ExitStatus.PROTOCOL,
                         "the sender holds signatures of a generation this receiver does not know; nothing was written"));
