@@ -1,6 +1,8 @@
 package dev.standin.snapshot;
 
+import dev.standin.snapshot.nbd.NbdExport;
 import java.nio.file.Path;
+import java.util.Optional;
 
 /**
  * A frozen, readable view of a disk for the length of one cycle. The contract every hook keeps:
@@ -17,8 +19,20 @@ import java.nio.file.Path;
  */
 public interface Snapshot extends AutoCloseable {
 
-    /** The image or block device to read: a raw image of the disk as it was when the snapshot was made. */
+    /**
+     * The image or block device to read: a raw image of the disk as it was when the snapshot was
+     * made. With an {@link #export()}, the frozen image in a format only QEMU reads (qcow2), named
+     * in messages and read through the export.
+     */
     Path view();
+
+    /**
+     * The export that serves the view as a disk (the guest-visible bytes) when {@link #view()} is
+     * not a raw image; it lives until {@link #close()}.
+     */
+    default Optional<NbdExport> export() {
+        return Optional.empty();
+    }
 
     /** Whether the changed extents can be trusted, and what they are. */
     Tracking tracking();

@@ -84,7 +84,7 @@ final class SnapshotCycle {
         }
         SyncStats stats;
         try {
-            SyncOptions fromView = options.withSource(snapshot.view(), segmentSize(snapshot));
+            SyncOptions fromView = options.withSource(snapshot.view(), snapshot.export(), segmentSize(snapshot));
             stats = replicate.run(fromView, snapshot.tracking());
             if (!options.dryRun()) {
                 snapshot.replicated(stats.digest());

@@ -4,6 +4,8 @@ import dev.standin.nativeio.Advice;
 import dev.standin.nativeio.Extent;
 import dev.standin.nativeio.NativeFile;
 import dev.standin.nativeio.NativeIo;
+import dev.standin.snapshot.nbd.NbdExport;
+import dev.standin.snapshot.nbd.NbdImage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -11,13 +13,16 @@ import java.nio.file.Files;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
 /**
- * A disk image open for block I/O: a regular file or a block device. Data moves through a
- * {@link FileChannel} (positional reads into direct buffers, no copies); the native module, when
- * it loads, adds what Java lacks: block device sizes, sparse extents, page-cache hints.
+ * A disk image open for block I/O: a regular file, a block device, or an NBD export (a snapshot's
+ * view of a drive in a format only QEMU reads, such as qcow2; read-only). Data of files and
+ * devices moves through a {@link FileChannel} (positional reads into direct buffers, no copies);
+ * the native module, when it loads, adds what Java lacks: block device sizes, sparse extents,
+ * page-cache hints.
  */
 public final class DiskImage implements AutoCloseable {
 
@@ -31,6 +36,18 @@ public final class DiskImage implements AutoCloseable {
     private final boolean dropCache;
     /** What this process brought into the cache; null: every page read is dropped (block devices). */
     private final CacheFootprint footprint;
+    /** Set for an NBD export; then there is no channel and no native file. */
+    private final NbdImage nbd;
+
+    private DiskImage(Path path, NbdImage nbd) {
+        this.path = path;
+        this.channel = null;
+        this.nativeFile = null;
+        this.blockDevice = false;
+        this.dropCache = false;
+        this.footprint = null;
+        this.nbd = nbd;
+    }
 
     private DiskImage(Path path, FileChannel channel, NativeFile nativeFile, boolean blockDevice, boolean dropCache,
             Optional<NativeIo> io) throws IOException {
@@ -39,6 +56,7 @@ public final class DiskImage implements AutoCloseable {
         this.nativeFile = nativeFile;
         this.blockDevice = blockDevice;
         this.dropCache = dropCache;
+        this.nbd = null;
         // A device cannot be mapped through a FileChannel (its size reads as 0), so it is not asked.
         this.footprint = dropCache && !blockDevice && io.isPresent() && Mappings.canUnmap()
                 ? new CacheFootprint(channel, io.get(), nativeFile, size()) : null;
@@ -82,6 +100,14 @@ public final class DiskImage implements AutoCloseable {
         }
     }
 
+    /**
+     * Opens an NBD export for reading, with up to {@code connections} reads in flight; {@code name}
+     * (the frozen image file) names it in messages. A server silent for {@code timeout} fails the read.
+     */
+    public static DiskImage nbd(Path name, NbdExport export, int connections, Duration timeout) throws IOException {
+        return new DiskImage(name, NbdImage.open(export, connections, timeout));
+    }
+
     private enum Kind { REGULAR_FILE, BLOCK_DEVICE }
 
     /** What {@code path} (links followed) is, refusing what cannot hold a disk image. */
@@ -122,12 +148,23 @@ public final class DiskImage implements AutoCloseable {
         return blockDevice;
     }
 
+    /** A regular file: it can be read through memory mappings of its channel. */
+    public boolean isRegularFile() {
+        return channel != null && !blockDevice;
+    }
+
     public long size() throws IOException {
+        if (nbd != null) {
+            return nbd.size();
+        }
         return nativeFile != null ? nativeFile.size() : channel.size();
     }
 
     /** The allocated extents in {@code [from, to)}; without the native library, all of it. */
     public List<Extent> dataExtents(long from, long to) throws IOException {
+        if (nbd != null) {
+            return nbd.dataExtents(from, to);
+        }
         if (nativeFile == null || blockDevice) {
             return to > from ? List.of(new Extent(from, to - from)) : List.of();
         }
@@ -143,6 +180,10 @@ public final class DiskImage implements AutoCloseable {
 
     /** Fills {@code dst}'s remaining bytes from {@code offset}; fails if the image ends first. */
     public void readFully(long offset, ByteBuffer dst) throws IOException {
+        if (nbd != null) {
+            nbd.readFully(offset, dst);
+            return;
+        }
         long position = offset;
         while (dst.hasRemaining()) {
             int n = channel.read(dst, position);
@@ -174,13 +215,17 @@ public final class DiskImage implements AutoCloseable {
         }
     }
 
+    /** The channel of a file or device; none for an NBD export. */
     public FileChannel channel() {
+        if (channel == null) {
+            throw new IllegalStateException(path + " is read over NBD, not through a channel");
+        }
         return channel;
     }
 
     @Override
     public void close() throws IOException {
-        try (FileChannel c = channel; NativeFile n = nativeFile) {
+        try (FileChannel c = channel; NativeFile n = nativeFile; NbdImage e = nbd) {
             // both closed, in reverse order, even if one fails
         }
     }

@@ -8,6 +8,7 @@ import dev.standin.delta.MoveSearch;
 import dev.standin.delta.stream.DeltaHeader;
 import dev.standin.snapshot.Tracking;
 import java.io.IOException;
+import java.time.Duration;
 
 /**
  * The sending half of every cycle, against any {@link Destination}: the one place that reads a
@@ -25,6 +26,9 @@ import java.io.IOException;
  * </ol>
  */
 public final class Cycle {
+
+    /** A QEMU that serves nothing of a snapshot's view for this long fails the cycle rather than holding it. */
+    private static final Duration NBD_PATIENCE = Duration.ofSeconds(60);
 
     private final SyncOptions options;
     private final Reading reading;
@@ -85,6 +89,9 @@ public final class Cycle {
 
     private DiskImage openSource() throws StandinException {
         try {
+            if (options.sourceExport().isPresent()) {
+                return DiskImage.nbd(options.source(), options.sourceExport().get(), options.threads(), NBD_PATIENCE);
+            }
             return DiskImage.open(options.source(), false, options.dropCache(), reading.io());
         } catch (IOException e) {
             throw Failures.classify(e, "source ");

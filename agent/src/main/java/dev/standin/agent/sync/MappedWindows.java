@@ -43,7 +43,7 @@ final class MappedWindows implements AutoCloseable {
      * refuse), with a way to unmap. Otherwise empty, and the image is read with {@code pread}.
      */
     static Optional<MappedWindows> of(DiskImage image, long length, int segmentSize) {
-        if (image.isBlockDevice() || !Mappings.canUnmap() || length == 0) {
+        if (!image.isRegularFile() || !Mappings.canUnmap() || length == 0) {
             return Optional.empty();
         }
         try {

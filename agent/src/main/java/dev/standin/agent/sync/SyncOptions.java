@@ -3,8 +3,10 @@ package dev.standin.agent.sync;
 import dev.standin.delta.BlockSize;
 import dev.standin.delta.MoveSearch;
 import dev.standin.delta.stream.Compression;
+import dev.standin.snapshot.nbd.NbdExport;
 import java.nio.file.Path;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * What one {@code standin sync} run is asked to do. Immutable; built and checked by {@link Builder}.
@@ -12,6 +14,8 @@ import java.util.Objects;
  * @param blockSize 0 to choose by {@link BlockSize}'s rule
  * @param readBytesPerSecond the most a local cycle reads per second, source and replica together
  *                           ({@code --bwlimit} without a wire); 0 for no limit
+ * @param sourceExport set when the source is read through an NBD export (a snapshot's view of a
+ *                     qcow2 drive) instead of as the file {@code source} names
  */
 public record SyncOptions(
         Path source,
@@ -27,7 +31,8 @@ public record SyncOptions(
         Path stateDirectory,
         int keepPoints,
         MoveSearch moveSearch,
-        long readBytesPerSecond) {
+        long readBytesPerSecond,
+        Optional<NbdExport> sourceExport) {
 
     /** Recovery points kept by default: as many as Hyper-V Replica keeps (24, hourly for a day). */
     public static final int DEFAULT_KEEP_POINTS = 24;
@@ -46,6 +51,7 @@ public record SyncOptions(
         Objects.requireNonNull(compression, "compression");
         Objects.requireNonNull(stateDirectory, "stateDirectory");
         Objects.requireNonNull(moveSearch, "moveSearch");
+        Objects.requireNonNull(sourceExport, "sourceExport");
         if (blockSize != 0) {
             BlockSize.validate(blockSize);
         }
@@ -63,16 +69,19 @@ public record SyncOptions(
         }
     }
 
-    /** The same options reading another source (a snapshot's view of it) in segments of {@code segments} bytes. */
-    public SyncOptions withSource(Path view, int segments) {
+    /**
+     * The same options reading another source (a snapshot's view of it, through {@code export} if
+     * present) in segments of {@code segments} bytes.
+     */
+    public SyncOptions withSource(Path view, Optional<NbdExport> export, int segments) {
         return new SyncOptions(view, destination, blockSize, compression, dryRun, dropCache, idleIo, useNative, threads,
-                segments, stateDirectory, keepPoints, moveSearch, readBytesPerSecond);
+                segments, stateDirectory, keepPoints, moveSearch, readBytesPerSecond, export);
     }
 
     /** The same options with another block size. */
     public SyncOptions withBlockSize(int value) {
         return new SyncOptions(source, destination, value, compression, dryRun, dropCache, idleIo, useNative, threads,
-                segmentSize, stateDirectory, keepPoints, moveSearch, readBytesPerSecond);
+                segmentSize, stateDirectory, keepPoints, moveSearch, readBytesPerSecond, sourceExport);
     }
 
     public static Builder builder(Path source, Path destination) {
@@ -163,7 +172,7 @@ public record SyncOptions(
 
         public SyncOptions build() {
             return new SyncOptions(source, destination, blockSize, compression, dryRun, dropCache, idleIo, useNative,
-                    threads, segmentSize, stateDirectory, keepPoints, moveSearch, readBytesPerSecond);
+                    threads, segmentSize, stateDirectory, keepPoints, moveSearch, readBytesPerSecond, Optional.empty());
         }
     }
 }

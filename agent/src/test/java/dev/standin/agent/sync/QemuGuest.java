@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A real qemu-system-x86_64 with one raw virtio drive (node {@code disk0}) and no OS, for the
+ * A real qemu-system-x86_64 with one virtio drive (raw or qcow2) (node {@code disk0}) and no OS, for the
  * {@code --snapshot qemu} cycle tests; the test writes to the running drive with HMP {@code qemu-io}
  * through a second QMP socket. (snapshot-hooks has its own for the hook's tests.)
  */
@@ -31,6 +31,11 @@ final class QemuGuest implements AutoCloseable {
     }
 
     static QemuGuest start(Path directory, Path image) throws Exception {
+        return start(directory, image, "raw");
+    }
+
+    /** A VM whose drive is {@code image} in {@code format} (raw, qcow2). */
+    static QemuGuest start(Path directory, Path image, String format) throws Exception {
         Path socket = directory.resolve("vm.qmp");
         Path testSocket = directory.resolve("test.qmp");
         Process process = new ProcessBuilder(List.of("qemu-system-x86_64",
@@ -39,7 +44,7 @@ final class QemuGuest implements AutoCloseable {
                 "-qmp", "unix:" + socket + ",server=on,wait=off",
                 "-qmp", "unix:" + testSocket + ",server=on,wait=off",
                 "-blockdev", "driver=file,filename=" + image + ",node-name=disk0-file",
-                "-blockdev", "driver=raw,file=disk0-file,node-name=disk0",
+                "-blockdev", "driver=" + format + ",file=disk0-file,node-name=disk0",
                 "-device", "virtio-blk-pci,drive=disk0,id=vd0"))
                 .redirectErrorStream(true).redirectOutput(directory.resolve("qemu.log").toFile()).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);

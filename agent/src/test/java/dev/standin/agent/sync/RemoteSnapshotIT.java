@@ -69,6 +69,65 @@ class RemoteSnapshotIT {
         }
     }
 
+    @Test
+    void aQcow2DriveIsReadThroughNbdIntoASparseRawReplica() throws Exception {
+        assumeTrue(QemuGuest.installed(), "qemu-system-x86_64 and qemu-img are not installed (install/setup-debian.sh)");
+        Path raw = Images.create(directory.resolve("vm.raw"), SIZE, 23);
+        Path image = directory.resolve("vm.qcow2");
+        qemuImg("convert", "-f", "raw", "-O", "qcow2", raw.toString(), image.toString());
+        Files.delete(raw);
+        // 16 MiB the guest zeroed: QEMU reports it as reading zeros, so it is a hole in the replica.
+        run("qemu-io", "-f", "qcow2", "-c", "write -z 32M 16M", image.toString());
+        Path replica = directory.resolve("dr").resolve("replica.img");
+        Files.createDirectories(replica.getParent());
+        Path state = Files.createDirectories(directory.resolve("state"));
+        try (OpenSshServer sshd = OpenSshServer.start(directory.resolve("sshd"), null);
+                QemuGuest vm = QemuGuest.start(directory, image, "qcow2")) {
+            String snapshot = "qemu:" + vm.socket + ":disk0";
+            String chainBefore = chain(vm);
+
+            JsonNode first = sync(sshd, image, sshd.url(replica), state, snapshot);
+            assertTrue(first.path("firstCopy").asBoolean(), first.toString());
+            assertEquals(SIZE, first.path("sourceBytes").asLong(), "the guest-visible size, not the qcow2 file's");
+            assertEquals(guestDisk(image), Images.sha256(replica), "the replica is the guest's disk, raw");
+            assertTrue(first.path("sourceBytesRead").asLong() <= SIZE - (16 << 20), "the zeroed range was not read: " + first);
+            assertEquals(chainBefore, chain(vm), "the VM runs on its own disk again");
+            assertEquals(0, vm.qmp().execute("query-block-exports", null).size(), "the export is gone");
+
+            vm.write(5 << 20, 4096, 0x61);
+            vm.write(50 << 20, 65536, 0x62);
+            JsonNode second = sync(sshd, image, sshd.url(replica), state, snapshot);
+            assertEquals("dirty-bitmap", second.path("tracking").asText(), second.toString());
+            assertTrue(second.path("sourceBytesRead").asLong() <= 1 << 20,
+                    "read only the segments around the two writes: " + second);
+            assertEquals(guestDisk(image), Images.sha256(replica));
+            assertEquals(chainBefore, chain(vm));
+        } finally {
+            OpenSshServer.awaitReceiversEnded(directory);
+        }
+    }
+
+    /** The digest of the guest-visible bytes of a qcow2 image in use by a VM (read with QEMU's force-share). */
+    private String guestDisk(Path image) throws Exception {
+        Path raw = directory.resolve("guest.raw");
+        qemuImg("convert", "-U", "-f", "qcow2", "-O", "raw", image.toString(), raw.toString());
+        String digest = Images.sha256(raw);
+        Files.delete(raw);
+        return digest;
+    }
+
+    private static void qemuImg(String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("qemu-img"));
+        command.addAll(List.of(args));
+        run(command.toArray(String[]::new));
+    }
+
+    private static void run(String... command) throws Exception {
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes());
+        assertEquals(0, process.waitFor(), String.join(" ", command) + ": " + output);
+    }
+
     /** The drive's node chain as QEMU reports it: the same before and after a cycle. */
     private static String chain(QemuGuest vm) throws Exception {
         StringBuilder names = new StringBuilder();

@@ -10,20 +10,42 @@ import java.util.List;
 /** A block node of a running VM as {@code query-named-block-nodes} describes it. */
 record DriveNode(String name, String driver, Path image, long size) {
 
-    /** Finds NODE and checks that the hook can serve it: a raw image file at the top of its drive. */
+    /**
+     * Finds NODE: a format node ({@code raw}, {@code qcow2}, any image format QEMU reads) or a
+     * {@code file} node, at the top of its drive.
+     */
     static DriveNode find(QmpClient qmp, String name) throws QmpException, SnapshotException {
         JsonNode node = named(qmp, name);
         if (node == null) {
             throw new SnapshotException("the VM has no block node named '" + name + "' (see query-named-block-nodes)", true);
         }
         String driver = node.path("drv").asText();
-        if (!driver.equals("raw") && !driver.equals("file")) {
-            throw new SnapshotException("node '" + name + "' is " + driver + "; the qemu hook reads raw images only "
-                    + "(the engine reads the frozen image as a plain file)", true);
+        if (PROTOCOLS.contains(driver)) {
+            throw new SnapshotException("node '" + name + "' is a " + driver + " protocol node; name the format node "
+                    + "above it (see query-named-block-nodes)", true);
         }
         JsonNode image = node.path("image");
         return new DriveNode(name, driver, Path.of(node.path("file").asText(image.path("filename").asText())),
                 image.path("virtual-size").asLong());
+    }
+
+    /** Protocol drivers other than {@code file}: their format node above is the one to name. */
+    private static final java.util.Set<String> PROTOCOLS = java.util.Set.of("host_device", "nbd", "iscsi", "rbd",
+            "ssh", "http", "https", "gluster", "nfs", "null-co", "null-aio", "throttle", "copy-on-read", "blkdebug");
+
+    /** A raw image (or a bare file node): the frozen image is the disk's bytes, read as a file. */
+    boolean readAsFile() {
+        return driver.equals("raw") || driver.equals("file");
+    }
+
+    /** The format of the image file, as a qcow2 overlay's backing format names it. */
+    String backingFormat() {
+        return readAsFile() ? "raw" : driver;
+    }
+
+    /** Only qcow2 stores dirty bitmaps in the image, so that they outlive the VM process. */
+    boolean storesBitmaps() {
+        return driver.equals("qcow2");
     }
 
     static boolean exists(QmpClient qmp, String name) throws QmpException {

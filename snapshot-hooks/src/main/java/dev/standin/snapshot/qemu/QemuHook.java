@@ -1,16 +1,17 @@
 package dev.standin.snapshot.qemu;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.standin.nativeio.Extent;
 import dev.standin.snapshot.ChangedExtents;
-import dev.standin.snapshot.CommandRunner;
 import dev.standin.snapshot.HookContext;
 import dev.standin.snapshot.Snapshot;
 import dev.standin.snapshot.SnapshotException;
 import dev.standin.snapshot.SnapshotHook;
 import dev.standin.snapshot.StaleSnapshots;
 import dev.standin.snapshot.Tracking;
+import dev.standin.snapshot.nbd.NbdExport;
+import dev.standin.snapshot.nbd.NbdImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,16 +29,17 @@ import java.util.Optional;
  *   <li>One QMP {@code transaction} puts the overlay on top of NODE ({@code blockdev-snapshot}),
  *       so guest writes go to the overlay and the image under it is frozen, and at the same
  *       instant starts a new dirty bitmap and freezes the previous one. Nothing is paused.
- *   <li>The engine reads the image file directly; the frozen bitmap (exported over QEMU's NBD
- *       server and read with {@code qemu-img map}) says which extents changed.
- *   <li>Release: an active {@code block-commit} of the overlay into NODE, {@code block-job-complete}
- *       to pivot back, {@code blockdev-del} of the overlay, and the file is deleted. The drive's
- *       chain is exactly what it was.
+ *   <li>The frozen NODE is exported read-only over QEMU's own NBD server on a UNIX socket in the
+ *       state directory, with the frozen bitmap. A raw image is read as a plain file and the export
+ *       only says which extents the bitmap marks; any other format (qcow2) is read through the
+ *       export, which serves the guest-visible bytes and reports unallocated ranges as holes.
+ *   <li>Release: the export and server go, then an active {@code block-commit} of the overlay into
+ *       NODE, {@code block-job-complete} to pivot back, {@code blockdev-del} of the overlay, and
+ *       the file is deleted. The drive's chain is exactly what it was.
  * </ol>
  *
- * NODE must be a raw image (format node {@code raw} over {@code file}, or a {@code file} node): the
- * engine reads the frozen image as a plain file. The dirty bitmaps are therefore not persistent
- * (QEMU stores persistent bitmaps only in qcow2): a VM restart loses them and the next cycle scans.
+ * The dirty bitmaps of a qcow2 NODE are persistent (QEMU stores them in the image), so tracking
+ * survives a clean VM restart; of a raw NODE they are not, and the cycle after a restart scans.
  */
 public final class QemuHook implements SnapshotHook {
 
@@ -63,6 +65,7 @@ public final class QemuHook implements SnapshotHook {
     public Snapshot take(Path source, String replicaKey) throws SnapshotException {
         String id = StaleSnapshots.newId();
         Path overlay = context.stateDirectory().resolve("qemu").resolve(id + ".qcow2");
+        Path nbd = context.stateDirectory().resolve("qemu").resolve(id + ".nbd");
         QmpClient qmp = connect();
         StaleSnapshots.Entry entry = null;
         try {
@@ -73,11 +76,12 @@ public final class QemuHook implements SnapshotHook {
             String newBitmap = tracking.nextName();
             entry = context.registry().record(id, KIND, Map.of(
                     "socket", socket.toString(), "node", node, "image", drive.image().toString(),
-                    "overlay", overlay.toString(), "replicaKey", replicaKey, "newBitmap", newBitmap,
-                    "oldBitmap", oldBitmap == null ? "" : oldBitmap));
+                    "overlay", overlay.toString(), "nbd", nbd.toString(), "replicaKey", replicaKey,
+                    "newBitmap", newBitmap, "oldBitmap", oldBitmap == null ? "" : oldBitmap));
             context.checkpoints().reached("qemu.recorded");
             Files.createDirectories(overlay.getParent());
-            context.runner().check(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw",
+            // -u: the size is given, so the running VM's image is not opened (a qcow2 in use is locked).
+            context.runner().check(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-u", "-F", drive.backingFormat(),
                     "-b", drive.image().toString(), overlay.toString(), Long.toString(drive.size())),
                     context.stepTimeout());
             context.checkpoints().reached("qemu.overlay-created");
@@ -86,13 +90,23 @@ public final class QemuHook implements SnapshotHook {
             add.putNull("backing"); // attached by blockdev-snapshot, not opened from the header
             qmp.execute("blockdev-add", add);
             context.checkpoints().reached("qemu.overlay-added");
-            qmp.execute("transaction", QmpClient.args().set("actions", snapshotActions(id, oldBitmap, newBitmap)));
+            qmp.execute("transaction", QmpClient.args().set("actions",
+                    snapshotActions(id, oldBitmap, newBitmap, drive.storesBitmaps())));
             context.checkpoints().reached("qemu.snapshot-taken");
             tracking.dropUntrusted(qmp, node, newBitmap);
-            Tracking changes = oldBitmap == null ? Tracking.untracked(tracking.reason())
-                    : readChanges(qmp, id, oldBitmap, drive.size(), tracking.replicaDigest());
+            Optional<NbdExport> export = Optional.empty();
+            Tracking changes = Tracking.untracked(tracking.reason());
+            if (!drive.readAsFile()) {
+                export = Optional.of(exportView(qmp, id, nbd, oldBitmap));
+                context.checkpoints().reached("qemu.exported");
+                if (oldBitmap != null) {
+                    changes = readChanges(export.get(), oldBitmap, drive.size(), tracking.replicaDigest());
+                }
+            } else if (oldBitmap != null) {
+                changes = readChangesOfRawImage(qmp, id, nbd, oldBitmap, drive.size(), tracking.replicaDigest());
+            }
             context.checkpoints().reached("qemu.changes-read");
-            return new QemuSnapshot(this, qmp, entry, drive.image(), changes);
+            return new QemuSnapshot(this, qmp, entry, drive.image(), export, changes);
         } catch (SnapshotException | QmpException | IOException | InterruptedException | RuntimeException e) {
             SnapshotException failure = e instanceof SnapshotException s ? s
                     : new SnapshotException("qemu snapshot of " + node + " via " + socket + " failed: " + e.getMessage(),
@@ -115,18 +129,19 @@ public final class QemuHook implements SnapshotHook {
     /**
      * One atomic transaction: the overlay goes on top, the bitmap that covered the time up to now
      * stops recording, and a new one starts. Done separately, a guest write between two commands
-     * would land in neither bitmap's view of the snapshot, or in both.
+     * would land in neither bitmap's view of the snapshot, or in both. The new bitmap is added
+     * first: a persistent one must be added while NODE is still the drive's writable top.
      */
-    private ArrayNode snapshotActions(String overlayNode, String oldBitmap, String newBitmap) {
+    private ArrayNode snapshotActions(String overlayNode, String oldBitmap, String newBitmap, boolean persistent) {
         ArrayNode actions = QmpClient.json().createArrayNode();
-        actions.addObject().put("type", "blockdev-snapshot").putObject("data").put("node", node)
-                .put("overlay", overlayNode);
+        actions.addObject().put("type", "block-dirty-bitmap-add").putObject("data").put("node", node)
+                .put("name", newBitmap).put("persistent", persistent);
         if (oldBitmap != null) {
             actions.addObject().put("type", "block-dirty-bitmap-disable").putObject("data").put("node", node)
                     .put("name", oldBitmap);
         }
-        actions.addObject().put("type", "block-dirty-bitmap-add").putObject("data").put("node", node)
-                .put("name", newBitmap).put("persistent", false);
+        actions.addObject().put("type", "blockdev-snapshot").putObject("data").put("node", node)
+                .put("overlay", overlayNode);
         return actions;
     }
 
@@ -139,49 +154,63 @@ public final class QemuHook implements SnapshotHook {
     }
 
     /**
-     * Exports the drive's frozen image read-only over QEMU's own NBD server with the frozen bitmap
-     * attached, and asks {@code qemu-img map} for it: dirty ranges come back as {@code "data": false}
-     * (the bitmap is presented in place of allocation). A failure here is not fatal: the cycle scans.
+     * Exports the frozen NODE read-only over QEMU's own NBD server, on a socket in the state
+     * directory, with the frozen bitmap when there is one. The server and export stay until
+     * {@link #release}, which removes them by the record's socket.
      */
-    private Tracking readChanges(QmpClient qmp, String id, String bitmap, long size, String replicaDigest) {
-        Path nbd = context.stateDirectory().resolve("qemu").resolve(id + ".nbd");
-        String export = id;
-        boolean serverStarted = false;
-        boolean exported = false;
-        try {
-            ObjectNode start = QmpClient.args();
-            start.putObject("addr").put("type", "unix").putObject("data").put("path", nbd.toString());
-            qmp.execute("nbd-server-start", start);
-            serverStarted = true;
-            ObjectNode add = QmpClient.args().put("type", "nbd").put("id", export).put("node-name", node)
-                    .put("name", export).put("writable", false);
+    private NbdExport exportView(QmpClient qmp, String id, Path nbd, String bitmap) throws QmpException {
+        ObjectNode start = QmpClient.args();
+        start.putObject("addr").put("type", "unix").putObject("data").put("path", nbd.toString());
+        qmp.execute("nbd-server-start", start);
+        ObjectNode add = QmpClient.args().put("type", "nbd").put("id", id).put("node-name", node).put("name", id)
+                .put("writable", false);
+        if (bitmap != null) {
             add.putArray("bitmaps").add(bitmap);
-            qmp.execute("block-export-add", add);
-            exported = true;
-            CommandRunner.Result map = context.runner().check(List.of("qemu-img", "map", "--output=json", "--image-opts",
-                    "driver=nbd,server.type=unix,server.path=" + nbd + ",export=" + export
-                            + ",x-dirty-bitmap=qemu:dirty-bitmap:" + bitmap), context.stepTimeout());
+        }
+        qmp.execute("block-export-add", add);
+        return new NbdExport(nbd, id);
+    }
+
+    /** The extents the frozen bitmap marks, asked of the export with NBD block status. */
+    private Tracking readChanges(NbdExport export, String bitmap, long size, String replicaDigest) {
+        try {
             ChangedExtents.Builder changes = ChangedExtents.builder(size);
-            for (JsonNode extent : QmpClient.json().readTree(map.stdout())) {
-                if (!extent.path("data").asBoolean(true)) {
-                    changes.add(extent.path("start").asLong(), extent.path("length").asLong());
-                }
+            for (Extent extent : NbdImage.dirtyExtents(export, bitmap, context.stepTimeout())) {
+                changes.add(extent.offset(), extent.length());
             }
             return Tracking.tracked("dirty-bitmap", changes.build(), replicaDigest);
-        } catch (QmpException | IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             return Tracking.untracked("cannot read dirty bitmap " + bitmap + ": " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return Tracking.untracked("interrupted while reading dirty bitmap " + bitmap);
-        } finally {
-            if (exported) {
-                ignore(() -> qmp.execute("block-export-del", QmpClient.args().put("id", export)));
-            }
-            if (serverStarted) {
-                ignore(() -> qmp.execute("nbd-server-stop", null));
-            }
-            ignore(() -> Files.deleteIfExists(nbd));
         }
+    }
+
+    /**
+     * A raw image is read as a file; its export lives only while the bitmap is read. A failure
+     * here is not fatal: the cycle scans.
+     */
+    private Tracking readChangesOfRawImage(QmpClient qmp, String id, Path nbd, String bitmap, long size,
+            String replicaDigest) {
+        try {
+            return readChanges(exportView(qmp, id, nbd, bitmap), bitmap, size, replicaDigest);
+        } catch (QmpException e) {
+            return Tracking.untracked("cannot export dirty bitmap " + bitmap + ": " + e.getMessage());
+        } finally {
+            removeExport(qmp, id, nbd);
+        }
+    }
+
+    /**
+     * Removes this snapshot's export and the NBD server it started, if its socket says it did (a
+     * server someone else runs makes our start fail before the socket exists, so it is never
+     * stopped here). Best effort: both die with the VM anyway.
+     */
+    private static void removeExport(QmpClient qmp, String id, Path nbd) {
+        if (!Files.exists(nbd)) {
+            return;
+        }
+        ignore(() -> qmp.execute("block-export-del", QmpClient.args().put("id", id).put("mode", "hard")));
+        ignore(() -> qmp.execute("nbd-server-stop", null));
+        ignore(() -> Files.deleteIfExists(nbd));
     }
 
     @Override
@@ -213,6 +242,13 @@ public final class QemuHook implements SnapshotHook {
         List<String> problems = new ArrayList<>();
         boolean vmReachable = qmp != null && reachable(qmp);
         try {
+            Path nbd = entry.optionalField("nbd").map(Path::of).orElse(null);
+            if (vmReachable && nbd != null) {
+                removeExport(qmp, overlayNode, nbd);
+            }
+            if (nbd != null) {
+                Files.deleteIfExists(nbd);
+            }
             if (vmReachable) {
                 if (DriveNode.exists(qmp, overlayNode)) {
                     if (DriveNode.hasBacking(qmp, overlayNode)) { // on top of the drive: fold it back first
@@ -296,7 +332,7 @@ public final class QemuHook implements SnapshotHook {
         void run() throws Exception;
     }
 
-    /** Best effort clean-up of a temporary export: failing here must not hide the real result. */
+    /** Best effort clean-up of an export: failing here must not hide the real result. */
     private static void ignore(Step step) {
         try {
             step.run();

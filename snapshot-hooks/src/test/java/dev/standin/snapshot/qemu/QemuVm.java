@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A real qemu-system-x86_64 with one raw virtio drive (node {@code disk0}, device {@code vd0}) and
+ * A real qemu-system-x86_64 with one virtio drive (raw or qcow2) (node {@code disk0}, device {@code vd0}) and
  * no OS: the firmware finds nothing to boot and idles, which is all the block layer needs. KVM when
  * /dev/kvm works, else TCG. Two QMP sockets: one for the hook under test, one for the test itself,
  * which writes to the running drive with HMP {@code qemu-io} as a guest would.
@@ -34,6 +34,11 @@ final class QemuVm implements AutoCloseable {
     }
 
     static QemuVm start(Path directory, Path image) throws Exception {
+        return start(directory, image, "raw");
+    }
+
+    /** A VM whose drive is {@code image} in {@code format} (raw, qcow2). */
+    static QemuVm start(Path directory, Path image, String format) throws Exception {
         Path hookSocket = directory.resolve("hook.qmp");
         Path testSocket = directory.resolve("test.qmp");
         List<String> command = new ArrayList<>(List.of("qemu-system-x86_64",
@@ -42,7 +47,7 @@ final class QemuVm implements AutoCloseable {
                 "-qmp", "unix:" + hookSocket + ",server=on,wait=off",
                 "-qmp", "unix:" + testSocket + ",server=on,wait=off",
                 "-blockdev", "driver=file,filename=" + image + ",node-name=disk0-file,cache.direct=off",
-                "-blockdev", "driver=raw,file=disk0-file,node-name=" + NODE,
+                "-blockdev", "driver=" + format + ",file=disk0-file,node-name=" + NODE,
                 "-device", "virtio-blk-pci,drive=" + NODE + ",id=vd0"));
         Process process = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(directory.resolve("qemu.log").toFile()).start();
@@ -109,6 +114,19 @@ final class QemuVm implements AutoCloseable {
     void signal(String name) throws Exception {
         new dev.standin.snapshot.CommandRunner().check(List.of("kill", "-" + name, Long.toString(process.pid())),
                 Duration.ofSeconds(10));
+    }
+
+    /** A clean shutdown ({@code quit}): QEMU writes persistent bitmaps into a qcow2 image as it closes it. */
+    void quit() throws Exception {
+        try {
+            qmp.execute("quit", null);
+        } catch (QmpException e) {
+            // the connection may close before the answer arrives
+        }
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            throw new IOException("qemu did not quit");
+        }
+        qmp.close();
     }
 
     /** SIGKILL: the VM is gone as after a host-side crash. */
