@@ -25,6 +25,24 @@ public interface SnapshotHook {
      */
     Snapshot take(Path source, String replicaKey) throws SnapshotException;
 
+    /** How many disks the hook's spec names (a qemu spec may name several drives of one VM). */
+    default int disks() {
+        return 1;
+    }
+
+    /**
+     * Freezes views of the {@link #disks()} disks at one instant: {@code sources.get(i)} and
+     * {@code replicaKeys.get(i)} are the i-th disk's. A hook that views one disk takes one.
+     */
+    default java.util.List<Snapshot> takeAll(java.util.List<Path> sources, java.util.List<String> replicaKeys)
+            throws SnapshotException {
+        if (sources.size() != 1) {
+            throw new SnapshotException("--snapshot " + kind() + " views one disk, and " + sources.size()
+                    + " SOURCEs were given; run one cycle per disk", true);
+        }
+        return java.util.List.of(take(sources.get(0), replicaKeys.get(0)));
+    }
+
     /** Releases a snapshot recorded by a process that is gone. Idempotent. */
     void releaseStale(StaleSnapshots.Entry entry) throws SnapshotException;
 }

@@ -114,7 +114,8 @@ final class SyncCommand implements Callable<Integer> {
     private int keepPoints;
 
     @Option(names = "--snapshot", paramLabel = "KIND:ARGS",
-            description = "Read a point-in-time view instead of SOURCE as it runs: qemu:QMP_SOCKET:NODE, file[:COPY_DIR], "
+            description = "Read a point-in-time view instead of SOURCE as it runs: qemu:QMP_SOCKET:NODE[,NODE...] "
+                    + "(several drives of one VM at one instant, one per SOURCE, raw or qcow2), file[:COPY_DIR], "
                     + "script:PRE:POST[:TIMEOUT], lvm:VG/LV[:SIZE], esxi:HOST:VMID[:quiesce]. With qemu dirty bitmaps "
                     + "or LVM thin snapshots only the changed extents are read (see docs/snapshot-hooks.md).")
     private String snapshot;
@@ -182,9 +183,6 @@ final class SyncCommand implements Callable<Integer> {
             Progress progress) throws StandinException, InterruptedException {
         boolean intoDirectory = remote.isPresent() ? sources.size() > 1 || remote.get().path().endsWith("/")
                 : sources.size() > 1 || Files.isDirectory(path(destination));
-        if (snapshot != null && sources.size() > 1) {
-            throw new StandinException(ExitStatus.USAGE, "--snapshot takes one SOURCE and one DEST");
-        }
         if (remote.isEmpty() && sources.size() > 1 && !Files.isDirectory(path(destination))) {
             throw new StandinException(ExitStatus.USAGE, "with several sources, " + destination + " must be a directory");
         }

@@ -18,11 +18,18 @@ import dev.standin.agent.verify.Scrub;
 import dev.standin.agent.verify.ScrubOptions;
 import dev.standin.agent.verify.ScrubReport;
 import dev.standin.snapshot.RemoteShell;
+import dev.standin.snapshot.Snapshot;
+import dev.standin.snapshot.SnapshotException;
+import dev.standin.snapshot.SnapshotSpec;
 import dev.standin.snapshot.Tracking;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -57,22 +64,89 @@ public final class Replication {
         this.hookHosts = hookHosts;
     }
 
-    /** Runs every disk's cycle; a failed disk does not stop the others. */
+    /**
+     * Runs every disk's cycle; a failed disk does not stop the others. Disks whose views share one
+     * snapshot spec are viewed together, at one instant, before any cycle starts.
+     */
     public List<DiskOutcome> run(CycleRequest request) throws InterruptedException {
-        if (request.disks().size() == 1) {
-            return List.of(runOne(request, request.disks().get(0), progress, Optional.empty()));
-        }
-        if (request.remote().isEmpty()) {
-            List<DiskOutcome> outcomes = new ArrayList<>();
-            for (CycleRequest.Disk disk : request.disks()) {
-                outcomes.add(runOne(request, disk, Progress.NONE, Optional.empty()));
+        Views views = takeViews(request);
+        try {
+            if (request.disks().size() == 1) {
+                return List.of(runOne(request, request.disks().get(0), progress, Optional.empty(), views));
             }
-            return outcomes;
+            if (request.remote().isEmpty()) {
+                List<DiskOutcome> outcomes = new ArrayList<>();
+                for (CycleRequest.Disk disk : request.disks()) {
+                    outcomes.add(runOne(request, disk, Progress.NONE, Optional.empty(), views));
+                }
+                return outcomes;
+            }
+            return runParallel(request, views);
+        } finally {
+            views.releaseUnused();
         }
-        return runParallel(request);
     }
 
-    private List<DiskOutcome> runParallel(CycleRequest request) throws InterruptedException {
+    /** Each disk's snapshot, or why its group's could not be taken. Keyed by identity: two disks may be equal. */
+    private static final class Views {
+        final Map<CycleRequest.Disk, Snapshot> taken = new IdentityHashMap<>();
+        final Map<CycleRequest.Disk, StandinException> failed = new IdentityHashMap<>();
+        private final Map<CycleRequest.Disk, Boolean> used = new ConcurrentHashMap<>();
+
+        /** The disk's snapshot, handed out once: its cycle releases it. */
+        Optional<Snapshot> claim(CycleRequest.Disk disk) {
+            Snapshot snapshot = taken.get(disk);
+            if (snapshot == null) {
+                return Optional.empty();
+            }
+            used.put(disk, true);
+            return Optional.of(snapshot);
+        }
+
+        /** Snapshots whose cycle never ran (a connection that failed first) are released here. */
+        void releaseUnused() {
+            for (var entry : taken.entrySet()) {
+                if (!used.containsKey(entry.getKey())) {
+                    try {
+                        entry.getValue().close();
+                    } catch (SnapshotException e) {
+                        // the record stays in the state dir; the next start releases it and says so
+                    }
+                }
+            }
+        }
+    }
+
+    private Views takeViews(CycleRequest request) {
+        Views views = new Views();
+        Map<SnapshotSpec, List<CycleRequest.Disk>> groups = new LinkedHashMap<>();
+        for (CycleRequest.Disk disk : request.disks()) {
+            disk.view().ifPresent(spec -> groups.computeIfAbsent(spec, s -> new ArrayList<>()).add(disk));
+        }
+        for (var group : groups.entrySet()) {
+            List<CycleRequest.Disk> disks = group.getValue();
+            try {
+                List<Snapshot> snapshots = SnapshotCycle.take(group.getKey(), disks.stream().map(CycleRequest.Disk::options)
+                        .toList(), disks.stream().map(d -> replicaKey(request, d.options())).toList(),
+                        disks.size() == request.disks().size() ? progress : Progress.NONE, notices, hookHosts);
+                for (int i = 0; i < disks.size(); i++) {
+                    views.taken.put(disks.get(i), snapshots.get(i));
+                }
+            } catch (StandinException e) {
+                disks.forEach(d -> views.failed.put(d, e));
+            }
+        }
+        return views;
+    }
+
+    /** Names a disk's replica for a snapshot hook's change tracking: two replicas of one disk track apart. */
+    private static String replicaKey(CycleRequest request, SyncOptions options) {
+        return request.remote().isPresent()
+                ? ReplicaKey.of(request.remote().get().replica(options.destination().toString()).toString())
+                : ReplicaKey.of(options.destination().toAbsolutePath().normalize().toString());
+    }
+
+    private List<DiskOutcome> runParallel(CycleRequest request, Views views) throws InterruptedException {
         CycleRequest.Remote remote = request.remote().get();
         List<CycleRequest.Disk> disks = request.disks();
         SshConnection connection;
@@ -89,7 +163,7 @@ public final class Replication {
         try (connection) {
             List<Future<DiskOutcome>> cycles = new ArrayList<>();
             for (CycleRequest.Disk disk : disks) {
-                cycles.add(pool.submit(() -> runOne(request, disk, Progress.NONE, Optional.of(connection))));
+                cycles.add(pool.submit(() -> runOne(request, disk, Progress.NONE, Optional.of(connection), views)));
             }
             List<DiskOutcome> outcomes = new ArrayList<>();
             for (int i = 0; i < disks.size(); i++) {
@@ -108,13 +182,16 @@ public final class Replication {
     }
 
     private DiskOutcome runOne(CycleRequest request, CycleRequest.Disk disk, Progress progress,
-            Optional<SshConnection> shared) throws InterruptedException {
+            Optional<SshConnection> shared, Views views) throws InterruptedException {
         String source = disk.options().source().toString();
+        if (views.failed.containsKey(disk)) {
+            return DiskOutcome.failed(source, views.failed.get(disk));
+        }
         try {
             Target target = target(request, disk, progress, shared);
-            SyncStats stats = disk.view().isPresent()
-                    ? new SnapshotCycle(disk.options(), disk.view().get(), progress, notices, hookHosts)
-                            .run(target.replicaKey(), (options, tracking) -> target.cycle(options, tracking))
+            Optional<Snapshot> view = views.claim(disk);
+            SyncStats stats = view.isPresent()
+                    ? SnapshotCycle.run(view.get(), disk.options(), disk.view().get(), progress, target::cycle)
                     : target.cycle(disk.options(), null);
             return DiskOutcome.succeeded(source, stats, target.scrubReport());
         } catch (StandinException e) {
@@ -124,9 +201,6 @@ public final class Replication {
 
     /** Where one disk's replica is, and how a cycle reaches it. */
     private interface Target {
-        /** Names the replica for a snapshot hook's change tracking: two replicas of one disk track apart. */
-        String replicaKey();
-
         SyncStats cycle(SyncOptions options, Tracking tracking) throws StandinException, InterruptedException;
 
         Optional<ScrubReport> scrubReport();
@@ -153,11 +227,6 @@ public final class Replication {
             this.scrub = scrub;
             this.options = options;
             this.progress = progress;
-        }
-
-        @Override
-        public String replicaKey() {
-            return ReplicaKey.of(options.destination().toAbsolutePath().normalize().toString());
         }
 
         @Override
@@ -201,11 +270,6 @@ public final class Replication {
             this.progress = progress;
             this.shared = shared;
             this.disks = disks;
-        }
-
-        @Override
-        public String replicaKey() {
-            return ReplicaKey.of(remote.replica(options.destination().toString()).toString());
         }
 
         @Override

@@ -20,37 +20,22 @@ import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * One disk's cycle read from a point-in-time view ({@code standin sync --snapshot KIND:ARGS}).
+ * Cycles read from point-in-time views ({@code standin sync --snapshot KIND:ARGS}).
  * <ol>
  *   <li>Snapshots left by a crashed run are released first (their records are in the state dir).
- *   <li>The hook freezes a view; the cycle reads the view instead of SOURCE, and only the changed
- *       extents when the hook tracks changes and the replica's signature cache is valid.
- *   <li>Once the replica has committed, the hook is told, so tracking advances to this view; the
- *       snapshot is released either way.
+ *   <li>{@link #take}: the hook freezes the views of all the disks that share its spec at one
+ *       instant (a qemu spec may name several drives of one VM).
+ *   <li>{@link #run}: each disk's cycle reads its view instead of SOURCE, and only the changed
+ *       extents when the hook tracks changes and the replica's signature cache is valid. Once the
+ *       replica has committed, the hook is told, so tracking advances to this view; the snapshot
+ *       is released either way.
  * </ol>
  */
 final class SnapshotCycle {
 
     private static final int TRACKED_SEGMENT_SIZE = 64 << 10;
 
-    private final SyncOptions options;
-    private final SnapshotSpec spec;
-    private final Progress progress;
-    private final Consumer<String> notices;
-    private final Optional<RemoteShell.Connector> ssh;
-
-    /**
-     * {@code notices} receives one line per stale snapshot released at start-up; {@code ssh}
-     * reaches the hosts of remote hooks (esxi).
-     */
-    SnapshotCycle(SyncOptions options, SnapshotSpec spec, Progress progress, Consumer<String> notices,
-            Optional<RemoteShell.Connector> ssh) {
-        this.options = options;
-        this.spec = spec;
-        this.progress = progress;
-        this.notices = notices;
-        this.ssh = ssh;
-    }
+    private SnapshotCycle() {}
 
     /** How the cycle reaches the replica, once the view is taken; {@code tracking} is the view's. */
     @FunctionalInterface
@@ -58,9 +43,15 @@ final class SnapshotCycle {
         SyncStats run(SyncOptions fromView, Tracking tracking) throws StandinException, InterruptedException;
     }
 
-    /** {@code replicaKey} names the destination for the hook's change tracking ({@link ReplicaKey}). */
-    SyncStats run(String replicaKey, Replicate replicate) throws StandinException, InterruptedException {
-        HookContext context = HookContext.of(options.stateDirectory(), options.useNative() ? NativeIo.tryLoad() : Optional.empty());
+    /**
+     * Takes the views of {@code disks} (all with {@code spec}) at one instant; {@code replicaKeys}
+     * name their destinations for change tracking ({@link ReplicaKey}). {@code notices} receives
+     * one line per stale snapshot released first; {@code ssh} reaches the hosts of remote hooks.
+     */
+    static List<Snapshot> take(SnapshotSpec spec, List<SyncOptions> disks, List<String> replicaKeys, Progress progress,
+            Consumer<String> notices, Optional<RemoteShell.Connector> ssh) throws StandinException {
+        SyncOptions first = disks.get(0);
+        HookContext context = HookContext.of(first.stateDirectory(), first.useNative() ? NativeIo.tryLoad() : Optional.empty());
         SnapshotHooks hooks = new SnapshotHooks(context, ssh);
         SnapshotHook hook;
         try {
@@ -68,23 +59,31 @@ final class SnapshotCycle {
         } catch (IllegalArgumentException e) {
             throw new StandinException(ExitStatus.USAGE, e.getMessage(), e);
         }
+        if (hook.disks() != disks.size()) {
+            throw new StandinException(ExitStatus.USAGE, "--snapshot " + spec + " views " + hook.disks() + " disk(s), and "
+                    + disks.size() + " SOURCE(s) were given; name one drive per SOURCE, in the same order");
+        }
         try {
             List<String> released = hooks.releaseStale();
             released.forEach(notices);
         } catch (IOException e) {
-            throw new StandinException(ExitStatus.SNAPSHOT, "cannot read snapshot records in " + options.stateDirectory()
+            throw new StandinException(ExitStatus.SNAPSHOT, "cannot read snapshot records in " + first.stateDirectory()
                     + ": " + e.getMessage(), e);
         }
-        Snapshot snapshot;
         progress.phase("taking " + spec.kind() + " snapshot", 0);
         try {
-            snapshot = hook.take(options.source(), replicaKey);
+            return hook.takeAll(disks.stream().map(SyncOptions::source).toList(), replicaKeys);
         } catch (SnapshotException e) {
-            throw failure(e.getMessage(), e);
+            throw failure(spec, e.getMessage(), e);
         }
+    }
+
+    /** One disk's cycle from its taken {@code snapshot}, which is released whatever happens. */
+    static SyncStats run(Snapshot snapshot, SyncOptions options, SnapshotSpec spec, Progress progress,
+            Replicate replicate) throws StandinException, InterruptedException {
         SyncStats stats;
         try {
-            SyncOptions fromView = options.withSource(snapshot.view(), snapshot.export(), segmentSize(snapshot));
+            SyncOptions fromView = options.withSource(snapshot.view(), snapshot.export(), segmentSize(snapshot, options));
             stats = replicate.run(fromView, snapshot.tracking());
             if (!options.dryRun()) {
                 snapshot.replicated(stats.digest());
@@ -94,14 +93,14 @@ final class SnapshotCycle {
             throw e;
         } catch (SnapshotException e) {
             releaseAfterFailure(snapshot, e.getMessage());
-            throw failure(e.getMessage(), e);
+            throw failure(spec, e.getMessage(), e);
         }
         progress.phase("releasing " + spec.kind() + " snapshot", 0);
         try {
             snapshot.close();
             progress.phase("released", 0);
         } catch (SnapshotException e) {
-            throw failure("the replica was committed, but " + e.getMessage(), e);
+            throw failure(spec, "the replica was committed, but " + e.getMessage(), e);
         }
         return stats;
     }
@@ -111,7 +110,7 @@ final class SnapshotCycle {
      * bitmap granularity (64 KiB) read what changed and no more: with 1 % of a 2 GiB disk written
      * in 64 KiB pieces, 256 KiB segments read 168 MB for 41 MiB of change.
      */
-    private int segmentSize(Snapshot snapshot) {
+    private static int segmentSize(Snapshot snapshot, SyncOptions options) {
         return snapshot.tracking().changes().isPresent() ? Math.min(options.segmentSize(), TRACKED_SEGMENT_SIZE)
                 : options.segmentSize();
     }
@@ -120,7 +119,7 @@ final class SnapshotCycle {
      * The cycle failed; the snapshot must still be released, and if that fails too the user must
      * hear about both (a VM left on its overlay matters more than the failed cycle).
      */
-    private static void releaseAfterFailure(Snapshot snapshot, String failure) throws StandinException {
+    static void releaseAfterFailure(Snapshot snapshot, String failure) throws StandinException {
         try {
             snapshot.close();
         } catch (SnapshotException releaseFailure) {
@@ -130,7 +129,7 @@ final class SnapshotCycle {
     }
 
     /** The hook's own failure, with its own word on whether a retry can help. */
-    private StandinException failure(String message, SnapshotException cause) {
+    private static StandinException failure(SnapshotSpec spec, String message, SnapshotException cause) {
         return new StandinException(ExitStatus.SNAPSHOT, "--snapshot " + spec + ": " + message, cause,
                 cause.isPermanent());
     }

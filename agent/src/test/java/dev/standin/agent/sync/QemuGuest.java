@@ -36,16 +36,26 @@ final class QemuGuest implements AutoCloseable {
 
     /** A VM whose drive is {@code image} in {@code format} (raw, qcow2). */
     static QemuGuest start(Path directory, Path image, String format) throws Exception {
+        return start(directory, image, format, null);
+    }
+
+    /** With a second drive: node {@code disk1} on device {@code vd1}, a qcow2 image. */
+    static QemuGuest start(Path directory, Path image, String format, Path secondQcow2) throws Exception {
         Path socket = directory.resolve("vm.qmp");
         Path testSocket = directory.resolve("test.qmp");
-        Process process = new ProcessBuilder(List.of("qemu-system-x86_64",
+        List<String> command = new java.util.ArrayList<>(List.of("qemu-system-x86_64",
                 "-machine", Files.isWritable(Path.of("/dev/kvm")) ? "q35,accel=kvm:tcg" : "q35,accel=tcg",
                 "-m", "64", "-nodefaults", "-display", "none", "-no-user-config",
                 "-qmp", "unix:" + socket + ",server=on,wait=off",
                 "-qmp", "unix:" + testSocket + ",server=on,wait=off",
                 "-blockdev", "driver=file,filename=" + image + ",node-name=disk0-file",
                 "-blockdev", "driver=" + format + ",file=disk0-file,node-name=disk0",
-                "-device", "virtio-blk-pci,drive=disk0,id=vd0"))
+                "-device", "virtio-blk-pci,drive=disk0,id=vd0"));
+        if (secondQcow2 != null) {
+            command.addAll(List.of("-blockdev", "driver=file,filename=" + secondQcow2 + ",node-name=disk1-file",
+                    "-blockdev", "driver=qcow2,file=disk1-file,node-name=disk1", "-device", "virtio-blk-pci,drive=disk1,id=vd1"));
+        }
+        Process process = new ProcessBuilder(command)
                 .redirectErrorStream(true).redirectOutput(directory.resolve("qemu.log").toFile()).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!(Files.exists(socket) && Files.exists(testSocket))) {
@@ -59,11 +69,17 @@ final class QemuGuest implements AutoCloseable {
 
     /** Writes through the guest's device, as the guest would, and flushes. */
     void write(long offset, int length, int pattern) throws QmpException {
-        String out = qmp.human("qemu-io -d vd0/virtio-backend \"write -P " + pattern + " " + offset + " " + length + "\"");
+        write("vd0", offset, length, pattern);
+    }
+
+    /** The same through device {@code device} ({@code vd0}, {@code vd1}). */
+    void write(String device, long offset, int length, int pattern) throws QmpException {
+        String out = qmp.human("qemu-io -d " + device + "/virtio-backend \"write -P " + pattern + " " + offset + " " + length
+                + "\"");
         if (!out.isBlank()) {
             throw new QmpException("guest write failed: " + out, null);
         }
-        qmp.human("qemu-io -d vd0/virtio-backend flush");
+        qmp.human("qemu-io -d " + device + "/virtio-backend flush");
     }
 
     QmpClient qmp() {

@@ -107,6 +107,67 @@ class RemoteSnapshotIT {
         }
     }
 
+    @Test
+    void twoDrivesOfOneVmGoTogetherOverOneConnection() throws Exception {
+        assumeTrue(QemuGuest.installed(), "qemu-system-x86_64 and qemu-img are not installed (install/setup-debian.sh)");
+        Path data = Images.create(directory.resolve("data.raw"), SIZE, 25);
+        Path log = directory.resolve("log.qcow2");
+        qemuImg("create", "-q", "-f", "qcow2", log.toString(), Long.toString(SIZE));
+        Path dr = Files.createDirectories(directory.resolve("dr"));
+        Path state = Files.createDirectories(directory.resolve("state"));
+        try (OpenSshServer sshd = OpenSshServer.start(directory.resolve("sshd"), null);
+                QemuGuest vm = QemuGuest.start(directory, data, "raw", log)) {
+            vm.write("vd1", 1 << 20, 65536, 0x71);
+            String snapshot = "qemu:" + vm.socket + ":disk0,disk1";
+            String chainBefore = chain(vm);
+            List<JsonNode> first = syncAll(sshd, List.of(data, log), sshd.url(dr) + "/", state, snapshot);
+            assertEquals(2, first.size());
+            assertEquals(Images.sha256(data), Images.sha256(dr.resolve("data.raw")));
+            assertEquals(guestDisk(log), Images.sha256(dr.resolve("log.qcow2")), "the qcow2 drive's replica is raw");
+            assertEquals(chainBefore, chain(vm));
+
+            vm.write("vd0", 3 << 20, 4096, 0x72);
+            vm.write("vd1", 7 << 20, 4096, 0x73);
+            List<JsonNode> second = syncAll(sshd, List.of(data, log), sshd.url(dr) + "/", state, snapshot);
+            for (JsonNode disk : second) {
+                assertEquals("dirty-bitmap", disk.path("tracking").asText(), disk.toString());
+                assertTrue(disk.path("sourceBytesRead").asLong() <= 1 << 20, disk.toString());
+            }
+            assertEquals(Images.sha256(data), Images.sha256(dr.resolve("data.raw")));
+            assertEquals(guestDisk(log), Images.sha256(dr.resolve("log.qcow2")));
+            assertEquals(chainBefore, chain(vm));
+
+            Cli.Result mismatch = Cli.run(withSsh(sshd, "sync", data.toString(), log.toString(), sshd.url(dr) + "/",
+                    "--state-dir", state.toString(), "--snapshot", "qemu:" + vm.socket + ":disk0"));
+            assertEquals(2, mismatch.exit(), mismatch.err());
+            assertTrue(mismatch.err().contains("views 1 disk(s), and 2 SOURCE(s) were given"), mismatch.err());
+            assertEquals(chainBefore, chain(vm), "nothing was taken");
+        } finally {
+            OpenSshServer.awaitReceiversEnded(directory);
+        }
+    }
+
+    private static String[] withSsh(OpenSshServer sshd, String... args) {
+        List<String> all = new ArrayList<>(List.of(args));
+        all.addAll(sshd.sshArgs());
+        return all.toArray(String[]::new);
+    }
+
+    private static List<JsonNode> syncAll(OpenSshServer sshd, List<Path> images, String destination, Path state,
+            String snapshot) throws Exception {
+        List<String> args = new ArrayList<>(List.of("sync"));
+        images.forEach(i -> args.add(i.toString()));
+        args.addAll(List.of(destination, "--json", "--state-dir", state.toString(), "--snapshot", snapshot));
+        args.addAll(sshd.sshArgs());
+        Cli.Result result = Cli.run(args.toArray(String[]::new));
+        assertEquals(0, result.exit(), result.err());
+        List<JsonNode> disks = new ArrayList<>();
+        for (String line : result.out().strip().split("\n")) {
+            disks.add(new com.fasterxml.jackson.databind.ObjectMapper().readTree(line));
+        }
+        return disks;
+    }
+
     /** The digest of the guest-visible bytes of a qcow2 image in use by a VM (read with QEMU's force-share). */
     private String guestDisk(Path image) throws Exception {
         Path raw = directory.resolve("guest.raw");

@@ -31,10 +31,12 @@ final class BitmapState {
     private final String reason;
     private final List<String> ours;
     private final String replicaDigest;
+    private final String replicaKey;
 
-    private BitmapState(String prefix, long nextGeneration, String current, String reason, List<String> ours,
+    private BitmapState(String replicaKey, String prefix, long nextGeneration, String current, String reason, List<String> ours,
             String replicaDigest) {
         this.replicaDigest = replicaDigest;
+        this.replicaKey = replicaKey;
         this.prefix = prefix;
         this.nextGeneration = nextGeneration;
         this.current = current;
@@ -77,8 +79,13 @@ final class BitmapState {
                 reason = "dirty bitmap " + recorded + " is not recording (a cycle was interrupted)";
             }
         }
-        return new BitmapState(prefix, highest + 1, reason == null ? recorded : null, reason, names,
+        return new BitmapState(replicaKey, prefix, highest + 1, reason == null ? recorded : null, reason, names,
                 record.getProperty("replicaDigest", ""));
+    }
+
+    /** The destination whose view of the drive this tracks. */
+    String replicaKey() {
+        return replicaKey;
     }
 
     /** The image digest of the replica when this drive's view was last replicated. */

@@ -47,13 +47,18 @@ public final class QemuHook implements SnapshotHook {
     private static final Duration REACHABLE = Duration.ofSeconds(10);
 
     private final Path socket;
-    private final String node;
+    private final List<String> nodes;
     private final HookContext context;
 
-    public QemuHook(Path socket, String node, HookContext context) {
+    /** {@code nodes}: the drives to view together, one per disk of the cycle, in its order. */
+    public QemuHook(Path socket, List<String> nodes, HookContext context) {
         this.socket = socket;
-        this.node = node;
+        this.nodes = List.copyOf(nodes);
         this.context = context;
+    }
+
+    public QemuHook(Path socket, String node, HookContext context) {
+        this(socket, node == null ? List.of() : List.of(node), context);
     }
 
     @Override
@@ -62,63 +67,112 @@ public final class QemuHook implements SnapshotHook {
     }
 
     @Override
+    public int disks() {
+        return nodes.size();
+    }
+
+    @Override
     public Snapshot take(Path source, String replicaKey) throws SnapshotException {
-        String id = StaleSnapshots.newId();
-        Path overlay = context.stateDirectory().resolve("qemu").resolve(id + ".qcow2");
-        Path nbd = context.stateDirectory().resolve("qemu").resolve(id + ".nbd");
+        return takeAll(List.of(source), List.of(replicaKey)).get(0);
+    }
+
+    /** One drive's part of a take: what its record names, filled in as it is made. */
+    private static final class Drive {
+        final String id = StaleSnapshots.newId();
+        final DriveNode node;
+        final BitmapState tracking;
+        final String oldBitmap;
+        final String newBitmap;
+        final Path overlay;
+        StaleSnapshots.Entry entry;
+
+        Drive(DriveNode node, BitmapState tracking, Path directory) {
+            this.node = node;
+            this.tracking = tracking;
+            this.oldBitmap = tracking.trusted() ? tracking.currentName() : null;
+            this.newBitmap = tracking.nextName();
+            this.overlay = directory.resolve(id + ".qcow2");
+        }
+    }
+
+    /**
+     * Views of all the hook's drives at one instant: every overlay goes on top in one QMP
+     * transaction, so a VM whose database is on one disk and its log on another is replicated as
+     * it was at one moment. Each drive has its own record, snapshot and release.
+     */
+    @Override
+    public List<Snapshot> takeAll(List<Path> sources, List<String> replicaKeys) throws SnapshotException {
+        if (sources.size() != nodes.size() || replicaKeys.size() != nodes.size()) {
+            throw new SnapshotException("--snapshot qemu names " + nodes.size() + " drive(s) (" + String.join(",", nodes)
+                    + ") for " + sources.size() + " disk(s); name one node per SOURCE, in the same order", true);
+        }
+        if (new java.util.HashSet<>(nodes).size() != nodes.size()) {
+            throw new SnapshotException("--snapshot qemu names a drive twice: " + String.join(",", nodes), true);
+        }
+        Path directory = context.stateDirectory().resolve("qemu");
         QmpClient qmp = connect();
-        StaleSnapshots.Entry entry = null;
+        Session session = new Session(qmp, directory.resolve(StaleSnapshots.newId() + ".nbd"), nodes.size());
+        List<Drive> drives = new ArrayList<>();
         try {
-            DriveNode drive = DriveNode.find(qmp, node);
-            drive.refuseForeignOverlay(qmp);
-            BitmapState tracking = BitmapState.load(qmp, context.stateDirectory(), replicaKey, socket, drive);
-            String oldBitmap = tracking.trusted() ? tracking.currentName() : null;
-            String newBitmap = tracking.nextName();
-            entry = context.registry().record(id, KIND, Map.of(
-                    "socket", socket.toString(), "node", node, "image", drive.image().toString(),
-                    "overlay", overlay.toString(), "nbd", nbd.toString(), "replicaKey", replicaKey,
-                    "newBitmap", newBitmap, "oldBitmap", oldBitmap == null ? "" : oldBitmap));
-            context.checkpoints().reached("qemu.recorded");
-            Files.createDirectories(overlay.getParent());
-            // -u: the size is given, so the running VM's image is not opened (a qcow2 in use is locked).
-            context.runner().check(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-u", "-F", drive.backingFormat(),
-                    "-b", drive.image().toString(), overlay.toString(), Long.toString(drive.size())),
-                    context.stepTimeout());
-            context.checkpoints().reached("qemu.overlay-created");
-            ObjectNode add = QmpClient.args().put("driver", "qcow2").put("node-name", id);
-            add.putObject("file").put("driver", "file").put("filename", overlay.toString());
-            add.putNull("backing"); // attached by blockdev-snapshot, not opened from the header
-            qmp.execute("blockdev-add", add);
-            context.checkpoints().reached("qemu.overlay-added");
-            qmp.execute("transaction", QmpClient.args().set("actions",
-                    snapshotActions(id, oldBitmap, newBitmap, drive.storesBitmaps())));
-            context.checkpoints().reached("qemu.snapshot-taken");
-            tracking.dropUntrusted(qmp, node, newBitmap);
-            Optional<NbdExport> export = Optional.empty();
-            Tracking changes = Tracking.untracked(tracking.reason());
-            if (!drive.readAsFile()) {
-                export = Optional.of(exportView(qmp, id, nbd, oldBitmap));
-                context.checkpoints().reached("qemu.exported");
-                if (oldBitmap != null) {
-                    changes = readChanges(export.get(), oldBitmap, drive.size(), tracking.replicaDigest());
+            for (int i = 0; i < nodes.size(); i++) {
+                DriveNode node = DriveNode.find(qmp, nodes.get(i));
+                if (i == 0) {
+                    node.refuseForeignOverlay(qmp);
                 }
-            } else if (oldBitmap != null) {
-                changes = readChangesOfRawImage(qmp, id, nbd, oldBitmap, drive.size(), tracking.replicaDigest());
+                drives.add(new Drive(node, BitmapState.load(qmp, context.stateDirectory(), replicaKeys.get(i), socket, node),
+                        directory));
             }
-            context.checkpoints().reached("qemu.changes-read");
-            return new QemuSnapshot(this, qmp, entry, drive.image(), export, changes);
+            for (Drive drive : drives) {
+                drive.entry = context.registry().record(drive.id, KIND, Map.of(
+                        "socket", socket.toString(), "node", drive.node.name(), "image", drive.node.image().toString(),
+                        "overlay", drive.overlay.toString(), "nbd", session.nbd.toString(),
+                        "replicaKey", drive.tracking.replicaKey(), "newBitmap", drive.newBitmap,
+                        "oldBitmap", drive.oldBitmap == null ? "" : drive.oldBitmap));
+            }
+            context.checkpoints().reached("qemu.recorded");
+            Files.createDirectories(directory);
+            for (Drive drive : drives) {
+                // -u: the size is given, so the running VM's image is not opened (a qcow2 in use is locked).
+                context.runner().check(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-u",
+                        "-F", drive.node.backingFormat(), "-b", drive.node.image().toString(), drive.overlay.toString(),
+                        Long.toString(drive.node.size())), context.stepTimeout());
+            }
+            context.checkpoints().reached("qemu.overlay-created");
+            for (Drive drive : drives) {
+                ObjectNode add = QmpClient.args().put("driver", "qcow2").put("node-name", drive.id);
+                add.putObject("file").put("driver", "file").put("filename", drive.overlay.toString());
+                add.putNull("backing"); // attached by blockdev-snapshot, not opened from the header
+                qmp.execute("blockdev-add", add);
+            }
+            context.checkpoints().reached("qemu.overlay-added");
+            ArrayNode actions = QmpClient.json().createArrayNode();
+            for (Drive drive : drives) {
+                actions.addAll(snapshotActions(drive));
+            }
+            qmp.execute("transaction", QmpClient.args().set("actions", actions));
+            context.checkpoints().reached("qemu.snapshot-taken");
+            List<Snapshot> snapshots = new ArrayList<>();
+            for (Drive drive : drives) {
+                snapshots.add(view(session, drive));
+            }
+            session.stopServerIfUnused();
+            return snapshots;
         } catch (SnapshotException | QmpException | IOException | InterruptedException | RuntimeException e) {
             SnapshotException failure = e instanceof SnapshotException s ? s
-                    : new SnapshotException("qemu snapshot of " + node + " via " + socket + " failed: " + e.getMessage(),
-                            e instanceof QmpException q && "DeviceNotFound".equals(q.errorClass()), e);
+                    : new SnapshotException("qemu snapshot of " + String.join(",", nodes) + " via " + socket + " failed: "
+                            + e.getMessage(), e instanceof QmpException q && "DeviceNotFound".equals(q.errorClass()), e);
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
             }
-            if (entry != null) {
-                try {
-                    release(qmp, entry, null);
-                } catch (SnapshotException releaseFailure) {
-                    failure.addSuppressed(releaseFailure);
+            removeExportsAndServer(qmp, drives.stream().map(d -> d.id).toList(), session.nbd);
+            ignore(() -> Files.deleteIfExists(session.nbd));
+            for (Drive drive : drives) {
+                if (drive.entry != null) {
+                    try {
+                        release(qmp, drive.entry, null);
+                    } catch (SnapshotException releaseFailure) {
+                        failure.addSuppressed(releaseFailure);
+                    }
                 }
             }
             qmp.close();
@@ -127,21 +181,54 @@ public final class QemuHook implements SnapshotHook {
     }
 
     /**
-     * One atomic transaction: the overlay goes on top, the bitmap that covered the time up to now
-     * stops recording, and a new one starts. Done separately, a guest write between two commands
-     * would land in neither bitmap's view of the snapshot, or in both. The new bitmap is added
-     * first: a persistent one must be added while NODE is still the drive's writable top.
+     * The drive's view once the transaction has frozen it: exported over the session's NBD server
+     * (read through it when not raw), with the changes its frozen bitmap marks.
      */
-    private ArrayNode snapshotActions(String overlayNode, String oldBitmap, String newBitmap, boolean persistent) {
+    private Snapshot view(Session session, Drive drive) throws QmpException, SnapshotException {
+        drive.tracking.dropUntrusted(session.qmp, drive.node.name(), drive.newBitmap);
+        Optional<NbdExport> export = Optional.empty();
+        Tracking changes = Tracking.untracked(drive.tracking.reason());
+        long size = drive.node.size();
+        String digest = drive.tracking.replicaDigest();
+        if (!drive.node.readAsFile()) {
+            export = Optional.of(session.export(drive.id, drive.node.name(), drive.oldBitmap));
+            context.checkpoints().reached("qemu.exported");
+            if (drive.oldBitmap != null) {
+                changes = readChanges(export.get(), drive.oldBitmap, size, digest);
+            }
+        } else if (drive.oldBitmap != null) {
+            // A raw image is read as a file; its export lives only while the bitmap is read. A
+            // failure here is not fatal: the cycle scans.
+            try {
+                changes = readChanges(session.export(drive.id, drive.node.name(), drive.oldBitmap), drive.oldBitmap, size,
+                        digest);
+            } catch (QmpException e) {
+                changes = Tracking.untracked("cannot export dirty bitmap " + drive.oldBitmap + ": " + e.getMessage());
+            } finally {
+                session.unexport(drive.id);
+            }
+        }
+        context.checkpoints().reached("qemu.changes-read");
+        return new QemuSnapshot(session, drive.entry, drive.node.image(), export, changes);
+    }
+
+    /**
+     * One drive's part of the transaction: its new bitmap starts, the bitmap that covered the time
+     * up to now stops recording, and the overlay goes on top. In one transaction, no guest write
+     * lands in neither bitmap's view of the snapshot, or in both. The new bitmap is added first: a
+     * persistent one must be added while the drive is still its device's writable top.
+     */
+    private static ArrayNode snapshotActions(Drive drive) {
+        String node = drive.node.name();
         ArrayNode actions = QmpClient.json().createArrayNode();
         actions.addObject().put("type", "block-dirty-bitmap-add").putObject("data").put("node", node)
-                .put("name", newBitmap).put("persistent", persistent);
-        if (oldBitmap != null) {
+                .put("name", drive.newBitmap).put("persistent", drive.node.storesBitmaps());
+        if (drive.oldBitmap != null) {
             actions.addObject().put("type", "block-dirty-bitmap-disable").putObject("data").put("node", node)
-                    .put("name", oldBitmap);
+                    .put("name", drive.oldBitmap);
         }
         actions.addObject().put("type", "blockdev-snapshot").putObject("data").put("node", node)
-                .put("overlay", overlayNode);
+                .put("overlay", drive.id);
         return actions;
     }
 
@@ -154,21 +241,67 @@ public final class QemuHook implements SnapshotHook {
     }
 
     /**
-     * Exports the frozen NODE read-only over QEMU's own NBD server, on a socket in the state
-     * directory, with the frozen bitmap when there is one. The server and export stay until
-     * {@link #release}, which removes them by the record's socket.
+     * What the snapshots of one take share: the QMP connection and QEMU's NBD server (one per VM),
+     * on a socket in the state directory. Releases run one at a time on it, and the last one
+     * stops the server and closes the connection.
      */
-    private NbdExport exportView(QmpClient qmp, String id, Path nbd, String bitmap) throws QmpException {
-        ObjectNode start = QmpClient.args();
-        start.putObject("addr").put("type", "unix").putObject("data").put("path", nbd.toString());
-        qmp.execute("nbd-server-start", start);
-        ObjectNode add = QmpClient.args().put("type", "nbd").put("id", id).put("node-name", node).put("name", id)
-                .put("writable", false);
-        if (bitmap != null) {
-            add.putArray("bitmaps").add(bitmap);
+    final class Session {
+        final QmpClient qmp;
+        final Path nbd;
+        private int open;
+        private final java.util.Set<String> exports = new java.util.HashSet<>();
+
+        Session(QmpClient qmp, Path nbd, int snapshots) {
+            this.qmp = qmp;
+            this.nbd = nbd;
+            this.open = snapshots;
         }
-        qmp.execute("block-export-add", add);
-        return new NbdExport(nbd, id);
+
+        /** Exports {@code node} read-only as {@code id}, with {@code bitmap} if not null; starts the server first. */
+        synchronized NbdExport export(String id, String node, String bitmap) throws QmpException {
+            if (!Files.exists(nbd)) {
+                ObjectNode start = QmpClient.args();
+                start.putObject("addr").put("type", "unix").putObject("data").put("path", nbd.toString());
+                qmp.execute("nbd-server-start", start);
+            }
+            ObjectNode add = QmpClient.args().put("type", "nbd").put("id", id).put("node-name", node).put("name", id)
+                    .put("writable", false);
+            if (bitmap != null) {
+                add.putArray("bitmaps").add(bitmap);
+            }
+            qmp.execute("block-export-add", add);
+            exports.add(id);
+            return new NbdExport(nbd, id);
+        }
+
+        synchronized void unexport(String id) {
+            if (exports.remove(id)) {
+                ignore(() -> qmp.execute("block-export-del", QmpClient.args().put("id", id).put("mode", "hard")));
+            }
+        }
+
+        /** After the take: raw drives read their bitmaps and need the server no more. */
+        synchronized void stopServerIfUnused() {
+            if (exports.isEmpty()) {
+                removeExportsAndServer(qmp, List.of(), nbd);
+            }
+        }
+
+        /** One snapshot's release, then, after the last, the server and the connection. */
+        synchronized void release(StaleSnapshots.Entry entry, String replicaDigest) throws SnapshotException {
+            try {
+                unexport(entry.id());
+                if (--open == 0) {
+                    removeExportsAndServer(qmp, List.of(), nbd);
+                    ignore(() -> Files.deleteIfExists(nbd));
+                }
+                QemuHook.this.release(qmp, entry, replicaDigest);
+            } finally {
+                if (open == 0) {
+                    qmp.close();
+                }
+            }
+        }
     }
 
     /** The extents the frozen bitmap marks, asked of the export with NBD block status. */
@@ -185,30 +318,17 @@ public final class QemuHook implements SnapshotHook {
     }
 
     /**
-     * A raw image is read as a file; its export lives only while the bitmap is read. A failure
-     * here is not fatal: the cycle scans.
+     * Removes the exports named and the NBD server, if its socket says we started it (a server
+     * someone else runs makes our start fail before the socket exists, so it is never stopped
+     * here). Stopping the server drops every export of it. Best effort: both die with the VM anyway.
      */
-    private Tracking readChangesOfRawImage(QmpClient qmp, String id, Path nbd, String bitmap, long size,
-            String replicaDigest) {
-        try {
-            return readChanges(exportView(qmp, id, nbd, bitmap), bitmap, size, replicaDigest);
-        } catch (QmpException e) {
-            return Tracking.untracked("cannot export dirty bitmap " + bitmap + ": " + e.getMessage());
-        } finally {
-            removeExport(qmp, id, nbd);
-        }
-    }
-
-    /**
-     * Removes this snapshot's export and the NBD server it started, if its socket says it did (a
-     * server someone else runs makes our start fail before the socket exists, so it is never
-     * stopped here). Best effort: both die with the VM anyway.
-     */
-    private static void removeExport(QmpClient qmp, String id, Path nbd) {
+    private static void removeExportsAndServer(QmpClient qmp, List<String> ids, Path nbd) {
         if (!Files.exists(nbd)) {
             return;
         }
-        ignore(() -> qmp.execute("block-export-del", QmpClient.args().put("id", id).put("mode", "hard")));
+        for (String id : ids) {
+            ignore(() -> qmp.execute("block-export-del", QmpClient.args().put("id", id).put("mode", "hard")));
+        }
         ignore(() -> qmp.execute("nbd-server-stop", null));
         ignore(() -> Files.deleteIfExists(nbd));
     }
@@ -222,6 +342,12 @@ public final class QemuHook implements SnapshotHook {
             qmp = Optional.empty();
         }
         try {
+            // The process that read the export is gone: the server it started can go first.
+            Optional<Path> nbd = entry.optionalField("nbd").map(Path::of);
+            if (nbd.isPresent()) {
+                qmp.ifPresent(q -> removeExportsAndServer(q, List.of(entry.id()), nbd.get()));
+                ignore(() -> Files.deleteIfExists(nbd.get()));
+            }
             release(qmp.orElse(null), entry, null);
         } finally {
             qmp.ifPresent(QmpClient::close);
@@ -242,13 +368,6 @@ public final class QemuHook implements SnapshotHook {
         List<String> problems = new ArrayList<>();
         boolean vmReachable = qmp != null && reachable(qmp);
         try {
-            Path nbd = entry.optionalField("nbd").map(Path::of).orElse(null);
-            if (vmReachable && nbd != null) {
-                removeExport(qmp, overlayNode, nbd);
-            }
-            if (nbd != null) {
-                Files.deleteIfExists(nbd);
-            }
             if (vmReachable) {
                 if (DriveNode.exists(qmp, overlayNode)) {
                     if (DriveNode.hasBacking(qmp, overlayNode)) { // on top of the drive: fold it back first

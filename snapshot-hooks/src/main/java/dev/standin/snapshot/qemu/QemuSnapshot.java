@@ -14,16 +14,14 @@ import java.util.Optional;
  */
 final class QemuSnapshot extends HeldSnapshot {
 
-    private final QemuHook hook;
-    private final QmpClient qmp;
+    private final QemuHook.Session session;
     private final StaleSnapshots.Entry entry;
     private final Optional<NbdExport> export;
 
-    QemuSnapshot(QemuHook hook, QmpClient qmp, StaleSnapshots.Entry entry, Path image, Optional<NbdExport> export,
+    QemuSnapshot(QemuHook.Session session, StaleSnapshots.Entry entry, Path image, Optional<NbdExport> export,
             Tracking tracking) {
         super(image, tracking);
-        this.hook = hook;
-        this.qmp = qmp;
+        this.session = session;
         this.entry = entry;
         this.export = export;
     }
@@ -36,11 +34,7 @@ final class QemuSnapshot extends HeldSnapshot {
     /** Once the overlay is committed, the bitmaps are settled by whether the cycle was replicated. */
     @Override
     protected void release(String replicaDigest) throws SnapshotException {
-        try {
-            hook.release(qmp, entry, replicaDigest);
-        } finally {
-            qmp.close();
-        }
+        session.release(entry, replicaDigest);
     }
 
     /** The record of what this snapshot made, for tests and diagnostics. */

@@ -39,6 +39,11 @@ final class QemuVm implements AutoCloseable {
 
     /** A VM whose drive is {@code image} in {@code format} (raw, qcow2). */
     static QemuVm start(Path directory, Path image, String format) throws Exception {
+        return start(directory, image, format, null);
+    }
+
+    /** With a second drive: node {@code disk1} on device {@code vd1}, a qcow2 image. */
+    static QemuVm start(Path directory, Path image, String format, Path secondQcow2) throws Exception {
         Path hookSocket = directory.resolve("hook.qmp");
         Path testSocket = directory.resolve("test.qmp");
         List<String> command = new ArrayList<>(List.of("qemu-system-x86_64",
@@ -49,6 +54,10 @@ final class QemuVm implements AutoCloseable {
                 "-blockdev", "driver=file,filename=" + image + ",node-name=disk0-file,cache.direct=off",
                 "-blockdev", "driver=" + format + ",file=disk0-file,node-name=" + NODE,
                 "-device", "virtio-blk-pci,drive=" + NODE + ",id=vd0"));
+        if (secondQcow2 != null) {
+            command.addAll(List.of("-blockdev", "driver=file,filename=" + secondQcow2 + ",node-name=disk1-file",
+                    "-blockdev", "driver=qcow2,file=disk1-file,node-name=disk1", "-device", "virtio-blk-pci,drive=disk1,id=vd1"));
+        }
         Process process = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(directory.resolve("qemu.log").toFile()).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -63,7 +72,12 @@ final class QemuVm implements AutoCloseable {
 
     /** Writes {@code length} bytes of {@code pattern} at {@code offset} through the guest's device, as the guest would. */
     void guestWrite(long offset, int length, int pattern) throws QmpException {
-        String out = qmp.human("qemu-io -d vd0/virtio-backend \"write -P " + pattern + " " + offset + " " + length + "\"");
+        guestWrite("vd0", offset, length, pattern);
+    }
+
+    /** The same, through device {@code device} ({@code vd0}, {@code vd1}). */
+    void guestWrite(String device, long offset, int length, int pattern) throws QmpException {
+        String out = qmp.human("qemu-io -d " + device + "/virtio-backend \"write -P " + pattern + " " + offset + " " + length + "\"");
         // qemu-io prints its report on QEMU's stdout; the monitor returns only errors.
         if (!out.isBlank()) {
             throw new QmpException("guest write failed: " + out, null);
@@ -86,12 +100,16 @@ final class QemuVm implements AutoCloseable {
 
     /** The node the guest device writes to: {@code disk0} unless a snapshot overlay sits on top. */
     String deviceRoot() throws QmpException {
+        return deviceRoot("vd0");
+    }
+
+    String deviceRoot(String device) throws QmpException {
         for (JsonNode block : qmp.execute("query-block", null)) {
-            if (block.path("qdev").asText().contains("vd0")) {
+            if (block.path("qdev").asText().contains(device)) {
                 return block.path("inserted").path("node-name").asText();
             }
         }
-        throw new QmpException("no vd0 in query-block", null);
+        throw new QmpException("no " + device + " in query-block", null);
     }
 
     List<String> bitmaps() throws QmpException {
