@@ -19,6 +19,7 @@ test_packages=(
   util-linux e2fsprogs xfsprogs btrfs-progs  # loop devices, fincore, filesystems for native tests
   time                                # /usr/bin/time for the benchmark
   qemu-system-x86 qemu-utils          # snapshot hooks: a real QEMU VM driven over QMP, qemu-img
+  qemu-guest-agent                    # run inside the test guest (from the host's root): guest filesystem freeze
   lvm2 thin-provisioning-tools        # snapshot hooks: lvm (needs device-mapper in the kernel)
   kmod cpio                           # install/test-kernel.sh: a guest kernel with device-mapper
 )

@@ -27,12 +27,13 @@ public final class SnapshotHooks {
     public SnapshotHook create(SnapshotSpec spec) {
         return switch (spec.kind()) {
             case QemuHook.KIND -> {
-                spec.expectAtMost(2, "QMP_SOCKET:NODE[,NODE...]");
+                spec.expectAtMost(3, "QMP_SOCKET:NODE[,NODE...][:GUEST_AGENT_SOCKET]");
                 List<String> nodes = List.of(spec.arg(1, "QMP_SOCKET:NODE[,NODE...]").split(",", -1));
                 if (nodes.contains("")) {
                     throw new IllegalArgumentException("--snapshot qemu has an empty node name in '" + spec.args().get(1) + "'");
                 }
-                yield new QemuHook(Path.of(spec.arg(0, "QMP_SOCKET:NODE")), nodes, context);
+                Optional<Path> guestAgent = spec.args().size() > 2 ? Optional.of(Path.of(spec.args().get(2))) : Optional.empty();
+                yield new QemuHook(Path.of(spec.arg(0, "QMP_SOCKET:NODE")), nodes, guestAgent, context);
             }
             case FileHook.KIND -> {
                 spec.expectAtMost(1, "an optional COPY_DIR");
@@ -64,7 +65,7 @@ public final class SnapshotHooks {
     /** The hook that can release a record of {@code kind} (its arguments come from the record). */
     private SnapshotHook forStale(String kind) {
         return switch (kind) {
-            case QemuHook.KIND -> new QemuHook(null, List.of(), context);
+            case QemuHook.KIND -> new QemuHook(null, List.of(), Optional.empty(), context);
             case FileHook.KIND -> new FileHook(null, context);
             case ScriptHook.KIND -> new ScriptHook(null, null, Duration.ZERO, context);
             case EsxiHook.KIND -> new EsxiHook(null, null, false,

@@ -6,7 +6,7 @@ import java.util.Objects;
 
 /**
  * {@code --snapshot KIND:ARGS} split into its kind and colon-separated arguments:
- * {@code lvm:VG/LV}, {@code qemu:QMP_SOCKET:NODE}, {@code file}, {@code esxi:HOST:VMID[:quiesce]},
+ * {@code lvm:VG/LV}, {@code qemu:QMP_SOCKET:NODE[,NODE...][:GUEST_AGENT_SOCKET]}, {@code file}, {@code esxi:HOST:VMID[:quiesce]},
  * {@code script:PRE:POST[:TIMEOUT_SECONDS]}.
  */
 public record SnapshotSpec(String kind, List<String> args) {
@@ -38,19 +38,22 @@ public record SnapshotSpec(String kind, List<String> args) {
     }
 
     /**
-     * The same spec with its local path arguments (qemu's QMP socket, file's copy directory,
-     * script's two scripts) passed through {@code resolve}: relative ones are meant against the
+     * The same spec with its local path arguments (qemu's QMP and guest agent sockets, file's copy
+     * directory, script's two scripts) passed through {@code resolve}: relative ones are meant against the
      * working directory of whoever typed them, which need not be this process's.
      */
     public SnapshotSpec resolvingPaths(java.util.function.Function<String, java.nio.file.Path> resolve) {
-        int pathArgs = switch (kind) {
-            case "qemu", "file" -> 1;
-            case "script" -> 2;
-            default -> 0;
+        List<Integer> pathArgs = switch (kind) {
+            case "qemu" -> List.of(0, 2);
+            case "file" -> List.of(0);
+            case "script" -> List.of(0, 1);
+            default -> List.of();
         };
         List<String> resolved = new java.util.ArrayList<>(args);
-        for (int i = 0; i < Math.min(pathArgs, resolved.size()); i++) {
-            resolved.set(i, resolve.apply(resolved.get(i)).toString());
+        for (int i : pathArgs) {
+            if (i < resolved.size()) {
+                resolved.set(i, resolve.apply(resolved.get(i)).toString());
+            }
         }
         return new SnapshotSpec(kind, resolved);
     }

@@ -85,10 +85,15 @@ public final class DeviceMapperGuest {
     }
 
     /**
-     * Boots the guest, runs {@code script} with /bin/sh in {@code work} (which must be an absolute
-     * path on the host's root filesystem), and returns when the guest has powered off.
+     * Boots the guest with {@code extra} QEMU arguments (drives, sockets) and starts {@code script}
+     * with /bin/sh in {@code work}; returns the running QEMU, which powers off when the script ends.
+     * Its console goes to {@code work/guest-console.log}, the script's output to {@code work/guest.log}.
      */
-    public static Result run(Path work, String script, Duration timeout) throws IOException, InterruptedException {
+    public static Process boot(Path work, String script, List<String> extra) throws IOException {
+        if (!kernelPrepared()) {
+            throw new IOException("no test kernel in " + kernelDirectory()
+                    + ": run install/test-kernel.sh (install/setup-debian.sh does)");
+        }
         Path dir = work.toAbsolutePath().normalize();
         Files.writeString(dir.resolve("guest-run.sh"), script);
         Files.deleteIfExists(dir.resolve("guest.log"));
@@ -102,8 +107,19 @@ public final class DeviceMapperGuest {
                 "-append", "console=ttyS0 panic=-1 quiet standin.work=" + dir,
                 "-virtfs", "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap",
                 "-virtfs", "local,path=" + dir + ",mount_tag=work,security_model=none,multidevs=remap"));
+        command.addAll(extra);
         Path console = dir.resolve("guest-console.log");
-        Process qemu = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(console.toFile()).start();
+        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(console.toFile()).start();
+    }
+
+    /**
+     * Boots the guest, runs {@code script} with /bin/sh in {@code work} (which must be an absolute
+     * path on the host's root filesystem), and returns when the guest has powered off.
+     */
+    public static Result run(Path work, String script, Duration timeout) throws IOException, InterruptedException {
+        Path dir = work.toAbsolutePath().normalize();
+        Path console = dir.resolve("guest-console.log");
+        Process qemu = boot(work, script, List.of());
         if (!qemu.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
             qemu.destroyForcibly().waitFor();
             throw new IOException("the device-mapper guest did not finish within " + timeout + "; its console:\n"

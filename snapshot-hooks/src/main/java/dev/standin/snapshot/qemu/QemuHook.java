@@ -48,17 +48,23 @@ public final class QemuHook implements SnapshotHook {
 
     private final Path socket;
     private final List<String> nodes;
+    private final Optional<Path> guestAgent;
     private final HookContext context;
 
-    /** {@code nodes}: the drives to view together, one per disk of the cycle, in its order. */
-    public QemuHook(Path socket, List<String> nodes, HookContext context) {
+    /**
+     * {@code nodes}: the drives to view together, one per disk of the cycle, in its order;
+     * {@code guestAgent}: the host end of the guest agent's port, to freeze the guest's
+     * filesystems for the instant of the views.
+     */
+    public QemuHook(Path socket, List<String> nodes, Optional<Path> guestAgent, HookContext context) {
         this.socket = socket;
         this.nodes = List.copyOf(nodes);
+        this.guestAgent = guestAgent;
         this.context = context;
     }
 
     public QemuHook(Path socket, String node, HookContext context) {
-        this(socket, node == null ? List.of() : List.of(node), context);
+        this(socket, node == null ? List.of() : List.of(node), Optional.empty(), context);
     }
 
     @Override
@@ -123,11 +129,13 @@ public final class QemuHook implements SnapshotHook {
                         directory));
             }
             for (Drive drive : drives) {
-                drive.entry = context.registry().record(drive.id, KIND, Map.of(
+                Map<String, String> fields = new java.util.HashMap<>(Map.of(
                         "socket", socket.toString(), "node", drive.node.name(), "image", drive.node.image().toString(),
                         "overlay", drive.overlay.toString(), "nbd", session.nbd.toString(),
                         "replicaKey", drive.tracking.replicaKey(), "newBitmap", drive.newBitmap,
                         "oldBitmap", drive.oldBitmap == null ? "" : drive.oldBitmap));
+                guestAgent.ifPresent(agent -> fields.put("guestAgent", agent.toString()));
+                drive.entry = context.registry().record(drive.id, KIND, fields);
             }
             context.checkpoints().reached("qemu.recorded");
             Files.createDirectories(directory);
@@ -149,7 +157,11 @@ public final class QemuHook implements SnapshotHook {
             for (Drive drive : drives) {
                 actions.addAll(snapshotActions(drive));
             }
-            qmp.execute("transaction", QmpClient.args().set("actions", actions));
+            if (guestAgent.isPresent()) {
+                frozen(() -> qmp.execute("transaction", QmpClient.args().set("actions", actions)));
+            } else {
+                qmp.execute("transaction", QmpClient.args().set("actions", actions));
+            }
             context.checkpoints().reached("qemu.snapshot-taken");
             List<Snapshot> snapshots = new ArrayList<>();
             for (Drive drive : drives) {
@@ -178,6 +190,76 @@ public final class QemuHook implements SnapshotHook {
             qmp.close();
             throw failure;
         }
+    }
+
+    /**
+     * Runs {@code transaction} with the guest's filesystems frozen by its agent, so the views hold
+     * what the guest's applications flushed and filesystems with clean journals. The guest is
+     * thawed whatever happens, and thawing is retried: a guest left frozen stops its
+     * applications. A guest that cannot be frozen fails the take (the user asked for a quiesced
+     * view); a crash while frozen is thawed at the next start ({@link #releaseStale}).
+     */
+    private void frozen(QmpStep transaction) throws SnapshotException, QmpException {
+        Path agentSocket = guestAgent.get();
+        try (GuestAgent agent = GuestAgent.connect(agentSocket, context.stepTimeout())) {
+            context.checkpoints().reached("qemu.guest-agent");
+            Exception failure = null;
+            try {
+                agent.freeze();
+                context.checkpoints().reached("qemu.frozen");
+                transaction.run();
+            } catch (Exception e) {
+                failure = e;
+            }
+            Exception thawFailure = thaw(agent);
+            if (thawFailure != null) {
+                SnapshotException stuck = new SnapshotException("could not thaw the guest's filesystems through "
+                        + agentSocket + " (they may still be frozen; thaw with guest-fsfreeze-thaw): "
+                        + thawFailure.getMessage(), false, thawFailure);
+                if (failure != null) {
+                    stuck.addSuppressed(failure);
+                }
+                throw stuck;
+            }
+            if (failure instanceof QmpException q && q.getMessage().startsWith("guest agent")) {
+                throw new SnapshotException("cannot freeze the guest's filesystems: " + q.getMessage(), false, q);
+            }
+            if (failure instanceof QmpException q) {
+                throw q;
+            }
+            if (failure instanceof SnapshotException s) {
+                throw s;
+            }
+            if (failure != null) {
+                throw (RuntimeException) failure;
+            }
+        } catch (QmpException e) {
+            if (e.getMessage().startsWith("guest agent")) { // connecting: no agent answers
+                throw new SnapshotException("cannot freeze the guest's filesystems: " + e.getMessage(), false, e);
+            }
+            throw e;
+        }
+    }
+
+    private interface QmpStep {
+        void run() throws QmpException;
+    }
+
+    /** Thaws, three times at most; null once the agent says the guest is thawed. */
+    private static Exception thaw(GuestAgent agent) {
+        Exception last = null;
+        for (int attempt = 0; attempt < 3; attempt++) {
+            try {
+                agent.thaw();
+                if (agent.status().equals("thawed")) {
+                    return null;
+                }
+                last = new QmpException("the guest agent still reports the filesystems frozen", null);
+            } catch (QmpException e) {
+                last = e;
+            }
+        }
+        return last;
     }
 
     /**
@@ -342,6 +424,11 @@ public final class QemuHook implements SnapshotHook {
             qmp = Optional.empty();
         }
         try {
+            // The process that froze the guest is gone: it may have died with the guest frozen.
+            Optional<Path> agentSocket = entry.optionalField("guestAgent").map(Path::of);
+            if (agentSocket.isPresent()) {
+                thawStale(agentSocket.get());
+            }
             // The process that read the export is gone: the server it started can go first.
             Optional<Path> nbd = entry.optionalField("nbd").map(Path::of);
             if (nbd.isPresent()) {
@@ -351,6 +438,20 @@ public final class QemuHook implements SnapshotHook {
             release(qmp.orElse(null), entry, null);
         } finally {
             qmp.ifPresent(QmpClient::close);
+        }
+    }
+
+    private void thawStale(Path agentSocket) throws SnapshotException {
+        try (GuestAgent agent = GuestAgent.connect(agentSocket, context.stepTimeout())) {
+            if (agent.status().equals("frozen")) {
+                Exception failure = thaw(agent);
+                if (failure != null) {
+                    throw new SnapshotException("could not thaw the guest's filesystems through " + agentSocket + ": "
+                            + failure.getMessage(), false, failure);
+                }
+            }
+        } catch (QmpException e) {
+            // No agent (the VM is gone, or it never ran one): nothing can be frozen.
         }
     }
 
