@@ -4,6 +4,7 @@ import dev.standin.nativeio.Advice;
 import dev.standin.nativeio.Extent;
 import dev.standin.nativeio.NativeFile;
 import dev.standin.nativeio.NativeIo;
+import dev.standin.snapshot.nbd.NbdException;
 import dev.standin.snapshot.nbd.NbdExport;
 import dev.standin.snapshot.nbd.NbdImage;
 import java.io.IOException;
@@ -181,7 +182,11 @@ public final class DiskImage implements AutoCloseable {
     /** Fills {@code dst}'s remaining bytes from {@code offset}; fails if the image ends first. */
     public void readFully(long offset, ByteBuffer dst) throws IOException {
         if (nbd != null) {
-            nbd.readFully(offset, dst);
+            try {
+                nbd.readFully(offset, dst);
+            } catch (NbdException e) {
+                throw new IOException(path + ": snapshot view " + e.getMessage(), e);
+            }
             return;
         }
         long position = offset;

@@ -100,10 +100,22 @@ public final class NbdConnection implements AutoCloseable {
                 dst.position(dst.position() + n);
                 offset += n;
             }
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException e) {
+            broken = true;
+            throw named(e);
+        } catch (RuntimeException e) {
             broken = true;
             throw e;
         }
+    }
+
+    /** A socket's own error (a broken pipe, a reset) names the export it was reading. */
+    private IOException named(IOException e) {
+        if (e instanceof NbdException || e instanceof InterruptedIOException) {
+            return e;
+        }
+        String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return new NbdException(export + ": " + reason, e);
     }
 
     /**
@@ -138,7 +150,10 @@ public final class NbdConnection implements AutoCloseable {
                     offset += length;
                 }
             }
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException e) {
+            broken = true;
+            throw named(e);
+        } catch (RuntimeException e) {
             broken = true;
             throw e;
         }
