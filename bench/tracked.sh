@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: a cycle through QEMU dirty-bitmap tracking against a full scan and rsync, for two disk
 # sizes with the same amount of change, on a real running QEMU VM (no OS; the test writes to its
-# drive through HMP qemu-io, as a guest would).
+# drive through HMP qemu-io, as a guest would). Then the same disk as qcow2: the view is read
+# through QEMU's NBD export (first copy and tracked cycle), against rsync of the qcow2 file.
 # Usage: bench/tracked.sh [--sizes "2G 4G"] [--change-mib 41] [--workdir DIR]
 # Needs: agent/target/standin.jar (mvn -q package -DskipTests), qemu-system-x86, qemu-utils, rsync.
 set -euo pipefail
@@ -77,6 +78,32 @@ for size in $SIZES; do
     printf "%-6s %-28s %9s %14s %s\n" "$size" "rsync --inplace" "$t" "$bytes+" "-"
     cmp "$img" "$WORK/tracked.img" && cmp "$img" "$WORK/full.img" && cmp "$img" "$WORK/rsync.img" \
         || { echo "tracked.sh: a replica differs from the source" >&2; exit 1; }
+    kill "$QEMU_PID"; wait "$QEMU_PID" 2>/dev/null || true; QEMU_PID=
+
+    # The same disk as qcow2, read through NBD; its replica is the guest's disk as a raw image.
+    rm -f "$WORK/tracked.img" "$WORK/full.img" "$WORK/rsync.img"
+    qcow="$WORK/vm.qcow2"
+    qemu-img convert -f raw -O qcow2 "$img" "$qcow"
+    rm -f "$img"
+    qemu-system-x86_64 -machine q35,accel=kvm:tcg -m 64 -nodefaults -display none -no-user-config \
+        -qmp "unix:$WORK/vmq.qmp,server=on,wait=off" -qmp "unix:$WORK/testq.qmp,server=on,wait=off" \
+        -blockdev "driver=file,filename=$qcow,node-name=disk0-file" -blockdev driver=qcow2,file=disk0-file,node-name=disk0 \
+        -device virtio-blk-pci,drive=disk0,id=vd0 > "$WORK/qemu.log" 2>&1 &
+    QEMU_PID=$!
+    for _ in $(seq 100); do [[ -S "$WORK/testq.qmp" ]] && break; sleep 0.1; done
+    snap="qemu:$WORK/vmq.qmp:disk0"
+    echo "== $size qcow2 first copy" >> "$VERBOSE_LOG"
+    t=$(seconds "${STANDIN[@]}" sync "$qcow" "$WORK/qcow-tracked.img" --snapshot "$snap" --state-dir "$state" --json -v)
+    printf "%-6s %-28s %9s %14s %s\n" "$size" "qcow2 first copy (NBD)" "$t" "$(json sourceBytesRead)" "$(json tracking | cut -c1-20)"
+    cp "$qcow" "$WORK/rsync.qcow2"
+    java -cp "$JAR" "$BENCH_DIR/GuestWrites.java" "$WORK/testq.qmp" "$bytes" "$COUNT" "$CHUNK" 8
+    echo "== $size qcow2 tracked" >> "$VERBOSE_LOG"
+    t=$(seconds "${STANDIN[@]}" sync "$qcow" "$WORK/qcow-tracked.img" --snapshot "$snap" --state-dir "$state" --json -v)
+    printf "%-6s %-28s %9s %14s %s\n" "$size" "qcow2 --snapshot (tracked)" "$t" "$(json sourceBytesRead)" "$(json tracking)"
+    t=$(seconds rsync --inplace --no-whole-file "$qcow" "$WORK/rsync.qcow2")
+    printf "%-6s %-28s %9s %14s %s\n" "$size" "rsync --inplace (qcow2 file)" "$t" "$(stat -c %s "$qcow")+" "-"
+    qemu-img convert -U -f qcow2 -O raw "$qcow" "$WORK/check.raw"
+    cmp "$WORK/check.raw" "$WORK/qcow-tracked.img" || { echo "tracked.sh: the qcow2 replica differs from the guest's disk" >&2; exit 1; }
     kill "$QEMU_PID"; wait "$QEMU_PID" 2>/dev/null || true; QEMU_PID=
 done
 rm -rf "$WORK"
