@@ -62,7 +62,11 @@ record PointIndex(long nextId, List<Point> points) {
         if (!Files.exists(file)) {
             return EMPTY;
         }
-        byte[] bytes = Files.readAllBytes(file);
+        return decode(Files.readAllBytes(file), file.toString());
+    }
+
+    /** The index {@code bytes} hold, or the format's error; {@code file} names it in messages. */
+    static PointIndex decode(byte[] bytes, String file) throws PointFormatException {
         ByteBuffer b = ByteBuffer.wrap(bytes);
         if (bytes.length < 8 || !Arrays.equals(Arrays.copyOf(bytes, 6), Arrays.copyOf(MAGIC, 6))) {
             throw new PointFormatException("point index " + file + " is damaged (no STPNTS magic)", false);
@@ -113,16 +117,7 @@ record PointIndex(long nextId, List<Point> points) {
 
     /** Replaces {@code file} atomically and durably with this index. */
     void write(Path file) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(HEADER + points.size() * ENTRY + 4);
-        b.put(MAGIC).putShort((short) VERSION).putShort((short) 0).putInt(points.size()).putLong(nextId);
-        for (Point p : points) {
-            b.putLong(p.id()).putLong(p.committed().toEpochMilli()).putLong(p.length()).putInt(p.blockSize())
-                    .put((byte) p.kind().code).put((byte) (p.pending() ? PENDING : 0)).putShort((short) 0)
-                    .put(p.digest());
-        }
-        CRC32C crc = new CRC32C();
-        crc.update(b.array(), 0, b.position());
-        b.putInt((int) crc.getValue()).flip();
+        ByteBuffer b = ByteBuffer.wrap(encode());
         Path temp = file.resolveSibling(file.getFileName() + ".tmp");
         SideFiles.refuseLink(file);
         try (FileChannel out = SideFiles.create(temp, true)) {
@@ -137,5 +132,20 @@ record PointIndex(long nextId, List<Point> points) {
             throw new IOException("cannot rename " + temp + " atomically", e);
         }
         Durability.syncDirectory(file.toAbsolutePath().getParent());
+    }
+
+    /** The index as the format lays it out, CRC32C included. */
+    byte[] encode() {
+        ByteBuffer b = ByteBuffer.allocate(HEADER + points.size() * ENTRY + 4);
+        b.put(MAGIC).putShort((short) VERSION).putShort((short) 0).putInt(points.size()).putLong(nextId);
+        for (Point p : points) {
+            b.putLong(p.id()).putLong(p.committed().toEpochMilli()).putLong(p.length()).putInt(p.blockSize())
+                    .put((byte) p.kind().code).put((byte) (p.pending() ? PENDING : 0)).putShort((short) 0)
+                    .put(p.digest());
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(b.array(), 0, b.position());
+        b.putInt((int) crc.getValue());
+        return b.array();
     }
 }

@@ -60,13 +60,32 @@ public final class ResumeLog implements AutoCloseable {
     /** Starts a new log for a cycle to a {@code targetLength}-byte image against the basis {@code basisDigest}. */
     static ResumeLog create(Path destination, long targetLength, int blockSize, byte[] basisDigest) throws IOException {
         FileChannel channel = SideFiles.create(pathFor(destination), false);
+        write(channel, ByteBuffer.wrap(header(targetLength, blockSize, basisDigest)));
+        return new ResumeLog(channel, 0);
+    }
+
+    /** The log's header, CRC32C included. */
+    static byte[] header(long targetLength, int blockSize, byte[] basisDigest) {
         ByteBuffer header = ByteBuffer.allocate(HEADER);
         header.put(MAGIC).putInt(VERSION).putLong(targetLength).putInt(blockSize).put(basisDigest);
         CRC32C crc = new CRC32C();
         crc.update(header.array(), 0, HEADER - 4);
-        header.putInt((int) crc.getValue()).flip();
-        write(channel, header);
-        return new ResumeLog(channel, 0);
+        header.putInt((int) crc.getValue());
+        return header.array();
+    }
+
+    /** A checkpoint record: blocks {@code [first, completed)} of {@code target} are durable. */
+    static byte[] record(int first, int completed, Signatures target, long journalLength, long journalRecords) {
+        int count = completed - first;
+        ByteBuffer record = ByteBuffer.allocate(RECORD_HEAD + ENTRY * count + 4);
+        record.putInt(first).putInt(count).putLong(journalLength).putLong(journalRecords);
+        for (int i = first; i < completed; i++) {
+            record.putInt(target.weak(i)).putLong(target.strong(i));
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(record.array(), 0, record.position());
+        record.putInt((int) crc.getValue());
+        return record.array();
     }
 
     /** Continues the log of {@code held}, truncating a torn tail. */
@@ -85,16 +104,7 @@ public final class ResumeLog implements AutoCloseable {
         if (completed <= logged) {
             return;
         }
-        int count = completed - logged;
-        ByteBuffer record = ByteBuffer.allocate(RECORD_HEAD + ENTRY * count + 4);
-        record.putInt(logged).putInt(count).putLong(journalLength).putLong(journalRecords);
-        for (int i = logged; i < completed; i++) {
-            record.putInt(target.weak(i)).putLong(target.strong(i));
-        }
-        CRC32C crc = new CRC32C();
-        crc.update(record.array(), 0, record.position());
-        record.putInt((int) crc.getValue()).flip();
-        write(channel, record);
+        write(channel, ByteBuffer.wrap(record(logged, completed, target, journalLength, journalRecords)));
         channel.force(false);
         logged = completed;
     }
@@ -104,73 +114,103 @@ public final class ResumeLog implements AutoCloseable {
         return read(destination).map(r -> r.held);
     }
 
-    private record Read(Held held, long validLength) {}
+    /** A log's content, and how many of its bytes hold it (a torn tail after them is ignored). */
+    record Read(Held held, long validLength) {}
+
+    /** Where a log's bytes come from: its file, or, in tests, an array. */
+    interface Bytes {
+        long size() throws IOException;
+
+        /** Fills {@code b} from {@code position}; fails if the bytes end first. */
+        void readFully(ByteBuffer b, long position) throws IOException;
+    }
 
     private static Optional<Read> read(Path destination) {
         try (FileChannel in = FileChannel.open(pathFor(destination), StandardOpenOption.READ)) {
-            long size = in.size();
-            if (size < HEADER) {
-                return Optional.empty();
-            }
-            ByteBuffer header = ByteBuffer.allocate(HEADER);
-            readFully(in, header, 0);
-            byte[] magic = new byte[8];
-            header.flip().get(magic);
-            CRC32C crc = new CRC32C();
-            crc.update(header.array(), 0, HEADER - 4);
-            if (!Arrays.equals(magic, MAGIC) || header.getInt() != VERSION) {
-                return Optional.empty();
-            }
-            long targetLength = header.getLong();
-            int blockSize = header.getInt();
-            byte[] basisDigest = new byte[32];
-            header.get(basisDigest);
-            if (header.getInt() != (int) crc.getValue() || targetLength < 0) {
-                return Optional.empty();
-            }
-            BlockSize.validate(blockSize);
-            Signatures all = new Signatures(targetLength, blockSize);
-            int held = 0;
-            long journalLength = 0;
-            long journalRecords = 0;
-            long position = HEADER;
-            while (position + RECORD_HEAD + 4 <= size) {
-                ByteBuffer head = ByteBuffer.allocate(RECORD_HEAD);
-                readFully(in, head, position);
-                int first = head.getInt(0);
-                int count = head.getInt(4);
-                if (first != held || count <= 0 || (long) first + count > all.blockCount()
-                        || position + RECORD_HEAD + (long) ENTRY * count + 4 > size) {
-                    break;
+            return decode(new Bytes() {
+                @Override
+                public long size() throws IOException {
+                    return in.size();
                 }
-                ByteBuffer record = ByteBuffer.allocate(RECORD_HEAD + ENTRY * count + 4);
-                readFully(in, record, position);
-                CRC32C rc = new CRC32C();
-                rc.update(record.array(), 0, record.capacity() - 4);
-                if (record.getInt(record.capacity() - 4) != (int) rc.getValue()) {
-                    break;
+
+                @Override
+                public void readFully(ByteBuffer b, long position) throws IOException {
+                    ResumeLog.readFully(in, b, position);
                 }
-                record.position(RECORD_HEAD);
-                for (int i = 0; i < count; i++) {
-                    all.set(first + i, record.getInt(), record.getLong());
-                }
-                held = first + count;
-                journalLength = record.getLong(8);
-                journalRecords = record.getLong(16);
-                position += record.capacity();
-            }
-            long heldBytes = Math.min(targetLength, (long) held * blockSize);
-            Signatures prefix = new Signatures(heldBytes, blockSize);
-            for (int i = 0; i < held; i++) {
-                prefix.copyFrom(all, i, i);
-            }
-            return Optional.of(new Read(new Held(targetLength, blockSize, basisDigest, prefix, journalLength,
-                    journalRecords), position));
+            });
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException | IllegalArgumentException e) {
             return Optional.empty(); // unreadable: start the copy over, which is always correct
         }
+    }
+
+    /**
+     * What a log holds: empty if its header is damaged or of another version; otherwise the
+     * checkpoints up to the first that is torn, damaged or out of sequence. Never more than was
+     * written, so resuming from it is always correct.
+     */
+    static Optional<Read> decode(Bytes in) throws IOException {
+        long size = in.size();
+        if (size < HEADER) {
+            return Optional.empty();
+        }
+        ByteBuffer header = ByteBuffer.allocate(HEADER);
+        in.readFully(header, 0);
+        byte[] magic = new byte[8];
+        header.flip().get(magic);
+        CRC32C crc = new CRC32C();
+        crc.update(header.array(), 0, HEADER - 4);
+        if (!Arrays.equals(magic, MAGIC) || header.getInt() != VERSION) {
+            return Optional.empty();
+        }
+        long targetLength = header.getLong();
+        int blockSize = header.getInt();
+        byte[] basisDigest = new byte[32];
+        header.get(basisDigest);
+        if (header.getInt() != (int) crc.getValue() || targetLength < 0) {
+            return Optional.empty();
+        }
+        if (!BlockSize.isValid(blockSize) || BlockSize.blockCount(targetLength, blockSize) > Integer.MAX_VALUE - 8) {
+            return Optional.empty();
+        }
+        Signatures all = new Signatures(targetLength, blockSize);
+        int held = 0;
+        long journalLength = 0;
+        long journalRecords = 0;
+        long position = HEADER;
+        while (position + RECORD_HEAD + 4 <= size) {
+            ByteBuffer head = ByteBuffer.allocate(RECORD_HEAD);
+            in.readFully(head, position);
+            int first = head.getInt(0);
+            int count = head.getInt(4);
+            if (first != held || count <= 0 || (long) first + count > all.blockCount()
+                    || position + RECORD_HEAD + (long) ENTRY * count + 4 > size) {
+                break;
+            }
+            ByteBuffer record = ByteBuffer.allocate(RECORD_HEAD + ENTRY * count + 4);
+            in.readFully(record, position);
+            CRC32C rc = new CRC32C();
+            rc.update(record.array(), 0, record.capacity() - 4);
+            if (record.getInt(record.capacity() - 4) != (int) rc.getValue()) {
+                break;
+            }
+            record.position(RECORD_HEAD);
+            for (int i = 0; i < count; i++) {
+                all.set(first + i, record.getInt(), record.getLong());
+            }
+            held = first + count;
+            journalLength = record.getLong(8);
+            journalRecords = record.getLong(16);
+            position += record.capacity();
+        }
+        long heldBytes = Math.min(targetLength, (long) held * blockSize);
+        Signatures prefix = new Signatures(heldBytes, blockSize);
+        for (int i = 0; i < held; i++) {
+            prefix.copyFrom(all, i, i);
+        }
+        return Optional.of(new Read(new Held(targetLength, blockSize, basisDigest, prefix, journalLength,
+                journalRecords), position));
     }
 
     static long validLength(Path destination) {
