@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.ReadableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -293,14 +294,14 @@ public final class Journal {
         return Recovery.REPLAYED;
     }
 
-    private record Parsed(boolean committed, long targetLength, int blockSize, byte[] targetDigest) {
+    record Parsed(boolean committed, long targetLength, int blockSize, byte[] targetDigest) {
         static Parsed notCommitted(long targetLength) {
             return new Parsed(false, targetLength, 0, null);
         }
     }
 
     /** What a parse does with each valid record. */
-    private interface RecordVisitor {
+    interface RecordVisitor {
         void write(long position, ByteBuffer content) throws IOException;
 
         void zero(long position, int length) throws IOException;
@@ -311,7 +312,7 @@ public final class Journal {
      * writes each record there. Returns whether a valid commit record ends it. A torn tail (a crash
      * while writing) reads as "not committed", never as an error.
      */
-    private static Parsed parse(FileChannel in, RecordVisitor apply) throws IOException {
+    static Parsed parse(ReadableByteChannel in, RecordVisitor apply) throws IOException {
         JournalReader r = new JournalReader(in);
         r.nextRecord();
         ByteBuffer header = r.read(HEADER_LENGTH);
@@ -525,13 +526,13 @@ public final class Journal {
      */
     private static final class JournalReader {
         private static final int READ_AHEAD = 1 << 20;
-        private final FileChannel in;
+        private final ReadableByteChannel in;
         /** Between position and limit: read from the file, not handed out yet. */
         private final ByteBuffer buffer = ByteBuffer.allocateDirect(READ_AHEAD + BlockSize.MAX + 128).limit(0);
         private int recordStart;
         private boolean atEnd;
 
-        JournalReader(FileChannel in) {
+        JournalReader(ReadableByteChannel in) {
             this.in = in;
         }
 
