@@ -5,6 +5,8 @@ import dev.standin.delta.Signatures;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -79,11 +81,7 @@ public final class SignatureCache {
         Path temp = target.resolveSibling(target.getFileName() + ".tmp");
         SideFiles.refuseLink(target);
         try (FileChannel out = SideFiles.create(temp, true)) {
-            ByteBuffer header = ByteBuffer.allocate(HEADER);
-            header.put(MAGIC).putInt(VERSION).putInt(signatures.blockSize()).putLong(signatures.length())
-                    .putLong(id.device()).putLong(id.inode()).putLong(id.size()).putLong(id.modifiedNanos())
-                    .putLong(id.changedNanos()).flip();
-            SignatureEntries.writeFile(out, header, signatures);
+            encode(out, signatures, id);
             out.force(false);
         }
         try {
@@ -92,6 +90,43 @@ public final class SignatureCache {
             Files.deleteIfExists(temp);
             throw new IOException("cannot rename " + temp + " atomically", e);
         }
+    }
+
+    /** The record's layout: header, entries, CRC32C. */
+    static void encode(WritableByteChannel out, Signatures signatures, Identity id) throws IOException {
+        ByteBuffer header = ByteBuffer.allocate(HEADER);
+        header.put(MAGIC).putInt(VERSION).putInt(signatures.blockSize()).putLong(signatures.length())
+                .putLong(id.device()).putLong(id.inode()).putLong(id.size()).putLong(id.modifiedNanos())
+                .putLong(id.changedNanos()).flip();
+        SignatureEntries.writeFile(out, header, signatures);
+    }
+
+    /**
+     * The signatures a {@code size}-byte record holds if it describes a replica of identity
+     * {@code now} in blocks of {@code blockSize}; empty if it is damaged, of another version or
+     * block size, or of another replica (or of this one before it changed).
+     */
+    static Optional<Signatures> decode(ReadableByteChannel in, long size, Identity now, int blockSize)
+            throws IOException {
+        long expectedBlocks = BlockSize.blockCount(now.size(), blockSize);
+        if (size != HEADER + expectedBlocks * ENTRY + 4) {
+            return Optional.empty();
+        }
+        CRC32C crc = new CRC32C();
+        ByteBuffer header = SignatureEntries.readFully(in, ByteBuffer.allocate(HEADER), crc);
+        byte[] magic = new byte[8];
+        header.get(magic);
+        if (!java.util.Arrays.equals(magic, MAGIC) || header.getInt() != VERSION || header.getInt() != blockSize) {
+            return Optional.empty();
+        }
+        long length = header.getLong();
+        Identity recorded = new Identity(header.getLong(), header.getLong(), header.getLong(), header.getLong(),
+                header.getLong());
+        if (!recorded.equals(now) || length != now.size()) {
+            return Optional.empty();
+        }
+        Signatures signatures = SignatureEntries.read(in, length, blockSize, crc);
+        return SignatureEntries.readChecksum(in) == (int) crc.getValue() ? Optional.of(signatures) : Optional.empty();
     }
 
     /**
@@ -110,25 +145,7 @@ public final class SignatureCache {
             return Optional.empty();
         }
         try (FileChannel in = FileChannel.open(path, StandardOpenOption.READ)) {
-            long expectedBlocks = BlockSize.blockCount(now.size(), blockSize);
-            if (in.size() != HEADER + expectedBlocks * ENTRY + 4) {
-                return Optional.empty();
-            }
-            CRC32C crc = new CRC32C();
-            ByteBuffer header = SignatureEntries.readFully(in, ByteBuffer.allocate(HEADER), crc);
-            byte[] magic = new byte[8];
-            header.get(magic);
-            if (!java.util.Arrays.equals(magic, MAGIC) || header.getInt() != VERSION || header.getInt() != blockSize) {
-                return Optional.empty();
-            }
-            long length = header.getLong();
-            Identity recorded = new Identity(header.getLong(), header.getLong(), header.getLong(), header.getLong(),
-                    header.getLong());
-            if (!recorded.equals(now) || length != now.size()) {
-                return Optional.empty();
-            }
-            Signatures signatures = SignatureEntries.read(in, length, blockSize, crc);
-            return SignatureEntries.readChecksum(in) == (int) crc.getValue() ? Optional.of(signatures) : Optional.empty();
+            return decode(in, in.size(), now, blockSize);
         }
     }
 
