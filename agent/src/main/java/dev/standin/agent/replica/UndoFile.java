@@ -5,6 +5,7 @@ import dev.standin.nativeio.NativeIo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.ReadableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -261,19 +262,34 @@ final class UndoFile {
         }
     }
 
+    /** An undo file's bytes, readable from the start as often as asked: the file, or in tests an array. */
+    @FunctionalInterface
+    interface Source {
+        ReadableByteChannel open() throws IOException;
+    }
+
+    private static Source of(Path undo) {
+        return () -> FileChannel.open(undo, StandardOpenOption.READ);
+    }
+
     /** Checks the whole file (every CRC, the END record) and returns its header. */
     static Header check(Path undo) throws IOException {
-        return read(undo, null);
+        return read(of(undo), undo.toString(), null);
     }
 
     /** Applies a complete undo file to {@code target}: its length first, then the pre-images. */
     static Header apply(Path undo, Target target) throws IOException {
-        check(undo); // never half-apply a damaged file
-        return read(undo, target);
+        return apply(of(undo), undo.toString(), target);
     }
 
-    private static Header read(Path undo, Target target) throws IOException {
-        try (FileChannel in = FileChannel.open(undo, StandardOpenOption.READ)) {
+    /** The same for any source; {@code undo} names it in messages. */
+    static Header apply(Source source, String undo, Target target) throws IOException {
+        read(source, undo, null); // never half-apply a damaged file
+        return read(source, undo, target);
+    }
+
+    private static Header read(Source source, String undo, Target target) throws IOException {
+        try (ReadableByteChannel in = source.open()) {
             ByteBuffer h = readExactly(in, HEADER, undo, "header");
             if (!Arrays.equals(Arrays.copyOf(h.array(), 6), Arrays.copyOf(MAGIC, 6))) {
                 throw damaged(undo, "no STUNDO magic");
@@ -341,7 +357,7 @@ final class UndoFile {
         }
     }
 
-    private static ByteBuffer readExactly(FileChannel in, int length, Path undo, String what) throws IOException {
+    private static ByteBuffer readExactly(ReadableByteChannel in, int length, String undo, String what) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(length);
         while (b.hasRemaining()) {
             if (in.read(b) < 0) {
@@ -351,7 +367,7 @@ final class UndoFile {
         return b.flip();
     }
 
-    private static PointFormatException damaged(Path undo, String why) {
+    private static PointFormatException damaged(String undo, String why) {
         return new PointFormatException("undo file " + undo + " is damaged: " + why, false);
     }
 }
