@@ -24,12 +24,13 @@ import dev.standin.snapshot.SnapshotSpec;
 import dev.standin.snapshot.Tracking;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -91,7 +92,7 @@ public final class Replication {
     private static final class Views {
         final Map<CycleRequest.Disk, Snapshot> taken = new IdentityHashMap<>();
         final Map<CycleRequest.Disk, StandinException> failed = new IdentityHashMap<>();
-        private final Map<CycleRequest.Disk, Boolean> used = new ConcurrentHashMap<>();
+        private final Set<CycleRequest.Disk> used = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
 
         /** The disk's snapshot, handed out once: its cycle releases it. */
         Optional<Snapshot> claim(CycleRequest.Disk disk) {
@@ -99,14 +100,14 @@ public final class Replication {
             if (snapshot == null) {
                 return Optional.empty();
             }
-            used.put(disk, true);
+            used.add(disk);
             return Optional.of(snapshot);
         }
 
         /** Snapshots whose cycle never ran (a connection that failed first) are released here. */
         void releaseUnused() {
             for (var entry : taken.entrySet()) {
-                if (!used.containsKey(entry.getKey())) {
+                if (!used.contains(entry.getKey())) {
                     try {
                         entry.getValue().close();
                     } catch (SnapshotException e) {

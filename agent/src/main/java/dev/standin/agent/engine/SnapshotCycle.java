@@ -119,7 +119,7 @@ final class SnapshotCycle {
      * The cycle failed; the snapshot must still be released, and if that fails too the user must
      * hear about both (a VM left on its overlay matters more than the failed cycle).
      */
-    static void releaseAfterFailure(Snapshot snapshot, String failure) throws StandinException {
+    private static void releaseAfterFailure(Snapshot snapshot, String failure) throws StandinException {
         try {
             snapshot.close();
         } catch (SnapshotException releaseFailure) {

@@ -231,7 +231,7 @@ public final class DiskImage implements AutoCloseable {
     @Override
     public void close() throws IOException {
         try (FileChannel c = channel; NativeFile n = nativeFile; NbdImage e = nbd) {
-            // both closed, in reverse order, even if one fails
+            // all closed, in reverse order, even if one fails
         }
     }
 }
