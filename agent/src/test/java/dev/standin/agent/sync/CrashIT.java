@@ -88,7 +88,7 @@ class CrashIT {
         assertTrue(p.isAlive(), "the cycle was still running when interrupted: " + Files.readString(log));
         new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start().waitFor();
         assertTrue(p.waitFor(30, TimeUnit.SECONDS));
-        assertEquals(130, p.exitValue());
+        assertEquals(130, p.exitValue(), Files.readString(log));
         assertTrue(Files.readString(log).contains("standin: interrupted; the replica is left at its last committed "
                 + "point, and the next cycle resumes from what had arrived"), Files.readString(log));
         Journal.recover(Journal.pathFor(replica, false, state), replica, false);
