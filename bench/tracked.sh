@@ -46,7 +46,7 @@ json() { sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p" "$WORK/last.out" | tr -d '"'; }
 
 printf "%-6s %-28s %9s %14s %s\n" size case seconds "source read" tracking
 for size in $SIZES; do
-    rm -rf "${WORK:?}"/*
+    rm -rf "${WORK:?}"/* "${WORK:?}"/.[!.]*   # side files (points, caches) of the last size too
     img="$WORK/vm.raw"; state="$WORK/state"; mkdir -p "$state"
     qemu-img create -q -f raw "$img" "$size"
     bytes=$(stat -c %s "$img")
