@@ -82,6 +82,24 @@ final class QemuGuest implements AutoCloseable {
         qmp.human("qemu-io -d " + device + "/virtio-backend flush");
     }
 
+    /**
+     * The SHA-256 of the guest-visible bytes of a qcow2 image (read with QEMU's force-share, so the
+     * running VM may hold it), converted to raw in {@code scratch}, which is deleted after.
+     */
+    static String guestDisk(Path image, Path scratch) throws Exception {
+        Process convert = new ProcessBuilder("qemu-img", "convert", "-U", "-f", "qcow2", "-O", "raw", image.toString(),
+                scratch.toString()).redirectErrorStream(true).start();
+        String output = new String(convert.getInputStream().readAllBytes());
+        if (convert.waitFor() != 0) {
+            throw new IOException("qemu-img convert " + image + ": " + output);
+        }
+        try {
+            return dev.standin.agent.Images.sha256(scratch);
+        } finally {
+            Files.delete(scratch);
+        }
+    }
+
     QmpClient qmp() {
         return qmp;
     }

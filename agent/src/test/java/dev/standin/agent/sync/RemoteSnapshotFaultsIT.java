@@ -219,11 +219,7 @@ class RemoteSnapshotFaultsIT {
     }
 
     private String guestDisk(Path image) throws Exception {
-        Path raw = directory.resolve("guest.raw");
-        run("qemu-img", "convert", "-U", "-f", "qcow2", "-O", "raw", image.toString(), raw.toString());
-        String digest = Images.sha256(raw);
-        Files.delete(raw);
-        return digest;
+        return QemuGuest.guestDisk(image, directory.resolve("guest.raw"));
     }
 
     private static String run(String... command) throws Exception {

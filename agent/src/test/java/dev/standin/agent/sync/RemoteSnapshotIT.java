@@ -168,13 +168,8 @@ class RemoteSnapshotIT {
         return disks;
     }
 
-    /** The digest of the guest-visible bytes of a qcow2 image in use by a VM (read with QEMU's force-share). */
     private String guestDisk(Path image) throws Exception {
-        Path raw = directory.resolve("guest.raw");
-        qemuImg("convert", "-U", "-f", "qcow2", "-O", "raw", image.toString(), raw.toString());
-        String digest = Images.sha256(raw);
-        Files.delete(raw);
-        return digest;
+        return QemuGuest.guestDisk(image, directory.resolve("guest.raw"));
     }
 
     private static void qemuImg(String... args) throws Exception {

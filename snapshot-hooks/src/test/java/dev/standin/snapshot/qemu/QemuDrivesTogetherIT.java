@@ -3,7 +3,6 @@ package dev.standin.snapshot.qemu;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.standin.snapshot.CommandRunner;
 import dev.standin.snapshot.HookContext;
@@ -52,8 +51,7 @@ class QemuDrivesTogetherIT {
 
     @BeforeAll
     static void qemuInstalled() {
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/qemu-system-x86_64")) && Files.isExecutable(Path.of("/usr/bin/qemu-img")),
-                "qemu-system-x86_64 and qemu-img are not installed (install/setup-debian.sh installs them)");
+        QemuVm.assumeInstalled();
     }
 
     @BeforeEach

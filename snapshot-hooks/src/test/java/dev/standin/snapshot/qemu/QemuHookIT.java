@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.standin.snapshot.ChangedExtents;
 import dev.standin.snapshot.HookContext;
@@ -46,8 +45,7 @@ class QemuHookIT {
 
     @BeforeAll
     static void qemuInstalled() {
-        assumeTrue(Files.isExecutable(Path.of("/usr/bin/qemu-system-x86_64")) && Files.isExecutable(Path.of("/usr/bin/qemu-img")),
-                "qemu-system-x86_64 and qemu-img are not installed (install/setup-debian.sh installs them)");
+        QemuVm.assumeInstalled();
     }
 
     @BeforeEach

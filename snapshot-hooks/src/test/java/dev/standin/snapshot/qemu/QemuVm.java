@@ -33,6 +33,13 @@ final class QemuVm implements AutoCloseable {
         this.qmp = qmp;
     }
 
+    /** Skips the calling test class where QEMU is not installed. */
+    static void assumeInstalled() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/qemu-system-x86_64"))
+                && Files.isExecutable(Path.of("/usr/bin/qemu-img")),
+                "qemu-system-x86_64 and qemu-img are not installed (install/setup-debian.sh installs them)");
+    }
+
     static QemuVm start(Path directory, Path image) throws Exception {
         return start(directory, image, "raw");
     }
