@@ -78,9 +78,12 @@ class CrashIT {
         String previous = Images.sha256(replica);
         Images.createRandom(source, 512 * MIB, 2); // every block changes: the cycle takes seconds
         Path log = dir.resolve("interrupted.log");
-        Process p = new ProcessBuilder(Cli.javaCommand("256m", "sync", source.toString(), replica.toString(),
-                "--state-dir", state.toString(), "--threads", "1", "-v"))
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        // A job started in the background by a shell (CI under nohup, `cmd &`) inherits SIGINT
+        // ignored, and a JVM leaves an ignored SIGINT ignored: the cycle would finish. Restore it.
+        List<String> command = new java.util.ArrayList<>(List.of("env", "--default-signal=INT"));
+        command.addAll(Cli.javaCommand("256m", "sync", source.toString(), replica.toString(),
+                "--state-dir", state.toString(), "--threads", "1", "-v"));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (!Files.readString(log).contains("scanning source") && p.isAlive() && System.nanoTime() < deadline) {
             Thread.sleep(20);

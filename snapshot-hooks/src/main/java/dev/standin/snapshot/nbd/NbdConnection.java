@@ -320,14 +320,17 @@ public final class NbdConnection implements AutoCloseable {
     }
 
     static void write(SocketChannel channel, Selector selector, long timeoutMillis, ByteBuffer src) throws IOException {
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
         while (src.hasRemaining()) {
             if (channel.write(src) == 0) {
                 // A UNIX socket's buffer holds far more than a request; a full one means a stuck server.
-                Thread.onSpinWait();
-                if (Thread.interrupted()) {
-                    Thread.currentThread().interrupt();
+                if (Thread.currentThread().isInterrupted()) {
                     throw new InterruptedIOException("interrupted while writing to the NBD server");
                 }
+                if (System.nanoTime() > deadline) {
+                    throw new NbdException("the NBD server took no request for " + timeoutMillis / 1000 + " s");
+                }
+                Thread.onSpinWait();
             }
         }
     }

@@ -117,8 +117,13 @@ final class GuestAgent implements AutoCloseable {
 
     private void write(byte[] bytes) throws IOException {
         ByteBuffer out = ByteBuffer.wrap(bytes);
+        long deadline = System.nanoTime() + timeout.toNanos();
         while (out.hasRemaining()) {
             if (channel.write(out) == 0) {
+                // A command is a few bytes: a port that takes none is a guest that reads nothing.
+                if (System.nanoTime() > deadline) {
+                    throw new IOException("the guest agent's port took nothing for " + timeout.toSeconds() + " s");
+                }
                 Thread.onSpinWait();
             }
         }
