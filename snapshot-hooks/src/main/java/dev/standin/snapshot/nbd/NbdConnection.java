@@ -92,14 +92,28 @@ public final class NbdConnection implements AutoCloseable {
             throw new NbdException(export + ": read of " + dst.remaining() + " bytes at " + offset
                     + " is outside the export's " + info.size());
         }
-        try {
+        long at = offset;
+        guarded(() -> {
+            long next = at;
             while (dst.hasRemaining()) {
                 int n = Math.min(dst.remaining(), maxRead);
-                ByteBuffer piece = dst.slice(dst.position(), n);
-                readPiece(offset, piece);
+                readPiece(next, dst.slice(dst.position(), n));
                 dst.position(dst.position() + n);
-                offset += n;
+                next += n;
             }
+            return null;
+        });
+    }
+
+    /** A request on this connection; the stream's position is unknown after it fails. */
+    private interface Request<T> {
+        T run() throws IOException;
+    }
+
+    /** Runs {@code request}, breaking the connection if it fails. */
+    private <T> T guarded(Request<T> request) throws IOException {
+        try {
+            return request.run();
         } catch (IOException e) {
             broken = true;
             throw named(e);
@@ -128,8 +142,8 @@ public final class NbdConnection implements AutoCloseable {
         if (id == null) {
             throw new IllegalArgumentException(context + " was not negotiated");
         }
-        List<long[]> result = new ArrayList<>();
-        try {
+        return guarded(() -> {
+            List<long[]> result = new ArrayList<>();
             long offset = 0;
             while (offset < info.size()) {
                 int span = (int) Math.min(STATUS_SPAN, info.size() - offset);
@@ -150,14 +164,8 @@ public final class NbdConnection implements AutoCloseable {
                     offset += length;
                 }
             }
-        } catch (IOException e) {
-            broken = true;
-            throw named(e);
-        } catch (RuntimeException e) {
-            broken = true;
-            throw e;
-        }
-        return result.stream().map(r -> new Extent(r[0], r[1])).toList();
+            return result.stream().map(r -> new Extent(r[0], r[1])).toList();
+        });
     }
 
     private void checkUsable() throws NbdException {
