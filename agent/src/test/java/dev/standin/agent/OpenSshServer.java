@@ -150,13 +150,32 @@ public final class OpenSshServer implements AutoCloseable {
      */
     public static void awaitReceiversEnded(Path root) throws InterruptedException {
         long deadline = System.nanoTime() + 30_000_000_000L;
-        while (ProcessHandle.allProcesses().anyMatch(p -> p.info().arguments()
-                .map(a -> List.of(a).contains("serve") && String.join(" ", a).contains(root.toString()))
-                .orElse(false))) {
+        while (!receivers(root).isEmpty()) {
             if (System.nanoTime() > deadline) {
                 throw new AssertionError("standin serve under " + root + " did not end within 30 s");
             }
             Thread.sleep(20);
+        }
+    }
+
+    /**
+     * Every running {@code standin serve} with an argument at or under {@code root}. The command
+     * line is read from /proc whole: JDK 17's {@code ProcessHandle.Info.arguments()} reads one 4 KiB
+     * page and gives nothing for longer ones, and the launcher's class path is longer than that.
+     */
+    public static List<ProcessHandle> receivers(Path root) {
+        return ProcessHandle.allProcesses().filter(p -> {
+            List<String> args = commandLine(p.pid());
+            return args.contains("serve") && args.stream().anyMatch(a -> a.startsWith(root.toString()));
+        }).toList();
+    }
+
+    private static List<String> commandLine(long pid) {
+        try {
+            String line = Files.readString(Path.of("/proc", Long.toString(pid), "cmdline"));
+            return List.of(line.split("\0"));
+        } catch (IOException e) { // the process ended meanwhile
+            return List.of();
         }
     }
 

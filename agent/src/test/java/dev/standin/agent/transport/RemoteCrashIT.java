@@ -113,21 +113,14 @@ class RemoteCrashIT {
 
     /** kill -9 of every {@code standin serve} for this replica directory; true if one was running. */
     private static boolean killReceivers(Path replicas) throws Exception {
-        List<ProcessHandle> receivers = receivers(replicas);
+        List<ProcessHandle> receivers = OpenSshServer.receivers(replicas);
         receivers.forEach(ProcessHandle::destroyForcibly);
         return !receivers.isEmpty();
     }
 
-    private static List<ProcessHandle> receivers(Path replicas) {
-        return ProcessHandle.allProcesses()
-                .filter(p -> p.info().arguments().map(a -> List.of(a).contains("serve")
-                        && List.of(a).contains(replicas.toString())).orElse(false))
-                .toList();
-    }
-
     private static void awaitNoReceivers(Path replicas) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!receivers(replicas).isEmpty()) {
+        while (!OpenSshServer.receivers(replicas).isEmpty()) {
             assertNotEquals(true, System.nanoTime() > deadline, "standin serve did not exit after its sender was gone");
             Thread.sleep(50);
         }

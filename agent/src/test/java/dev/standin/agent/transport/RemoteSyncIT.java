@@ -292,13 +292,19 @@ class RemoteSyncIT {
      * the sender must not claim the replica stayed at its previous point. The cut is exact: the
      * remote command's output goes through dd bs=1 count=N (head -c would hold it in stdio
      * buffers), which passes everything the receiver says before Committed (measured by an
-     * identical cycle through tee) and nothing after.
+     * identical cycle through tee) and nothing after. A cut ends both directions: once the first
+     * byte of Committed has arrived (so the receiver has committed), the receiver is killed, as
+     * sshd would end it. Without that, a Committed written into the pipe before dd exited was
+     * lost without an error and both sides waited for each other.
      */
     @Test
     void aCutAfterTheWholeDeltaSaysTheOutcomeIsUnknownAndTheNextCycleSettlesIt() throws Exception {
         Path source = Images.create(dir.resolve("vm.img"), 8 << 20, 13);
         Path replica = dir.resolve("replica.img");
         assertEquals(0, sync(source, sshd.url(replica)).exit());
+        // Each cycle below starts once the last receiver has recorded its signatures: the receiver
+        // then knows its generation and says as many bytes as in the measured cycle.
+        OpenSshServer.awaitReceiversEnded(dir);
         Path said = dir.resolve("receiver-said");
         Path tee = script("tee.sh", "\"" + sshd.launcher() + "\" \"$@\" | tee " + said);
         Images.overwriteBlocks(source, 40, 4096, 1);
@@ -308,11 +314,16 @@ class RemoteSyncIT {
         java.io.ByteArrayOutputStream committed = new java.io.ByteArrayOutputStream();
         new MessageChannel(java.io.InputStream.nullInputStream(), committed)
                 .send(new Message.Committed(new byte[32], 2));
+        OpenSshServer.awaitReceiversEnded(dir); // and tee has written all it passed
         long beforeCommitted = java.nio.file.Files.size(said) - committed.size();
 
         Images.overwriteBlocks(source, 40, 4096, 2); // as many blocks: the receiver says as many bytes
         String next = Images.sha256(source);
-        Path cut = script("cut.sh", "\"" + sshd.launcher() + "\" \"$@\" | dd bs=1 status=none count=" + beforeCommitted);
+        Path cut = script("cut.sh", "pid=$(mktemp)\n"
+                + "sh -c 'echo $$ > \"$0\"; exec \"$@\"' \"$pid\" \"" + sshd.launcher() + "\" \"$@\""
+                + " | { dd bs=1 status=none count=" + beforeCommitted + "; dd bs=1 status=none count=1 of=/dev/null;"
+                + " kill \"$(cat \"$pid\")\"; }\n"
+                + "rm -f \"$pid\"");
         Cli.Result r = sync(source, sshd.url(replica), "--remote-standin", cut.toString());
         assertEquals(4, r.exit(), r.err());
         assertTrue(r.err().contains("after the whole delta was sent and before the receiver confirmed its commit; "
