@@ -12,6 +12,8 @@ public enum ExitStatus {
     VERIFY(6, "the written replica's digest differs from the source's; nothing was committed (sync), or the replica "
             + "drifted from its record or has none to compare with (verify)", false),
     SNAPSHOT(7, "the --snapshot hook could not make or release a point-in-time view", false),
+    AGENT(8, "no agent with a configuration answers (status, run, pause, resume, reload, history), or the "
+            + "configuration names no such VM or target", true),
     INTERRUPTED(130, "interrupted; the replica is left at its previous recovery point", false);
 
     private final int code;

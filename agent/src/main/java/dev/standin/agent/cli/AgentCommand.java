@@ -7,7 +7,23 @@ import dev.standin.agent.daemon.AgentDaemon;
 import dev.standin.agent.daemon.AgentSocket;
 import dev.standin.agent.daemon.Invocation;
 import java.io.IOException;
+import dev.standin.agent.supervise.Reload;
+import dev.standin.agent.supervise.TargetCycles;
+import dev.standin.agent.transport.WarmChannels;
+import dev.standin.supervisor.Supervisor;
+import dev.standin.supervisor.SupervisorLog;
+import dev.standin.supervisor.catalog.Catalog;
+import dev.standin.supervisor.catalog.CatalogException;
+import dev.standin.supervisor.config.ConfigException;
+import dev.standin.supervisor.config.ConfigReader;
+import dev.standin.supervisor.config.SupervisorConfig;
+import dev.standin.supervisor.metrics.SupervisorMetrics;
+import dev.standin.supervisor.policy.Planner;
+import java.io.Closeable;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -36,6 +52,12 @@ final class AgentCommand implements Callable<Integer> {
                     + "for root and $XDG_RUNTIME_DIR/standin/agent.sock for other users).")
     private Path socket;
 
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "The supervisor's configuration: VMs to protect, schedules, targets (default: "
+                    + CheckConfigCommand.DEFAULT_FILE + "; without that file the agent protects nothing and only runs "
+                    + "forwarded commands). SIGHUP or 'standin reload' reads it again.")
+    private Path config;
+
     @Override
     public Integer call() throws StandinException {
         Invocation invocation = main.invocation();
@@ -44,7 +66,62 @@ final class AgentCommand implements Callable<Integer> {
                         () -> new StandinException(ExitStatus.USAGE, "no socket for the agent: name one with --socket "
                                 + "or " + AgentSocket.VARIABLE));
         dev.standin.nativeio.NativeIo.tryLoad();
-        try (AgentDaemon daemon = AgentDaemon.bind(path, Main::run, invocation.err())) {
+        Path file = config != null ? config : Path.of(CheckConfigCommand.DEFAULT_FILE);
+        if (config == null && !Files.exists(file)) {
+            invocation.err().println("standin agent: no " + file + ": protecting no VMs");
+            return serve(invocation, path, new WarmChannels(), Optional.empty());
+        }
+        SupervisorConfig settings;
+        try {
+            settings = ConfigReader.read(file, TargetCycles.CHECK);
+        } catch (ConfigException e) {
+            throw new StandinException(ExitStatus.USAGE, e.getMessage());
+        }
+        SupervisorLog log = new SupervisorLog(invocation.err());
+        SupervisorMetrics metrics = new SupervisorMetrics();
+        WarmChannels warm = new WarmChannels();
+        try (Catalog catalog = Catalog.open(settings.stateDir());
+                Closeable exporter = exporter(metrics, settings)) {
+            Supervisor supervisor = new Supervisor(settings, new TargetCycles(settings.stateDir(), log::info,
+                    Optional.of(warm)), catalog, metrics, Clock.systemDefaultZone(), log, Planner.DEFAULT);
+            try {
+                // systemctl reload: the file again; a bad one leaves the one in force, and the log says why.
+                sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> {
+                    try {
+                        log.info(Reload.reload(supervisor));
+                    } catch (StandinException e) {
+                        log.error(e.getMessage());
+                    }
+                });
+                supervisor.start();
+                log.info("protecting " + settings.vms().size() + " VMs from " + file + "; metrics "
+                        + settings.metrics().map(Object::toString).orElse("off"));
+                return serve(invocation, path, warm, Optional.of(supervisor));
+            } finally {
+                supervisor.close();
+            }
+        } catch (CatalogException e) {
+            throw new StandinException(ExitStatus.DESTINATION, e.getMessage(), e);
+        } catch (IOException e) {
+            throw new StandinException(ExitStatus.ERROR, "metrics on " + settings.metrics().orElseThrow() + ": "
+                    + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return ExitStatus.INTERRUPTED.code();
+        }
+    }
+
+    private static Closeable exporter(SupervisorMetrics metrics, SupervisorConfig settings) throws IOException {
+        if (settings.metrics().isEmpty()) {
+            return () -> { };
+        }
+        SupervisorConfig.HostPort at = settings.metrics().get();
+        return metrics.serve(at.host(), at.port())::close;
+    }
+
+    private int serve(Invocation invocation, Path path, WarmChannels warm, Optional<Supervisor> supervisor)
+            throws StandinException {
+        try (AgentDaemon daemon = AgentDaemon.bind(path, Main::run, invocation.err(), warm, supervisor)) {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 try {
                     daemon.close();

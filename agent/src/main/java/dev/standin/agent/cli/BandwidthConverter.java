@@ -1,49 +1,18 @@
 package dev.standin.agent.cli;
 
-import java.math.BigDecimal;
-import java.util.Locale;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import dev.standin.agent.Units;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
-/**
- * {@code --bwlimit} values as rsync reads them, in bytes per second: a number, possibly
- * fractional, and a unit. Without a unit the number is KiB/s, as in rsync ({@code 500} is
- * 500 KiB/s). {@code K}, {@code M}, {@code G}, {@code T}, {@code P}, alone or followed by
- * {@code iB}, are powers of 1024; followed by {@code B} alone ({@code KB}, {@code MB}) they are
- * powers of 1000; {@code B} is bytes. Case does not matter. Unlike rsync, {@code 0} is refused
- * (rsync reads it as "no limit"; here that is said by leaving the option out), and so is any rate
- * under 1 KiB/s, which rsync cannot express either. rsync's {@code +1}/{@code -1} offsets are not
- * accepted: one byte per second is no meaningful change to a rate.
- */
+/** {@code --bwlimit} values as rsync reads them ({@link Units#rate}). */
 final class BandwidthConverter implements ITypeConverter<Long> {
-
-    private static final Pattern RATE = Pattern.compile("(\\d+(?:\\.\\d*)?|\\.\\d+)([BKMGTP]?)(I?B)?");
-    private static final long MIN_RATE = 1024;
 
     @Override
     public Long convert(String value) {
-        Matcher m = RATE.matcher(value.trim().toUpperCase(Locale.ROOT));
-        if (!m.matches() || (m.group(3) != null && m.group(2).isEmpty())
-                || (m.group(2).equals("B") && m.group(3) != null)) {
-            throw new TypeConversionException("'" + value + "' is not a rate (e.g. 500 for 500 KiB/s, 10M, 1.5MB)");
+        try {
+            return Units.rate(value);
+        } catch (IllegalArgumentException e) {
+            throw new TypeConversionException(e.getMessage());
         }
-        String unit = m.group(2);
-        boolean decimal = "B".equals(m.group(3));
-        BigDecimal multiplier = unit.isEmpty() ? BigDecimal.valueOf(1024)
-                : BigDecimal.valueOf(decimal ? 1000 : 1024).pow("BKMGTP".indexOf(unit));
-        BigDecimal bytes = new BigDecimal(m.group(1)).multiply(multiplier);
-        if (bytes.signum() == 0) {
-            throw new TypeConversionException("'" + value + "': a zero rate would send nothing; for no limit, leave "
-                    + "--bwlimit out");
-        }
-        if (bytes.compareTo(BigDecimal.valueOf(MIN_RATE)) < 0) {
-            throw new TypeConversionException("'" + value + "' is under the smallest limit, 1 KiB/s");
-        }
-        if (bytes.compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
-            throw new TypeConversionException("'" + value + "' is too large a rate");
-        }
-        return bytes.longValue();
     }
 }

@@ -14,7 +14,9 @@ import picocli.CommandLine.Command;
         versionProvider = Main.VersionProvider.class,
         description = "Keeps VM disk replicas on another disk or host, sending only changed blocks.",
         subcommands = {SyncCommand.class, ServeCommand.class, VerifyCommand.class, PointsCommand.class,
-            RestoreCommand.class, AgentCommand.class, CommandLine.HelpCommand.class},
+            RestoreCommand.class, AgentCommand.class, StatusCommand.class, HistoryCommand.class, RunCommand.class,
+            PauseCommand.class, ResumeCommand.class, ReloadCommand.class, CheckConfigCommand.class,
+            CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nEXIT STATUS%n",
         exitCodeList = {
             " 0:success",
@@ -25,6 +27,7 @@ import picocli.CommandLine.Command;
             " 5:malformed, truncated or corrupt delta stream, or a journal of another version",
             " 6:replica digest differs from the source's; nothing was committed (sync), or the replica drifted from its record or has none (verify)",
             " 7:the --snapshot hook could not make or release a point-in-time view",
+            " 8:no agent with a configuration answers, or it has no such VM or target (status, run, pause...)",
             "130:interrupted; the replica is left at its previous recovery point"
         })
 public final class Main {

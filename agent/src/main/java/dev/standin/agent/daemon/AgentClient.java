@@ -28,7 +28,8 @@ import jdk.net.ExtendedSocketOptions;
 public final class AgentClient {
 
     /** The commands worth a warm JVM: the replication cycle, at both ends. */
-    static final Set<String> FORWARDED_COMMANDS = Set.of("sync", "serve");
+    static final Set<String> FORWARDED_COMMANDS = Set.of("sync", "serve", "status", "run", "pause", "resume",
+            "reload", "history");
 
     /** How long an agent may take to accept or decline a command (it answers in milliseconds). */
     static final long ANSWER_TIMEOUT_MILLIS = 10_000;

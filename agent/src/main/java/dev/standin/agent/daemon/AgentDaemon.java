@@ -2,6 +2,7 @@ package dev.standin.agent.daemon;
 
 import dev.standin.agent.Version;
 import dev.standin.agent.transport.WarmChannels;
+import dev.standin.supervisor.Supervisor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -47,14 +48,17 @@ public final class AgentDaemon implements AutoCloseable {
     private final String build = Version.build();
     private final AtomicLong requests = new AtomicLong();
     private final AtomicBoolean closed = new AtomicBoolean();
-    private final WarmChannels warmChannels = new WarmChannels();
+    private final WarmChannels warmChannels;
+    private final Optional<Supervisor> supervisor;
 
     private AgentDaemon(Path socket, ServerSocketChannel server, BiFunction<Invocation, String[], Integer> commandLine,
-            PrintWriter log) {
+            PrintWriter log, WarmChannels warmChannels, Optional<Supervisor> supervisor) {
         this.socket = socket;
         this.server = server;
         this.commandLine = commandLine;
         this.log = log;
+        this.warmChannels = warmChannels;
+        this.supervisor = supervisor;
     }
 
     /**
@@ -63,6 +67,12 @@ public final class AgentDaemon implements AutoCloseable {
      */
     public static AgentDaemon bind(Path socket, BiFunction<Invocation, String[], Integer> commandLine, PrintWriter log)
             throws IOException {
+        return bind(socket, commandLine, log, new WarmChannels(), Optional.empty());
+    }
+
+    /** The same, for an agent whose {@code supervisor} answers status, run, pause... and shares its warm channels. */
+    public static AgentDaemon bind(Path socket, BiFunction<Invocation, String[], Integer> commandLine, PrintWriter log,
+            WarmChannels warmChannels, Optional<Supervisor> supervisor) throws IOException {
         Path directory = socket.toAbsolutePath().getParent();
         if (!Files.isDirectory(directory)) {
             Files.createDirectories(directory,
@@ -82,7 +92,7 @@ public final class AgentDaemon implements AutoCloseable {
             server.close();
             throw e;
         }
-        return new AgentDaemon(socket, server, commandLine, log);
+        return new AgentDaemon(socket, server, commandLine, log, warmChannels, supervisor);
     }
 
     private static boolean answers(Path socket) {
@@ -193,7 +203,7 @@ public final class AgentDaemon implements AutoCloseable {
             Invocation invocation = new Invocation(commandIn,
                     new java.io.BufferedOutputStream(commandOut, 256 << 10), outText, errText,
                     Optional.of(request.workingDirectory()), request.environment(), request.terminal(),
-                    Optional.of(warmChannels));
+                    Optional.of(warmChannels), supervisor);
             status = commandLine.apply(invocation, request.args().toArray(String[]::new));
             outText.flush();
             errText.flush();

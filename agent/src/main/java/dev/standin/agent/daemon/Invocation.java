@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import dev.standin.agent.transport.WarmChannels;
+import dev.standin.supervisor.Supervisor;
 
 /**
  * Where one run of the command line takes its input, puts its output, and resolves relative paths:
@@ -28,10 +29,12 @@ import dev.standin.agent.transport.WarmChannels;
  * @param terminal whether standard error is a terminal (progress bars are drawn only there)
  * @param warmChannels serve channels the resident agent keeps greeted between cycles; empty in a
  *     process of its own, which ends with its cycle
+ * @param supervisor the resident agent's supervisor, for {@code status}, {@code run}, {@code pause}...;
+ *     empty in a process of its own
  */
 public record Invocation(InputStream stdin, OutputStream stdout, PrintWriter out, PrintWriter err,
         Optional<Path> workingDirectory, Map<String, String> environment, boolean terminal,
-        Optional<WarmChannels> warmChannels) {
+        Optional<WarmChannels> warmChannels, Optional<Supervisor> supervisor) {
 
     public Invocation {
         Objects.requireNonNull(stdin, "stdin");
@@ -40,6 +43,7 @@ public record Invocation(InputStream stdin, OutputStream stdout, PrintWriter out
         Objects.requireNonNull(err, "err");
         Objects.requireNonNull(workingDirectory, "workingDirectory");
         Objects.requireNonNull(warmChannels, "warmChannels");
+        Objects.requireNonNull(supervisor, "supervisor");
         environment = Map.copyOf(environment);
     }
 
@@ -51,7 +55,8 @@ public record Invocation(InputStream stdin, OutputStream stdout, PrintWriter out
     /** This process's, with text output going to {@code out} and {@code err}. */
     public static Invocation ofProcess(PrintWriter out, PrintWriter err) {
         return new Invocation(new FileInputStream(FileDescriptor.in), new FileOutputStream(FileDescriptor.out), out, err,
-                Optional.empty(), System.getenv(), System.console() != null, Optional.empty());
+                Optional.empty(), System.getenv(), System.console() != null, Optional.empty(),
+                Optional.empty());
     }
 
     /** {@code path} as this run's user meant it: relative ones against their working directory. */

@@ -171,7 +171,8 @@ class HostileInputIT {
         dev.standin.agent.daemon.Invocation invocation = new dev.standin.agent.daemon.Invocation(
                 new ByteArrayInputStream(firstCopy("evil\nname.img", content(10))), replies,
                 new java.io.PrintWriter(java.io.Writer.nullWriter()), new java.io.PrintWriter(err, true),
-                Optional.of(dir), java.util.Map.of("SSH_CLIENT", "203.0.113.9 50022 22"), false, Optional.empty());
+                Optional.of(dir), java.util.Map.of("SSH_CLIENT", "203.0.113.9 50022 22"), false, Optional.empty(),
+                Optional.empty());
         int exit = dev.standin.agent.cli.Main.run(invocation, "serve", "--root", root.toString(), "--state-dir",
                 dir.resolve("state").toString());
         assertEquals(ExitStatus.PROTOCOL.code(), exit);

@@ -1,0 +1,63 @@
+package dev.standin.agent.cli;
+
+import dev.standin.agent.ExitStatus;
+import dev.standin.agent.StandinException;
+import dev.standin.supervisor.CycleResult;
+import dev.standin.supervisor.UnknownTargetException;
+import dev.standin.supervisor.policy.Outcome;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+/** {@code standin run VM}: a cycle now, whatever the schedule says. */
+@Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Starts a cycle of VM's targets now (as soon as max-parallel allows), whatever their schedule, "
+                + "backoff or pause; returns at once unless --wait. Asks the running agent.")
+final class RunCommand implements Callable<Integer> {
+
+    @ParentCommand
+    private Main main;
+
+    @Parameters(index = "0", paramLabel = "VM", description = "The VM, as named in the configuration.")
+    private String vm;
+
+    @Option(names = "--target", paramLabel = "DEST", description = "Only this target (its dest as written).")
+    private String target;
+
+    @Option(names = "--wait", description = "Wait for the cycles and exit 0 only if all committed.")
+    private boolean waitForResult;
+
+    @Override
+    public Integer call() throws StandinException, InterruptedException {
+        List<CompletableFuture<CycleResult>> started;
+        try {
+            started = Supervised.of(main.invocation(), "run").runNow(vm, Optional.ofNullable(target));
+        } catch (UnknownTargetException e) {
+            throw new StandinException(ExitStatus.AGENT, e.getMessage());
+        }
+        if (!waitForResult) {
+            main.invocation().out().println("standin: " + started.size() + " cycle" + (started.size() == 1 ? "" : "s")
+                    + " of " + vm + " queued; 'standin status " + vm + "' shows them");
+            return ExitStatus.OK.code();
+        }
+        int status = ExitStatus.OK.code();
+        for (CompletableFuture<CycleResult> f : started) {
+            try {
+                CycleResult r = f.get();
+                if (r.outcome() != Outcome.OK) {
+                    main.invocation().err().println("standin: " + vm + ": " + r.error().orElse("failed"));
+                    status = ExitStatus.ERROR.code();
+                }
+            } catch (ExecutionException e) {
+                throw new StandinException(ExitStatus.ERROR, vm + ": " + e.getCause(), e);
+            }
+        }
+        return status;
+    }
+}

@@ -1,0 +1,189 @@
+package dev.standin.agent.supervise;
+
+import dev.standin.agent.StandinException;
+import dev.standin.agent.Units;
+import dev.standin.agent.engine.CycleRequest;
+import dev.standin.agent.engine.DiskOutcome;
+import dev.standin.agent.engine.Replication;
+import dev.standin.agent.sync.Progress;
+import dev.standin.agent.sync.SyncOptions;
+import dev.standin.agent.sync.SyncStats;
+import dev.standin.agent.transport.RemoteLocation;
+import dev.standin.agent.transport.SshOptions;
+import dev.standin.agent.transport.SshRemoteShell;
+import dev.standin.agent.transport.WarmChannels;
+import dev.standin.agent.verify.ScrubReport;
+import dev.standin.delta.stream.Compression;
+import dev.standin.snapshot.SnapshotSpec;
+import dev.standin.supervisor.CycleResult;
+import dev.standin.supervisor.CycleRunner;
+import dev.standin.supervisor.catalog.Catalog;
+import dev.standin.supervisor.config.SettingCheck;
+import dev.standin.supervisor.config.SupervisorConfig.Disk;
+import dev.standin.supervisor.config.SupervisorConfig.SyncSettings;
+import dev.standin.supervisor.config.SupervisorConfig.Target;
+import dev.standin.supervisor.config.SupervisorConfig.Vm;
+import dev.standin.supervisor.policy.Outcome;
+import dev.standin.supervisor.policy.Planner;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * The supervisor's cycles, run through the engine's one entry point ({@link Replication#run}):
+ * a target's settings become the request {@code standin sync} would make, and the disks'
+ * outcomes become one {@link CycleResult}, transient or permanent by
+ * {@link StandinException#isPermanent()} (the one place that decides it).
+ */
+public final class TargetCycles implements CycleRunner {
+
+    private final Path stateDir;
+    private final Consumer<String> notices;
+    private final Optional<WarmChannels> warmChannels;
+
+    public TargetCycles(Path stateDir, Consumer<String> notices, Optional<WarmChannels> warmChannels) {
+        this.stateDir = stateDir;
+        this.notices = notices;
+        this.warmChannels = warmChannels;
+    }
+
+    /** Checks the values the file hands to cycles with the parsers {@code standin sync} uses. */
+    public static final SettingCheck CHECK = (key, value) -> {
+        try {
+            switch (key) {
+                case "dest" -> {
+                    Optional<RemoteLocation> remote = RemoteLocation.parse(value);
+                    if (remote.isEmpty() && !Path.of(value).isAbsolute()) {
+                        return Optional.of("a local directory is an absolute path, not " + value);
+                    }
+                }
+                case "source", "identity", "known-hosts" -> {
+                    if (!Path.of(value).isAbsolute()) {
+                        return Optional.of("an absolute path, not " + value);
+                    }
+                }
+                case "ssh-config" -> {
+                    if (!value.equals("none") && !Path.of(value).isAbsolute()) {
+                        return Optional.of("an absolute path or none, not " + value);
+                    }
+                }
+                case "snapshot" -> SnapshotSpec.parse(value);
+                case "compress" -> {
+                    if (!value.equals("auto")) {
+                        Compression.parse(value);
+                    }
+                }
+                case "block-size" -> SyncOptions.builder(Path.of("/s"), Path.of("/d")).blockSize(Units.size(value))
+                        .build();
+                case "threads" -> SyncOptions.builder(Path.of("/s"), Path.of("/d")).threads(Integer.parseInt(value))
+                        .build();
+                case "keep-points" -> {
+                    if (Integer.parseInt(value) < 0) {
+                        return Optional.of("a number of points, 0 or more, not " + value);
+                    }
+                }
+                case "bwlimit" -> {
+                    if (!value.equals("0")) {
+                        Units.rate(value);
+                    }
+                }
+                default -> {
+                    // remote-standin: any command
+                }
+            }
+            return Optional.empty();
+        } catch (NumberFormatException e) {
+            return Optional.of("'" + value + "' is not a whole number");
+        } catch (RuntimeException e) {
+            return Optional.of(e.getMessage());
+        }
+    };
+
+    @Override
+    public CycleResult run(Vm vm, Target target, Planner.Kind kind, String bwlimit) throws InterruptedException {
+        SyncSettings s = target.settings();
+        Optional<RemoteLocation> remote = RemoteLocation.parse(target.dest());
+        long rate = bwlimit.equals("0") ? 0 : Units.rate(bwlimit);
+        List<CycleRequest.Disk> disks = new ArrayList<>();
+        for (Disk disk : vm.disks()) {
+            String name = Path.of(disk.source()).getFileName().toString();
+            Path replica = remote.isPresent() ? Path.of(directory(remote.get().path()) + name)
+                    : Path.of(target.dest()).resolve(name);
+            String codec = s.option("compress").orElse("auto");
+            SyncOptions.Builder options = SyncOptions.builder(Path.of(disk.source()), replica)
+                    .compression(Compression.parse(codec.equals("auto") ? (remote.isPresent() ? "zstd" : "none") : codec))
+                    .stateDirectory(stateDir)
+                    .readBytesPerSecond(remote.isPresent() ? 0 : rate);
+            s.option("block-size").ifPresent(b -> options.blockSize(Units.size(b)));
+            s.option("threads").ifPresent(t -> options.threads(Integer.parseInt(t)));
+            s.option("keep-points").ifPresent(k -> options.keepPoints(Integer.parseInt(k)));
+            disks.add(new CycleRequest.Disk(options.build(), disk.snapshot().map(SnapshotSpec::parse)));
+        }
+        SshOptions ssh = ssh(s, rate);
+        Optional<CycleRequest.Remote> host = remote.map(r -> new CycleRequest.Remote(r, ssh,
+                disks.size() == 1 ? warmChannels : Optional.empty()));
+        Replication engine = new Replication(Progress.NONE, notices, Optional.of(SshRemoteShell.connector(ssh)));
+        List<DiskOutcome> outcomes = engine.run(new CycleRequest(disks, host, kind == Planner.Kind.VERIFY));
+        return result(outcomes);
+    }
+
+    private static String directory(String path) {
+        return path.endsWith("/") ? path : path + "/";
+    }
+
+    private static SshOptions ssh(SyncSettings s, long rate) {
+        SshOptions defaults = SshOptions.defaults();
+        Optional<Path> config = s.option("ssh-config").map(c -> c.equals("none") ? Optional.<Path>empty()
+                : Optional.of(Path.of(c))).orElse(defaults.sshConfig());
+        return new SshOptions(s.option("identity").map(Path::of),
+                s.option("known-hosts").map(Path::of).orElse(defaults.knownHosts()), config,
+                s.option("remote-standin").orElse(defaults.remoteStandin()), defaults.connectTimeoutMillis(), rate);
+    }
+
+    /** All disks committed: ok. Else the first failure's kind, permanent if any disk's is. */
+    static CycleResult result(List<DiskOutcome> outcomes) {
+        long read = 0;
+        long sent = 0;
+        boolean firstCopy = false;
+        Optional<String> tracking = Optional.empty();
+        List<String> errors = new ArrayList<>();
+        boolean permanent = false;
+        boolean drifted = false;
+        long checked = 0;
+        long repaired = 0;
+        boolean scrubbed = false;
+        for (DiskOutcome o : outcomes) {
+            if (o.succeeded()) {
+                SyncStats st = o.stats().orElseThrow();
+                read += st.bytesRead();
+                sent += st.wireBytes();
+                firstCopy |= st.firstCopy();
+                if (tracking.isEmpty() && st.tracking() != null) {
+                    tracking = Optional.of(st.tracking().toString());
+                }
+            } else {
+                StandinException e = o.failure().orElseThrow();
+                errors.add((outcomes.size() > 1 ? Path.of(o.source()).getFileName() + ": " : "") + e.getMessage());
+                permanent |= e.isPermanent();
+            }
+            if (o.scrub().isPresent()) {
+                ScrubReport r = o.scrub().get();
+                scrubbed = true;
+                checked += r.blocksChecked();
+                if (r.blocksDrifted() > 0) {
+                    drifted = true;
+                    repaired += o.succeeded() ? r.blocksDrifted() : 0;
+                }
+            }
+        }
+        Optional<Catalog.Scrub> scrub = scrubbed ? Optional.of(new Catalog.Scrub(checked, repaired, drifted))
+                : Optional.empty();
+        if (errors.isEmpty()) {
+            return new CycleResult(Outcome.OK, firstCopy, read, sent, tracking, Optional.empty(), false, scrub);
+        }
+        return new CycleResult(permanent ? Outcome.PERMANENT : Outcome.TRANSIENT, firstCopy, read, sent, tracking,
+                Optional.of(String.join("; ", errors)), drifted, scrub);
+    }
+}

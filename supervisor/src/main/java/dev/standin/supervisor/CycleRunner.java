@@ -1,0 +1,22 @@
+package dev.standin.supervisor;
+
+import dev.standin.supervisor.config.SupervisorConfig.Target;
+import dev.standin.supervisor.config.SupervisorConfig.Vm;
+import dev.standin.supervisor.policy.Planner;
+
+/**
+ * Runs one cycle for the supervisor: the agent implements it with the cycle engine's one entry
+ * point, so the supervisor knows neither the engine nor SSH nor the command line.
+ */
+@FunctionalInterface
+public interface CycleRunner {
+
+    /**
+     * Runs a cycle of every disk of {@code vm} to {@code target} and says how it went; a cycle's
+     * failure is a result, not an exception. Interrupted: the cycle is abandoned, as a killed
+     * process leaves it (the replica at its last committed point).
+     *
+     * @param bwlimit the bandwidth limit in force now, as written in the file
+     */
+    CycleResult run(Vm vm, Target target, Planner.Kind kind, String bwlimit) throws InterruptedException;
+}

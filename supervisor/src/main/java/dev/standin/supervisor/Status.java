@@ -1,0 +1,46 @@
+package dev.standin.supervisor;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.standin.supervisor.policy.Durations;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+
+/**
+ * What {@code standin status} shows: per VM its health (its worst target's) and per target its
+ * health with the reason, its newest point against its RPO, the cycle running, the next start and
+ * the last error. Times are ISO-8601 UTC in JSON; absent values are null.
+ */
+@JsonInclude(JsonInclude.Include.ALWAYS)
+public record Status(String generated, List<VmStatus> vms) {
+
+    public record VmStatus(String name, String health, boolean paused, List<TargetStatus> targets) { }
+
+    public record TargetStatus(String dest, String health, String reason, long rpoSeconds, String lastPointTime,
+            Long lastPointAgeSeconds, boolean running, String runningKind, Long runningSeconds, String nextStart,
+            String nextKind, String nextReason, String lastError, int consecutiveFailures) { }
+
+    /** One line per target, for a terminal: what an operator reads at 3 a.m. */
+    public String text(ZoneId zone) {
+        if (vms.isEmpty()) {
+            return "no VMs configured\n";
+        }
+        DateTimeFormatter clock = DateTimeFormatter.ofPattern("MM-dd HH:mm:ss").withZone(zone);
+        StringBuilder out = new StringBuilder(String.format("%-14s %-28s %-12s %-12s %-6s %-22s %s%n", "VM", "TARGET",
+                "HEALTH", "NEWEST", "RPO", "NOW/NEXT", "REASON"));
+        for (VmStatus vm : vms) {
+            for (TargetStatus t : vm.targets()) {
+                String age = t.lastPointAgeSeconds() == null ? "none"
+                        : Durations.format(Duration.ofSeconds(t.lastPointAgeSeconds())) + " ago";
+                String now = t.running() ? t.runningKind() + " for " + Durations.format(Duration.ofSeconds(
+                        t.runningSeconds())) : t.nextStart() == null ? "-" : t.nextKind() + " " + clock.format(
+                                Instant.parse(t.nextStart()));
+                out.append(String.format("%-14s %-28s %-12s %-12s %-6s %-22s %s%n", vm.name(), t.dest(), t.health(),
+                        age, Durations.format(Duration.ofSeconds(t.rpoSeconds())), now, t.reason()));
+            }
+        }
+        return out.toString();
+    }
+}

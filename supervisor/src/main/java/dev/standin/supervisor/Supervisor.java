@@ -1,0 +1,402 @@
+package dev.standin.supervisor;
+
+import dev.standin.supervisor.catalog.Catalog;
+import dev.standin.supervisor.catalog.CatalogException;
+import dev.standin.supervisor.config.SupervisorConfig;
+import dev.standin.supervisor.config.SupervisorConfig.Target;
+import dev.standin.supervisor.config.SupervisorConfig.Vm;
+import dev.standin.supervisor.metrics.SupervisorMetrics;
+import dev.standin.supervisor.policy.CycleRecord;
+import dev.standin.supervisor.policy.Health;
+import dev.standin.supervisor.policy.HealthRules;
+import dev.standin.supervisor.policy.Outcome;
+import dev.standin.supervisor.policy.Planner;
+import dev.standin.supervisor.policy.TargetState;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Protects the VMs of a {@link SupervisorConfig}: decides with {@link Planner} when each target's
+ * next cycle starts, runs at most {@code max-parallel} at once (the target nearest to missing its
+ * RPO first, never two of one target), records each in the {@link Catalog}, judges health with
+ * {@link HealthRules} and reports changes to the log, the catalog, the metrics and
+ * {@code on-health-change}. Time comes from the injected clock only.
+ *
+ * <p>One scheduler thread evaluates every target after each event (a cycle's end, a command, a
+ * reload) and at least once a second, since health changes with time alone.
+ */
+public final class Supervisor implements AutoCloseable {
+
+    private static final Duration TICK = Duration.ofSeconds(1);
+
+    private final CycleRunner runner;
+    private final Catalog catalog;
+    private final SupervisorMetrics metrics;
+    private final Clock clock;
+    private final SupervisorLog log;
+    private final Planner planner;
+    private final ExecutorService cycles;
+    private final ExecutorService hooks = Executors.newSingleThreadExecutor(named("standin-health-hook"));
+    private final Map<Key, Tracked> targets = new LinkedHashMap<>();
+    private final Set<String> paused = new HashSet<>();
+    private SupervisorConfig config;
+    private Thread scheduler;
+    private boolean closed;
+
+    /** A target of a VM: what cycles, state and metrics are kept by. */
+    public record Key(String vm, String dest) { }
+
+    /** One target's state between events; guarded by the supervisor's lock. */
+    private static final class Tracked {
+        Vm vm;
+        Target target;
+        TargetState state;
+        Health health;
+        String reason = "";
+        boolean running;
+        Instant runningSince;
+        Planner.Kind runningKind;
+        Planner.Next next;
+        boolean forced;
+        final List<CompletableFuture<CycleResult>> waiters = new ArrayList<>();
+        final long seed;
+
+        Tracked(Vm vm, Target target, TargetState state, Health health) {
+            this.vm = vm;
+            this.target = target;
+            this.state = state;
+            this.health = health;
+            this.seed = (vm.name() + "\0" + target.dest()).hashCode() * 0x9E3779B97F4A7C15L;
+        }
+    }
+
+    public Supervisor(SupervisorConfig config, CycleRunner runner, Catalog catalog, SupervisorMetrics metrics,
+            Clock clock, SupervisorLog log, Planner planner) throws CatalogException {
+        this.runner = runner;
+        this.catalog = catalog;
+        this.metrics = metrics;
+        this.clock = clock;
+        this.log = log;
+        this.planner = planner;
+        this.cycles = Executors.newCachedThreadPool(named("standin-cycle"));
+        this.paused.addAll(catalog.paused());
+        apply(config);
+    }
+
+    /** Starts scheduling. */
+    public synchronized void start() {
+        scheduler = new Thread(this::schedule, "standin-scheduler");
+        scheduler.start();
+    }
+
+    private void schedule() {
+        while (true) {
+            synchronized (this) {
+                if (closed) {
+                    return;
+                }
+                Instant wake = step(clock.instant());
+                long millis = Math.max(1, Math.min(TICK.toMillis(), Duration.between(clock.instant(), wake).toMillis()));
+                try {
+                    wait(millis);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /**
+     * One evaluation at {@code now}: health of every target (changes reported), then the due
+     * cycles started by slack within {@code max-parallel}. Returns when to look again.
+     */
+    synchronized Instant step(Instant now) {
+        Instant wake = now.plus(TICK);
+        List<Tracked> due = new ArrayList<>();
+        for (Map.Entry<Key, Tracked> e : targets.entrySet()) {
+            Tracked t = e.getValue();
+            judge(e.getKey(), t, now);
+            if (t.running) {
+                continue;
+            }
+            t.next = t.forced ? new Planner.Next(now, Planner.Kind.SYNC, "standin run")
+                    : planner.next(t.target.policy(), t.state, now, clock.getZone(), t.seed);
+            if (paused.contains(t.vm.name()) && !t.forced) {
+                continue;
+            }
+            if (!t.next.at().isAfter(now)) {
+                due.add(t);
+            } else if (t.next.at().isBefore(wake)) {
+                wake = t.next.at();
+            }
+        }
+        due.sort(Comparator.comparing((Tracked t) -> Planner.slack(t.target.policy(), t.state, now)));
+        long running = targets.values().stream().filter(t -> t.running).count();
+        for (Tracked t : due) {
+            if (running >= config.maxParallel()) {
+                break;
+            }
+            launch(t, now);
+            running++;
+        }
+        return wake;
+    }
+
+    private void judge(Key key, Tracked t, Instant now) {
+        HealthRules.Verdict v = HealthRules.judge(t.target.policy(), t.state, paused.contains(t.vm.name()), now);
+        t.reason = v.reason();
+        if (v.health() == t.health) {
+            return;
+        }
+        Health previous = t.health;
+        t.health = v.health();
+        metrics.health(key.vm(), key.dest(), v.health());
+        String line = key.vm() + " " + key.dest() + ": " + previous.label() + " -> " + v.health().label() + ": "
+                + v.reason();
+        if (v.health().compareTo(Health.WARNING) >= 0) {
+            log.warning(line);
+        } else {
+            log.info(line);
+        }
+        try {
+            catalog.recordHealth(key.vm(), key.dest(), now, v.health(), previous, v.reason());
+        } catch (CatalogException e) {
+            log.error(e.getMessage());
+        }
+        config.onHealthChange().ifPresent(program -> {
+            HealthHook hook = new HealthHook(program, config.hookTimeout(), log);
+            hooks.submit(() -> hook.run(key.vm(), key.dest(), v.health(), previous, v.reason()));
+        });
+    }
+
+    private void launch(Tracked t, Instant now) {
+        t.running = true;
+        t.runningSince = now;
+        t.runningKind = t.next.kind();
+        t.forced = false;
+        Key key = new Key(t.vm.name(), t.target.dest());
+        metrics.running(key.vm(), key.dest(), true);
+        log.info(key.vm() + " " + key.dest() + ": " + t.runningKind.name().toLowerCase(java.util.Locale.ROOT)
+                + " starts (" + t.next.why() + ")");
+        Vm vm = t.vm;
+        Target target = t.target;
+        Planner.Kind kind = t.runningKind;
+        String bwlimit = target.settings().bwlimit().map(b -> b.at(now.atZone(clock.getZone()))).orElse("0");
+        cycles.submit(() -> {
+            CycleResult result;
+            try {
+                result = runner.run(vm, target, kind, bwlimit);
+            } catch (InterruptedException e) {
+                result = CycleResult.failed(Outcome.TRANSIENT, "interrupted: the agent is stopping");
+            } catch (RuntimeException e) {
+                result = CycleResult.failed(Outcome.TRANSIENT, "internal error: " + e);
+            }
+            finished(key, t, now, result);
+        });
+    }
+
+    private synchronized void finished(Key key, Tracked t, Instant started, CycleResult result) {
+        Instant ended = clock.instant();
+        boolean ok = result.outcome() == Outcome.OK;
+        // The view is taken as the cycle starts: the point is of that instant.
+        CycleRecord record = new CycleRecord(t.runningKind.name().toLowerCase(java.util.Locale.ROOT), started, ended,
+                result.outcome(), result.firstCopy(), ok ? Optional.of(started) : Optional.empty(), result.error(),
+                result.needsResync());
+        t.state = t.state.after(record);
+        t.running = false;
+        metrics.running(key.vm(), key.dest(), false);
+        metrics.cycle(key.vm(), key.dest(), result.outcome().label(), record.duration(), result.bytesRead(),
+                result.bytesSent());
+        if (ok) {
+            metrics.lastPoint(key.vm(), key.dest(), started);
+        }
+        try {
+            catalog.record(new Catalog.Cycle(key.vm(), key.dest(), record, result.bytesRead(), result.bytesSent(),
+                    result.tracking(), Optional.empty(), result.scrub()));
+        } catch (CatalogException e) {
+            log.error(e.getMessage());
+        }
+        String took = Duration.between(started, ended).toMillis() / 1000.0 + " s";
+        if (ok) {
+            log.info(key.vm() + " " + key.dest() + ": " + record.kind() + " committed in " + took + ", "
+                    + result.bytesSent() + " bytes sent");
+        } else {
+            log.warning(key.vm() + " " + key.dest() + ": " + record.kind() + " failed (" + result.outcome().label()
+                    + ") after " + took + ": " + result.error().orElse("?"));
+        }
+        t.waiters.forEach(w -> w.complete(result));
+        t.waiters.clear();
+        notifyAll();
+    }
+
+    /**
+     * Starts a cycle of {@code vm}'s targets (one if {@code dest} names it) as soon as a slot is
+     * free, whatever their schedule, backoff or pause; each future completes with its result.
+     */
+    public synchronized List<CompletableFuture<CycleResult>> runNow(String vm, Optional<String> dest)
+            throws UnknownTargetException {
+        List<Tracked> matching = matching(vm, dest);
+        List<CompletableFuture<CycleResult>> results = new ArrayList<>();
+        for (Tracked t : matching) {
+            t.forced = true;
+            CompletableFuture<CycleResult> f = new CompletableFuture<>();
+            t.waiters.add(f);
+            results.add(f);
+        }
+        notifyAll();
+        return results;
+    }
+
+    /** Pauses (or resumes) the scheduled cycles of {@code vm}; a running cycle finishes. Outlives the agent. */
+    public synchronized void pause(String vm, boolean pause) throws UnknownTargetException, CatalogException {
+        matching(vm, Optional.empty());
+        catalog.setPaused(vm, pause, clock.instant());
+        if (pause ? paused.add(vm) : paused.remove(vm)) {
+            log.info(vm + ": " + (pause ? "paused" : "resumed"));
+        }
+        notifyAll();
+    }
+
+    private List<Tracked> matching(String vm, Optional<String> dest) throws UnknownTargetException {
+        if (config.vm(vm).isEmpty()) {
+            throw new UnknownTargetException("no VM named " + vm + " in " + config.file()
+                    + (config.vms().isEmpty() ? " (it has none)" : "; it has " + String.join(", ",
+                            config.vms().stream().map(Vm::name).toList())));
+        }
+        List<Tracked> found = targets.entrySet().stream().filter(e -> e.getKey().vm().equals(vm)
+                && dest.map(d -> d.equals(e.getKey().dest())).orElse(true)).map(Map.Entry::getValue).toList();
+        if (found.isEmpty()) {
+            throw new UnknownTargetException("VM " + vm + " has no target " + dest.orElse("") + "; its targets are "
+                    + String.join(", ", config.vm(vm).get().targets().stream().map(Target::dest).toList()));
+        }
+        return found;
+    }
+
+    /**
+     * Puts {@code next} in force: targets it keeps keep their state (and a running cycle goes on),
+     * new ones start from the catalog, removed ones are forgotten once their cycle ends.
+     */
+    public synchronized void reload(SupervisorConfig next) throws CatalogException {
+        if (config != null && !config.metrics().equals(next.metrics())) {
+            log.warning("metrics address changed in " + next.file() + "; it takes effect when the agent restarts");
+        }
+        apply(next);
+        log.info("configuration " + next.file() + " in force: " + next.vms().size() + " VMs, " + targets.size()
+                + " targets");
+        notifyAll();
+    }
+
+    private void apply(SupervisorConfig next) throws CatalogException {
+        Instant now = clock.instant();
+        Map<Key, Tracked> kept = new LinkedHashMap<>();
+        for (Vm vm : next.vms()) {
+            for (Target target : vm.targets()) {
+                Key key = new Key(vm.name(), target.dest());
+                Tracked t = targets.get(key);
+                if (t == null) {
+                    TargetState state = catalog.state(vm.name(), target.dest(), now);
+                    Health last = catalog.lastHealth(vm.name(), target.dest()).orElse(
+                            HealthRules.judge(target.policy(), state, paused.contains(vm.name()), now).health());
+                    t = new Tracked(vm, target, state, last);
+                    metrics.health(key.vm(), key.dest(), last);
+                    state.lastPoint().ifPresent(p -> metrics.lastPoint(key.vm(), key.dest(), p));
+                }
+                if (t.state.permanent() && t.target != null && !t.target.equals(target)) {
+                    t.forced = true; // a changed config is what a permanent failure waits for
+                }
+                t.vm = vm;
+                t.target = target;
+                metrics.target(key.vm(), key.dest(), target.policy().rpo());
+                metrics.running(key.vm(), key.dest(), t.running);
+                kept.put(key, t);
+            }
+        }
+        for (Key gone : targets.keySet()) {
+            if (!kept.containsKey(gone)) {
+                metrics.forget(gone.vm(), gone.dest());
+            }
+        }
+        targets.clear();
+        targets.putAll(kept);
+        config = next;
+    }
+
+    public synchronized SupervisorConfig config() {
+        return config;
+    }
+
+    /** Every VM's and target's state now, {@code vm}'s only if given. */
+    public synchronized Status status(Optional<String> vm) throws UnknownTargetException {
+        Instant now = clock.instant();
+        if (vm.isPresent()) {
+            matching(vm.get(), Optional.empty());
+        }
+        List<Status.VmStatus> vms = new ArrayList<>();
+        for (Vm v : config.vms()) {
+            if (vm.isPresent() && !vm.get().equals(v.name())) {
+                continue;
+            }
+            List<Status.TargetStatus> ts = new ArrayList<>();
+            Health worst = Health.OK;
+            for (Target target : v.targets()) {
+                Tracked t = targets.get(new Key(v.name(), target.dest()));
+                judge(new Key(v.name(), target.dest()), t, now);
+                worst = Health.worst(worst, t.health);
+                Planner.Next next = t.running ? null : t.forced ? new Planner.Next(now, Planner.Kind.SYNC, "standin run")
+                        : planner.next(target.policy(), t.state, now, clock.getZone(), t.seed);
+                ts.add(new Status.TargetStatus(target.dest(), t.health.label(), t.reason,
+                        target.policy().rpo().toSeconds(), t.state.lastPoint().map(Instant::toString).orElse(null),
+                        t.state.lastPoint().map(p -> Duration.between(p, now).toSeconds()).orElse(null), t.running,
+                        t.running ? t.runningKind.name().toLowerCase(java.util.Locale.ROOT) : null,
+                        t.running ? Duration.between(t.runningSince, now).toSeconds() : null,
+                        next == null ? null : next.at().toString(),
+                        next == null ? null : next.kind().name().toLowerCase(java.util.Locale.ROOT),
+                        next == null ? null : next.why(),
+                        t.state.consecutiveFailures() > 0 ? t.state.lastError().orElse(null) : null,
+                        t.state.consecutiveFailures()));
+            }
+            vms.add(new Status.VmStatus(v.name(), paused.contains(v.name()) ? Health.worst(worst, Health.PAUSED).label()
+                    : worst.label(), paused.contains(v.name()), ts));
+        }
+        return new Status(now.toString(), vms);
+    }
+
+    public Catalog catalog() {
+        return catalog;
+    }
+
+    /** Stops scheduling and interrupts running cycles, which leave their replicas at the last committed point. */
+    @Override
+    public void close() throws InterruptedException {
+        synchronized (this) {
+            closed = true;
+            notifyAll();
+        }
+        if (scheduler != null) {
+            scheduler.join();
+        }
+        cycles.shutdownNow();
+        cycles.awaitTermination(30, TimeUnit.SECONDS);
+        hooks.shutdown();
+        hooks.awaitTermination(5, TimeUnit.SECONDS);
+    }
+
+    private static java.util.concurrent.ThreadFactory named(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> new Thread(r, prefix + "-" + n.incrementAndGet());
+    }
+}

@@ -1,0 +1,424 @@
+package dev.standin.supervisor.config;
+
+import dev.standin.supervisor.config.SupervisorConfig.Bandwidth;
+import dev.standin.supervisor.config.SupervisorConfig.Disk;
+import dev.standin.supervisor.config.SupervisorConfig.HostPort;
+import dev.standin.supervisor.config.SupervisorConfig.SyncSettings;
+import dev.standin.supervisor.config.SupervisorConfig.Target;
+import dev.standin.supervisor.config.SupervisorConfig.Vm;
+import dev.standin.supervisor.config.YamlNode.Mapping;
+import dev.standin.supervisor.config.YamlNode.Scalar;
+import dev.standin.supervisor.config.YamlNode.Sequence;
+import dev.standin.supervisor.policy.Cadence;
+import dev.standin.supervisor.policy.CalendarSchedule;
+import dev.standin.supervisor.policy.Durations;
+import dev.standin.supervisor.policy.TargetPolicy;
+import dev.standin.supervisor.policy.Window;
+import java.io.IOException;
+import java.io.Reader;
+import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZoneId;
+import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Reads and checks the supervisor's YAML file strictly (docs/config.md): an unknown key, a value
+ * of the wrong kind, a bad duration or schedule, a missing field, or a value {@link SettingCheck}
+ * refuses is a {@link ConfigException} naming the file, the line and the reason.
+ */
+public final class ConfigReader {
+
+    static final Duration CONTINUOUS_GAP = Duration.ofSeconds(10);
+    static final Duration CONTINUOUS_RPO = Duration.ofMinutes(15);
+
+    private final String file;
+    private final SettingCheck check;
+
+    private ConfigReader(String file, SettingCheck check) {
+        this.file = file;
+        this.check = check;
+    }
+
+    /** The file at {@code path}; a missing file is an error (the caller decides whether none is fine). */
+    public static SupervisorConfig read(Path path, SettingCheck check) throws ConfigException {
+        String text;
+        try {
+            text = Files.readString(path, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw new ConfigException(path.toString(), 0, "no such file");
+        } catch (IOException e) {
+            throw new ConfigException(path.toString(), 0, "cannot read: " + e.getMessage());
+        }
+        return read(new StringReader(text), path.toString(), check);
+    }
+
+    public static SupervisorConfig read(Reader in, String file, SettingCheck check) throws ConfigException {
+        try {
+            return new ConfigReader(file, check).config(YamlNode.read(in, file));
+        } catch (Unchecked e) {
+            throw (ConfigException) e.getCause();
+        }
+    }
+
+    private SupervisorConfig config(YamlNode root) throws ConfigException {
+        Fields top = fields(root, "the file", withSettings("state-dir", "metrics", "max-parallel", "on-health-change",
+                "on-health-change-timeout", "critical-after", "vms"));
+        Path stateDir = Path.of(top.text("state-dir").orElse("/var/lib/standin"));
+        if (!stateDir.isAbsolute()) {
+            throw error(top.line("state-dir"), "state-dir must be an absolute path, not " + stateDir);
+        }
+        Optional<HostPort> metrics = Optional.of(new HostPort("127.0.0.1", 9741));
+        if (top.has("metrics")) {
+            String m = top.text("metrics").orElse("off");
+            metrics = m.equals("off") ? Optional.empty() : Optional.of(hostPort(m, top.line("metrics")));
+        }
+        int maxParallel = top.integer("max-parallel", 1, 64).orElse(2);
+        Optional<String> hook = top.text("on-health-change");
+        Duration hookTimeout = top.duration("on-health-change-timeout").orElse(Duration.ofSeconds(30));
+        double criticalAfter = top.number("critical-after").orElse(3.0);
+        SyncSettings settings = settings(top);
+        List<Vm> vms = new ArrayList<>();
+        Optional<YamlNode> vmsNode = top.node("vms");
+        if (vmsNode.isPresent()) {
+            Mapping vmsMap = mapping(vmsNode.get(), "vms");
+            for (YamlNode.Entry e : vmsMap.entries().values()) {
+                if (!Pattern.matches("[A-Za-z0-9][A-Za-z0-9._-]*", e.key())) {
+                    throw error(e.line(), "'" + e.key() + "' is not a VM name: letters, digits, '.', '_', '-'");
+                }
+                vms.add(vm(e.key(), e.value(), settings, criticalAfter));
+            }
+        }
+        return new SupervisorConfig(file, stateDir, metrics, maxParallel, hook, hookTimeout, vms);
+    }
+
+    private Vm vm(String name, YamlNode node, SyncSettings parent, double criticalAfter) throws ConfigException {
+        Fields f = fields(node, "VM " + name, withSettings("disks", "targets"));
+        SyncSettings settings = settings(f).over(parent);
+        List<Disk> disks = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        for (YamlNode d : sequence(f.required("disks"), "disks of " + name)) {
+            Fields df = fields(d, "a disk of " + name, List.of("source", "snapshot"));
+            String source = df.requiredText("source");
+            checked(df.line("source"), "source", source);
+            if (!names.add(Path.of(source).getFileName().toString())) {
+                throw error(df.line("source"), "two disks of " + name + " have the file name "
+                        + Path.of(source).getFileName() + ", and a replica is named after its source");
+            }
+            Optional<String> snapshot = df.text("snapshot");
+            if (snapshot.isPresent()) {
+                checked(df.line("snapshot"), "snapshot", snapshot.get());
+            }
+            disks.add(new Disk(source, snapshot));
+        }
+        if (disks.isEmpty()) {
+            throw error(f.line("disks"), "VM " + name + " has no disks");
+        }
+        List<Target> targets = new ArrayList<>();
+        Set<String> dests = new HashSet<>();
+        for (YamlNode t : sequence(f.required("targets"), "targets of " + name)) {
+            Target target = target(name, t, settings, criticalAfter);
+            if (!dests.add(target.dest())) {
+                throw error(t.line(), "VM " + name + " names the target " + target.dest() + " twice");
+            }
+            targets.add(target);
+        }
+        if (targets.isEmpty()) {
+            throw error(f.line("targets"), "VM " + name + " has no targets");
+        }
+        return new Vm(name, disks, targets);
+    }
+
+    private Target target(String vm, YamlNode node, SyncSettings parent, double parentCritical) throws ConfigException {
+        Fields f = fields(node, "a target of " + vm, withSettings("dest", "rpo", "schedule", "continuous",
+                "continuous-gap", "window", "verify", "critical-after"));
+        String dest = f.requiredText("dest");
+        checked(f.line("dest"), "dest", dest);
+        int given = (f.has("schedule") ? 1 : 0) + (f.has("continuous") ? 1 : 0);
+        if (given > 1) {
+            throw error(f.line("continuous"), "a target has one of schedule or continuous, not both");
+        }
+        Optional<Duration> rpo = f.duration("rpo");
+        if (rpo.isPresent() && rpo.get().compareTo(Duration.ofSeconds(30)) < 0) {
+            throw error(f.line("rpo"), "an RPO under 30s cannot be kept; for back-to-back cycles write continuous: true");
+        }
+        Cadence cadence;
+        Duration objective;
+        if (f.has("schedule")) {
+            CalendarSchedule schedule = parsed(f, "schedule", CalendarSchedule::parse);
+            cadence = new Cadence.Calendar(schedule);
+            objective = rpo.orElse(schedule.longestGap(ZonedDateTime.now(ZoneId.systemDefault())));
+        } else if (f.has("continuous")) {
+            if (!f.bool("continuous")) {
+                throw error(f.line("continuous"), "continuous: false says nothing; give rpo or schedule instead");
+            }
+            cadence = new Cadence.Continuous(f.duration("continuous-gap").orElse(CONTINUOUS_GAP));
+            objective = rpo.orElse(CONTINUOUS_RPO);
+        } else if (rpo.isPresent()) {
+            cadence = new Cadence.Rpo(rpo.get());
+            objective = rpo.get();
+        } else {
+            throw error(node.line(), "target " + dest + " has no rpo, schedule or continuous: say when its cycles run");
+        }
+        double critical = f.number("critical-after").orElse(parentCritical);
+        if (critical < 1) {
+            throw error(f.line("critical-after"), "critical-after is a number of RPOs, at least 1");
+        }
+        Optional<Window> window = f.text("window").map(w -> parsedText(f, "window", w, Window::parse));
+        Optional<Duration> verify = f.text("verify").map(v -> switch (v) {
+            case "daily" -> Duration.ofDays(1);
+            case "weekly" -> Duration.ofDays(7);
+            case "monthly" -> Duration.ofDays(30);
+            default -> parsedText(f, "verify", v, Durations::parse);
+        });
+        SyncSettings settings = settings(f).over(parent);
+        return new Target(dest, new TargetPolicy(cadence, objective, critical, window, verify), settings);
+    }
+
+    private SyncSettings settings(Fields f) throws ConfigException {
+        Map<String, String> options = new LinkedHashMap<>();
+        for (String key : SyncSettings.KEYS) {
+            Optional<String> value = f.text(key);
+            if (value.isPresent()) {
+                checked(f.line(key), key, value.get());
+                options.put(key, value.get());
+            }
+        }
+        Optional<Bandwidth> bwlimit = Optional.empty();
+        Optional<YamlNode> node = f.node("bwlimit");
+        if (node.isPresent()) {
+            if (node.get() instanceof Mapping m) {
+                List<Map.Entry<Window, String>> byWindow = new ArrayList<>();
+                String otherwise = "0";
+                for (YamlNode.Entry e : m.entries().values()) {
+                    String rate = scalar(e.value(), "bwlimit " + e.key());
+                    checked(e.line(), "bwlimit", rate);
+                    if (e.key().equals("default")) {
+                        otherwise = rate;
+                    } else {
+                        try {
+                            byWindow.add(Map.entry(Window.parse(e.key()), rate));
+                        } catch (IllegalArgumentException x) {
+                            throw error(e.line(), "bwlimit: " + x.getMessage());
+                        }
+                    }
+                }
+                bwlimit = Optional.of(new Bandwidth(byWindow, otherwise));
+            } else {
+                String rate = scalar(node.get(), "bwlimit");
+                checked(node.get().line(), "bwlimit", rate);
+                bwlimit = Optional.of(new Bandwidth(List.of(), rate));
+            }
+        }
+        return new SyncSettings(options, bwlimit);
+    }
+
+    private void checked(int line, String key, String value) throws ConfigException {
+        Optional<String> problem = check.problem(key, value);
+        if (problem.isPresent()) {
+            throw error(line, key + ": " + problem.get());
+        }
+    }
+
+    private HostPort hostPort(String text, int line) {
+        Matcher m = Pattern.compile("(.*):(\\d{1,5})").matcher(text);
+        if (!m.matches() || Integer.parseInt(m.group(2)) > 65535) {
+            throw new Unchecked(error(line, "metrics is HOST:PORT (e.g. 127.0.0.1:9741) or off, not " + text));
+        }
+        String host = m.group(1).isEmpty() ? "0.0.0.0" : m.group(1);
+        return new HostPort(host.replace("[", "").replace("]", ""), Integer.parseInt(m.group(2)));
+    }
+
+    private <T> T parsed(Fields f, String key, Function<String, T> parser) throws ConfigException {
+        return parsedText(f, key, f.requiredText(key), parser);
+    }
+
+    private <T> T parsedText(Fields f, String key, String text, Function<String, T> parser) {
+        try {
+            return parser.apply(text);
+        } catch (IllegalArgumentException e) {
+            throw new Unchecked(error(f.line(key), key + ": " + e.getMessage()));
+        }
+    }
+
+    private ConfigException error(int line, String reason) {
+        return new ConfigException(file, line, reason);
+    }
+
+    /** A mapping's fields; a key not in {@code keys} is refused first, since a typo explains what follows. */
+    private Fields fields(YamlNode node, String what, List<String> keys) throws ConfigException {
+        Mapping m = mapping(node, what);
+        for (YamlNode.Entry e : m.entries().values()) {
+            if (!keys.contains(e.key())) {
+                throw error(e.line(), "unknown key '" + e.key() + "' in " + what + suggestion(e.key(), keys));
+            }
+        }
+        return new Fields(m, what);
+    }
+
+    private static List<String> withSettings(String... keys) {
+        List<String> all = new ArrayList<>(List.of(keys));
+        all.addAll(SyncSettings.KEYS);
+        all.add("bwlimit");
+        return all;
+    }
+
+    private Mapping mapping(YamlNode node, String what) throws ConfigException {
+        if (node instanceof Mapping m) {
+            return m;
+        }
+        if (node instanceof Scalar s && s.isNull()) {
+            return new Mapping(Map.of(), node.line());
+        }
+        throw error(node.line(), what + " must be a mapping of keys to values");
+    }
+
+    private List<YamlNode> sequence(YamlNode node, String what) throws ConfigException {
+        if (node instanceof Sequence s) {
+            return s.items();
+        }
+        throw error(node.line(), what + " must be a list (lines starting with '- ')");
+    }
+
+    private String scalar(YamlNode node, String what) throws ConfigException {
+        if (node instanceof Scalar s && !s.isNull()) {
+            return s.text();
+        }
+        throw error(node.line(), what + " must be a single value");
+    }
+
+    /** A RuntimeException carrying a ConfigException out of a lambda; unwrapped in {@link #read}. */
+    private static final class Unchecked extends RuntimeException {
+        Unchecked(ConfigException e) {
+            super(e);
+        }
+    }
+
+    /** One mapping's values, read by key. */
+    private final class Fields {
+        private final Mapping mapping;
+        private final String what;
+
+        Fields(Mapping mapping, String what) {
+            this.mapping = mapping;
+            this.what = what;
+        }
+
+        boolean has(String key) {
+            return mapping.entries().containsKey(key);
+        }
+
+        int line(String key) {
+            YamlNode.Entry e = mapping.entries().get(key);
+            return e == null ? mapping.line() : e.line();
+        }
+
+        Optional<YamlNode> node(String key) {
+            return Optional.ofNullable(mapping.entries().get(key)).map(YamlNode.Entry::value);
+        }
+
+        YamlNode required(String key) throws ConfigException {
+            return node(key).orElseThrow(() -> error(mapping.line(), what + " has no " + key));
+        }
+
+        Optional<String> text(String key) throws ConfigException {
+            Optional<YamlNode> n = node(key);
+            if (n.isEmpty() || (n.get() instanceof Scalar s && s.isNull())) {
+                return Optional.empty();
+            }
+            return Optional.of(scalar(n.get(), key));
+        }
+
+        String requiredText(String key) throws ConfigException {
+            return scalar(required(key), key);
+        }
+
+        Optional<Duration> duration(String key) throws ConfigException {
+            Optional<String> t = text(key);
+            return t.isEmpty() ? Optional.empty() : Optional.of(parsedText(this, key, t.get(), Durations::parse));
+        }
+
+        Optional<Integer> integer(String key, int min, int max) throws ConfigException {
+            Optional<String> t = text(key);
+            if (t.isEmpty()) {
+                return Optional.empty();
+            }
+            try {
+                int v = Integer.parseInt(t.get());
+                if (v >= min && v <= max) {
+                    return Optional.of(v);
+                }
+            } catch (NumberFormatException e) {
+                // below
+            }
+            throw error(line(key), key + " must be a whole number from " + min + " to " + max + ", not " + t.get());
+        }
+
+        Optional<Double> number(String key) throws ConfigException {
+            Optional<String> t = text(key);
+            if (t.isEmpty()) {
+                return Optional.empty();
+            }
+            try {
+                return Optional.of(Double.parseDouble(t.get()));
+            } catch (NumberFormatException e) {
+                throw error(line(key), key + " must be a number, not " + t.get());
+            }
+        }
+
+        boolean bool(String key) throws ConfigException {
+            String t = text(key).orElse("false");
+            return switch (t) {
+                case "true", "yes", "on" -> true;
+                case "false", "no", "off" -> false;
+                default -> throw error(line(key), key + " is true or false, not " + t);
+            };
+        }
+
+    }
+
+    private static String suggestion(String key, List<String> keys) {
+        String best = null;
+        int bestDistance = 3;
+        for (String k : keys) {
+            int d = distance(key, k);
+            if (d < bestDistance) {
+                best = k;
+                bestDistance = d;
+            }
+        }
+        return best == null ? "" : " (did you mean '" + best + "'?)";
+    }
+
+    private static int distance(String a, String b) {
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            prev[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1),
+                        prev[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
+    }
+}

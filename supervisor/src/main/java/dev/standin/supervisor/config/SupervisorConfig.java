@@ -1,0 +1,109 @@
+package dev.standin.supervisor.config;
+
+import dev.standin.supervisor.policy.TargetPolicy;
+import dev.standin.supervisor.policy.Window;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * What {@code /etc/standin/standin.yaml} says, checked (docs/config.md): the VMs this host
+ * protects, each with its disks and its targets, and the host-wide settings.
+ *
+ * @param file where it was read from, for messages
+ * @param metrics where to serve Prometheus metrics ({@code host:port}); empty: not served
+ * @param maxParallel cycles running at once on this host
+ * @param onHealthChange a program run on every change of a target's health
+ * @param hookTimeout how long that program may run
+ */
+public record SupervisorConfig(String file, Path stateDir, Optional<HostPort> metrics, int maxParallel,
+        Optional<String> onHealthChange, Duration hookTimeout, List<Vm> vms) {
+
+    public SupervisorConfig {
+        vms = List.copyOf(vms);
+        Objects.requireNonNull(metrics);
+        Objects.requireNonNull(onHealthChange);
+    }
+
+    /** A config with no VMs: the agent only runs forwarded commands. */
+    public static SupervisorConfig empty(String file) {
+        return new SupervisorConfig(file, Path.of("/var/lib/standin"), Optional.empty(), 2, Optional.empty(),
+                Duration.ofSeconds(30), List.of());
+    }
+
+    public Optional<Vm> vm(String name) {
+        return vms.stream().filter(v -> v.name().equals(name)).findFirst();
+    }
+
+    public record HostPort(String host, int port) {
+        @Override
+        public String toString() {
+            return host + ":" + port;
+        }
+    }
+
+    /** One protected VM: its disks are viewed together and replicated to each target. */
+    public record Vm(String name, List<Disk> disks, List<Target> targets) {
+        public Vm {
+            disks = List.copyOf(disks);
+            targets = List.copyOf(targets);
+        }
+    }
+
+    /**
+     * @param source the image file or block device
+     * @param snapshot a {@code --snapshot KIND:ARGS} spec; empty: read live
+     */
+    public record Disk(String source, Optional<String> snapshot) { }
+
+    /**
+     * One place a VM is replicated to, with its own schedule, state and points.
+     *
+     * @param dest {@code [user@]host:DIR/} or a local directory; each disk's replica is DIR/its file name
+     * @param policy when its cycles start and how its health is judged
+     * @param settings the sync options in force for it (its own, else its VM's, else the file's)
+     */
+    public record Target(String dest, TargetPolicy policy, SyncSettings settings) { }
+
+    /**
+     * The {@code standin sync} options a target runs with, by long option name, as written
+     * ({@code identity}, {@code compress}, {@code keep-points}...), and the bandwidth limit, which
+     * may vary by hours of the week. The agent checks and applies them.
+     */
+    public record SyncSettings(Map<String, String> options, Optional<Bandwidth> bwlimit) {
+
+        public static final List<String> KEYS = List.of("identity", "known-hosts", "ssh-config", "remote-standin",
+                "compress", "block-size", "threads", "keep-points");
+
+        public SyncSettings {
+            options = Map.copyOf(options);
+        }
+
+        /** These settings, and the parent's where these say nothing. */
+        public SyncSettings over(SyncSettings parent) {
+            Map<String, String> merged = new java.util.HashMap<>(parent.options);
+            merged.putAll(options);
+            return new SyncSettings(merged, bwlimit.or(parent::bwlimit));
+        }
+
+        public Optional<String> option(String key) {
+            return Optional.ofNullable(options.get(key));
+        }
+    }
+
+    /** A bandwidth limit (rsync's units) that may differ by hours: the first window that holds wins. */
+    public record Bandwidth(List<Map.Entry<Window, String>> byWindow, String otherwise) {
+        public Bandwidth {
+            byWindow = List.copyOf(byWindow);
+        }
+
+        public String at(ZonedDateTime t) {
+            return byWindow.stream().filter(e -> e.getKey().contains(t)).map(Map.Entry::getValue).findFirst()
+                    .orElse(otherwise);
+        }
+    }
+}

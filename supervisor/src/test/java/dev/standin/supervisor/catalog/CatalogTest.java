@@ -1,0 +1,106 @@
+package dev.standin.supervisor.catalog;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.standin.supervisor.policy.CycleRecord;
+import dev.standin.supervisor.policy.Health;
+import dev.standin.supervisor.policy.Outcome;
+import dev.standin.supervisor.policy.TargetState;
+import java.nio.file.Path;
+import java.sql.DriverManager;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The catalog in a real SQLite file. */
+class CatalogTest {
+
+    @TempDir
+    Path dir;
+
+    static final Instant T0 = Instant.parse("2026-12-01T10:00:00Z");
+
+    static Catalog.Cycle cycle(String target, Instant started, Outcome outcome) {
+        boolean ok = outcome == Outcome.OK;
+        return new Catalog.Cycle("db01", target, new CycleRecord("sync", started, started.plusSeconds(30), outcome,
+                false, ok ? Optional.of(started) : Optional.empty(), ok ? Optional.empty() : Optional.of("cut"), false),
+                1 << 20, 4096, Optional.of("dirty-bitmap"), Optional.empty(), Optional.empty());
+    }
+
+    @Test
+    void cyclesComeBackNewestFirstAndRebuildPolicyState() throws Exception {
+        try (Catalog c = Catalog.open(dir)) {
+            c.record(cycle("/r/", T0, Outcome.OK));
+            c.record(cycle("/r/", T0.plusSeconds(300), Outcome.TRANSIENT));
+            c.record(cycle("dr:/r/", T0.plusSeconds(310), Outcome.OK));
+            c.record(cycle("/r/", T0.plusSeconds(400), Outcome.TRANSIENT));
+        }
+        try (Catalog c = Catalog.open(dir)) {
+            List<Catalog.Row> rows = c.history(Optional.of("db01"), Optional.empty(), 10);
+            assertEquals(4, rows.size());
+            assertEquals(T0.plusSeconds(400), rows.get(0).cycle().record().started());
+            assertEquals(Optional.of("dirty-bitmap"), rows.get(0).cycle().tracking());
+            assertEquals(2, c.history(Optional.empty(), Optional.of(T0.plusSeconds(335)), 10).size());
+            TargetState state = c.state("db01", "/r/", T0.plusSeconds(500));
+            assertEquals(Optional.of(T0), state.lastPoint());
+            assertEquals(2, state.consecutiveFailures());
+            assertEquals(3, state.recent().size());
+        }
+    }
+
+    @Test
+    void healthChangesAndPausesOutliveTheAgent() throws Exception {
+        try (Catalog c = Catalog.open(dir)) {
+            c.recordHealth("db01", "/r/", T0, Health.WARNING, Health.OK, "newest point is 6m old");
+            c.setPaused("web", true, T0);
+            c.setPaused("db01", true, T0);
+            c.setPaused("db01", false, T0);
+        }
+        try (Catalog c = Catalog.open(dir)) {
+            assertEquals(Optional.of(Health.WARNING), c.lastHealth("db01", "/r/"));
+            assertEquals(Optional.empty(), c.lastHealth("db01", "other"));
+            assertEquals(Set.of("web"), c.paused());
+        }
+    }
+
+    @Test
+    void pruningKeepsTheNewestRowsWithinTheAge() throws Exception {
+        try (Catalog c = Catalog.open(dir)) {
+            for (int i = 0; i < 20; i++) {
+                c.record(cycle("/r/", T0.plus(Duration.ofDays(i)), Outcome.OK));
+            }
+            c.prune(T0.plus(Duration.ofDays(20)), Duration.ofDays(15), 10);
+            List<Catalog.Row> left = c.history(Optional.empty(), Optional.empty(), 100);
+            assertEquals(10, left.size(), "at most 10");
+            assertEquals(T0.plus(Duration.ofDays(10)), left.get(9).cycle().record().started());
+            c.prune(T0.plus(Duration.ofDays(20)), Duration.ofDays(5), 10);
+            assertEquals(5, c.history(Optional.empty(), Optional.empty(), 100).size(), "none older than 5 days");
+        }
+    }
+
+    @Test
+    void aCatalogOfANewerSchemaIsRefusedNotDamaged() throws Exception {
+        Catalog.open(dir).close();
+        try (var db = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("catalog.db"));
+                var s = db.createStatement()) {
+            s.execute("PRAGMA user_version = " + (Catalog.VERSION + 1));
+        }
+        CatalogException e = assertThrows(CatalogException.class, () -> Catalog.open(dir));
+        assertTrue(e.getMessage().contains("has schema version 2, newer than this standin's 1"), e.getMessage());
+    }
+
+    @Test
+    void itIsInWalMode() throws Exception {
+        Catalog.open(dir).close();
+        try (var db = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("catalog.db"));
+                var s = db.createStatement(); var r = s.executeQuery("PRAGMA journal_mode")) {
+            assertEquals("wal", r.getString(1));
+        }
+    }
+}

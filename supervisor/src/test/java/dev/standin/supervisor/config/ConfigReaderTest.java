@@ -1,0 +1,140 @@
+package dev.standin.supervisor.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.standin.supervisor.config.SupervisorConfig.Target;
+import dev.standin.supervisor.policy.Cadence;
+import java.io.StringReader;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZoneId;
+import java.time.ZonedDateTime;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** The file as users write it, and every kind of mistake reported with its line. */
+class ConfigReaderTest {
+
+    static SupervisorConfig read(String yaml) throws ConfigException {
+        return ConfigReader.read(new StringReader(yaml), "standin.yaml", SettingCheck.NONE);
+    }
+
+    static ConfigException refused(String yaml) {
+        return assertThrows(ConfigException.class, () -> read(yaml));
+    }
+
+    @Test
+    void theShippedExampleReads() throws Exception {
+        SupervisorConfig config = ConfigReader.read(Path.of("../install/standin.yaml"), SettingCheck.NONE);
+        assertEquals(2, config.maxParallel());
+        assertEquals("127.0.0.1:9741", config.metrics().orElseThrow().toString());
+        SupervisorConfig.Vm db = config.vm("db01").orElseThrow();
+        assertEquals(Optional.of("qemu:/run/db01.qmp:drive-virtio-disk0"), db.disks().get(0).snapshot());
+        Target local = db.targets().get(0);
+        assertEquals(new Cadence.Rpo(Duration.ofMinutes(5)), local.policy().cadence());
+        assertEquals(Optional.of("24"), local.settings().option("keep-points"));
+        assertEquals(Optional.of("/root/.ssh/id_ed25519"), local.settings().option("identity"), "from the top");
+        Target dr = db.targets().get(1);
+        assertEquals(Duration.ofDays(1), dr.policy().rpo(), "a daily schedule's RPO is a day");
+        assertEquals(Optional.of(Duration.ofDays(7)), dr.policy().verify());
+        ZonedDateTime tuesdayNoon = ZonedDateTime.of(2026, 12, 1, 12, 0, 0, 0, ZoneId.systemDefault());
+        assertEquals("10M", dr.settings().bwlimit().orElseThrow().at(tuesdayNoon));
+        assertEquals("0", dr.settings().bwlimit().orElseThrow().at(tuesdayNoon.plusDays(4)), "Saturday");
+    }
+
+    @Test
+    void theNearestSettingWins() throws Exception {
+        SupervisorConfig config = read("""
+                compress: lz4
+                threads: 2
+                vms:
+                  web:
+                    compress: zstd
+                    disks: [{source: /img/web.img}]
+                    targets:
+                      - dest: /r/a/
+                        rpo: 1h
+                        threads: 4
+                      - dest: /r/b/
+                        continuous: true
+                """);
+        Target a = config.vm("web").get().targets().get(0);
+        Target b = config.vm("web").get().targets().get(1);
+        assertEquals(Optional.of("zstd"), a.settings().option("compress"));
+        assertEquals(Optional.of("4"), a.settings().option("threads"));
+        assertEquals(Optional.of("2"), b.settings().option("threads"));
+        assertEquals(new Cadence.Continuous(Duration.ofSeconds(10)), b.policy().cadence());
+    }
+
+    @Test
+    void anUnknownKeyIsRefusedWithItsLineAndASuggestion() {
+        ConfigException e = refused("""
+                vms:
+                  db01:
+                    disks: [{source: /img/db.img}]
+                    targets:
+                      - dest: /r/
+                        rpoo: 5m
+                """);
+        assertEquals(6, e.line());
+        assertEquals("standin.yaml:6: unknown key 'rpoo' in a target of db01 (did you mean 'rpo'?)", e.getMessage());
+    }
+
+    @Test
+    void aBadDurationNamesTheKeyAndTheLine() {
+        ConfigException e = refused("""
+                vms:
+                  db01:
+                    disks: [{source: /img/db.img}]
+                    targets:
+                      - dest: /r/
+                        rpo: 5 minutes
+                """);
+        assertEquals(6, e.line());
+        assertTrue(e.reason().startsWith("rpo: '5 minutes' is not a duration"), e.reason());
+    }
+
+    @Test
+    void missingFieldsAndWrongKindsAreRefused() {
+        assertTrue(refused("vms:\n  db01:\n    targets: [{dest: /r/, rpo: 5m}]\n").reason()
+                .contains("VM db01 has no disks"));
+        assertTrue(refused("vms:\n  db01:\n    disks: [{source: /a.img}]\n    targets: [{dest: /r/}]\n").reason()
+                .contains("has no rpo, schedule or continuous"));
+        assertTrue(refused("vms:\n  db01:\n    disks: {source: /a.img}\n").reason()
+                .contains("disks of db01 must be a list"));
+        assertTrue(refused("max-parallel: two\n").reason().contains("max-parallel must be a whole number"));
+        assertTrue(refused("vms:\n  db01:\n    disks: [{source: /a/x.img}, {source: /b/x.img}]\n"
+                + "    targets: [{dest: /r/, rpo: 1h}]\n").reason().contains("have the file name x.img"));
+        assertTrue(refused("vms:\n  db01:\n    disks: [{source: /a.img}]\n    targets: [{dest: /r/, rpo: 1h}]\n"
+                + "  db01:\n    disks: []\n").reason().contains("'db01' is given twice (first on line 2)"));
+        assertTrue(refused("vms:\n  db01:\n    disks: [{source: /a.img}]\n"
+                + "    targets: [{dest: /r/, rpo: 10s}]\n").reason().contains("an RPO under 30s"));
+        assertTrue(refused("metrics: localhost\n").reason().contains("metrics is HOST:PORT"));
+        assertTrue(refused("vms: [\n").reason().startsWith("not valid YAML"));
+    }
+
+    @Test
+    void theSettingCheckRefusesWithTheLine() {
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigReader.read(new StringReader("""
+                vms:
+                  db01:
+                    disks: [{source: /img/db.img}]
+                    targets:
+                      - dest: /r/
+                        rpo: 5m
+                        compress: zstandard
+                """), "f.yaml", (key, value) -> key.equals("compress") ? Optional.of("unknown codec " + value)
+                : Optional.empty()));
+        assertEquals("f.yaml:7: compress: unknown codec zstandard", e.getMessage());
+    }
+
+    @Test
+    void anEmptyFileProtectsNothing() throws Exception {
+        SupervisorConfig config = read("# nothing yet\n");
+        assertTrue(config.vms().isEmpty());
+        assertEquals(Path.of("/var/lib/standin"), config.stateDir());
+        assertTrue(read("metrics: off\n").metrics().isEmpty());
+    }
+}
