@@ -17,6 +17,7 @@ public final class TcpCutter implements AutoCloseable {
     private final ServerSocket listener;
     private final int targetPort;
     private volatile long cutAfter = Long.MAX_VALUE;
+    private final java.util.Set<Socket> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public TcpCutter(int targetPort) throws IOException {
         this.targetPort = targetPort;
@@ -35,11 +36,21 @@ public final class TcpCutter implements AutoCloseable {
         cutAfter = bytes;
     }
 
+    /** The network goes down: open connections are reset and new ones too, until {@code cutAfter(Long.MAX_VALUE)}. */
+    public void cutAll() {
+        cutAfter = 0;
+        for (Socket s : open) {
+            closeQuietly(s);
+        }
+    }
+
     private void acceptLoop() {
         while (!listener.isClosed()) {
             try {
                 Socket client = listener.accept();
                 Socket server = new Socket(InetAddress.getLoopbackAddress(), targetPort);
+                open.add(client);
+                open.add(server);
                 AtomicLong crossed = new AtomicLong();
                 long limit = cutAfter;
                 pump(client, server, crossed, limit);
@@ -50,7 +61,7 @@ public final class TcpCutter implements AutoCloseable {
         }
     }
 
-    private static void pump(Socket from, Socket to, AtomicLong crossed, long limit) {
+    private void pump(Socket from, Socket to, AtomicLong crossed, long limit) {
         Thread t = new Thread(() -> {
             byte[] buf = new byte[16 << 10];
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
@@ -68,6 +79,8 @@ public final class TcpCutter implements AutoCloseable {
             } finally {
                 closeQuietly(from);
                 closeQuietly(to);
+                open.remove(from);
+                open.remove(to);
             }
         }, "tcp-cutter-pump");
         t.setDaemon(true);

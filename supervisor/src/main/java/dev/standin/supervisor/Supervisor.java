@@ -42,13 +42,15 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class Supervisor implements AutoCloseable {
 
     private static final Duration TICK = Duration.ofSeconds(1);
+    /** The catalog keeps 90 days and at most a million cycles (35 VMs at a 5-minute RPO: ~10,000 a day). */
+    private static final Duration CATALOG_AGE = Duration.ofDays(90);
+    private static final int CATALOG_CYCLES = 1_000_000;
 
     private final CycleRunner runner;
     private final Catalog catalog;
     private final SupervisorMetrics metrics;
     private final Clock clock;
     private final SupervisorLog log;
-    private final Planner planner;
     private final ExecutorService cycles;
     private final ExecutorService hooks = Executors.newSingleThreadExecutor(named("standin-health-hook"));
     private final Map<Key, Tracked> targets = new LinkedHashMap<>();
@@ -56,6 +58,7 @@ public final class Supervisor implements AutoCloseable {
     private SupervisorConfig config;
     private Thread scheduler;
     private boolean closed;
+    private Instant pruned = Instant.EPOCH;
 
     /** A target of a VM: what cycles, state and metrics are kept by. */
     public record Key(String vm, String dest) { }
@@ -72,7 +75,9 @@ public final class Supervisor implements AutoCloseable {
         Planner.Kind runningKind;
         Planner.Next next;
         boolean forced;
+        /** Waiting for the cycle that runs now; {@code queued}: for the next one, which starts after this call. */
         final List<CompletableFuture<CycleResult>> waiters = new ArrayList<>();
+        final List<CompletableFuture<CycleResult>> queued = new ArrayList<>();
         final long seed;
 
         Tracked(Vm vm, Target target, TargetState state, Health health) {
@@ -85,13 +90,12 @@ public final class Supervisor implements AutoCloseable {
     }
 
     public Supervisor(SupervisorConfig config, CycleRunner runner, Catalog catalog, SupervisorMetrics metrics,
-            Clock clock, SupervisorLog log, Planner planner) throws CatalogException {
+            Clock clock, SupervisorLog log) throws CatalogException {
         this.runner = runner;
         this.catalog = catalog;
         this.metrics = metrics;
         this.clock = clock;
         this.log = log;
-        this.planner = planner;
         this.cycles = Executors.newCachedThreadPool(named("standin-cycle"));
         this.paused.addAll(catalog.paused());
         apply(config);
@@ -126,6 +130,14 @@ public final class Supervisor implements AutoCloseable {
      */
     synchronized Instant step(Instant now) {
         Instant wake = now.plus(TICK);
+        if (now.isAfter(pruned.plus(Duration.ofDays(1)))) {
+            pruned = now;
+            try {
+                catalog.prune(now, CATALOG_AGE, CATALOG_CYCLES);
+            } catch (CatalogException e) {
+                log.error(e.getMessage());
+            }
+        }
         List<Tracked> due = new ArrayList<>();
         for (Map.Entry<Key, Tracked> e : targets.entrySet()) {
             Tracked t = e.getValue();
@@ -134,7 +146,7 @@ public final class Supervisor implements AutoCloseable {
                 continue;
             }
             t.next = t.forced ? new Planner.Next(now, Planner.Kind.SYNC, "standin run")
-                    : planner.next(t.target.policy(), t.state, now, clock.getZone(), t.seed);
+                    : config.planner().next(t.target.policy(), t.state, now, clock.getZone(), t.seed);
             if (paused.contains(t.vm.name()) && !t.forced) {
                 continue;
             }
@@ -188,6 +200,8 @@ public final class Supervisor implements AutoCloseable {
         t.runningSince = now;
         t.runningKind = t.next.kind();
         t.forced = false;
+        t.waiters.addAll(t.queued);
+        t.queued.clear();
         Key key = new Key(t.vm.name(), t.target.dest());
         metrics.running(key.vm(), key.dest(), true);
         log.info(key.vm() + " " + key.dest() + ": " + t.runningKind.name().toLowerCase(java.util.Locale.ROOT)
@@ -254,7 +268,7 @@ public final class Supervisor implements AutoCloseable {
         for (Tracked t : matching) {
             t.forced = true;
             CompletableFuture<CycleResult> f = new CompletableFuture<>();
-            t.waiters.add(f);
+            t.queued.add(f); // not the cycle running now: it started before this request
             results.add(f);
         }
         notifyAll();
@@ -357,7 +371,7 @@ public final class Supervisor implements AutoCloseable {
                 judge(new Key(v.name(), target.dest()), t, now);
                 worst = Health.worst(worst, t.health);
                 Planner.Next next = t.running ? null : t.forced ? new Planner.Next(now, Planner.Kind.SYNC, "standin run")
-                        : planner.next(target.policy(), t.state, now, clock.getZone(), t.seed);
+                        : config.planner().next(target.policy(), t.state, now, clock.getZone(), t.seed);
                 ts.add(new Status.TargetStatus(target.dest(), t.health.label(), t.reason,
                         target.policy().rpo().toSeconds(), t.state.lastPoint().map(Instant::toString).orElse(null),
                         t.state.lastPoint().map(p -> Duration.between(p, now).toSeconds()).orElse(null), t.running,

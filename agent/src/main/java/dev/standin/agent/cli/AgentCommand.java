@@ -18,7 +18,6 @@ import dev.standin.supervisor.config.ConfigException;
 import dev.standin.supervisor.config.ConfigReader;
 import dev.standin.supervisor.config.SupervisorConfig;
 import dev.standin.supervisor.metrics.SupervisorMetrics;
-import dev.standin.supervisor.policy.Planner;
 import java.io.Closeable;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -83,7 +82,7 @@ final class AgentCommand implements Callable<Integer> {
         try (Catalog catalog = Catalog.open(settings.stateDir());
                 Closeable exporter = exporter(metrics, settings)) {
             Supervisor supervisor = new Supervisor(settings, new TargetCycles(settings.stateDir(), log::info,
-                    Optional.of(warm)), catalog, metrics, Clock.systemDefaultZone(), log, Planner.DEFAULT);
+                    Optional.of(warm)), catalog, metrics, Clock.systemDefaultZone(), log);
             try {
                 // systemctl reload: the file again; a bad one leaves the one in force, and the log says why.
                 sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> {

@@ -112,22 +112,24 @@ public final class SshConnection implements AutoCloseable {
         String where = location.host() + (location.port() == 0 ? "" : ":" + location.port());
         String host = session == null ? location.host() : session.getHost();
         int port = session == null ? location.port() : session.getPort();
+        // A host key or a refused key does not change by retrying: permanent, so the supervisor does
+        // not retry in a storm (and no lockout policy on the remote counts our tries).
         if (keys.lastResult == HostKeyRepository.CHANGED) {
             return new StandinException(ExitStatus.DESTINATION, "host key of " + where + " has CHANGED: it offered "
                     + keys.lastOffered + ", which known_hosts does not list for it; refusing to connect (if the host "
-                    + "was reinstalled, remove its old key with ssh-keygen -R and check the new fingerprint)", e);
+                    + "was reinstalled, remove its old key with ssh-keygen -R and check the new fingerprint)", e, true);
         }
         if (keys.lastResult == HostKeyRepository.NOT_INCLUDED) {
             return new StandinException(ExitStatus.DESTINATION, "host " + where + " is not in known_hosts (it offered "
                     + keys.lastOffered + "); refusing to connect: add its key after checking the fingerprint, "
                     + "e.g. ssh-keyscan " + (port == 0 || port == 22 ? "" : "-p " + port + " ") + host + " >> "
-                    + knownHosts, e);
+                    + knownHosts, e, true);
         }
         String message = dev.standin.agent.sync.Failures.reason(e);
         if (message.contains("Auth fail") || message.contains("Auth cancel")) {
             return new StandinException(ExitStatus.DESTINATION, "ssh " + where + ": no key was accepted for user "
                     + (location.user().isEmpty() ? System.getProperty("user.name") : location.user())
-                    + " (tried -i, ssh-agent and ~/.ssh/config identities)", e);
+                    + " (tried -i, ssh-agent and ~/.ssh/config identities)", e, true);
         }
         return new StandinException(ExitStatus.DESTINATION, "ssh " + where + ": " + message, e);
     }

@@ -9,7 +9,9 @@ import dev.standin.supervisor.config.SupervisorConfig.Vm;
 import dev.standin.supervisor.config.YamlNode.Mapping;
 import dev.standin.supervisor.config.YamlNode.Scalar;
 import dev.standin.supervisor.config.YamlNode.Sequence;
+import dev.standin.supervisor.policy.Backoff;
 import dev.standin.supervisor.policy.Cadence;
+import dev.standin.supervisor.policy.Planner;
 import dev.standin.supervisor.policy.CalendarSchedule;
 import dev.standin.supervisor.policy.Durations;
 import dev.standin.supervisor.policy.TargetPolicy;
@@ -76,7 +78,7 @@ public final class ConfigReader {
 
     private SupervisorConfig config(YamlNode root) throws ConfigException {
         Fields top = fields(root, "the file", withSettings("state-dir", "metrics", "max-parallel", "on-health-change",
-                "on-health-change-timeout", "critical-after", "vms"));
+                "on-health-change-timeout", "critical-after", "retry-first", "retry-max", "retry-permanent", "vms"));
         Path stateDir = Path.of(top.text("state-dir").orElse("/var/lib/standin"));
         if (!stateDir.isAbsolute()) {
             throw error(top.line("state-dir"), "state-dir must be an absolute path, not " + stateDir);
@@ -90,6 +92,15 @@ public final class ConfigReader {
         Optional<String> hook = top.text("on-health-change");
         Duration hookTimeout = top.duration("on-health-change-timeout").orElse(Duration.ofSeconds(30));
         double criticalAfter = top.number("critical-after").orElse(3.0);
+        Planner defaults = Planner.DEFAULT;
+        Backoff backoff = new Backoff(top.duration("retry-first").orElse(defaults.backoff().first()),
+                top.duration("retry-max").orElse(defaults.backoff().max()), defaults.backoff().jitter());
+        if (backoff.first().isZero() || backoff.max().compareTo(backoff.first()) < 0) {
+            throw error(top.line("retry-max"), "retries wait retry-first, doubling up to retry-max: both above 0, "
+                    + "retry-max at least retry-first");
+        }
+        Planner planner = new Planner(backoff, top.duration("retry-permanent").orElse(defaults.permanentRetry()),
+                defaults.minimumGap());
         SyncSettings settings = settings(top);
         List<Vm> vms = new ArrayList<>();
         Optional<YamlNode> vmsNode = top.node("vms");
@@ -102,7 +113,7 @@ public final class ConfigReader {
                 vms.add(vm(e.key(), e.value(), settings, criticalAfter));
             }
         }
-        return new SupervisorConfig(file, stateDir, metrics, maxParallel, hook, hookTimeout, vms);
+        return new SupervisorConfig(file, stateDir, metrics, maxParallel, hook, hookTimeout, planner, vms);
     }
 
     private Vm vm(String name, YamlNode node, SyncSettings parent, double criticalAfter) throws ConfigException {

@@ -1,5 +1,6 @@
 package dev.standin.supervisor.config;
 
+import dev.standin.supervisor.policy.Planner;
 import dev.standin.supervisor.policy.TargetPolicy;
 import dev.standin.supervisor.policy.Window;
 import java.nio.file.Path;
@@ -19,9 +20,10 @@ import java.util.Optional;
  * @param maxParallel cycles running at once on this host
  * @param onHealthChange a program run on every change of a target's health
  * @param hookTimeout how long that program may run
+ * @param planner the retry waits in force ({@code retry-first}, {@code retry-max}, {@code retry-permanent})
  */
 public record SupervisorConfig(String file, Path stateDir, Optional<HostPort> metrics, int maxParallel,
-        Optional<String> onHealthChange, Duration hookTimeout, List<Vm> vms) {
+        Optional<String> onHealthChange, Duration hookTimeout, Planner planner, List<Vm> vms) {
 
     public SupervisorConfig {
         vms = List.copyOf(vms);
@@ -32,7 +34,7 @@ public record SupervisorConfig(String file, Path stateDir, Optional<HostPort> me
     /** A config with no VMs: the agent only runs forwarded commands. */
     public static SupervisorConfig empty(String file) {
         return new SupervisorConfig(file, Path.of("/var/lib/standin"), Optional.empty(), 2, Optional.empty(),
-                Duration.ofSeconds(30), List.of());
+                Duration.ofSeconds(30), Planner.DEFAULT, List.of());
     }
 
     public Optional<Vm> vm(String name) {

@@ -1,0 +1,363 @@
+package dev.standin.agent.supervise;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.standin.agent.Cli;
+import dev.standin.agent.Images;
+import dev.standin.agent.OpenSshServer;
+import dev.standin.agent.TcpCutter;
+import dev.standin.agent.daemon.AgentSocket;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The supervisor in the real agent process, protecting VMs from a configuration file: images
+ * written while it runs, replicas on this host and, through a real OpenSSH sshd behind a relay
+ * that can cut the network, on "another" one; status, history and run through the agent's socket,
+ * on-health-change, and /metrics scraped over HTTP. One agent for the class; the tests run in order,
+ * each starting from what the previous left.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class SupervisorIT {
+
+    @TempDir
+    static Path dir;
+
+    static OpenSshServer sshd;
+    static TcpCutter network;
+    static Process agent;
+    static Path socket;
+    static Path config;
+    static int metricsPort;
+    static String local;
+    static String remote;
+    static String refused;
+
+    @BeforeAll
+    static void startAgent() throws Exception {
+        sshd = OpenSshServer.start(dir.resolve("sshd"), null);
+        network = new TcpCutter(sshd.port());
+        Path knownHosts = sshd.knownHostsWithRelay(network.port(), dir.resolve("known_hosts"));
+        Images.create(dir.resolve("vm1.img"), 16 << 20, 1);
+        Images.create(dir.resolve("vm2.img"), 4 << 20, 2);
+        Files.createDirectories(dir.resolve("local"));
+        Files.createDirectories(dir.resolve("remote"));
+        Images.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", dir.resolve("unknown_key").toString());
+        local = dir.resolve("local") + "/";
+        String host = "ssh://" + System.getProperty("user.name") + "@127.0.0.1:" + network.port();
+        remote = host + dir.resolve("remote") + "/";
+        refused = host + dir.resolve("remote") + "/vm2/";
+        // The guest's quiescing, as an application's pre/post hooks do it: PRE asks the writer to
+        // pause and waits for it to say so (the same token back), POST lets it go on.
+        Path pre = dir.resolve("pre.sh");
+        Files.writeString(pre, "#!/bin/sh\ntoken=$$-$(date +%s%N)\necho $token > " + dir.resolve("frozen")
+                + "\nwhile [ -e " + dir.resolve("writing") + " ] && [ \"$(cat " + dir.resolve("ack")
+                + " 2>/dev/null)\" != \"$token\" ]; do sleep 0.01; done\n");
+        pre.toFile().setExecutable(true);
+        Path post = dir.resolve("post.sh");
+        Files.writeString(post, "#!/bin/sh\nrm -f " + dir.resolve("frozen") + "\n");
+        post.toFile().setExecutable(true);
+        Path hook = dir.resolve("hook.sh");
+        Files.writeString(hook, "#!/bin/sh\necho \"$STANDIN_VM $STANDIN_TARGET $STANDIN_PREVIOUS>$STANDIN_HEALTH "
+                + "$STANDIN_REASON\" >> " + dir.resolve("hook.log") + "\n");
+        hook.toFile().setExecutable(true);
+        try (ServerSocket s = new ServerSocket(0)) {
+            metricsPort = s.getLocalPort();
+        }
+        config = dir.resolve("standin.yaml");
+        Files.writeString(config, configuration(""));
+        socket = dir.resolve("run/agent.sock");
+        ProcessBuilder builder = new ProcessBuilder(Cli.javaCommand("512m", "agent", "--socket", socket.toString(),
+                "--config", config.toString())).redirectErrorStream(true).redirectOutput(dir.resolve("agent.log").toFile());
+        builder.environment().remove("SSH_AUTH_SOCK");
+        agent = builder.start();
+        awaitLog("listening on " + socket);
+    }
+
+    static String configuration(String extra) {
+        return String.join("\n",
+                "state-dir: " + dir.resolve("state"),
+                "metrics: 127.0.0.1:" + metricsPort,
+                "max-parallel: 1", // one quiesced view at a time: the writer's freeze is not counted
+                "on-health-change: " + dir.resolve("hook.sh"),
+                "retry-first: 2s",
+                "retry-max: 4s",
+                "identity: " + sshd.clientKey(),
+                "known-hosts: " + dir.resolve("known_hosts"),
+                "ssh-config: none",
+                "remote-standin: " + sshd.launcher(),
+                "vms:",
+                "  vm1:",
+                "    disks:",
+                "      - source: " + dir.resolve("vm1.img"),
+                "        snapshot: script:" + dir.resolve("pre.sh") + ":" + dir.resolve("post.sh"),
+                "    targets:",
+                "      - dest: " + local,
+                "        continuous: true",
+                "        continuous-gap: 1s",
+                "        rpo: 30s",
+                "      - dest: " + remote,
+                "        continuous: true",
+                "        continuous-gap: 1s",
+                "        rpo: 30s",
+                "  vm2:",
+                "    disks:",
+                "      - source: " + dir.resolve("vm2.img"),
+                "    targets:",
+                "      - dest: " + refused,
+                "        rpo: 1h",
+                "        identity: " + dir.resolve("unknown_key"),
+                extra, "");
+    }
+
+    @AfterAll
+    static void stopAgent() throws Exception {
+        if (agent != null) {
+            agent.destroy();
+            assertTrue(agent.waitFor(30, TimeUnit.SECONDS), "the agent stops on SIGTERM");
+        }
+        OpenSshServer.awaitReceiversEnded(dir);
+        if (network != null) {
+            network.close();
+        }
+        if (sshd != null) {
+            sshd.close();
+        }
+    }
+
+    @Test
+    @Order(1)
+    void protectsTheVmsOfTheFileWhileTheirImagesAreWritten() throws Exception {
+        AtomicBoolean writing = new AtomicBoolean(true);
+        Thread writer = new Thread(() -> write(dir.resolve("vm1.img"), writing), "guest-writer");
+        writer.start();
+        try {
+            awaitStatus("vm1 healthy on both targets", s -> health(s, "vm1", local).equals("ok")
+                    && health(s, "vm1", remote).equals("ok"));
+        } finally {
+            writing.set(false);
+            writer.join();
+        }
+        // Paused, vm1 starts no scheduled cycle; 'run' starts one anyway, of the image as it is now.
+        assertEquals(0, client("pause", "vm1").exit());
+        Cli.Result run = client("run", "vm1", "--wait");
+        assertEquals(0, run.exit(), run.err());
+        String source = Images.sha256(dir.resolve("vm1.img"));
+        assertEquals(source, Images.sha256(dir.resolve("local/vm1.img")));
+        OpenSshServer.awaitReceiversEnded(dir);
+        assertEquals(source, Images.sha256(dir.resolve("remote/vm1.img")));
+        assertEquals("paused", health(awaitStatus("paused", s -> true), "vm1", local));
+        assertEquals(0, client("resume", "vm1").exit());
+
+        JsonNode vm2 = awaitStatus("vm2 critical", s -> health(s, "vm2", refused).equals("critical"));
+        JsonNode target = target(vm2, "vm2", refused);
+        assertTrue(target.get("reason").asText().contains("no key was accepted"), target.toString());
+        Thread.sleep(5000); // retries every 2 to 4 s if it were transient
+        Cli.Result history = client("history", "vm2", "--json");
+        assertEquals(0, history.exit(), history.err());
+        assertEquals(1, history.out().lines().count(), "a refused key is not retried in a storm: " + history.out());
+        assertTrue(history.out().contains("\"result\":\"permanent\""), history.out());
+
+        String hooks = Files.readString(dir.resolve("hook.log"));
+        assertTrue(hooks.contains("vm1 " + local + " initial-sync>ok"), hooks);
+        assertTrue(hooks.contains("vm2 " + refused + " initial-sync>critical"), hooks);
+
+        String metrics = scrape();
+        assertTrue(metrics.contains("standin_target_health{target=\"" + local + "\",vm=\"vm1\","
+                + "standin_target_health=\"ok\"} 1"), metrics);
+        assertTrue(metrics.contains("standin_target_health{target=\"" + refused + "\",vm=\"vm2\","
+                + "standin_target_health=\"critical\"} 1"), metrics);
+        assertTrue(metrics.contains("standin_target_rpo_seconds{target=\"" + remote + "\",vm=\"vm1\"} 30.0"), metrics);
+        assertTrue(metrics.contains("standin_cycles_total{result=\"permanent\",target=\"" + refused + "\",vm=\"vm2\"} 1.0"),
+                metrics);
+        assertTrue(metrics.contains("standin_cycle_duration_seconds_count{target=\"" + local + "\",vm=\"vm1\"}"), metrics);
+        assertTrue(metrics.contains("standin_bytes_sent_total{target=\"" + remote + "\",vm=\"vm1\"}"), metrics);
+
+        Cli.Result text = client("status");
+        assertEquals(0, text.exit(), text.err());
+        assertTrue(text.out().lines().anyMatch(l -> l.startsWith("vm2") && l.contains("critical")), text.out());
+    }
+
+    @Test
+    @Order(2)
+    void aNetworkOutageIsRetriedWithBackoffAndHealsItself() throws Exception {
+        network.cutAll(); // every connection reset, open ones too, as a dead link or a firewall would
+        JsonNode down = awaitStatus("the remote target failing and late", s -> health(s, "vm1", remote).equals("warning")
+                && target(s, "vm1", remote).get("consecutiveFailures").asInt() >= 3);
+        assertTrue(target(down, "vm1", remote).get("lastError").asText().length() > 0, down.toString());
+        assertEquals("ok", health(down, "vm1", local), "the local target goes on");
+        network.cutAfter(Long.MAX_VALUE);
+        awaitStatus("the remote target back", s -> health(s, "vm1", remote).equals("ok"));
+        String hooks = Files.readString(dir.resolve("hook.log"));
+        assertTrue(hooks.contains("vm1 " + remote + " ok>warning "), hooks);
+        assertTrue(hooks.contains("vm1 " + remote + " warning>ok"), hooks);
+        // Retries came after the backoff (2 s, doubling to 4 s, +-20 %), not back to back.
+        Cli.Result history = client("history", "vm1", "--json", "--limit", "200");
+        List<java.time.Instant> failures = new ArrayList<>();
+        for (String line : history.out().lines().toList()) {
+            JsonNode cycle = new ObjectMapper().readTree(line);
+            if (cycle.get("target").asText().equals(remote) && cycle.get("result").asText().equals("transient")) {
+                failures.add(0, java.time.Instant.parse(cycle.get("started").asText()));
+            }
+        }
+        assertTrue(failures.size() >= 3, history.out());
+        for (int i = 1; i < failures.size(); i++) {
+            assertTrue(Duration.between(failures.get(i - 1), failures.get(i)).toMillis() >= 1600, failures.toString());
+        }
+        OpenSshServer.awaitReceiversEnded(dir.resolve("remote"));
+    }
+
+    @Test
+    @Order(3)
+    void aBadReloadKeepsTheConfigurationInForce() throws Exception {
+        Files.writeString(config, configuration("  vm3:\n    disks: [{source: /nowhere/vm3.img}]\n"
+                + "    targets: [{dest: /r/, rpoo: 5m}]"));
+        Cli.Result reload = client("reload");
+        assertEquals(2, reload.exit(), reload.out() + reload.err());
+        assertTrue(reload.err().contains(config + ":"), reload.err());
+        assertTrue(reload.err().contains("unknown key 'rpoo' in a target of vm3 (did you mean 'rpo'?); the "
+                + "configuration in force is unchanged"), reload.err());
+        Images.run("kill", "-HUP", Long.toString(agent.pid()));
+        awaitLog("unknown key 'rpoo'");
+        Cli.Result status = client("status", "--json");
+        JsonNode vms = new ObjectMapper().readTree(status.out()).get("vms");
+        assertEquals(2, vms.size(), status.out());
+
+        Files.writeString(config, configuration(""));
+        Cli.Result good = client("reload");
+        assertEquals(0, good.exit(), good.err());
+        assertTrue(good.out().contains("in force: 2 VMs, 3 targets"), good.out());
+        Cli.Result unknown = client("run", "vm9");
+        assertEquals(8, unknown.exit(), unknown.err());
+        assertTrue(unknown.err().contains("no VM named vm9"), unknown.err());
+    }
+
+    /** A guest writing its disk, pausing while frozen (it answers the freeze's token in the ack file). */
+    private static void write(Path image, AtomicBoolean writing) {
+        Random random = new Random(5);
+        byte[] block = new byte[4096];
+        try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
+            Files.writeString(dir.resolve("writing"), "");
+            long blocks = f.length() / 4096;
+            while (writing.get()) {
+                String token = Files.exists(dir.resolve("frozen")) ? read(dir.resolve("frozen")) : "";
+                if (!token.isEmpty()) {
+                    Files.writeString(dir.resolve("ack"), token + "\n");
+                    Thread.sleep(5);
+                    continue;
+                }
+                for (int i = 0; i < 16; i++) {
+                    random.nextBytes(block);
+                    f.seek((random.nextLong() & Long.MAX_VALUE) % blocks * 4096);
+                    f.write(block);
+                }
+                Thread.sleep(100);
+            }
+            Files.delete(dir.resolve("writing"));
+        } catch (IOException | InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String read(Path file) {
+        try {
+            return Files.readString(file).strip();
+        } catch (IOException e) {
+            return ""; // removed meanwhile: not frozen
+        }
+    }
+
+    static String health(JsonNode status, String vm, String dest) {
+        JsonNode t = target(status, vm, dest);
+        return t == null ? "" : t.get("health").asText();
+    }
+
+    static JsonNode target(JsonNode status, String vm, String dest) {
+        for (JsonNode v : status.get("vms")) {
+            if (v.get("name").asText().equals(vm)) {
+                for (JsonNode t : v.get("targets")) {
+                    if (t.get("dest").asText().equals(dest)) {
+                        return t;
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    private static JsonNode awaitStatus(String what, Predicate<JsonNode> done) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        String last = "";
+        while (System.nanoTime() < deadline) {
+            Cli.Result r = client("status", "--json");
+            assertEquals(0, r.exit(), r.err());
+            JsonNode status = new ObjectMapper().readTree(r.out());
+            if (done.test(status)) {
+                return status;
+            }
+            last = r.out();
+            Thread.sleep(500);
+        }
+        throw new AssertionError(what + " did not come within 120 s; last status: " + last + "\nagent log:\n"
+                + Files.readString(dir.resolve("agent.log")));
+    }
+
+    private static Cli.Result client(String... args) throws Exception {
+        ProcessBuilder builder = new ProcessBuilder(Cli.javaCommand("128m", args));
+        builder.environment().put(AgentSocket.VARIABLE, socket.toString());
+        builder.environment().remove("SSH_AUTH_SOCK");
+        Process p = builder.start();
+        byte[] out = p.getInputStream().readAllBytes();
+        byte[] err = p.getErrorStream().readAllBytes();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        return new Cli.Result(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+    }
+
+    private static String scrape() throws Exception {
+        HttpResponse<String> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create("http://127.0.0.1:" + metricsPort + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, response.statusCode());
+        return response.body();
+    }
+
+    private static void awaitLog(String text) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            String log = Files.exists(dir.resolve("agent.log")) ? Files.readString(dir.resolve("agent.log")) : "";
+            if (log.contains(text)) {
+                return;
+            }
+            if (!agent.isAlive()) {
+                throw new AssertionError("the agent ended: " + log);
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("no '" + text + "' in the agent's log: " + Files.readString(dir.resolve("agent.log")));
+    }
+}
