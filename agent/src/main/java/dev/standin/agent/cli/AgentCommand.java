@@ -68,6 +68,9 @@ final class AgentCommand implements Callable<Integer> {
         Path file = config != null ? config : Path.of(CheckConfigCommand.DEFAULT_FILE);
         if (config == null && !Files.exists(file)) {
             invocation.err().println("standin agent: no " + file + ": protecting no VMs");
+            // Without this, SIGHUP (systemctl reload) would end the JVM.
+            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> invocation.err().println("standin agent: "
+                    + "started without " + file + "; restart the agent (systemctl restart standin-agent) to read it"));
             return serve(invocation, path, new WarmChannels(), Optional.empty());
         }
         SupervisorConfig settings;
