@@ -259,6 +259,49 @@ class SupervisorIT {
     }
 
     /** A guest writing its disk, pausing while frozen (it answers the freeze's token in the ack file). */
+    @Test
+    @Order(4)
+    void anAgentKilledMidCycleRecoversWhenItIsBack() throws Exception {
+        AtomicBoolean writing = new AtomicBoolean(true);
+        Thread writer = new Thread(() -> write(dir.resolve("vm1.img"), writing), "guest-writer");
+        writer.start();
+        try {
+            awaitStatus("a cycle running", s -> target(s, "vm1", remote).get("running").asBoolean());
+            agent.destroyForcibly(); // kill -9, mid-cycle
+            assertTrue(agent.waitFor(10, TimeUnit.SECONDS));
+            int before = (int) Files.readString(dir.resolve("agent.log")).lines().count();
+            ProcessBuilder builder = new ProcessBuilder(Cli.javaCommand("512m", "agent", "--socket", socket.toString(),
+                    "--config", config.toString())).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("agent.log").toFile()));
+            builder.environment().remove("SSH_AUTH_SOCK");
+            agent = builder.start();
+            awaitLog("listening on " + socket, before);
+            // Both targets commit again: the interrupted cycle's journal and snapshot were dealt with.
+            long cycles = Files.readString(dir.resolve("agent.log")).lines().skip(before)
+                    .filter(l -> l.contains("vm1 " + remote + ": sync committed")).count();
+            awaitStatus("vm1 committing again after the restart", s -> {
+                try {
+                    return Files.readString(dir.resolve("agent.log")).lines().skip(before)
+                            .filter(l -> l.contains("vm1 " + remote + ": sync committed")).count() > cycles
+                            && health(s, "vm1", local).equals("ok") && health(s, "vm1", remote).equals("ok");
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        } finally {
+            writing.set(false);
+            writer.join();
+        }
+        assertEquals(0, client("pause", "vm1").exit());
+        assertEquals(0, client("run", "vm1", "--wait").exit());
+        OpenSshServer.awaitReceiversEnded(dir);
+        String source = Images.sha256(dir.resolve("vm1.img"));
+        assertEquals(source, Images.sha256(dir.resolve("local/vm1.img")));
+        assertEquals(source, Images.sha256(dir.resolve("remote/vm1.img")));
+        assertEquals("critical", health(awaitStatus("vm2 as before", s -> true), "vm2", refused),
+                "the catalog kept vm2's health across the restart");
+    }
+
     private static void write(Path image, AtomicBoolean writing) {
         Random random = new Random(5);
         byte[] block = new byte[4096];
@@ -347,10 +390,15 @@ class SupervisorIT {
     }
 
     private static void awaitLog(String text) throws Exception {
+        awaitLog(text, 0);
+    }
+
+    /** Waits for {@code text} in the agent's log after its first {@code skip} lines. */
+    private static void awaitLog(String text, int skip) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline) {
             String log = Files.exists(dir.resolve("agent.log")) ? Files.readString(dir.resolve("agent.log")) : "";
-            if (log.contains(text)) {
+            if (log.lines().skip(skip).anyMatch(l -> l.contains(text))) {
                 return;
             }
             if (!agent.isAlive()) {
