@@ -17,6 +17,8 @@ public interface CycleRunner {
      * process leaves it (the replica at its last committed point).
      *
      * @param bwlimit the bandwidth limit in force now, as written in the file
+     * @param progress where the cycle says how far it is
      */
-    CycleResult run(Vm vm, Target target, Planner.Kind kind, String bwlimit) throws InterruptedException;
+    CycleResult run(Vm vm, Target target, Planner.Kind kind, String bwlimit, CycleProgress progress)
+            throws InterruptedException;
 }

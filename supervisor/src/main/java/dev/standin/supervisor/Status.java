@@ -20,7 +20,8 @@ public record Status(String generated, List<VmStatus> vms) {
 
     public record TargetStatus(String dest, String health, String reason, long rpoSeconds, String lastPointTime,
             Long lastPointAgeSeconds, boolean running, String runningKind, Long runningSeconds, String nextStart,
-            String nextKind, String nextReason, String lastError, int consecutiveFailures) { }
+            String nextKind, String nextReason, String lastError, int consecutiveFailures, String phase,
+            Double percent, Long etaSeconds) { }
 
     /** One line per target, for a terminal: what an operator reads at 3 a.m. */
     public String text(ZoneId zone) {
@@ -34,8 +35,9 @@ public record Status(String generated, List<VmStatus> vms) {
             for (TargetStatus t : vm.targets()) {
                 String age = t.lastPointAgeSeconds() == null ? "none"
                         : Durations.format(Duration.ofSeconds(t.lastPointAgeSeconds())) + " ago";
-                String now = t.running() ? t.runningKind() + " for " + Durations.format(Duration.ofSeconds(
-                        t.runningSeconds())) : t.nextStart() == null ? "-" : t.nextKind() + " " + clock.format(
+                String now = t.running() ? t.runningKind() + (t.percent() == null ? " for " + Durations.format(
+                        Duration.ofSeconds(t.runningSeconds())) : " " + Math.round(t.percent()) + "%" + (t.etaSeconds() == null
+                                ? "" : " ETA " + Durations.format(Duration.ofSeconds(t.etaSeconds())))) : t.nextStart() == null ? "-" : t.nextKind() + " " + clock.format(
                                 Instant.parse(t.nextStart()));
                 out.append(String.format("%-14s %-28s %-12s %-12s %-6s %-22s %s%n", vm.name(), t.dest(), t.health(),
                         age, Durations.format(Duration.ofSeconds(t.rpoSeconds())), now, t.reason()));

@@ -79,6 +79,11 @@ public final class Supervisor implements AutoCloseable {
         final List<CompletableFuture<CycleResult>> waiters = new ArrayList<>();
         final List<CompletableFuture<CycleResult>> queued = new ArrayList<>();
         final long seed;
+        /** The running cycle's phase, written by its thread, read by status. */
+        volatile String phase;
+        volatile long phaseTotal;
+        volatile long phaseDone;
+        volatile Instant phaseStarted;
 
         Tracked(Vm vm, Target target, TargetState state, Health health) {
             this.vm = vm;
@@ -209,11 +214,26 @@ public final class Supervisor implements AutoCloseable {
         Vm vm = t.vm;
         Target target = t.target;
         Planner.Kind kind = t.runningKind;
+        t.phase = null;
+        CycleProgress progress = new CycleProgress() {
+            @Override
+            public void phase(String name, long total) {
+                t.phaseTotal = total;
+                t.phaseDone = 0;
+                t.phaseStarted = clock.instant();
+                t.phase = name;
+            }
+
+            @Override
+            public void done(long bytes) {
+                t.phaseDone = bytes;
+            }
+        };
         String bwlimit = target.settings().bwlimit().map(b -> b.at(now.atZone(clock.getZone()))).orElse("0");
         cycles.submit(() -> {
             CycleResult result;
             try {
-                result = runner.run(vm, target, kind, bwlimit);
+                result = runner.run(vm, target, kind, bwlimit, progress);
             } catch (InterruptedException e) {
                 result = CycleResult.failed(Outcome.TRANSIENT, "interrupted: the agent is stopping");
             } catch (RuntimeException e) {
@@ -381,12 +401,29 @@ public final class Supervisor implements AutoCloseable {
                         next == null ? null : next.kind().name().toLowerCase(java.util.Locale.ROOT),
                         next == null ? null : next.why(),
                         t.state.consecutiveFailures() > 0 ? t.state.lastError().orElse(null) : null,
-                        t.state.consecutiveFailures()));
+                        t.state.consecutiveFailures(), t.running ? t.phase : null, t.running ? percent(t) : null,
+                        t.running ? eta(t, now) : null));
             }
             vms.add(new Status.VmStatus(v.name(), paused.contains(v.name()) ? Health.worst(worst, Health.PAUSED).label()
                     : worst.label(), paused.contains(v.name()), ts));
         }
         return new Status(now.toString(), vms);
+    }
+
+    private static Double percent(Tracked t) {
+        long total = t.phaseTotal;
+        return t.phase == null || total <= 0 ? null : Math.min(100.0, Math.round(1000.0 * t.phaseDone / total) / 10.0);
+    }
+
+    /** The current phase's remaining bytes at its rate so far; null until it has a rate. */
+    private static Long eta(Tracked t, Instant now) {
+        Instant started = t.phaseStarted;
+        long done = t.phaseDone;
+        if (t.phase == null || started == null || done <= 0 || t.phaseTotal <= 0) {
+            return null;
+        }
+        double seconds = Duration.between(started, now).toMillis() / 1000.0;
+        return Math.round(seconds * (t.phaseTotal - done) / done);
     }
 
     public Catalog catalog() {

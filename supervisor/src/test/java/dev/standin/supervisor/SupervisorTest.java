@@ -109,6 +109,21 @@ class SupervisorTest {
     }
 
     @Test
+    void statusShowsTheRunningCyclesPhaseShareAndEta() throws Exception {
+        start("vms:\n" + vm("db", "5m"));
+        supervisor.step(clock.instant());
+        HeldCycles.Held cycle = cycles.next();
+        cycle.progress.phase("scanning", 1000);
+        clock.advance(Duration.ofSeconds(30));
+        cycle.progress.done(250);
+        Status.TargetStatus t = supervisor.status(Optional.of("db")).vms().get(0).targets().get(0);
+        assertEquals("scanning", t.phase());
+        assertEquals(25.0, t.percent());
+        assertEquals(90L, t.etaSeconds(), "750 bytes to go at 250 per 30 s");
+        assertTrue(supervisor.status(Optional.empty()).text(ZoneOffset.UTC).contains("sync 25% ETA 1m30s"));
+    }
+
+    @Test
     void aPausedVmStartsNothingScheduledButRunStillRunsIt() throws Exception {
         start("vms:\n" + vm("db", "5m"));
         supervisor.pause("db", true);
@@ -212,6 +227,7 @@ class SupervisorTest {
     static final class HeldCycles implements CycleRunner {
         static final class Held {
             final String vm;
+            CycleProgress progress;
             final CompletableFuture<Outcome> outcome = new CompletableFuture<>();
 
             Held(String vm) {
@@ -224,8 +240,9 @@ class SupervisorTest {
 
         @Override
         public CycleResult run(SupervisorConfig.Vm vm, SupervisorConfig.Target target, Planner.Kind kind,
-                String bwlimit) throws InterruptedException {
+                String bwlimit, CycleProgress progress) throws InterruptedException {
             Held held = new Held(vm.name());
+            held.progress = progress;
             synchronized (all) {
                 all.add(held);
             }

@@ -15,6 +15,7 @@ import dev.standin.agent.transport.WarmChannels;
 import dev.standin.agent.verify.ScrubReport;
 import dev.standin.delta.stream.Compression;
 import dev.standin.snapshot.SnapshotSpec;
+import dev.standin.supervisor.CycleProgress;
 import dev.standin.supervisor.CycleResult;
 import dev.standin.supervisor.CycleRunner;
 import dev.standin.supervisor.catalog.Catalog;
@@ -102,7 +103,8 @@ public final class TargetCycles implements CycleRunner {
     };
 
     @Override
-    public CycleResult run(Vm vm, Target target, Planner.Kind kind, String bwlimit) throws InterruptedException {
+    public CycleResult run(Vm vm, Target target, Planner.Kind kind, String bwlimit, CycleProgress progress)
+            throws InterruptedException {
         SyncSettings s = target.settings();
         Optional<RemoteLocation> remote = RemoteLocation.parse(target.dest());
         long rate = bwlimit.equals("0") ? 0 : Units.rate(bwlimit);
@@ -124,7 +126,17 @@ public final class TargetCycles implements CycleRunner {
         SshOptions ssh = ssh(s, rate);
         Optional<CycleRequest.Remote> host = remote.map(r -> new CycleRequest.Remote(r, ssh,
                 disks.size() == 1 ? warmChannels : Optional.empty()));
-        Replication engine = new Replication(Progress.NONE, notices, Optional.of(SshRemoteShell.connector(ssh)));
+        Replication engine = new Replication(new Progress() {
+            @Override
+            public void phase(String name, long total) {
+                progress.phase(name, total);
+            }
+
+            @Override
+            public void done(long bytes) {
+                progress.done(bytes);
+            }
+        }, notices, Optional.of(SshRemoteShell.connector(ssh)));
         List<DiskOutcome> outcomes = engine.run(new CycleRequest(disks, host, kind == Planner.Kind.VERIFY));
         return result(outcomes);
     }
