@@ -12,8 +12,9 @@ import java.util.Optional;
  *
  * <ul>
  * <li>No point yet: the first copy starts now (a new target is protected from the start).
- * <li>Failed last time: after {@link Backoff} (transient), or {@code permanentRetry} (permanent: a
- *     retry storm would not fix a host key and fills logs).
+ * <li>Failed last time: after {@link Backoff} (transient), capped at half the RPO (but not under the
+ *     backoff's first wait), or {@code permanentRetry} (permanent: a retry storm would not fix a
+ *     host key and fills logs).
  * <li>RPO: so that the cycle commits before the newest point ages past the RPO: the point's time
  *     plus the RPO, less 1.5 times the longest of the last three cycles, less a tenth of the RPO,
  *     and less a jitter of up to a twentieth of the RPO (at most a minute) from the target's seed.
@@ -40,6 +41,13 @@ public record Planner(Backoff backoff, Duration permanentRetry, Duration minimum
             next = new Next(lastEnd.orElse(now).plus(permanentRetry), Kind.SYNC, "retry after a permanent failure");
         } else if (state.consecutiveFailures() > 0) {
             Duration wait = backoff.after(state.consecutiveFailures(), seed);
+            // A short RPO is not left to wait out a long backoff: at most half the RPO between tries.
+            Duration cap = policy.rpo().dividedBy(2);
+            if (wait.compareTo(cap) > 0 && cap.compareTo(backoff.first()) > 0) {
+                wait = cap;
+            } else if (wait.compareTo(cap) > 0) {
+                wait = backoff.after(1, seed);
+            }
             next = new Next(lastEnd.orElse(now).plus(wait), Kind.SYNC, "retry " + state.consecutiveFailures()
                     + " after " + Durations.format(wait));
         } else if (state.needsResync()) {

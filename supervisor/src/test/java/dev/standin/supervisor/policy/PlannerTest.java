@@ -66,11 +66,27 @@ class PlannerTest {
         long[] expected = {30, 60, 120, 240, 480, 600, 600};
         for (long base : expected) {
             state = state.after(failed(t, Outcome.TRANSIENT));
-            Planner.Next next = PLANNER.next(rpo(Duration.ofMinutes(5)), state, t.plusSeconds(2), ZONE, 42);
+            Planner.Next next = PLANNER.next(rpo(Duration.ofHours(1)), state, t.plusSeconds(2), ZONE, 42);
             long wait = Duration.between(t.plusSeconds(2), next.at()).toMillis();
             assertTrue(wait >= base * 800 && wait <= base * 1200, base + " s base, waited " + wait + " ms");
             t = next.at();
         }
+    }
+
+    @Test
+    void retriesOfAShortRpoAreAtMostHalfItApart() {
+        TargetState state = TargetState.fresh(T0).after(ok(T0, Duration.ofSeconds(10)));
+        Instant t = T0.plusSeconds(60);
+        for (int i = 0; i < 6; i++) {
+            state = state.after(failed(t, Outcome.TRANSIENT));
+            Planner.Next next = PLANNER.next(rpo(Duration.ofMinutes(2)), state, t.plusSeconds(2), ZONE, 42);
+            long wait = Duration.between(t.plusSeconds(2), next.at()).toSeconds();
+            assertTrue(wait >= 24 && wait <= 60, "waited " + wait + " s");
+            t = next.at();
+        }
+        // An RPO under twice the first wait keeps the first wait.
+        Planner.Next next = PLANNER.next(rpo(Duration.ofSeconds(40)), state, t.plusSeconds(2), ZONE, 42);
+        assertTrue(Duration.between(t.plusSeconds(2), next.at()).toSeconds() <= 36);
     }
 
     @Test
