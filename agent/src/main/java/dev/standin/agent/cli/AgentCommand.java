@@ -88,13 +88,17 @@ final class AgentCommand implements Callable<Integer> {
                     Optional.of(warm)), catalog, metrics, Clock.systemDefaultZone(), log);
             try {
                 // systemctl reload: the file again; a bad one leaves the one in force, and the log says why.
-                sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> {
+                sun.misc.SignalHandler previous = sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> {
                     try {
                         log.info(Reload.reload(supervisor));
                     } catch (StandinException e) {
                         log.error(e.getMessage());
                     }
                 });
+                if (previous == sun.misc.SignalHandler.SIG_IGN) {
+                    // Started with SIGHUP ignored (nohup): the JVM keeps it so, and the handler never runs.
+                    log.warning("SIGHUP is ignored in this process (started under nohup?); reload with 'standin reload'");
+                }
                 supervisor.start();
                 log.info("protecting " + settings.vms().size() + " VMs from " + file + "; metrics "
                         + settings.metrics().map(Object::toString).orElse("off"));

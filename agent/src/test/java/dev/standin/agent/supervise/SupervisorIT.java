@@ -93,11 +93,22 @@ class SupervisorIT {
         config = dir.resolve("standin.yaml");
         Files.writeString(config, configuration(""));
         socket = dir.resolve("run/agent.sock");
-        ProcessBuilder builder = new ProcessBuilder(Cli.javaCommand("512m", "agent", "--socket", socket.toString(),
-                "--config", config.toString())).redirectErrorStream(true).redirectOutput(dir.resolve("agent.log").toFile());
+        ProcessBuilder builder = new ProcessBuilder(agentCommand()).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("agent.log").toFile());
         builder.environment().remove("SSH_AUTH_SOCK");
         agent = builder.start();
         awaitLog("listening on " + socket);
+    }
+
+    /**
+     * The agent as systemd runs it. Under env --default-signal=HUP: a CI job started with nohup
+     * ignores SIGHUP, and a JVM that starts with a signal ignored keeps it ignored, so the reload
+     * signal would never arrive.
+     */
+    static List<String> agentCommand() {
+        List<String> command = new ArrayList<>(List.of("env", "--default-signal=HUP"));
+        command.addAll(Cli.javaCommand("512m", "agent", "--socket", socket.toString(), "--config", config.toString()));
+        return command;
     }
 
     static String configuration(String extra) {
@@ -262,6 +273,7 @@ class SupervisorIT {
     @Test
     @Order(4)
     void anAgentKilledMidCycleRecoversWhenItIsBack() throws Exception {
+        Files.writeString(config, configuration(""));
         AtomicBoolean writing = new AtomicBoolean(true);
         Thread writer = new Thread(() -> write(dir.resolve("vm1.img"), writing), "guest-writer");
         writer.start();
@@ -270,8 +282,7 @@ class SupervisorIT {
             agent.destroyForcibly(); // kill -9, mid-cycle
             assertTrue(agent.waitFor(10, TimeUnit.SECONDS));
             int before = (int) Files.readString(dir.resolve("agent.log")).lines().count();
-            ProcessBuilder builder = new ProcessBuilder(Cli.javaCommand("512m", "agent", "--socket", socket.toString(),
-                    "--config", config.toString())).redirectErrorStream(true)
+            ProcessBuilder builder = new ProcessBuilder(agentCommand()).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("agent.log").toFile()));
             builder.environment().remove("SSH_AUTH_SOCK");
             agent = builder.start();
@@ -300,6 +311,39 @@ class SupervisorIT {
         assertEquals(source, Images.sha256(dir.resolve("remote/vm1.img")));
         assertEquals("critical", health(awaitStatus("vm2 as before", s -> true), "vm2", refused),
                 "the catalog kept vm2's health across the restart");
+    }
+
+    @Test
+    @Order(5)
+    void aScheduledVerifyFindsDriftOnTheReplicasHostAndRepairsIt() throws Exception {
+        Images.create(dir.resolve("vm3.img"), 8 << 20, 3);
+        Files.createDirectories(dir.resolve("remote3"));
+        String dest = "ssh://" + System.getProperty("user.name") + "@127.0.0.1:" + network.port() + dir.resolve("remote3")
+                + "/";
+        Files.writeString(config, configuration("  vm3:\n    disks: [{source: " + dir.resolve("vm3.img") + "}]\n"
+                + "    targets: [{dest: " + dest + ", rpo: 1h, verify: 20s}]"));
+        assertEquals(0, client("reload").exit());
+        awaitStatus("vm3's first copy", s -> health(s, "vm3", dest).equals("ok"));
+        OpenSshServer.awaitReceiversEnded(dir.resolve("remote3"));
+        try (RandomAccessFile replica = new RandomAccessFile(dir.resolve("remote3/vm3.img").toFile(), "rw")) {
+            replica.seek(3 << 20);
+            replica.write(new byte[4096]); // a bad sector's worth of drift on the replica's host
+        }
+        awaitStatus("a verify cycle", s -> {
+            try {
+                return client("history", "vm3", "--json").out().contains("\"kind\":\"verify\"");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        String history = client("history", "vm3", "--json").out();
+        JsonNode verify = new ObjectMapper().readTree(history.lines().findFirst().orElseThrow());
+        assertEquals("verify", verify.get("kind").asText(), history);
+        assertEquals("ok", verify.get("result").asText(), history);
+        assertTrue(verify.get("scrub").get("drifted").asBoolean(), history);
+        assertTrue(verify.get("scrub").get("blocksRepaired").asLong() > 0, history);
+        OpenSshServer.awaitReceiversEnded(dir.resolve("remote3"));
+        assertEquals(Images.sha256(dir.resolve("vm3.img")), Images.sha256(dir.resolve("remote3/vm3.img")));
     }
 
     private static void write(Path image, AtomicBoolean writing) {
