@@ -29,18 +29,36 @@ public record Status(String generated, List<VmStatus> vms) {
             return "no VMs configured\n";
         }
         DateTimeFormatter clock = DateTimeFormatter.ofPattern("MM-dd HH:mm:ss").withZone(zone);
-        StringBuilder out = new StringBuilder(String.format("%-14s %-28s %-12s %-12s %-6s %-22s %s%n", "VM", "TARGET",
-                "HEALTH", "NEWEST", "RPO", "NOW/NEXT", "REASON"));
+        Instant at = Instant.parse(generated);
+        int vmWidth = 2;
+        int targetWidth = 6;
+        for (VmStatus vm : vms) {
+            vmWidth = Math.max(vmWidth, vm.name().length());
+            for (TargetStatus t : vm.targets()) {
+                targetWidth = Math.max(targetWidth, t.dest().length());
+            }
+        }
+        String row = "%-" + vmWidth + "s  %-" + targetWidth + "s  %-12s  %-9s  %-6s  %-22s  %s%n";
+        StringBuilder out = new StringBuilder(String.format(row, "VM", "TARGET", "HEALTH", "NEWEST", "RPO",
+                "NOW/NEXT", "REASON"));
         for (VmStatus vm : vms) {
             for (TargetStatus t : vm.targets()) {
                 String age = t.lastPointAgeSeconds() == null ? "none"
                         : Durations.format(Duration.ofSeconds(t.lastPointAgeSeconds())) + " ago";
-                String now = t.running() ? t.runningKind() + (t.percent() == null ? " for " + Durations.format(
-                        Duration.ofSeconds(t.runningSeconds())) : " " + Math.round(t.percent()) + "%" + (t.etaSeconds() == null
-                                ? "" : " ETA " + Durations.format(Duration.ofSeconds(t.etaSeconds())))) : t.nextStart() == null ? "-" : t.nextKind() + " " + clock.format(
-                                Instant.parse(t.nextStart()));
-                out.append(String.format("%-14s %-28s %-12s %-12s %-6s %-22s %s%n", vm.name(), t.dest(), t.health(),
-                        age, Durations.format(Duration.ofSeconds(t.rpoSeconds())), now, t.reason()));
+                String now;
+                if (t.running()) {
+                    now = t.runningKind() + (t.percent() == null ? " for " + Durations.format(Duration.ofSeconds(
+                            t.runningSeconds())) : " " + Math.round(t.percent()) + "%" + (t.etaSeconds() == null ? ""
+                                    : " ETA " + Durations.format(Duration.ofSeconds(t.etaSeconds()))));
+                } else if (t.nextStart() == null) {
+                    now = "-";
+                } else if (!Instant.parse(t.nextStart()).isAfter(at)) {
+                    now = t.nextKind() + " due, no slot free"; // max-parallel holds it
+                } else {
+                    now = t.nextKind() + " " + clock.format(Instant.parse(t.nextStart()));
+                }
+                out.append(String.format(row, vm.name(), t.dest(), t.health(), age,
+                        Durations.format(Duration.ofSeconds(t.rpoSeconds())), now, t.reason()));
             }
         }
         return out.toString();

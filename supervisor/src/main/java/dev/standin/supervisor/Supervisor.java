@@ -390,7 +390,8 @@ public final class Supervisor implements AutoCloseable {
                 Tracked t = targets.get(new Key(v.name(), target.dest()));
                 judge(new Key(v.name(), target.dest()), t, now);
                 worst = Health.worst(worst, t.health);
-                Planner.Next next = t.running ? null : t.forced ? new Planner.Next(now, Planner.Kind.SYNC, "standin run")
+                Planner.Next next = t.running || (paused.contains(v.name()) && !t.forced) ? null
+                        : t.forced ? new Planner.Next(now, Planner.Kind.SYNC, "standin run")
                         : config.planner().next(target.policy(), t.state, now, clock.getZone(), t.seed);
                 ts.add(new Status.TargetStatus(target.dest(), t.health.label(), t.reason,
                         target.policy().rpo().toSeconds(), t.state.lastPoint().map(Instant::toString).orElse(null),
