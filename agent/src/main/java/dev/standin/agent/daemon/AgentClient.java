@@ -27,7 +27,10 @@ import jdk.net.ExtendedSocketOptions;
  */
 public final class AgentClient {
 
-    /** The commands worth a warm JVM: the replication cycle, at both ends. */
+    /**
+     * The commands worth a warm JVM (the replication cycle, at both ends) and the supervisor's,
+     * which only the agent that runs it can answer.
+     */
     static final Set<String> FORWARDED_COMMANDS = Set.of("sync", "serve", "status", "run", "pause", "resume",
             "reload", "history");
 
