@@ -34,6 +34,9 @@ public final class AgentClient {
     static final Set<String> FORWARDED_COMMANDS = Set.of("sync", "serve", "status", "run", "pause", "resume",
             "reload", "history");
 
+    /** The supervisor's commands: only an agent can run them, so its refusal is always said. */
+    static final Set<String> AGENT_ONLY_COMMANDS = Set.of("status", "run", "pause", "resume", "reload", "history");
+
     /** How long an agent may take to accept or decline a command (it answers in milliseconds). */
     static final long ANSWER_TIMEOUT_MILLIS = 10_000;
 
@@ -87,7 +90,10 @@ public final class AgentClient {
         }
         if (answer == null || (answer.type() != AgentWire.ACCEPTED && answer.type() != AgentWire.ACCEPTED_PIPES)) {
             close(channel); // declined (another build, another ssh-agent...): nothing has run yet
-            if (answer != null && answer.type() == AgentWire.REFUSED && verbose(args)) {
+            if (answer != null && answer.type() == AgentWire.REFUSED && AGENT_ONLY_COMMANDS.contains(args[0])) {
+                System.err.println("standin: the agent at " + socket.get() + " declined this command: "
+                        + new String(answer.payload(), java.nio.charset.StandardCharsets.UTF_8));
+            } else if (answer != null && answer.type() == AgentWire.REFUSED && verbose(args)) {
                 System.err.println("standin: the agent at " + socket.get() + " declined this command ("
                         + new String(answer.payload(), java.nio.charset.StandardCharsets.UTF_8) + "); running it here");
             }

@@ -168,6 +168,9 @@ public final class AgentDaemon implements AutoCloseable {
         if (request.args().isEmpty() || !AgentClient.FORWARDED_COMMANDS.contains(request.args().get(0))) {
             return Optional.of("the agent runs only " + AgentClient.FORWARDED_COMMANDS);
         }
+        if (AgentClient.AGENT_ONLY_COMMANDS.contains(request.args().get(0))) {
+            return Optional.empty(); // the supervisor's: they use the agent's keys and files, not the client's
+        }
         // Like with like: the client's $HOME against this process's $HOME. user.home comes from
         // /etc/passwd, so comparing with it declined every command of a client whose $HOME is set
         // elsewhere, even when the agent was started with the same $HOME.
