@@ -244,6 +244,12 @@ public final class Supervisor implements AutoCloseable {
     }
 
     private synchronized void finished(Key key, Tracked t, Instant started, CycleResult result) {
+        if (closed) {
+            // Interrupted by the agent's stop: not the target's failure, and not to be retried with backoff
+            // after the restart; the replica is where a killed process leaves it, and the next cycle recovers it.
+            t.waiters.forEach(w -> w.complete(result));
+            return;
+        }
         Instant ended = clock.instant();
         boolean ok = result.outcome() == Outcome.OK;
         // The view is taken as the cycle starts: the point is of that instant.

@@ -168,6 +168,17 @@ class SupervisorTest {
     }
 
     @Test
+    void aCycleCutShortByTheAgentsStopIsNotCountedAsAFailure() throws Exception {
+        start("vms:\n" + vm("db", "5m"));
+        supervisor.step(clock.instant());
+        cycles.next();
+        supervisor.close(); // interrupts the held cycle
+        supervisor = null;
+        assertEquals(0, catalog.state("db", "/r/db/", clock.instant()).consecutiveFailures());
+        assertEquals(List.of(), catalog.history(Optional.empty(), Optional.empty(), 10));
+    }
+
+    @Test
     void aChangedTargetIsRetriedAtOnceAfterAPermanentFailure() throws Exception {
         start("vms:\n" + vm("db", "5m"));
         supervisor.step(clock.instant());
