@@ -325,6 +325,12 @@ class SupervisorIT {
         assertEquals(0, client("reload").exit());
         awaitStatus("vm3's first copy", s -> health(s, "vm3", dest).equals("ok"));
         OpenSshServer.awaitReceiversEnded(dir.resolve("remote3"));
+        // The receiver writes the replica's record after it has answered; the drift is made after that.
+        for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20); dev.standin.agent.replica.SignatureCache
+                .load(dir.resolve("remote3/vm3.img"), 4096).isEmpty(); ) {
+            assertTrue(System.nanoTime() < deadline, "no record beside the replica");
+            Thread.sleep(50);
+        }
         try (RandomAccessFile replica = new RandomAccessFile(dir.resolve("remote3/vm3.img").toFile(), "rw")) {
             replica.seek(3 << 20);
             replica.write(new byte[4096]); // a bad sector's worth of drift on the replica's host
