@@ -150,8 +150,7 @@ public final class Supervisor implements AutoCloseable {
             if (t.running) {
                 continue;
             }
-            t.next = t.forced ? new Planner.Next(now, Planner.Kind.SYNC, "standin run")
-                    : config.planner().next(t.target.policy(), t.state, now, clock.getZone(), t.seed);
+            t.next = next(t, now);
             if (paused.contains(t.vm.name()) && !t.forced) {
                 continue;
             }
@@ -171,6 +170,12 @@ public final class Supervisor implements AutoCloseable {
             running++;
         }
         return wake;
+    }
+
+    /** When and why {@code t}'s next cycle starts: now if 'standin run' asked, else as its policy says. */
+    private Planner.Next next(Tracked t, Instant now) {
+        return t.forced ? new Planner.Next(now, Planner.Kind.SYNC, "standin run")
+                : config.planner().next(t.target.policy(), t.state, now, clock.getZone(), t.seed);
     }
 
     private void judge(Key key, Tracked t, Instant now) {
@@ -396,9 +401,7 @@ public final class Supervisor implements AutoCloseable {
                 Tracked t = targets.get(new Key(v.name(), target.dest()));
                 judge(new Key(v.name(), target.dest()), t, now);
                 worst = Health.worst(worst, t.health);
-                Planner.Next next = t.running || (paused.contains(v.name()) && !t.forced) ? null
-                        : t.forced ? new Planner.Next(now, Planner.Kind.SYNC, "standin run")
-                        : config.planner().next(target.policy(), t.state, now, clock.getZone(), t.seed);
+                Planner.Next next = t.running || (paused.contains(v.name()) && !t.forced) ? null : next(t, now);
                 ts.add(new Status.TargetStatus(target.dest(), t.health.label(), t.reason,
                         target.policy().rpo().toSeconds(), t.state.lastPoint().map(Instant::toString).orElse(null),
                         t.state.lastPoint().map(p -> Duration.between(p, now).toSeconds()).orElse(null), t.running,

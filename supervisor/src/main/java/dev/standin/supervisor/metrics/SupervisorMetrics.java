@@ -47,7 +47,6 @@ public final class SupervisorMetrics {
 
     public void target(String vm, String target, Duration rpoValue) {
         rpo.labelValues(vm, target).set(rpoValue.toSeconds());
-        running.labelValues(vm, target).set(0);
     }
 
     public void health(String vm, String target, Health value) {
