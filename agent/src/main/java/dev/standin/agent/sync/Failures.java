@@ -11,6 +11,9 @@ import java.nio.file.NoSuchFileException;
 /** Turns what went wrong into the one-line error and exit status the user sees. */
 public final class Failures {
 
+    /** For the constructors that take a permanence: a retry of the same cycle, unchanged, cannot succeed. */
+    public static final boolean PERMANENT = true;
+
     private Failures() {}
 
     /** {@code side} is "source " or "destination ": who the I/O error belongs to. */
@@ -43,10 +46,17 @@ public final class Failures {
         }
         ExitStatus status = side.startsWith("source") ? ExitStatus.SOURCE : ExitStatus.DESTINATION;
         String what = reason(e);
-        if (what.contains("No space left")) {
-            status = ExitStatus.DESTINATION;
+        if (isFull(what)) {
+            // Retrying cannot help until somebody frees space: the supervisor alerts at once
+            // (critical) instead of retrying every few minutes into the same full disk.
+            return new StandinException(ExitStatus.DESTINATION, side + what, e, PERMANENT);
         }
         return new StandinException(status, side + what, e);
+    }
+
+    /** ENOSPC or EDQUOT, as the C library words them (and Java passes them on). */
+    private static boolean isFull(String reason) {
+        return reason.contains("No space left on device") || reason.contains("Disk quota exceeded");
     }
 
     /**

@@ -171,7 +171,8 @@ public final class ReplicaSession implements AutoCloseable {
         }
         if (needed > available) {
             throw new StandinException(ExitStatus.DESTINATION, "destination " + directory + " has " + available
-                    + " bytes available but the first copy needs up to " + needed + "; nothing was written");
+                    + " bytes available but the first copy needs up to " + needed + "; nothing was written", null,
+                    Failures.PERMANENT);
         }
     }
 

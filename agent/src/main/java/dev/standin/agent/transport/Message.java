@@ -286,9 +286,18 @@ public sealed interface Message {
         }
     }
 
-    /** Either way: the cycle failed; {@code exitStatus} is one of standin's documented exit codes. */
-    record Failure(int exitStatus, String message) implements Message {
+    /**
+     * Either way: the cycle failed; {@code exitStatus} is one of standin's documented exit codes,
+     * {@code permanent} whether the same cycle, run again unchanged, cannot succeed (a full disk,
+     * a refused path) so that the sender's supervisor does not retry it as if the network blinked.
+     */
+    record Failure(int exitStatus, boolean permanent, String message) implements Message {
         public static final byte TYPE = 9;
+
+        /** What a side sends for one of its own failures, the reason bounded and escaped for the wire. */
+        static Failure of(dev.standin.agent.StandinException failure, String reason) {
+            return new Failure(failure.status().code(), failure.isPermanent(), reason);
+        }
 
         @Override
         public byte type() {
@@ -298,11 +307,12 @@ public sealed interface Message {
         @Override
         public void write(DataOutputStream out) throws IOException {
             out.writeByte(exitStatus);
+            out.writeBoolean(permanent);
             writeString(out, message);
         }
 
         static Failure read(DataInputStream in) throws IOException {
-            return new Failure(in.readUnsignedByte(), readString(in));
+            return new Failure(in.readUnsignedByte(), readFlag(in, "Failure.permanent"), readString(in));
         }
     }
 

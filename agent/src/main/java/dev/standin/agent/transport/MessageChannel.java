@@ -148,7 +148,7 @@ public final class MessageChannel implements AutoCloseable {
     public <T extends Message> T expect(Class<T> type) throws IOException {
         Message m = receive();
         if (m instanceof Message.Failure f) {
-            throw new RemoteFailure(f.exitStatus(), f.message());
+            throw new RemoteFailure(f);
         }
         if (!type.isInstance(m)) {
             throw new ProtocolException("expected " + type.getSimpleName() + ", the peer sent "

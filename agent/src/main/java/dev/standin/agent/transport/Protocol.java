@@ -7,7 +7,7 @@ import java.util.List;
 /** The standin protocol's version and capabilities (docs/protocol.md), spoken by both ends. */
 final class Protocol {
 
-    static final int VERSION = 3;
+    static final int VERSION = 4;
 
     /**
      * When both Hellos list it, the sender derives the replica's new signatures from what it read

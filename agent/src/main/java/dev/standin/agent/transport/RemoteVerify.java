@@ -27,8 +27,7 @@ public final class RemoteVerify {
                 String json = channel.expect(Message.ScrubResult.class).json();
                 return Protocol.JSON.readValue(json, ScrubReport.class);
             } catch (RemoteFailure f) {
-                throw new StandinException(ExitStatus.of(f.exitStatus()), "receiver " + location.host() + ": "
-                        + f.getMessage(), f);
+                throw f.at(location.host());
             } catch (IOException e) {
                 String stderr = exec.stderr();
                 throw new StandinException(ExitStatus.DESTINATION, "verify on " + location.host() + ": " + e.getMessage()

@@ -70,7 +70,7 @@ public final class ReplicaServer {
         try {
             channel.sendPreamble();
             channel.send(Protocol.hello());
-            channel.send(new Message.Failure(failure.status().code(), failure.getMessage()));
+            channel.send(Message.Failure.of(failure, WireText.reason(failure.getMessage())));
         } catch (IOException ignored) {
             // the sender is gone already
         }
@@ -117,7 +117,7 @@ public final class ReplicaServer {
                     + (replicaName == null ? "" : " replica '" + WireText.quote(replicaName) + "'") + ": " + reason
                     + " (exit " + failure.status().code() + ")");
             try {
-                channel.send(new Message.Failure(failure.status().code(), reason));
+                channel.send(Message.Failure.of(failure, reason));
             } catch (IOException | RuntimeException ignored) {
                 // the sender is gone; the replica is at its last committed point whatever happened
             }

@@ -313,7 +313,7 @@ public final class SshDestination implements Destination {
                 committed = c;
                 break;
             } else if (m instanceof Message.Failure f) {
-                throw new RemoteFailure(f.exitStatus(), f.message());
+                throw new RemoteFailure(f);
             } else {
                 throw new ProtocolException("expected Committed, the receiver sent " + m.getClass().getSimpleName());
             }
@@ -370,8 +370,7 @@ public final class SshDestination implements Destination {
      */
     private StandinException explain(IOException e) {
         if (e instanceof RemoteFailure f) {
-            return new StandinException(ExitStatus.of(f.exitStatus()), "receiver " + location.host() + ": "
-                    + f.getMessage(), f);
+            return f.at(location.host());
         }
         SshConnection.Exec exec = serve.exec();
         if (e instanceof ProtocolException p && p.getMessage().contains("before saying anything")) {
@@ -385,8 +384,9 @@ public final class SshDestination implements Destination {
         try {
             Message m = serve.messages().receive();
             if (m instanceof Message.Failure f) {
-                return new StandinException(ExitStatus.of(f.exitStatus()), "receiver " + location.host() + ": "
-                        + f.message(), e);
+                StandinException failure = new RemoteFailure(f).at(location.host());
+                failure.addSuppressed(e);
+                return failure;
             }
         } catch (IOException | RuntimeException ignored) {
             // nothing more from the receiver

@@ -1,6 +1,8 @@
 package dev.standin.agent.sync;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.standin.agent.ExitStatus;
 import java.io.IOException;
@@ -44,5 +46,15 @@ class FailuresTest {
                 Failures.classify(new NoSuchFileException("/s.img"), "source ").getMessage());
         assertEquals(ExitStatus.DESTINATION,
                 Failures.classify(new IOException("No space left on device"), "source ").status());
+    }
+
+    @Test
+    void aFullDiskNeedsAPersonAndAnIoErrorMayPass() {
+        assertTrue(Failures.classify(new IOException("No space left on device"), "destination ").isPermanent());
+        assertTrue(Failures.classify(new FileSystemException("/q", null, "Disk quota exceeded"), "destination ")
+                .isPermanent());
+        assertFalse(Failures.classify(new IOException("Input/output error"), "destination ").isPermanent());
+        assertFalse(Failures.classify(new IOException("x", new ConnectException("Connection refused")), "destination ")
+                .isPermanent());
     }
 }

@@ -154,7 +154,8 @@ class MessageCodecProperties {
     }
 
     private static Arbitrary<Message> failure() {
-        return Combinators.combine(Arbitraries.integers().between(0, 255), text()).as(Message.Failure::new);
+        return Combinators.combine(Arbitraries.integers().between(0, 255), Arbitraries.of(true, false), text())
+                .as(Message.Failure::new);
     }
 
     private static Arbitrary<Message> verify() {

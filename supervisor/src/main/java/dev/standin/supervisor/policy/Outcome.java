@@ -6,7 +6,7 @@ public enum Outcome {
     OK,
     /** Failed for a reason that may pass (network cut, sshd down, lock held): retried with backoff. */
     TRANSIENT,
-    /** Failed for a reason a retry cannot fix (a changed or unknown host key, a refused key): slow retries only. */
+    /** Failed for a reason a retry cannot fix (a changed or unknown host key, a refused key, a full disk): slow retries only. */
     PERMANENT;
 
     public String label() {
