@@ -73,4 +73,20 @@ public final class Units {
             throw new IllegalArgumentException("'" + value + "' is not a size (e.g. 4096, 64K, 1M)");
         }
     }
+
+    /**
+     * An I/O timeout ({@code --timeout}, the {@code timeout} key): {@code 0} for none, a bare number
+     * of seconds as rsync reads its {@code --timeout}, or a duration ({@code 90s}, {@code 10m});
+     * at least {@link dev.standin.agent.transport.SshOptions#MIN_IO_TIMEOUT}.
+     */
+    public static java.time.Duration timeout(String value) {
+        java.time.Duration d = value.strip().matches("\\d+") ? java.time.Duration.ofSeconds(Long.parseLong(value.strip()))
+                : dev.standin.supervisor.policy.Durations.parse(value);
+        if (!d.isZero() && d.compareTo(dev.standin.agent.transport.SshOptions.MIN_IO_TIMEOUT) < 0) {
+            throw new IllegalArgumentException("a timeout of " + value + " is under the "
+                    + dev.standin.agent.transport.SshOptions.MIN_IO_TIMEOUT.toSeconds()
+                    + " s that the receiver's keep-alives need; write 0 for none");
+        }
+        return d;
+    }
 }

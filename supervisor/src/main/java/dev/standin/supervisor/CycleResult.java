@@ -2,6 +2,7 @@ package dev.standin.supervisor;
 
 import dev.standin.supervisor.catalog.Catalog;
 import dev.standin.supervisor.policy.Outcome;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -11,21 +12,24 @@ import java.util.Optional;
  * @param outcome ok, or failed with or without hope from a retry (the engine's classification)
  * @param firstCopy the cycle made the replica
  * @param tracking how changed blocks were found (e.g. {@code dirty-bitmap}, {@code scan})
+ * @param points the recovery point each disk committed, in the VM's disk order (empty unless ok)
  * @param error the failure in words, one line
  * @param needsResync the replica differs from its record and was not repaired
  * @param scrub what a verify cycle found
  */
 public record CycleResult(Outcome outcome, boolean firstCopy, long bytesRead, long bytesSent, Optional<String> tracking,
-        Optional<String> error, boolean needsResync, Optional<Catalog.Scrub> scrub) {
+        List<Long> points, Optional<String> error, boolean needsResync, Optional<Catalog.Scrub> scrub) {
 
     public CycleResult {
         Objects.requireNonNull(outcome);
         Objects.requireNonNull(tracking);
+        points = List.copyOf(points);
         Objects.requireNonNull(error);
         Objects.requireNonNull(scrub);
     }
 
     public static CycleResult failed(Outcome outcome, String error) {
-        return new CycleResult(outcome, false, 0, 0, Optional.empty(), Optional.of(error), false, Optional.empty());
+        return new CycleResult(outcome, false, 0, 0, Optional.empty(), List.of(), Optional.of(error), false,
+                Optional.empty());
     }
 }

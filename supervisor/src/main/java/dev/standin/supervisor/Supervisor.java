@@ -271,7 +271,7 @@ public final class Supervisor implements AutoCloseable {
         }
         try {
             catalog.record(new Catalog.Cycle(key.vm(), key.dest(), record, result.bytesRead(), result.bytesSent(),
-                    result.tracking(), Optional.empty(), result.scrub()));
+                    result.tracking(), result.points(), result.scrub()));
         } catch (CatalogException e) {
             log.error(e.getMessage());
         }

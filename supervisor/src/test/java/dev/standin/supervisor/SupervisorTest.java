@@ -260,7 +260,7 @@ class SupervisorTest {
             started.add(held);
             try {
                 Outcome o = held.outcome.get();
-                return o == Outcome.OK ? new CycleResult(o, false, 10, 5, Optional.empty(), Optional.empty(), false,
+                return o == Outcome.OK ? new CycleResult(o, false, 10, 5, Optional.empty(), List.of(1L), Optional.empty(), false,
                         Optional.empty()) : CycleResult.failed(o, "no luck");
             } catch (java.util.concurrent.ExecutionException e) {
                 throw new IllegalStateException(e);

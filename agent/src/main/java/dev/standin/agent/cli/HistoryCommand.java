@@ -60,8 +60,8 @@ final class HistoryCommand implements Callable<Integer> {
         DateTimeFormatter clock = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(ZoneId.systemDefault());
         ObjectMapper mapper = new ObjectMapper();
         if (!json) {
-            out.printf("%-19s %-12s %-28s %-6s %-9s %-9s %10s %10s %-12s %s%n", "STARTED", "VM", "TARGET", "KIND",
-                    "TOOK", "RESULT", "READ", "SENT", "TRACKING", "ERROR");
+            out.printf("%-19s %-12s %-28s %-6s %-9s %-9s %10s %10s %-12s %-7s %s%n", "STARTED", "VM", "TARGET", "KIND",
+                    "TOOK", "RESULT", "READ", "SENT", "TRACKING", "POINT", "ERROR");
         }
         for (Catalog.Row row : rows) {
             Catalog.Cycle c = row.cycle();
@@ -79,6 +79,7 @@ final class HistoryCommand implements Callable<Integer> {
                 o.put("bytesRead", c.bytesRead());
                 o.put("bytesSent", c.bytesSent());
                 o.put("tracking", c.tracking().orElse(null));
+                o.put("points", c.points());
                 o.put("pointTime", r.pointTime().map(Instant::toString).orElse(null));
                 o.put("error", r.error().orElse(null));
                 c.scrub().ifPresent(s -> o.put("scrub", Map.of("blocksChecked", s.blocksChecked(),
@@ -89,10 +90,12 @@ final class HistoryCommand implements Callable<Integer> {
                     throw new StandinException(ExitStatus.ERROR, "cannot write JSON: " + e.getMessage(), e);
                 }
             } else {
-                out.printf("%-19s %-12s %-28s %-6s %-9s %-9s %10s %10s %-12s %s%n", clock.format(r.started()), c.vm(),
+                out.printf("%-19s %-12s %-28s %-6s %-9s %-9s %10s %10s %-12s %-7s %s%n", clock.format(r.started()), c.vm(),
                         c.target(), r.kind(), Durations.format(r.duration().plusMillis(500).withNanos(0)),
                         r.outcome().label() + (r.firstCopy() ? "*" : ""), StatsReport.bytes(c.bytesRead()),
-                        StatsReport.bytes(c.bytesSent()), c.tracking().orElse("-"), r.error().orElse(""));
+                        StatsReport.bytes(c.bytesSent()), c.tracking().orElse("-"), c.points().isEmpty() ? "-"
+                        : c.points().stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(",")),
+                        r.error().orElse(""));
             }
         }
         out.flush();

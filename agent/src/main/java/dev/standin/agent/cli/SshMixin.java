@@ -26,11 +26,17 @@ final class SshMixin {
             description = "How to start standin on the remote host, like rsync's --rsync-path (default: ${DEFAULT-VALUE}).")
     private String remoteStandin;
 
+    @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "10m", converter = TimeoutConverter.class,
+            description = "Abandon a cycle when nothing has moved for this long: no data either way, no reading of the "
+                    + "source, no keep-alive from a receiver at work (a hung receiver or a dead disk); seconds as "
+                    + "rsync's --timeout, or 90s, 10m; 0 for never (default: ${DEFAULT-VALUE}).")
+    private java.time.Duration timeout;
+
     SshOptions options(long bytesPerSecond, Invocation invocation) {
         SshOptions defaults = SshOptions.defaults();
         Optional<Path> config = sshConfig == null ? defaults.sshConfig()
                 : sshConfig.equals("none") ? Optional.empty() : Optional.of(invocation.resolve(sshConfig));
         return new SshOptions(Optional.ofNullable(identity), knownHosts != null ? knownHosts : defaults.knownHosts(),
-                config, remoteStandin, defaults.connectTimeoutMillis(), bytesPerSecond);
+                config, remoteStandin, defaults.connectTimeoutMillis(), bytesPerSecond, timeout);
     }
 }

@@ -283,7 +283,8 @@ public final class Replication {
                     : SshDestination.connecting(location, ssh, cycleOptions.stateDirectory(), request.scrub(),
                             progress, remote.warmChannels());
             try (destination) {
-                SyncStats stats = new Cycle(cycleOptions, Reading.of(cycleOptions), progress).run(destination, tracking);
+                SyncStats stats = new Cycle(cycleOptions, Reading.of(cycleOptions), destination.progress())
+                        .run(destination, tracking);
                 scrubReport = destination.scrubReport();
                 return stats;
             }

@@ -85,6 +85,7 @@ public final class TargetCycles implements CycleRunner {
                         return Optional.of("a number of points, 0 or more, not " + value);
                     }
                 }
+                case "timeout" -> Units.timeout(value);
                 case "bwlimit" -> {
                     if (!value.equals("0")) {
                         Units.rate(value);
@@ -151,7 +152,8 @@ public final class TargetCycles implements CycleRunner {
                 : Optional.of(Path.of(c))).orElse(defaults.sshConfig());
         return new SshOptions(s.option("identity").map(Path::of),
                 s.option("known-hosts").map(Path::of).orElse(defaults.knownHosts()), config,
-                s.option("remote-standin").orElse(defaults.remoteStandin()), defaults.connectTimeoutMillis(), rate);
+                s.option("remote-standin").orElse(defaults.remoteStandin()), defaults.connectTimeoutMillis(), rate,
+                s.option("timeout").map(Units::timeout).orElse(defaults.ioTimeout()));
     }
 
     /** All disks committed: ok. Else the first failure's kind, permanent if any disk's is. */
@@ -160,6 +162,7 @@ public final class TargetCycles implements CycleRunner {
         long sent = 0;
         boolean firstCopy = false;
         Optional<String> tracking = Optional.empty();
+        List<Long> points = new ArrayList<>();
         List<String> errors = new ArrayList<>();
         boolean permanent = false;
         boolean drifted = false;
@@ -172,6 +175,7 @@ public final class TargetCycles implements CycleRunner {
                 read += st.bytesRead();
                 sent += st.wireBytes();
                 firstCopy |= st.firstCopy();
+                points.add(st.point());
                 if (tracking.isEmpty() && st.tracking() != null) {
                     tracking = Optional.of(st.tracking().toString());
                 }
@@ -193,9 +197,9 @@ public final class TargetCycles implements CycleRunner {
         Optional<Catalog.Scrub> scrub = scrubbed ? Optional.of(new Catalog.Scrub(checked, repaired, drifted))
                 : Optional.empty();
         if (errors.isEmpty()) {
-            return new CycleResult(Outcome.OK, firstCopy, read, sent, tracking, Optional.empty(), false, scrub);
+            return new CycleResult(Outcome.OK, firstCopy, read, sent, tracking, points, Optional.empty(), false, scrub);
         }
         return new CycleResult(permanent ? Outcome.PERMANENT : Outcome.TRANSIENT, firstCopy, read, sent, tracking,
-                Optional.of(String.join("; ", errors)), drifted, scrub);
+                List.of(), Optional.of(String.join("; ", errors)), drifted, scrub);
     }
 }

@@ -79,7 +79,7 @@ public final class Cycle {
                     m.literalBytes(), committed.wireBytes(), replica.codec().wireName(),
                     replica.firstCopy() || basis.source().isFirstCopyStaging(), options.dryRun(),
                     replica.resuming() ? CycleRecovery.RESUMED : replica.recovery(), ImageDigest.hex(sent.digest()),
-                    scan.description(), (System.nanoTime() - started) / 1e9, basis.pointsLost());
+                    scan.description(), (System.nanoTime() - started) / 1e9, committed.pointId(), basis.pointsLost());
         } catch (IOException e) {
             throw Failures.classify(e, "source ");
         } finally {

@@ -9,7 +9,8 @@ package dev.standin.agent.sync;
  * JSON each is the string its type names.
  * {@code pointsDropped} lists the recovery points the cycle dropped (in a dry run: would drop)
  * because the replica no longer held its newest point (docs/points-format.md, "A replica changed
- * outside standin").
+ * outside standin"). {@code point} is the recovery point the cycle committed (0: none, as in a
+ * dry run or with {@code --keep-points 0}).
  */
 public record SyncStats(
         String source,
@@ -34,6 +35,7 @@ public record SyncStats(
         String digest,
         ScanMethod tracking,
         double seconds,
+        long point,
         java.util.List<Long> pointsDropped) {
 
     public SyncStats {

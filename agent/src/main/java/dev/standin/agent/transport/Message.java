@@ -366,6 +366,29 @@ public sealed interface Message {
         }
     }
 
+    /**
+     * Receiver → sender, while the receiver works a long time without another message to send
+     * (signing or scrubbing the replica, committing): it is alive and advancing.
+     * {@code progress} grows with the work done; the sender's {@code --timeout} counts it as data.
+     */
+    record KeepAlive(long progress) implements Message {
+        public static final byte TYPE = 12;
+
+        @Override
+        public byte type() {
+            return TYPE;
+        }
+
+        @Override
+        public void write(DataOutputStream out) throws IOException {
+            out.writeLong(progress);
+        }
+
+        static KeepAlive read(DataInputStream in) throws IOException {
+            return new KeepAlive(in.readLong());
+        }
+    }
+
     static Message read(byte type, DataInputStream in) throws IOException {
         return switch (type) {
             case Hello.TYPE -> Hello.read(in);
@@ -379,6 +402,7 @@ public sealed interface Message {
             case Failure.TYPE -> Failure.read(in);
             case Verify.TYPE -> Verify.read(in);
             case ScrubResult.TYPE -> ScrubResult.read(in);
+            case KeepAlive.TYPE -> KeepAlive.read(in);
             default -> throw new ProtocolException("unknown message type " + type);
         };
     }

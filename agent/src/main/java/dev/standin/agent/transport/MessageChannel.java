@@ -31,6 +31,7 @@ public final class MessageChannel implements AutoCloseable {
     private final InputStream in;
     private final OutputStream out;
     private final DataInputStream dataIn;
+    private volatile long keepAlives;
 
     public MessageChannel(InputStream in, OutputStream out) {
         this.in = new BufferedInputStream(in, 1 << 16);
@@ -75,7 +76,8 @@ public final class MessageChannel implements AutoCloseable {
                 : "the peer does not speak the standin protocol; it said: \"" + text + "\"");
     }
 
-    public void send(Message message) throws IOException {
+    /** Synchronized: a receiver's {@link Heartbeat} sends from its own thread between the cycle's messages. */
+    public synchronized void send(Message message) throws IOException {
         ByteArrayOutputStream payload = new ByteArrayOutputStream();
         message.write(new DataOutputStream(payload));
         if (payload.size() > MAX_PAYLOAD) {
@@ -96,8 +98,25 @@ public final class MessageChannel implements AutoCloseable {
         return receiveOrEnd().orElseThrow(() -> new EOFException("the peer closed the connection"));
     }
 
-    /** The next message, or empty if the peer closed the stream where a message would start. */
+    /** KeepAlives received so far; they are never returned by {@link #receive}. */
+    public long keepAlives() {
+        return keepAlives;
+    }
+
+    /** The next message, or empty if the peer closed the stream where a message would start; KeepAlives are counted and skipped. */
     public Optional<Message> receiveOrEnd() throws IOException {
+        while (true) {
+            Optional<Message> next = receiveAny();
+            if (next.isPresent() && next.get() instanceof Message.KeepAlive) {
+                keepAlives++;
+                continue;
+            }
+            return next;
+        }
+    }
+
+    /** The next message of any type, KeepAlives included. */
+    Optional<Message> receiveAny() throws IOException {
         byte[] head = new byte[5];
         int first = dataIn.read();
         if (first < 0) {

@@ -8,7 +8,6 @@ import dev.standin.agent.sync.LocalDestination;
 import dev.standin.agent.sync.Progress;
 import dev.standin.agent.sync.Reading;
 import dev.standin.agent.sync.ReplicaSession;
-import dev.standin.agent.sync.ReplicaSigner;
 import dev.standin.agent.sync.SyncOptions;
 import dev.standin.agent.verify.Scrub;
 import dev.standin.agent.verify.ScrubOptions;
@@ -98,7 +97,7 @@ public final class ReplicaServer {
             Message request = next.get();
             replicaName = request instanceof Message.Open o ? o.path() : request instanceof Message.Verify v ? v.path() : null;
             if (request instanceof Message.Verify verify) {
-                ScrubReport report = scrub().scrub(root.resolve(verify.path()));
+                ScrubReport report = scrub(Progress.NONE).scrub(root.resolve(verify.path()));
                 channel.send(new Message.ScrubResult(Protocol.JSON.writeValueAsString(report)));
                 return ExitStatus.OK.code();
             }
@@ -144,11 +143,11 @@ public final class ReplicaServer {
     private void cycle(MessageChannel channel, Message.Open open, Path destination, boolean senderSigns)
             throws IOException, StandinException {
         AtomicReference<ScrubReport> scrubbed = new AtomicReference<>();
-        Optional<ReplicaSigner> scrubber = open.scrub()
-                ? Optional.of(scrub().signerFor(destination, scrubbed::set)) : Optional.empty();
         int keep = open.keepPoints() >= 0 ? open.keepPoints() : SyncOptions.DEFAULT_KEEP_POINTS;
-        try (LocalDestination replica = new LocalDestination(destination, stateDirectory,
-                Reading.receiving(threads, io), Progress.NONE, scrubber)) {
+        try (Heartbeat heartbeat = Heartbeat.start(channel, Heartbeat.INTERVAL);
+                LocalDestination replica = new LocalDestination(destination, stateDirectory,
+                        Reading.receiving(threads, io), heartbeat, open.scrub()
+                                ? Optional.of(scrub(heartbeat).signerFor(destination, scrubbed::set)) : Optional.empty())) {
             // The codec is the sender's choice, named in the stream's header; this end reads any it lists.
             Destination.Replica opened = replica.open(new Destination.Opening(open.sourceLength(),
                     open.sourceAllocated(), open.blockSize(), open.dryRun(), keep, Compression.NONE));
@@ -193,6 +192,7 @@ public final class ReplicaServer {
             if (!senderSigns) {
                 SignatureTransfer.sendChanges(channel, basis.signatures(), committed.signatures());
             }
+            heartbeat.close();
             channel.send(new Message.Committed(committed.digest(), committed.pointId()));
             // After the answer: the sender need not wait for a file that only saves the next cycle a
             // read. The next cycle's Open waits for this session's lock (DestinationLock.PATIENCE).
@@ -200,8 +200,8 @@ public final class ReplicaServer {
         }
     }
 
-    private Scrub scrub() {
-        return new Scrub(ScrubOptions.defaults().withThreads(threads).withStateDirectory(stateDirectory), Progress.NONE);
+    private Scrub scrub(Progress progress) {
+        return new Scrub(ScrubOptions.defaults().withThreads(threads).withStateDirectory(stateDirectory), progress);
     }
 
     private static void drain(InputStream in) throws IOException {

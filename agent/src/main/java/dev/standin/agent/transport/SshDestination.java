@@ -42,13 +42,14 @@ public final class SshDestination implements Destination {
     private final SshOptions ssh;
     private final Path stateDirectory;
     private final boolean scrub;
-    private final Progress progress;
+    private final StallWatchdog progress;
     private final Optional<SshConnection> shared;
     private final Optional<WarmChannels> warmChannels;
 
     private SshConnection ownConnection;
     private WarmChannels.Warm warm;
-    private ServeChannel serve;
+    /** Volatile: the watchdog reads its counts from its own thread. */
+    private volatile ServeChannel serve;
     private Message.Hello hello;
     private Opening opening;
     private Replica replica;
@@ -67,7 +68,7 @@ public final class SshDestination implements Destination {
         this.ssh = ssh;
         this.stateDirectory = stateDirectory;
         this.scrub = scrub;
-        this.progress = progress;
+        this.progress = new StallWatchdog(progress, ssh.ioTimeout(), this::movement);
         this.shared = shared;
         this.warmChannels = warmChannels;
     }
@@ -96,6 +97,29 @@ public final class SshDestination implements Destination {
         return location.toString();
     }
 
+    /**
+     * The cycle's progress, to be reported here: reading the source counts as movement for
+     * {@code --timeout} ({@link StallWatchdog}), and goes on to the progress this was made with.
+     */
+    public Progress progress() {
+        return progress;
+    }
+
+    /** Grows whenever anything crosses the channel, keep-alives included; -1 while connecting. */
+    private long movement() {
+        ServeChannel channel = serve;
+        return channel == null ? -1
+                : channel.received().count() + channel.sent().count() + channel.messages().keepAlives();
+    }
+
+    /** Cuts the channel of a cycle that stood still for the timeout: blocked reads and writes fail, {@link #explain} says why. */
+    private void abandon() {
+        ServeChannel channel = serve;
+        if (channel != null) {
+            channel.close();
+        }
+    }
+
     /** What the receiver's scrub found, after a cycle with {@code scrub}; empty before, or for a first copy. */
     public Optional<ScrubReport> scrubReport() {
         return Optional.ofNullable(scrubReport);
@@ -117,6 +141,7 @@ public final class SshDestination implements Destination {
             if (waiting.isPresent()) {
                 warm = waiting.get();
                 serve = warm.channel();
+                progress.start(this::abandon);
                 try {
                     return talk(() -> openOn(warm.channel().hello(), true));
                 } catch (StaleChannelFailure e) {
@@ -129,6 +154,7 @@ public final class SshDestination implements Destination {
         }
         SshConnection connection = shared.isPresent() ? shared.get() : (ownConnection = SshConnection.open(location, ssh));
         serve = ServeChannel.open(connection, serveCommand(), ssh);
+        progress.start(this::abandon);
         return talk(() -> openOn(serve.greet(), false));
     }
 
@@ -369,6 +395,13 @@ public final class SshDestination implements Destination {
      * prefer its Failure message, then its stderr, then the local error.
      */
     private StandinException explain(IOException e) {
+        if (progress.stalled()) {
+            return new StandinException(ExitStatus.DESTINATION, "nothing moved to or from " + location.host() + " for "
+                    + progress.timeout().toSeconds() + " s (--timeout): the receiver is hung or its disk stopped "
+                    + "answering" + (deltaDelivered ? "; whether the replica is at the new point or its previous one is "
+                            + "unknown, and the next cycle settles it" : "; the replica stays at its last committed point"),
+                    e);
+        }
         if (e instanceof RemoteFailure f) {
             return f.at(location.host());
         }
@@ -435,6 +468,7 @@ public final class SshDestination implements Destination {
      */
     @Override
     public void close() {
+        progress.close();
         if (warm != null) {
             if (completed) {
                 warm.channel().close();

@@ -1,6 +1,7 @@
 package dev.standin.agent.transport;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -14,9 +15,18 @@ import java.util.Optional;
  * @param remoteStandin the command that starts standin on the remote host
  * @param connectTimeoutMillis how long to wait for the TCP connection and key exchange
  * @param bytesPerSecond the most a cycle sends per second (--bwlimit), 0 for no limit
+ * @param ioTimeout how long a cycle may go without data in either direction, its own reading of
+ *     the source, or the receiver's keep-alives before it is abandoned as hung (--timeout, rsync's
+ *     name); zero for never
  */
 public record SshOptions(Optional<Path> identity, Path knownHosts, Optional<Path> sshConfig, String remoteStandin,
-        int connectTimeoutMillis, long bytesPerSecond) {
+        int connectTimeoutMillis, long bytesPerSecond, Duration ioTimeout) {
+
+    /** Long enough for a receiver's commit of a large delta on slow disks, short enough to notice a hang within the hour. */
+    public static final Duration DEFAULT_IO_TIMEOUT = Duration.ofMinutes(10);
+
+    /** The receiver sends keep-alives every second while it works; a shorter timeout would be noise. */
+    public static final Duration MIN_IO_TIMEOUT = Duration.ofSeconds(5);
 
     public SshOptions {
         Objects.requireNonNull(identity, "identity");
@@ -24,6 +34,11 @@ public record SshOptions(Optional<Path> identity, Path knownHosts, Optional<Path
         Objects.requireNonNull(sshConfig, "sshConfig");
         if (bytesPerSecond < 0) {
             throw new IllegalArgumentException("bandwidth limit " + bytesPerSecond + " is negative");
+        }
+        Objects.requireNonNull(ioTimeout, "ioTimeout");
+        if (!ioTimeout.isZero() && ioTimeout.compareTo(MIN_IO_TIMEOUT) < 0) {
+            throw new IllegalArgumentException("timeout " + ioTimeout.toSeconds() + " s is under the "
+                    + MIN_IO_TIMEOUT.toSeconds() + " s the receiver's keep-alives need; 0 disables it");
         }
         if (remoteStandin.isBlank()) {
             throw new IllegalArgumentException("remote standin command is empty");
@@ -34,12 +49,12 @@ public record SshOptions(Optional<Path> identity, Path knownHosts, Optional<Path
     public static SshOptions defaults() {
         Path ssh = Path.of(System.getProperty("user.home"), ".ssh");
         return new SshOptions(Optional.empty(), ssh.resolve("known_hosts"), Optional.of(ssh.resolve("config")),
-                "standin", 20_000, 0);
+                "standin", 20_000, 0, DEFAULT_IO_TIMEOUT);
     }
 
     /** The same, with each of {@code parts} parallel cycles getting an equal share of the bandwidth limit. */
     public SshOptions sharedBy(int parts) {
         return new SshOptions(identity, knownHosts, sshConfig, remoteStandin, connectTimeoutMillis,
-                bytesPerSecond == 0 ? 0 : Math.max(1, bytesPerSecond / parts));
+                bytesPerSecond == 0 ? 0 : Math.max(1, bytesPerSecond / parts), ioTimeout);
     }
 }

@@ -131,7 +131,7 @@ class EsxiSyncIT {
     @Test
     void theShellQuotesArgumentsReportsFailuresAndTimesOut() throws Exception {
         SshOptions options = new SshOptions(Optional.of(sshd.clientKey()), sshd.knownHosts(), Optional.of(sshConfig),
-                "standin", 10_000, 0);
+                "standin", 10_000, 0, SshOptions.DEFAULT_IO_TIMEOUT);
         Path odd = Files.writeString(dir.resolve("a file with 'quotes' and $dollars"), "content\n");
         try (RemoteShell shell = SshRemoteShell.connector(options).connect("esx1")) {
             RemoteShell.Result echoed = shell.run(List.of("printf", "%s|", "two words", "it's", "$HOME"), Duration.ofSeconds(10));

@@ -76,7 +76,7 @@ class MessageCodecProperties {
     @Provide
     Arbitrary<Message> messages() {
         return Arbitraries.oneOf(hello(), open(), ready(), begin(), chunk(), signaturesBegin(), signaturesEnd(),
-                committed(), failure(), verify(), scrubResult());
+                committed(), failure(), verify(), scrubResult(), keepAlive());
     }
 
     @Provide
@@ -153,6 +153,10 @@ class MessageCodecProperties {
                 Arbitraries.longs().greaterOrEqual(0)).as(Message.Committed::new);
     }
 
+    private static Arbitrary<Message> keepAlive() {
+        return Arbitraries.longs().map(Message.KeepAlive::new);
+    }
+
     private static Arbitrary<Message> failure() {
         return Combinators.combine(Arbitraries.integers().between(0, 255), Arbitraries.of(true, false), text())
                 .as(Message.Failure::new);
@@ -173,6 +177,6 @@ class MessageCodecProperties {
     }
 
     private static Optional<Message> decode(byte[] frame) throws IOException {
-        return new MessageChannel(new ByteArrayInputStream(frame), OutputStream.nullOutputStream()).receiveOrEnd();
+        return new MessageChannel(new ByteArrayInputStream(frame), OutputStream.nullOutputStream()).receiveAny();
     }
 }

@@ -82,6 +82,25 @@ class RemoteVerifyIT {
         assertEquals(0, run("verify", null, url).exit());
     }
 
+    /** As the supervisor's scheduled verify runs: the scrub and the repair in one cycle, the drift counted. */
+    @Test
+    void aRepairCycleCountsTheDriftItRepairs() throws Exception {
+        Path source = Images.create(dir.resolve("vm.img"), 8 << 20, 3);
+        Path replica = dir.resolve("replica.img");
+        String url = sshd.url(replica);
+        assertEquals(0, run("sync", source, url).exit());
+        OpenSshServer.awaitReceiversEnded(dir);
+        try (RandomAccessFile f = new RandomAccessFile(replica.toFile(), "rw")) {
+            f.seek(3 << 20);
+            f.write(new byte[4096]);
+        }
+        Cli.Result repaired = run("verify", null, url, "--against", source.toString());
+        assertEquals(0, repaired.exit(), repaired.err());
+        JsonNode scrub = repaired.json().get("scrub");
+        assertEquals(1, scrub.get("blocksDrifted").asLong(), repaired.out());
+        assertEquals(Images.sha256(source), Images.sha256(replica));
+    }
+
     @Test
     void verifyingAMissingReplicaWritesNothing() throws Exception {
         Path source = Images.create(dir.resolve("vm.img"), 1 << 20, 2);

@@ -37,7 +37,7 @@ class SshDestinationContractIT extends DestinationContract {
     @Override
     protected Destination destination(Path replica, Path state) {
         SshOptions ssh = new SshOptions(Optional.of(sshd.clientKey()), sshd.knownHosts(), Optional.empty(),
-                sshd.launcher().toString(), 20_000, 0);
+                sshd.launcher().toString(), 20_000, 0, SshOptions.DEFAULT_IO_TIMEOUT);
         RemoteLocation location = RemoteLocation.parse(sshd.url(replica)).orElseThrow();
         return SshDestination.connecting(location, ssh, state, false, Progress.NONE, Optional.empty());
     }

@@ -67,7 +67,7 @@ class WarmChannelsIT {
                 + "echo \"$$ $?\" >> '" + exits + "'\n");
         Files.setPosixFilePermissions(launcher, PosixFilePermissions.fromString("rwxr-xr-x"));
         ssh = new SshOptions(Optional.of(sshd.clientKey()), sshd.knownHosts(), Optional.empty(), launcher.toString(),
-                20_000, 0);
+                20_000, 0, SshOptions.DEFAULT_IO_TIMEOUT);
     }
 
     /** Every receiver a test started has ended before its directory is deleted. */
@@ -184,7 +184,7 @@ class WarmChannelsIT {
             RemoteLocation location = RemoteLocation.parse(sshd.url(replica)).orElseThrow();
             String command = ssh.remoteStandin() + " serve --root " + Shell.quote(location.directory());
             SshOptions limited = new SshOptions(ssh.identity(), ssh.knownHosts(), ssh.sshConfig(), ssh.remoteStandin(),
-                    ssh.connectTimeoutMillis(), 10 << 20);
+                    ssh.connectTimeoutMillis(), 10 << 20, ssh.ioTimeout());
             assertEquals(Optional.empty(), warm.take(new WarmChannels.Key(location, limited, command)),
                     "a channel rate-limited otherwise is not this cycle's");
             try (WarmChannels.Warm same = warm.take(new WarmChannels.Key(location, ssh, command)).orElseThrow()) {

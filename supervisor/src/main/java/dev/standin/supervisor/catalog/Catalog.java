@@ -29,7 +29,7 @@ import java.util.Optional;
 public final class Catalog implements AutoCloseable {
 
     /** The schema's version (PRAGMA user_version); each entry of MIGRATIONS takes it one step. */
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
 
     private static final List<List<String>> MIGRATIONS = List.of(List.of(
         "CREATE TABLE cycles (id INTEGER PRIMARY KEY, vm TEXT NOT NULL, target TEXT NOT NULL, kind TEXT NOT NULL,"
@@ -41,7 +41,11 @@ public final class Catalog implements AutoCloseable {
                 + " at INTEGER NOT NULL, health TEXT NOT NULL, previous TEXT NOT NULL, reason TEXT NOT NULL)",
         "CREATE TABLE scrubs (cycle_id INTEGER PRIMARY KEY REFERENCES cycles (id) ON DELETE CASCADE,"
                 + " blocks_checked INTEGER NOT NULL, blocks_repaired INTEGER NOT NULL, drifted INTEGER NOT NULL)",
-        "CREATE TABLE paused (vm TEXT PRIMARY KEY, at INTEGER NOT NULL)"));
+        "CREATE TABLE paused (vm TEXT PRIMARY KEY, at INTEGER NOT NULL)"),
+        // 2: a VM of several disks commits one point per disk; their ids, in disk order.
+        List.of("ALTER TABLE cycles ADD COLUMN points TEXT",
+                "UPDATE cycles SET points = CAST(point_id AS TEXT) WHERE point_id IS NOT NULL",
+                "ALTER TABLE cycles DROP COLUMN point_id"));
 
     private final Connection db;
     private final Path file;
@@ -99,7 +103,12 @@ public final class Catalog implements AutoCloseable {
 
     /** One finished cycle of {@code vm}'s {@code target}, with what it moved. */
     public record Cycle(String vm, String target, CycleRecord record, long bytesRead, long bytesSent,
-            Optional<String> tracking, Optional<Long> pointId, Optional<Scrub> scrub) { }
+            Optional<String> tracking, List<Long> points, Optional<Scrub> scrub) {
+
+        public Cycle {
+            points = List.copyOf(points);
+        }
+    }
 
     public record Scrub(long blocksChecked, long blocksRepaired, boolean drifted) { }
 
@@ -111,7 +120,7 @@ public final class Catalog implements AutoCloseable {
             db.setAutoCommit(false);
             long id;
             try (PreparedStatement p = db.prepareStatement("INSERT INTO cycles (vm, target, kind, started, ended, result,"
-                    + " first_copy, bytes_read, bytes_sent, tracking, point_id, point_time, error, needs_resync)"
+                    + " first_copy, bytes_read, bytes_sent, tracking, points, point_time, error, needs_resync)"
                     + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", Statement.RETURN_GENERATED_KEYS)) {
                 CycleRecord r = c.record();
                 p.setString(1, c.vm());
@@ -124,11 +133,8 @@ public final class Catalog implements AutoCloseable {
                 p.setLong(8, c.bytesRead());
                 p.setLong(9, c.bytesSent());
                 setOptional(p, 10, c.tracking().orElse(null));
-                if (c.pointId().isPresent()) {
-                    p.setLong(11, c.pointId().get());
-                } else {
-                    p.setNull(11, Types.INTEGER);
-                }
+                setOptional(p, 11, c.points().isEmpty() ? null
+                        : c.points().stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(",")));
                 if (r.pointTime().isPresent()) {
                     p.setLong(12, r.pointTime().get().toEpochMilli());
                 } else {
@@ -301,8 +307,9 @@ public final class Catalog implements AutoCloseable {
     private static Row row(ResultSet r) throws SQLException {
         long pointTime = r.getLong("point_time");
         Optional<Instant> point = r.wasNull() ? Optional.empty() : Optional.of(Instant.ofEpochMilli(pointTime));
-        long pointId = r.getLong("point_id");
-        Optional<Long> id = r.wasNull() ? Optional.empty() : Optional.of(pointId);
+        String ids = r.getString("points");
+        List<Long> points = ids == null || ids.isEmpty() ? List.of()
+                : java.util.Arrays.stream(ids.split(",")).map(Long::valueOf).toList();
         CycleRecord record = new CycleRecord(r.getString("kind"), Instant.ofEpochMilli(r.getLong("started")),
                 Instant.ofEpochMilli(r.getLong("ended")), Outcome.valueOf(r.getString("result").toUpperCase(
                         java.util.Locale.ROOT)), r.getInt("first_copy") != 0, point,
@@ -311,7 +318,7 @@ public final class Catalog implements AutoCloseable {
         Optional<Scrub> scrub = r.wasNull() ? Optional.empty()
                 : Optional.of(new Scrub(checked, r.getLong("blocks_repaired"), r.getInt("drifted") != 0));
         return new Row(r.getLong("id"), new Cycle(r.getString("vm"), r.getString("target"), record,
-                r.getLong("bytes_read"), r.getLong("bytes_sent"), Optional.ofNullable(r.getString("tracking")), id,
+                r.getLong("bytes_read"), r.getLong("bytes_sent"), Optional.ofNullable(r.getString("tracking")), points,
                 scrub));
     }
 

@@ -79,7 +79,7 @@ public record SupervisorConfig(String file, Path stateDir, Optional<HostPort> me
     public record SyncSettings(Map<String, String> options, Optional<Bandwidth> bwlimit) {
 
         public static final List<String> KEYS = List.of("identity", "known-hosts", "ssh-config", "remote-standin",
-                "compress", "block-size", "threads", "keep-points");
+                "compress", "block-size", "threads", "keep-points", "timeout");
 
         public SyncSettings {
             options = Map.copyOf(options);

@@ -30,7 +30,7 @@ class CatalogTest {
         boolean ok = outcome == Outcome.OK;
         return new Catalog.Cycle("db01", target, new CycleRecord("sync", started, started.plusSeconds(30), outcome,
                 false, ok ? Optional.of(started) : Optional.empty(), ok ? Optional.empty() : Optional.of("cut"), false),
-                1 << 20, 4096, Optional.of("dirty-bitmap"), Optional.empty(), Optional.empty());
+                1 << 20, 4096, Optional.of("dirty-bitmap"), ok ? List.of(3L, 9L) : List.of(), Optional.empty());
     }
 
     @Test
@@ -46,6 +46,8 @@ class CatalogTest {
             assertEquals(4, rows.size());
             assertEquals(T0.plusSeconds(400), rows.get(0).cycle().record().started());
             assertEquals(Optional.of("dirty-bitmap"), rows.get(0).cycle().tracking());
+            assertEquals(List.of(), rows.get(0).cycle().points());
+            assertEquals(List.of(3L, 9L), rows.get(3).cycle().points());
             assertEquals(2, c.history(Optional.empty(), Optional.of(T0.plusSeconds(335)), 10).size());
             TargetState state = c.state("db01", "/r/", T0.plusSeconds(500));
             assertEquals(Optional.of(T0), state.lastPoint());
@@ -92,7 +94,41 @@ class CatalogTest {
             s.execute("PRAGMA user_version = " + (Catalog.VERSION + 1));
         }
         CatalogException e = assertThrows(CatalogException.class, () -> Catalog.open(dir));
-        assertTrue(e.getMessage().contains("has schema version 2, newer than this standin's 1"), e.getMessage());
+        assertTrue(e.getMessage().contains("has schema version 3, newer than this standin's 2"), e.getMessage());
+    }
+
+    /** A catalog the first release wrote (schema 1, one point id a cycle) keeps its history across the upgrade. */
+    @Test
+    void aVersionOneCatalogIsMigratedWithItsRows() throws Exception {
+        try (var db = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("catalog.db"));
+                var s = db.createStatement()) {
+            s.execute("CREATE TABLE cycles (id INTEGER PRIMARY KEY, vm TEXT NOT NULL, target TEXT NOT NULL,"
+                    + " kind TEXT NOT NULL, started INTEGER NOT NULL, ended INTEGER NOT NULL, result TEXT NOT NULL,"
+                    + " first_copy INTEGER NOT NULL, bytes_read INTEGER NOT NULL, bytes_sent INTEGER NOT NULL,"
+                    + " tracking TEXT, point_id INTEGER, point_time INTEGER, error TEXT, needs_resync INTEGER NOT NULL)");
+            s.execute("CREATE INDEX cycles_by_target ON cycles (vm, target, id)");
+            s.execute("CREATE TABLE health_changes (id INTEGER PRIMARY KEY, vm TEXT NOT NULL, target TEXT NOT NULL,"
+                    + " at INTEGER NOT NULL, health TEXT NOT NULL, previous TEXT NOT NULL, reason TEXT NOT NULL)");
+            s.execute("CREATE TABLE scrubs (cycle_id INTEGER PRIMARY KEY REFERENCES cycles (id) ON DELETE CASCADE,"
+                    + " blocks_checked INTEGER NOT NULL, blocks_repaired INTEGER NOT NULL, drifted INTEGER NOT NULL)");
+            s.execute("CREATE TABLE paused (vm TEXT PRIMARY KEY, at INTEGER NOT NULL)");
+            s.execute("INSERT INTO cycles VALUES (1, 'db01', '/r/', 'sync', " + T0.toEpochMilli() + ", "
+                    + T0.plusSeconds(30).toEpochMilli() + ", 'ok', 1, 100, 50, 'none', 7, " + T0.toEpochMilli()
+                    + ", NULL, 0)");
+            s.execute("INSERT INTO cycles VALUES (2, 'db01', '/r/', 'sync', " + T0.plusSeconds(60).toEpochMilli()
+                    + ", " + T0.plusSeconds(70).toEpochMilli() + ", 'transient', 0, 0, 0, NULL, NULL, NULL, 'cut', 0)");
+            s.execute("PRAGMA user_version = 1");
+        }
+        try (Catalog c = Catalog.open(dir)) {
+            List<Catalog.Row> rows = c.history(Optional.empty(), Optional.empty(), 10);
+            assertEquals(List.of(), rows.get(0).cycle().points());
+            assertEquals(List.of(7L), rows.get(1).cycle().points());
+            assertEquals(Optional.of(T0), c.state("db01", "/r/", T0.plusSeconds(100)).lastPoint());
+        }
+        try (var db = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("catalog.db"));
+                var s = db.createStatement(); var r = s.executeQuery("PRAGMA user_version")) {
+            assertEquals(Catalog.VERSION, r.getInt(1));
+        }
     }
 
     @Test
