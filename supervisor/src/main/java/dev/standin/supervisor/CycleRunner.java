@@ -21,4 +21,14 @@ public interface CycleRunner {
      */
     CycleResult run(Vm vm, Target target, Planner.Kind kind, String bwlimit, CycleProgress progress)
             throws InterruptedException;
+
+    /**
+     * Once, before the first cycle is scheduled: brings back to a committed state what a killed
+     * agent left on this host for {@code vms} (the views its snapshot hooks held, the journals of
+     * replicas on this host). One line per thing done or refused, for the log; what cannot be
+     * recovered here is met again, and reported, by the target's first cycle.
+     */
+    default java.util.List<String> recover(java.util.List<Vm> vms) {
+        return java.util.List.of();
+    }
 }

@@ -106,8 +106,12 @@ public final class Supervisor implements AutoCloseable {
         apply(config);
     }
 
-    /** Starts scheduling. */
+    /** Recovers what a killed agent left ({@link CycleRunner#recover}), then starts scheduling. */
     public synchronized void start() {
+        List<Vm> vms = targets.values().stream().map(t -> t.vm).distinct().toList();
+        for (String line : runner.recover(vms)) {
+            log.info("start-up: " + line);
+        }
         scheduler = new Thread(this::schedule, "standin-scheduler");
         scheduler.start();
     }

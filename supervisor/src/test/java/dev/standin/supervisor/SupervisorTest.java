@@ -75,6 +75,16 @@ class SupervisorTest {
     }
 
     @Test
+    void startUpRecoveryComesBeforeTheFirstCycle() throws Exception {
+        start("vms:\n" + vm("db", "5m") + vm("web", "1h"));
+        supervisor.start();
+        HeldCycles.Held first = cycles.started.poll(30, TimeUnit.SECONDS);
+        assertEquals("recover [db, web]", cycles.events.get(0), cycles.events.toString());
+        assertEquals("run " + first.vm, cycles.events.get(1), cycles.events.toString());
+        assertTrue(log.toString().contains("<6>start-up: db: the interrupted cycle's journal was replayed"), log.toString());
+    }
+
+    @Test
     void maxParallelHoldsTheRestAndTheTightestRpoGoesFirst() throws Exception {
         start("max-parallel: 1\nvms:\n" + vm("loose", "1h") + vm("tight", "5m"));
         supervisor.step(clock.instant()); // both need a first copy: the first in the file starts
@@ -248,10 +258,18 @@ class SupervisorTest {
 
         private final BlockingQueue<Held> started = new LinkedBlockingQueue<>();
         private final List<Held> all = new ArrayList<>();
+        final List<String> events = java.util.Collections.synchronizedList(new ArrayList<>());
+
+        @Override
+        public List<String> recover(List<SupervisorConfig.Vm> vms) {
+            events.add("recover " + vms.stream().map(SupervisorConfig.Vm::name).toList());
+            return List.of("db: the interrupted cycle's journal was replayed");
+        }
 
         @Override
         public CycleResult run(SupervisorConfig.Vm vm, SupervisorConfig.Target target, Planner.Kind kind,
                 String bwlimit, CycleProgress progress) throws InterruptedException {
+            events.add("run " + vm.name());
             Held held = new Held(vm.name());
             held.progress = progress;
             synchronized (all) {

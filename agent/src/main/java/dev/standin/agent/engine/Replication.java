@@ -4,11 +4,13 @@ import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
 import dev.standin.agent.image.DiskImage;
 import dev.standin.agent.sync.Cycle;
+import dev.standin.agent.sync.CycleRecovery;
 import dev.standin.agent.sync.Destination;
 import dev.standin.agent.sync.Failures;
 import dev.standin.agent.sync.LocalDestination;
 import dev.standin.agent.sync.Progress;
 import dev.standin.agent.sync.Reading;
+import dev.standin.agent.sync.ReplicaSession;
 import dev.standin.agent.sync.SyncOptions;
 import dev.standin.agent.sync.SyncStats;
 import dev.standin.agent.transport.SshConnection;
@@ -86,6 +88,44 @@ public final class Replication {
         } finally {
             views.releaseUnused();
         }
+    }
+
+    /**
+     * What every cycle does first, without the cycle, for an agent that starts after a crash:
+     * releases the views of snapshots whose process is gone, and brings each local replica of
+     * {@code request} to its last committed point (a committed journal replayed, an uncommitted
+     * one discarded, an interrupted first copy kept to resume). A replica on another host is that
+     * host's to recover (by its receiver at the next cycle). One line per thing done or refused.
+     */
+    public List<String> recover(CycleRequest request) {
+        List<String> lines = new ArrayList<>();
+        SyncOptions first = request.disks().get(0).options();
+        try {
+            lines.addAll(SnapshotCycle.releaseStale(first, hookHosts));
+        } catch (StandinException e) {
+            lines.add(e.getMessage());
+        }
+        if (request.remote().isPresent()) {
+            return lines;
+        }
+        for (CycleRequest.Disk disk : request.disks()) {
+            java.nio.file.Path replica = disk.options().destination();
+            java.nio.file.Path directory = replica.toAbsolutePath().getParent();
+            if (directory == null || !java.nio.file.Files.isDirectory(directory)) {
+                continue; // nothing was ever written there
+            }
+            try (ReplicaSession session = ReplicaSession.open(replica, disk.options().stateDirectory(),
+                    Reading.of(disk.options()).io())) {
+                CycleRecovery found = CycleRecovery.of(session.recovery());
+                if (found != CycleRecovery.NONE) {
+                    lines.add(replica + ": the interrupted cycle's journal was " + found.text() + (found
+                            == CycleRecovery.HELD ? " to resume" : "") + "; the replica is at its last committed point");
+                }
+            } catch (StandinException e) {
+                lines.add(replica + ": " + e.getMessage());
+            }
+        }
+        return lines;
     }
 
     /** Each disk's snapshot, or why its group's could not be taken. Keyed by identity: two disks may be equal. */

@@ -63,18 +63,28 @@ final class SnapshotCycle {
             throw new StandinException(ExitStatus.USAGE, "--snapshot " + spec + " views " + hook.disks() + " disk(s), and "
                     + disks.size() + " SOURCE(s) were given; name one drive per SOURCE, in the same order");
         }
-        try {
-            List<String> released = hooks.releaseStale();
-            released.forEach(notices);
-        } catch (IOException e) {
-            throw new StandinException(ExitStatus.SNAPSHOT, "cannot read snapshot records in " + first.stateDirectory()
-                    + ": " + e.getMessage(), e);
-        }
+        releaseStale(hooks, first).forEach(notices);
         progress.phase("taking " + spec.kind() + " snapshot", 0);
         try {
             return hook.takeAll(disks.stream().map(SyncOptions::source).toList(), replicaKeys);
         } catch (SnapshotException e) {
             throw failure(spec, e.getMessage(), e);
+        }
+    }
+
+    /** Releases the views of snapshots recorded in {@code options}' state directory by processes that are gone. */
+    static List<String> releaseStale(SyncOptions options, Optional<RemoteShell.Connector> ssh) throws StandinException {
+        HookContext context = HookContext.of(options.stateDirectory(), options.useNative() ? NativeIo.tryLoad()
+                : Optional.empty());
+        return releaseStale(new SnapshotHooks(context, ssh), options);
+    }
+
+    private static List<String> releaseStale(SnapshotHooks hooks, SyncOptions options) throws StandinException {
+        try {
+            return hooks.releaseStale();
+        } catch (IOException e) {
+            throw new StandinException(ExitStatus.SNAPSHOT, "cannot read snapshot records in " + options.stateDirectory()
+                    + ": " + e.getMessage(), e);
         }
     }
 

@@ -106,9 +106,41 @@ public final class TargetCycles implements CycleRunner {
     @Override
     public CycleResult run(Vm vm, Target target, Planner.Kind kind, String bwlimit, CycleProgress progress)
             throws InterruptedException {
+        long rate = bwlimit.equals("0") ? 0 : Units.rate(bwlimit);
+        SshOptions ssh = ssh(target.settings(), rate);
+        Replication engine = new Replication(new Progress() {
+            @Override
+            public void phase(String name, long total) {
+                progress.phase(name, total);
+            }
+
+            @Override
+            public void done(long bytes) {
+                progress.done(bytes);
+            }
+        }, notices, Optional.of(SshRemoteShell.connector(ssh)));
+        List<DiskOutcome> outcomes = engine.run(request(vm, target, kind == Planner.Kind.VERIFY, rate, ssh));
+        return result(outcomes);
+    }
+
+    @Override
+    public List<String> recover(List<Vm> vms) {
+        List<String> lines = new ArrayList<>();
+        for (Vm vm : vms) {
+            for (Target target : vm.targets()) {
+                SshOptions ssh = ssh(target.settings(), 0);
+                new Replication(Progress.NONE, notices, Optional.of(SshRemoteShell.connector(ssh)))
+                        .recover(request(vm, target, false, 0, ssh))
+                        .forEach(line -> lines.add(vm.name() + " " + target.dest() + ": " + line));
+            }
+        }
+        return lines;
+    }
+
+    /** The request {@code standin sync} would make for {@code vm}'s disks to {@code target}. */
+    private CycleRequest request(Vm vm, Target target, boolean scrub, long rate, SshOptions ssh) {
         SyncSettings s = target.settings();
         Optional<RemoteLocation> remote = RemoteLocation.parse(target.dest());
-        long rate = bwlimit.equals("0") ? 0 : Units.rate(bwlimit);
         List<CycleRequest.Disk> disks = new ArrayList<>();
         for (Disk disk : vm.disks()) {
             String name = Path.of(disk.source()).getFileName().toString();
@@ -124,22 +156,9 @@ public final class TargetCycles implements CycleRunner {
             s.option("keep-points").ifPresent(k -> options.keepPoints(Integer.parseInt(k)));
             disks.add(new CycleRequest.Disk(options.build(), disk.snapshot().map(SnapshotSpec::parse)));
         }
-        SshOptions ssh = ssh(s, rate);
         Optional<CycleRequest.Remote> host = remote.map(r -> new CycleRequest.Remote(r, ssh,
                 disks.size() == 1 ? warmChannels : Optional.empty()));
-        Replication engine = new Replication(new Progress() {
-            @Override
-            public void phase(String name, long total) {
-                progress.phase(name, total);
-            }
-
-            @Override
-            public void done(long bytes) {
-                progress.done(bytes);
-            }
-        }, notices, Optional.of(SshRemoteShell.connector(ssh)));
-        List<DiskOutcome> outcomes = engine.run(new CycleRequest(disks, host, kind == Planner.Kind.VERIFY));
-        return result(outcomes);
+        return new CycleRequest(disks, host, scrub);
     }
 
     private static String directory(String path) {

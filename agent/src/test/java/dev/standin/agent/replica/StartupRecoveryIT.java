@@ -1,0 +1,79 @@
+package dev.standin.agent.replica;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.standin.agent.Images;
+import dev.standin.agent.supervise.TargetCycles;
+import dev.standin.supervisor.config.ConfigReader;
+import dev.standin.supervisor.config.SupervisorConfig;
+import java.io.StringReader;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * An agent killed between a commit record and the end of its replay left a local replica that
+ * is a mix of two points; the supervisor's start-up pass replays it before any cycle is scheduled,
+ * so the replica is the committed point again without waiting for the target's next cycle.
+ */
+class StartupRecoveryIT {
+
+    private static final int B = 4096;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aCommittedJournalIsReplayedAtStartUp() throws Exception {
+        Path source = Images.create(dir.resolve("db01.img"), 64 * B, 1);
+        Path replicas = Files.createDirectories(dir.resolve("replicas"));
+        Path replica = replicas.resolve("db01.img");
+        Files.copy(source, replica);
+        Path state = dir.resolve("state");
+        Path expected = dir.resolve("expected.img");
+        Files.copy(replica, expected, StandardCopyOption.REPLACE_EXISTING);
+        // The cycle wrote and committed its journal; the replay was cut after its first block.
+        SplittableRandom random = new SplittableRandom(2);
+        try (Journal.Writer w = new Journal.Writer(Journal.pathFor(replica, false, state), B, 64 * B, 64 * B,
+                new byte[32]); FileChannel exp = FileChannel.open(expected, StandardOpenOption.WRITE);
+                FileChannel rep = FileChannel.open(replica, StandardOpenOption.WRITE)) {
+            for (int block : new int[] {3, 9, 40}) {
+                byte[] data = new byte[B];
+                random.nextBytes(data);
+                w.data(block, ByteBuffer.wrap(data));
+                exp.write(ByteBuffer.wrap(data), (long) block * B);
+                if (block == 3) {
+                    rep.write(ByteBuffer.wrap(data), (long) block * B);
+                }
+            }
+            w.commit(new byte[32]);
+        }
+        assertTrue(!Images.sha256(replica).equals(Images.sha256(expected)), "a mix of two points");
+
+        SupervisorConfig config = ConfigReader.read(new StringReader(String.join("\n",
+                "state-dir: " + state,
+                "vms:",
+                "  db01:",
+                "    disks: [{source: " + source + "}]",
+                "    targets:",
+                "      - {dest: " + replicas + "/, rpo: 5m}",
+                "      - {dest: ssh://dr1.invalid/srv/replicas/, rpo: 1h}", "")), "standin.yaml", TargetCycles.CHECK);
+        List<String> lines = new TargetCycles(state, line -> { }, Optional.empty()).recover(config.vms());
+
+        assertEquals(List.of("db01 " + replicas + "/: " + replica + ": the interrupted cycle's journal was replayed; "
+                + "the replica is at its last committed point"), lines, "the remote target is its host's to recover");
+        assertEquals(Images.sha256(expected), Images.sha256(replica));
+        assertTrue(Files.notExists(Journal.pathFor(replica, false, state)));
+        assertEquals(List.of(), new TargetCycles(state, line -> { }, Optional.empty()).recover(config.vms()),
+                "nothing left the second time");
+    }
+}
