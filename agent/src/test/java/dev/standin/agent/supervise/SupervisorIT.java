@@ -324,19 +324,18 @@ class SupervisorIT {
         Files.createDirectories(dir.resolve("remote3"));
         String dest = "ssh://" + System.getProperty("user.name") + "@127.0.0.1:" + network.port() + dir.resolve("remote3")
                 + "/";
+        // No verify yet: the drift must be on the replica before the first scheduled verify.
         Files.writeString(config, configuration("  vm3:\n    disks: [{source: " + dir.resolve("vm3.img") + "}]\n"
-                + "    targets: [{dest: " + dest + ", rpo: 1h, verify: 20s}]"));
+                + "    targets: [{dest: " + dest + ", rpo: 1h}]"));
         assertEquals(0, client("reload").exit());
         awaitStatus("vm3's first copy", s -> health(s, "vm3", dest).equals("ok"));
         OpenSshServer.awaitReceiversEnded(dir.resolve("remote3"));
         // The receiver writes the replica's record after it has answered; the drift is made after that.
         // Its identity need not match (the drift changes it anyway): the scrub compares content.
         Path record = dev.standin.agent.replica.SignatureCache.pathFor(dir.resolve("remote3/vm3.img"));
-        for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); !Files.exists(record); Thread.sleep(20)) {
+        for (long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30); !Files.exists(record); Thread.sleep(20)) {
             assertTrue(System.nanoTime() < deadline, "no record beside the replica");
         }
-        assertEquals(0, client("history", "vm3", "--json").out().lines().filter(l -> l.contains("\"kind\":\"verify\""))
-                .count(), "the drift is made before the first verify");
         try (RandomAccessFile replica = new RandomAccessFile(dir.resolve("remote3/vm3.img").toFile(), "rw")) {
             byte[] block = new byte[4096];
             replica.seek(3 << 20);
@@ -347,6 +346,9 @@ class SupervisorIT {
             replica.seek(3 << 20);
             replica.write(block);
         }
+        Files.writeString(config, configuration("  vm3:\n    disks: [{source: " + dir.resolve("vm3.img") + "}]\n"
+                + "    targets: [{dest: " + dest + ", rpo: 1h, verify: 20s}]"));
+        assertEquals(0, client("reload").exit());
         awaitStatus("a verify cycle", s -> {
             try {
                 return client("history", "vm3", "--json").out().contains("\"kind\":\"verify\"");
@@ -416,7 +418,9 @@ class SupervisorIT {
             Files.delete(ballast); // the operator frees space
             Cli.Result run = client("run", "vm4", "--wait");
             assertEquals(0, run.exit(), run.err());
-            awaitStatus("vm4 ok again", s -> health(s, "vm4", dest).equals("ok"));
+            // Warning, not ok: 1 of the last hour's 3 cycles failed (over the 20 % rule).
+            JsonNode back = awaitStatus("vm4 no longer critical", s -> !health(s, "vm4", dest).equals("critical"));
+            assertEquals("warning", health(back, "vm4", dest), target(back, "vm4", dest).toString());
             assertEquals(Images.sha256(source), Images.sha256(mount.resolve("vm4.img")));
         } finally {
             // After a success the agent keeps a greeted receiver for the next cycle (a warm channel,
