@@ -24,11 +24,12 @@ public interface CycleRunner {
 
     /**
      * Once, before the first cycle is scheduled: brings back to a committed state what a killed
-     * agent left on this host for {@code vms} (the views its snapshot hooks held, the journals of
-     * replicas on this host). One line per thing done or refused, for the log; what cannot be
-     * recovered here is met again, and reported, by the target's first cycle.
+     * agent or a crashed host left here: for {@code vms}, the views their snapshot hooks held and
+     * their replicas on this host; under {@code replicaRoots}, the replicas other hosts send here.
+     * One line per thing done or refused, for the log; what cannot be recovered here is met
+     * again, and reported, by the next cycle.
      */
-    default java.util.List<String> recover(java.util.List<Vm> vms) {
+    default java.util.List<String> recover(java.util.List<Vm> vms, java.util.List<java.nio.file.Path> replicaRoots) {
         return java.util.List.of();
     }
 }

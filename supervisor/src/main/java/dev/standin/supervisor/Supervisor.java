@@ -109,7 +109,7 @@ public final class Supervisor implements AutoCloseable {
     /** Recovers what a killed agent left ({@link CycleRunner#recover}), then starts scheduling. */
     public synchronized void start() {
         List<Vm> vms = targets.values().stream().map(t -> t.vm).distinct().toList();
-        for (String line : runner.recover(vms)) {
+        for (String line : runner.recover(vms, config.replicaRoots())) {
             log.info("start-up: " + line);
         }
         scheduler = new Thread(this::schedule, "standin-scheduler");

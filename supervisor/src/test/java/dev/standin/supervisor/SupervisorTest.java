@@ -261,7 +261,7 @@ class SupervisorTest {
         final List<String> events = java.util.Collections.synchronizedList(new ArrayList<>());
 
         @Override
-        public List<String> recover(List<SupervisorConfig.Vm> vms) {
+        public List<String> recover(List<SupervisorConfig.Vm> vms, List<Path> replicaRoots) {
             events.add("recover " + vms.stream().map(SupervisorConfig.Vm::name).toList());
             return List.of("db: the interrupted cycle's journal was replayed");
         }

@@ -19,12 +19,15 @@ import dev.standin.agent.transport.SshOptions;
 import dev.standin.agent.verify.Scrub;
 import dev.standin.agent.verify.ScrubOptions;
 import dev.standin.agent.verify.ScrubReport;
+import dev.standin.nativeio.NativeIo;
 import dev.standin.snapshot.RemoteShell;
 import dev.standin.snapshot.Snapshot;
 import dev.standin.snapshot.SnapshotException;
 import dev.standin.snapshot.SnapshotSpec;
 import dev.standin.snapshot.Tracking;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
@@ -38,6 +41,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.Consumer;
+import java.util.stream.Stream;
 
 /**
  * The one entry point of a replication cycle: the command line, the resident agent and the
@@ -109,23 +113,54 @@ public final class Replication {
             return lines;
         }
         for (CycleRequest.Disk disk : request.disks()) {
-            java.nio.file.Path replica = disk.options().destination();
-            java.nio.file.Path directory = replica.toAbsolutePath().getParent();
-            if (directory == null || !java.nio.file.Files.isDirectory(directory)) {
-                continue; // nothing was ever written there
-            }
-            try (ReplicaSession session = ReplicaSession.open(replica, disk.options().stateDirectory(),
-                    Reading.of(disk.options()).io())) {
-                CycleRecovery found = CycleRecovery.of(session.recovery());
-                if (found != CycleRecovery.NONE) {
-                    lines.add(replica + ": the interrupted cycle's journal was " + found.text() + (found
-                            == CycleRecovery.HELD ? " to resume" : "") + "; the replica is at its last committed point");
-                }
-            } catch (StandinException e) {
-                lines.add(replica + ": " + e.getMessage());
+            Path replica = disk.options().destination();
+            Path directory = replica.toAbsolutePath().getParent();
+            if (directory != null && Files.isDirectory(directory)) { // else nothing was ever written there
+                recoverReplica(replica, disk.options().stateDirectory(), Reading.of(disk.options()).io())
+                        .ifPresent(lines::add);
             }
         }
         return lines;
+    }
+
+    /**
+     * Brings every replica under {@code root} that an interrupted cycle left a journal beside to
+     * its last committed point, as the next cycle would: what a replica host's agent does when it
+     * starts, so that its replicas are consistent before anyone reads them. One line per replica.
+     */
+    public static List<String> recoverReplicas(Path root, Path stateDirectory) {
+        List<String> lines = new ArrayList<>();
+        List<Path> journals;
+        try (Stream<Path> files = Files.walk(root)) {
+            journals = files.filter(p -> p.getFileName().toString().startsWith(".")
+                    && p.getFileName().toString().endsWith(JOURNAL_SUFFIX) && Files.isRegularFile(p)).toList();
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return List.of("replica root " + root + ": " + Failures.reason(e));
+        }
+        Optional<NativeIo> io = NativeIo.tryLoad();
+        for (Path journal : journals) {
+            String name = journal.getFileName().toString();
+            Path replica = journal.resolveSibling(name.substring(1, name.length() - JOURNAL_SUFFIX.length()));
+            recoverReplica(replica, stateDirectory, io).ifPresent(lines::add);
+        }
+        return lines;
+    }
+
+    private static final String JOURNAL_SUFFIX = ".standin-journal";
+
+    /** Locks {@code replica} and recovers it, as a cycle's first step does; what was done, if anything. */
+    private static Optional<String> recoverReplica(Path replica, Path stateDirectory,
+            Optional<NativeIo> io) {
+        try (ReplicaSession session = ReplicaSession.open(replica, stateDirectory, io)) {
+            CycleRecovery found = CycleRecovery.of(session.recovery());
+            if (found == CycleRecovery.NONE) {
+                return Optional.empty();
+            }
+            return Optional.of(replica + ": the interrupted cycle's journal was " + found.text()
+                    + (found == CycleRecovery.HELD ? " to resume" : "") + "; the replica is at its last committed point");
+        } catch (StandinException e) {
+            return Optional.of(replica + ": " + e.getMessage());
+        }
     }
 
     /** Each disk's snapshot, or why its group's could not be taken. Keyed by identity: two disks may be equal. */

@@ -124,8 +124,11 @@ public final class TargetCycles implements CycleRunner {
     }
 
     @Override
-    public List<String> recover(List<Vm> vms) {
+    public List<String> recover(List<Vm> vms, List<Path> replicaRoots) {
         List<String> lines = new ArrayList<>();
+        for (Path root : replicaRoots) {
+            lines.addAll(Replication.recoverReplicas(root, stateDir));
+        }
         for (Vm vm : vms) {
             for (Target target : vm.targets()) {
                 SshOptions ssh = ssh(target.settings(), 0);

@@ -32,14 +32,13 @@ class StartupRecoveryIT {
     @TempDir
     Path dir;
 
-    @Test
-    void aCommittedJournalIsReplayedAtStartUp() throws Exception {
-        Path source = Images.create(dir.resolve("db01.img"), 64 * B, 1);
-        Path replicas = Files.createDirectories(dir.resolve("replicas"));
-        Path replica = replicas.resolve("db01.img");
+    /**
+     * {@code replica}, a copy of {@code source} left torn: its journal (3 blocks) committed, the
+     * replay cut after the first block. Returns the image the replica must become.
+     */
+    private Path tear(Path source, Path replica, Path state) throws Exception {
         Files.copy(source, replica);
-        Path state = dir.resolve("state");
-        Path expected = dir.resolve("expected.img");
+        Path expected = dir.resolve(replica.getFileName() + ".expected");
         Files.copy(replica, expected, StandardCopyOption.REPLACE_EXISTING);
         // The cycle wrote and committed its journal; the replay was cut after its first block.
         SplittableRandom random = new SplittableRandom(2);
@@ -58,6 +57,16 @@ class StartupRecoveryIT {
             w.commit(new byte[32]);
         }
         assertTrue(!Images.sha256(replica).equals(Images.sha256(expected)), "a mix of two points");
+        return expected;
+    }
+
+    @Test
+    void aCommittedJournalIsReplayedAtStartUp() throws Exception {
+        Path source = Images.create(dir.resolve("db01.img"), 64 * B, 1);
+        Path replicas = Files.createDirectories(dir.resolve("replicas"));
+        Path replica = replicas.resolve("db01.img");
+        Path state = dir.resolve("state");
+        Path expected = tear(source, replica, state);
 
         SupervisorConfig config = ConfigReader.read(new StringReader(String.join("\n",
                 "state-dir: " + state,
@@ -67,13 +76,39 @@ class StartupRecoveryIT {
                 "    targets:",
                 "      - {dest: " + replicas + "/, rpo: 5m}",
                 "      - {dest: ssh://dr1.invalid/srv/replicas/, rpo: 1h}", "")), "standin.yaml", TargetCycles.CHECK);
-        List<String> lines = new TargetCycles(state, line -> { }, Optional.empty()).recover(config.vms());
+        List<String> lines = new TargetCycles(state, line -> { }, Optional.empty()).recover(config.vms(),
+                config.replicaRoots());
 
         assertEquals(List.of("db01 " + replicas + "/: " + replica + ": the interrupted cycle's journal was replayed; "
                 + "the replica is at its last committed point"), lines, "the remote target is its host's to recover");
         assertEquals(Images.sha256(expected), Images.sha256(replica));
         assertTrue(Files.notExists(Journal.pathFor(replica, false, state)));
-        assertEquals(List.of(), new TargetCycles(state, line -> { }, Optional.empty()).recover(config.vms()),
+        assertEquals(List.of(), new TargetCycles(state, line -> { }, Optional.empty()).recover(config.vms(),
+                config.replicaRoots()),
                 "nothing left the second time");
+    }
+
+    /**
+     * A replica host that crashed mid-replay: its agent, told its replica roots, replays every
+     * committed journal under them when it starts, with no sender and no cycle.
+     */
+    @Test
+    void theReplicasOtherHostsSendAreReplayedAtStartUp() throws Exception {
+        Path source = Images.create(dir.resolve("vm.img"), 64 * B, 3);
+        Path root = Files.createDirectories(dir.resolve("srv/replicas"));
+        Path web = Files.createDirectories(root.resolve("web01")).resolve("vm.img");
+        Path db = Files.createDirectories(root.resolve("db02")).resolve("vm.img");
+        Path state = dir.resolve("state");
+        Path webExpected = tear(source, web, state);
+        Files.copy(source, db); // intact: nothing to do
+        SupervisorConfig config = ConfigReader.read(new StringReader(String.join("\n",
+                "state-dir: " + state,
+                "replica-roots: [" + root + "]", "")), "standin.yaml", TargetCycles.CHECK);
+        List<String> lines = new TargetCycles(state, line -> { }, Optional.empty()).recover(config.vms(),
+                config.replicaRoots());
+        assertEquals(List.of(web + ": the interrupted cycle's journal was replayed; the replica is at its last "
+                + "committed point"), lines);
+        assertEquals(Images.sha256(webExpected), Images.sha256(web));
+        assertEquals(Images.sha256(source), Images.sha256(db));
     }
 }

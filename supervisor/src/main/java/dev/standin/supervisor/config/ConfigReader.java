@@ -78,7 +78,8 @@ public final class ConfigReader {
 
     private SupervisorConfig config(YamlNode root) throws ConfigException {
         Fields top = fields(root, "the file", withSettings("state-dir", "metrics", "max-parallel", "on-health-change",
-                "on-health-change-timeout", "critical-after", "retry-first", "retry-max", "retry-permanent", "vms"));
+                "on-health-change-timeout", "critical-after", "retry-first", "retry-max", "retry-permanent", "replica-roots",
+                "vms"));
         Path stateDir = Path.of(top.text("state-dir").orElse("/var/lib/standin"));
         if (!stateDir.isAbsolute()) {
             throw error(top.line("state-dir"), "state-dir must be an absolute path, not " + stateDir);
@@ -101,6 +102,19 @@ public final class ConfigReader {
         }
         Planner planner = new Planner(backoff, top.duration("retry-permanent").orElse(defaults.permanentRetry()),
                 defaults.minimumGap());
+        List<Path> replicaRoots = new ArrayList<>();
+        if (top.has("replica-roots")) {
+            for (YamlNode r : sequence(top.required("replica-roots"), "replica-roots")) {
+                Path root = Path.of(scalar(r, "a replica root"));
+                if (!root.isAbsolute()) {
+                    throw error(r.line(), "a replica root is an absolute directory, not " + root);
+                }
+                if (replicaRoots.contains(root)) {
+                    throw error(r.line(), "replica root " + root + " is listed twice");
+                }
+                replicaRoots.add(root);
+            }
+        }
         SyncSettings settings = settings(top);
         List<Vm> vms = new ArrayList<>();
         Optional<YamlNode> vmsNode = top.node("vms");
@@ -113,7 +127,7 @@ public final class ConfigReader {
                 vms.add(vm(e.key(), e.value(), settings, criticalAfter));
             }
         }
-        return new SupervisorConfig(file, stateDir, metrics, maxParallel, hook, hookTimeout, planner, vms);
+        return new SupervisorConfig(file, stateDir, metrics, maxParallel, hook, hookTimeout, planner, replicaRoots, vms);
     }
 
     private Vm vm(String name, YamlNode node, SyncSettings parent, double criticalAfter) throws ConfigException {

@@ -21,11 +21,14 @@ import java.util.Optional;
  * @param onHealthChange a program run on every change of a target's health
  * @param hookTimeout how long that program may run
  * @param planner the retry waits in force ({@code retry-first}, {@code retry-max}, {@code retry-permanent})
+ * @param replicaRoots the directories this host's {@code standin serve} writes replicas under, for
+ *     other hosts: their journals are replayed when the agent starts, before anything else
  */
 public record SupervisorConfig(String file, Path stateDir, Optional<HostPort> metrics, int maxParallel,
-        Optional<String> onHealthChange, Duration hookTimeout, Planner planner, List<Vm> vms) {
+        Optional<String> onHealthChange, Duration hookTimeout, Planner planner, List<Path> replicaRoots, List<Vm> vms) {
 
     public SupervisorConfig {
+        replicaRoots = List.copyOf(replicaRoots);
         vms = List.copyOf(vms);
         Objects.requireNonNull(metrics);
         Objects.requireNonNull(onHealthChange);
@@ -34,7 +37,7 @@ public record SupervisorConfig(String file, Path stateDir, Optional<HostPort> me
     /** A config with no VMs: the agent only runs forwarded commands. */
     public static SupervisorConfig empty(String file) {
         return new SupervisorConfig(file, Path.of("/var/lib/standin"), Optional.empty(), 2, Optional.empty(),
-                Duration.ofSeconds(30), Planner.DEFAULT, List.of());
+                Duration.ofSeconds(30), Planner.DEFAULT, List.of(), List.of());
     }
 
     public Optional<Vm> vm(String name) {

@@ -113,6 +113,10 @@ class ConfigReaderTest {
                 + "    targets: [{dest: /r/, rpo: 10s}]\n").reason().contains("an RPO under 30s"));
         assertTrue(refused("metrics: localhost\n").reason().contains("metrics is HOST:PORT"));
         assertTrue(refused("vms: [\n").reason().startsWith("not valid YAML"));
+        assertTrue(refused("replica-roots: [srv/replicas]\n").reason()
+                .contains("a replica root is an absolute directory, not srv/replicas"));
+        assertTrue(refused("replica-roots: /srv/replicas\n").reason().contains("replica-roots must be a list"));
+        assertTrue(refused("replica-roots: [/srv/r, /srv/r]\n").reason().contains("listed twice"));
     }
 
     @Test
