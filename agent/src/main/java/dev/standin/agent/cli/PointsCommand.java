@@ -3,17 +3,22 @@ package dev.standin.agent.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
+import dev.standin.agent.replica.Journal;
 import dev.standin.agent.replica.Point;
 import dev.standin.agent.replica.PointStore;
+import dev.standin.agent.sync.DestinationLock;
 import dev.standin.nativeio.NativeIo;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -43,16 +48,39 @@ final class PointsCommand implements Callable<Integer> {
             description = "Where the points of block device replicas are kept (default: ${DEFAULT-VALUE}).")
     private Path stateDirectory;
 
+    /**
+     * A cycle killed after its commit record and before the end of its replay left the replica a
+     * mix of two points and its newest point pending: finish it first, as the next cycle would, so
+     * the list is of the replica as it is. A cycle running now holds the lock and finishes its own.
+     */
+    private void finishInterruptedCommit(PointStore store, Optional<NativeIo> io) throws IOException {
+        Path journal = Journal.pathFor(destination, store.blockDevice(), stateDirectory);
+        if (!Files.exists(journal)) {
+            return;
+        }
+        try (DestinationLock lock = DestinationLock.acquire(destination, Duration.ZERO)) {
+            Journal.Recovery done = Journal.recover(journal, destination, store.blockDevice(), io);
+            if (done == Journal.Recovery.REPLAYED) {
+                spec.commandLine().getErr().println("standin: " + destination + ": finished the commit an interrupted "
+                        + "cycle left (journal replayed)");
+            }
+        } catch (StandinException locked) {
+            // a cycle is running on it and finishes its own commit
+        }
+    }
+
     @Override
     public Integer call() throws StandinException {
         PrintWriter out = spec.commandLine().getOut();
-        if (!java.nio.file.Files.exists(destination)) {
+        if (!Files.exists(destination)) {
             throw new StandinException(ExitStatus.DESTINATION, "replica " + destination + " does not exist");
         }
         List<Map<String, Object>> rows = new ArrayList<>();
         boolean pending;
         try {
-            PointStore store = RestoreCommand.storeOf(destination, stateDirectory, NativeIo.tryLoad());
+            Optional<NativeIo> io = NativeIo.tryLoad();
+            PointStore store = RestoreCommand.storeOf(destination, stateDirectory, io);
+            finishInterruptedCommit(store, io);
             List<Point> points = store.points();
             pending = !points.isEmpty() && points.get(points.size() - 1).pending();
             for (Point p : points) {

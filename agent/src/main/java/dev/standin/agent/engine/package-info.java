@@ -7,6 +7,7 @@
  *
  * <p>Terms: a <em>cycle</em> brings one replica to the content of its source at one instant; a
  * <em>view</em> is a snapshot hook's frozen image of a running disk; a <em>replica key</em> names a
- * replica for a hook's change tracking.
+ * replica for a hook's change tracking; <em>recovery</em> is what a cycle does first (stale views
+ * released, a replica's journal replayed or discarded), also done alone when an agent starts.
  */
 package dev.standin.agent.engine;

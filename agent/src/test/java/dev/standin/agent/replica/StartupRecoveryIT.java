@@ -21,9 +21,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * An agent killed between a commit record and the end of its replay left a local replica that
- * is a mix of two points; the supervisor's start-up pass replays it before any cycle is scheduled,
- * so the replica is the committed point again without waiting for the target's next cycle.
+ * An agent killed between a commit record and the end of its replay left a replica that is a mix
+ * of two points. Whoever reads it next finishes the commit first: the supervisor's start-up pass
+ * (local replicas and those under its replica roots), before any cycle is scheduled, and
+ * {@code standin points}.
  */
 class StartupRecoveryIT {
 
@@ -110,5 +111,20 @@ class StartupRecoveryIT {
                 + "committed point"), lines);
         assertEquals(Images.sha256(webExpected), Images.sha256(web));
         assertEquals(Images.sha256(source), Images.sha256(db));
+    }
+
+    /** {@code standin points} reads the replica only after finishing the commit it was left in. */
+    @Test
+    void pointsFinishesAnInterruptedCommitFirst() throws Exception {
+        Path source = Images.create(dir.resolve("vm.img"), 64 * B, 5);
+        Path replica = Files.createDirectories(dir.resolve("r")).resolve("vm.img");
+        Path state = dir.resolve("state");
+        Path expected = tear(source, replica, state);
+        dev.standin.agent.Cli.Result points = dev.standin.agent.Cli.run("points", replica.toString(), "--state-dir",
+                state.toString());
+        assertEquals(0, points.exit(), points.err());
+        assertTrue(points.err().contains(replica + ": finished the commit an interrupted cycle left (journal replayed)"),
+                points.err());
+        assertEquals(Images.sha256(expected), Images.sha256(replica));
     }
 }
