@@ -289,6 +289,9 @@ public final class SshDestination implements Destination {
 
             @Override
             public StandinException failed(Exception cause) {
+                if (progress.stalled()) { // the watchdog cut the channel: whatever broke, that is why
+                    return explain(cause instanceof IOException io ? io : new IOException(cause));
+                }
                 if (cause instanceof IOException io && receiverEnded()) {
                     return explain(io); // the channel broke: the receiver has usually said why
                 }
