@@ -105,14 +105,14 @@ public final class ConfigReader {
         List<Path> replicaRoots = new ArrayList<>();
         if (top.has("replica-roots")) {
             for (YamlNode r : sequence(top.required("replica-roots"), "replica-roots")) {
-                Path root = Path.of(scalar(r, "a replica root"));
-                if (!root.isAbsolute()) {
-                    throw error(r.line(), "a replica root is an absolute directory, not " + root);
+                Path replicaRoot = Path.of(scalar(r, "a replica root"));
+                if (!replicaRoot.isAbsolute()) {
+                    throw error(r.line(), "a replica root is an absolute directory, not " + replicaRoot);
                 }
-                if (replicaRoots.contains(root)) {
-                    throw error(r.line(), "replica root " + root + " is listed twice");
+                if (replicaRoots.contains(replicaRoot)) {
+                    throw error(r.line(), "replica root " + replicaRoot + " is listed twice");
                 }
-                replicaRoots.add(root);
+                replicaRoots.add(replicaRoot);
             }
         }
         SyncSettings settings = settings(top);
