@@ -1,6 +1,9 @@
 package dev.standin.agent;
 
+import dev.standin.agent.transport.SshOptions;
+import dev.standin.supervisor.policy.Durations;
 import java.math.BigDecimal;
+import java.time.Duration;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -79,13 +82,12 @@ public final class Units {
      * of seconds as rsync reads its {@code --timeout}, or a duration ({@code 90s}, {@code 10m});
      * at least {@link dev.standin.agent.transport.SshOptions#MIN_IO_TIMEOUT}.
      */
-    public static java.time.Duration timeout(String value) {
-        java.time.Duration d = value.strip().matches("\\d+") ? java.time.Duration.ofSeconds(Long.parseLong(value.strip()))
-                : dev.standin.supervisor.policy.Durations.parse(value);
-        if (!d.isZero() && d.compareTo(dev.standin.agent.transport.SshOptions.MIN_IO_TIMEOUT) < 0) {
+    public static Duration timeout(String value) {
+        String v = value.strip();
+        Duration d = v.matches("\\d+") ? Duration.ofSeconds(Long.parseLong(v)) : Durations.parse(v);
+        if (!d.isZero() && d.compareTo(SshOptions.MIN_IO_TIMEOUT) < 0) {
             throw new IllegalArgumentException("a timeout of " + value + " is under the "
-                    + dev.standin.agent.transport.SshOptions.MIN_IO_TIMEOUT.toSeconds()
-                    + " s that the receiver's keep-alives need; write 0 for none");
+                    + SshOptions.MIN_IO_TIMEOUT.toSeconds() + " s that the receiver's keep-alives need; write 0 for none");
         }
         return d;
     }

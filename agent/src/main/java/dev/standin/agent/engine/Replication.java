@@ -3,6 +3,7 @@ package dev.standin.agent.engine;
 import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
 import dev.standin.agent.image.DiskImage;
+import dev.standin.agent.replica.Journal;
 import dev.standin.agent.sync.Cycle;
 import dev.standin.agent.sync.CycleRecovery;
 import dev.standin.agent.sync.Destination;
@@ -130,23 +131,18 @@ public final class Replication {
      */
     public static List<String> recoverReplicas(Path root, Path stateDirectory) {
         List<String> lines = new ArrayList<>();
-        List<Path> journals;
+        List<Path> replicas;
         try (Stream<Path> files = Files.walk(root)) {
-            journals = files.filter(p -> p.getFileName().toString().startsWith(".")
-                    && p.getFileName().toString().endsWith(JOURNAL_SUFFIX) && Files.isRegularFile(p)).toList();
+            replicas = files.filter(Files::isRegularFile).flatMap(f -> Journal.replicaOf(f).stream()).toList();
         } catch (IOException | java.io.UncheckedIOException e) {
             return List.of("replica root " + root + ": " + Failures.reason(e));
         }
         Optional<NativeIo> io = NativeIo.tryLoad();
-        for (Path journal : journals) {
-            String name = journal.getFileName().toString();
-            Path replica = journal.resolveSibling(name.substring(1, name.length() - JOURNAL_SUFFIX.length()));
+        for (Path replica : replicas) {
             recoverReplica(replica, stateDirectory, io).ifPresent(lines::add);
         }
         return lines;
     }
-
-    private static final String JOURNAL_SUFFIX = ".standin-journal";
 
     /** Locks {@code replica} and recovers it, as a cycle's first step does; what was done, if anything. */
     private static Optional<String> recoverReplica(Path replica, Path stateDirectory,

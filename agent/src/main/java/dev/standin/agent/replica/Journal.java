@@ -47,10 +47,21 @@ public final class Journal {
 
     private Journal() {}
 
+    /** The file replica a journal beside it belongs to, if {@code file} is such a journal ({@link #pathFor}). */
+    public static Optional<Path> replicaOf(Path file) {
+        String name = file.getFileName().toString();
+        if (!name.startsWith(".") || !name.endsWith(SUFFIX) || name.length() <= SUFFIX.length() + 1) {
+            return Optional.empty();
+        }
+        return Optional.of(file.resolveSibling(name.substring(1, name.length() - SUFFIX.length())));
+    }
+
+    private static final String SUFFIX = ".standin-journal";
+
     /** Where the journal for {@code destination} lives: beside a file, in the state directory for a device. */
     public static Path pathFor(Path destination, boolean blockDevice, Path stateDirectory) {
         if (!blockDevice) {
-            return destination.resolveSibling("." + destination.getFileName() + ".standin-journal");
+            return destination.resolveSibling("." + destination.getFileName() + SUFFIX);
         }
         // One journal per device whatever the name used for it (/dev/vg/lv, /dev/dm-3): resolve
         // links; and a digest of the real path, because '/'→'_' alone lets /dev/a_b meet /dev/a/b.
