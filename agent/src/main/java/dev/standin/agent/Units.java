@@ -80,15 +80,11 @@ public final class Units {
     /**
      * An I/O timeout ({@code --timeout}, the {@code timeout} key): {@code 0} for none, a bare number
      * of seconds as rsync reads its {@code --timeout}, or a duration ({@code 90s}, {@code 10m});
-     * at least {@link dev.standin.agent.transport.SshOptions#MIN_IO_TIMEOUT}.
+     * at least {@link SshOptions#MIN_IO_TIMEOUT}.
      */
     public static Duration timeout(String value) {
         String v = value.strip();
-        Duration d = v.matches("\\d+") ? Duration.ofSeconds(Long.parseLong(v)) : Durations.parse(v);
-        if (!d.isZero() && d.compareTo(SshOptions.MIN_IO_TIMEOUT) < 0) {
-            throw new IllegalArgumentException("a timeout of " + value + " is under the "
-                    + SshOptions.MIN_IO_TIMEOUT.toSeconds() + " s that the receiver's keep-alives need; write 0 for none");
-        }
-        return d;
+        return SshOptions.checkTimeout(v.matches("\\d+") ? Duration.ofSeconds(Long.parseLong(v)) : Durations.parse(v),
+                value);
     }
 }

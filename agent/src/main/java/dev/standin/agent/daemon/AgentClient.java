@@ -17,6 +17,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import jdk.net.ExtendedSocketOptions;
 
 /**
@@ -27,15 +29,15 @@ import jdk.net.ExtendedSocketOptions;
  */
 public final class AgentClient {
 
+    /** The supervisor's commands: only an agent can run them, so its refusal is always said. */
+    static final Set<String> AGENT_ONLY_COMMANDS = Set.of("status", "run", "pause", "resume", "reload", "history");
+
     /**
      * The commands worth a warm JVM (the replication cycle, at both ends) and the supervisor's,
      * which only the agent that runs it can answer.
      */
-    static final Set<String> FORWARDED_COMMANDS = Set.of("sync", "serve", "status", "run", "pause", "resume",
-            "reload", "history");
-
-    /** The supervisor's commands: only an agent can run them, so its refusal is always said. */
-    static final Set<String> AGENT_ONLY_COMMANDS = Set.of("status", "run", "pause", "resume", "reload", "history");
+    static final Set<String> FORWARDED_COMMANDS = Stream.concat(Stream.of("sync", "serve"),
+            AGENT_ONLY_COMMANDS.stream()).collect(Collectors.toUnmodifiableSet());
 
     /** How long an agent may take to accept or decline a command (it answers in milliseconds). */
     static final long ANSWER_TIMEOUT_MILLIS = 10_000;

@@ -51,8 +51,7 @@ final class SnapshotCycle {
     static List<Snapshot> take(SnapshotSpec spec, List<SyncOptions> disks, List<String> replicaKeys, Progress progress,
             Consumer<String> notices, Optional<RemoteShell.Connector> ssh) throws StandinException {
         SyncOptions first = disks.get(0);
-        HookContext context = HookContext.of(first.stateDirectory(), first.useNative() ? NativeIo.tryLoad() : Optional.empty());
-        SnapshotHooks hooks = new SnapshotHooks(context, ssh);
+        SnapshotHooks hooks = hooks(first, ssh);
         SnapshotHook hook;
         try {
             hook = hooks.create(spec);
@@ -74,9 +73,13 @@ final class SnapshotCycle {
 
     /** Releases the views of snapshots recorded in {@code options}' state directory by processes that are gone. */
     static List<String> releaseStale(SyncOptions options, Optional<RemoteShell.Connector> ssh) throws StandinException {
-        HookContext context = HookContext.of(options.stateDirectory(), options.useNative() ? NativeIo.tryLoad()
-                : Optional.empty());
-        return releaseStale(new SnapshotHooks(context, ssh), options);
+        return releaseStale(hooks(options, ssh), options);
+    }
+
+    /** The hooks whose records live in {@code options}' state directory. */
+    private static SnapshotHooks hooks(SyncOptions options, Optional<RemoteShell.Connector> ssh) {
+        return new SnapshotHooks(HookContext.of(options.stateDirectory(), options.useNative() ? NativeIo.tryLoad()
+                : Optional.empty()), ssh);
     }
 
     private static List<String> releaseStale(SnapshotHooks hooks, SyncOptions options) throws StandinException {

@@ -401,9 +401,7 @@ public final class SshDestination implements Destination {
         if (progress.stalled()) {
             return new StandinException(ExitStatus.DESTINATION, "nothing moved to or from " + location.host() + " for "
                     + progress.timeout().toSeconds() + " s (--timeout): the receiver is hung or its disk stopped "
-                    + "answering" + (deltaDelivered ? "; whether the replica is at the new point or its previous one is "
-                            + "unknown, and the next cycle settles it" : "; the replica stays at its last committed point"),
-                    e);
+                    + "answering" + outcome(), e);
         }
         if (e instanceof RemoteFailure f) {
             return f.at(location.host());
@@ -430,15 +428,21 @@ public final class SshDestination implements Destination {
         String stderr = exec.stderr();
         String what = e instanceof EOFException ? "the connection to " + location.host() + " closed"
                 : "the connection to " + location.host() + " failed: " + Failures.reason(e);
-        // Once the whole delta is out, the receiver may have committed before the cut: only the
-        // next cycle's recovery can tell, and it makes the replica one point or the other.
-        String outcome = deltaDelivered
+        return new StandinException(ExitStatus.DESTINATION, what + (stderr.isEmpty() ? "" : " (remote stderr: " + stderr
+                + ")") + outcome(), e);
+    }
+
+    /**
+     * What a broken channel left of the replica. Once the whole delta is out, the receiver may have
+     * committed before the break: only the next cycle's recovery can tell, and it makes the replica
+     * one point or the other.
+     */
+    private String outcome() {
+        return deltaDelivered
                 ? " after the whole delta was sent and before the receiver confirmed its commit; whether the replica "
                         + "is at the new point or still at its previous one is unknown, and the next cycle settles it "
                         + "(it is one or the other, never a mix)"
                 : "; the replica stays at its last committed point";
-        return new StandinException(ExitStatus.DESTINATION, what + (stderr.isEmpty() ? "" : " (remote stderr: " + stderr
-                + ")") + outcome, e);
     }
 
     /**

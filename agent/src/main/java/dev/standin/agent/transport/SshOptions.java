@@ -35,14 +35,19 @@ public record SshOptions(Optional<Path> identity, Path knownHosts, Optional<Path
         if (bytesPerSecond < 0) {
             throw new IllegalArgumentException("bandwidth limit " + bytesPerSecond + " is negative");
         }
-        Objects.requireNonNull(ioTimeout, "ioTimeout");
-        if (!ioTimeout.isZero() && ioTimeout.compareTo(MIN_IO_TIMEOUT) < 0) {
-            throw new IllegalArgumentException("timeout " + ioTimeout.toSeconds() + " s is under the "
-                    + MIN_IO_TIMEOUT.toSeconds() + " s the receiver's keep-alives need; 0 disables it");
-        }
+        checkTimeout(Objects.requireNonNull(ioTimeout, "ioTimeout"), ioTimeout.toSeconds() + " s");
         if (remoteStandin.isBlank()) {
             throw new IllegalArgumentException("remote standin command is empty");
         }
+    }
+
+    /** {@code timeout} (written {@code asWritten}) if it is 0 or at least {@link #MIN_IO_TIMEOUT}; else the reason in words. */
+    public static Duration checkTimeout(Duration timeout, String asWritten) {
+        if (!timeout.isZero() && timeout.compareTo(MIN_IO_TIMEOUT) < 0) {
+            throw new IllegalArgumentException("a timeout of " + asWritten + " is under the "
+                    + MIN_IO_TIMEOUT.toSeconds() + " s that the receiver's keep-alives need; write 0 for none");
+        }
+        return timeout;
     }
 
     /** The user's own: ~/.ssh/known_hosts and ~/.ssh/config, {@code standin} on the remote PATH. */
