@@ -117,6 +117,14 @@ public final class Main {
 
     /** Runs the command line for {@code invocation} and returns the exit status. */
     public static int run(Invocation invocation, String... args) {
+        return commandLine(invocation).execute(args);
+    }
+
+    /**
+     * The whole command model, bound to {@code invocation}: what {@link #run} executes, and what the
+     * packages' man pages and bash completion are generated from, so the two cannot drift.
+     */
+    public static CommandLine commandLine(Invocation invocation) {
         CommandLine cli = new CommandLine(new Main(invocation));
         // Every subcommand has --version (mixinStandardHelpOptions); it prints what the root's does.
         for (CommandLine sub : cli.getSubcommands().values()) {
@@ -132,7 +140,7 @@ public final class Main {
             e.getCommandLine().getErr().println("Try '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
             return ExitStatus.USAGE.code();
         });
-        return cli.execute(args);
+        return cli;
     }
 
     /** Every failure becomes one line on stderr and a named exit status. */

@@ -78,7 +78,8 @@ public final class AgentClient {
         OutputStream toAgent = AgentWire.output(channel);
         boolean serve = args[0].equals("serve");
         RunRequest request = new RunRequest(Version.build(), Path.of("").toAbsolutePath(), System.console() != null,
-                serve, serve ? ProcessHandle.current().pid() : 0, RunRequest.forwardedFrom(environment), List.of(args));
+                serve, serve ? ProcessHandle.current().pid() : 0, FilesystemView.ofThisProcess(),
+                RunRequest.forwardedFrom(environment), List.of(args));
         AgentWire.Frame answer;
         Thread watchdog = hangUpUnanswered(channel, socket.get());
         try {

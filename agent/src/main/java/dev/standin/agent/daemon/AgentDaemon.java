@@ -46,6 +46,7 @@ public final class AgentDaemon implements AutoCloseable {
     private final PrintWriter log;
     private final String user = System.getProperty("user.name");
     private final String build = Version.build();
+    private final String mountNamespace = FilesystemView.ofThisProcess();
     private final AtomicLong requests = new AtomicLong();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final WarmChannels warmChannels;
@@ -170,6 +171,10 @@ public final class AgentDaemon implements AutoCloseable {
         }
         if (AgentClient.AGENT_ONLY_COMMANDS.contains(request.args().get(0))) {
             return Optional.empty(); // the supervisor's: they use the agent's keys and files, not the client's
+        }
+        Optional<String> otherFiles = FilesystemView.refusal(request, mountNamespace);
+        if (otherFiles.isPresent()) {
+            return otherFiles;
         }
         // Like with like: the client's $HOME against this process's $HOME. user.home comes from
         // /etc/passwd, so comparing with it declined every command of a client whose $HOME is set

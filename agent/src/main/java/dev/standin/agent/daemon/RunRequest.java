@@ -15,11 +15,13 @@ import java.util.Map;
  * @param terminal whether the client's stderr is a terminal
  * @param stdin whether the client forwards its stdin ({@code serve} reads the protocol from it)
  * @param pid the client's process id, whose stdin and stdout pipes the agent may open itself; 0: none
+ * @param mountNamespace the client's mount namespace ({@code /proc/self/ns/mnt}, e.g. {@code mnt:[4026531841]};
+ *     empty when unknown): whether its paths name the same files for the agent ({@link FilesystemView})
  * @param environment the variables listed in {@link #FORWARDED} that the client has
  * @param args the command line after {@code standin}
  */
 record RunRequest(String build, Path workingDirectory, boolean terminal, boolean stdin, long pid,
-        Map<String, String> environment, List<String> args) {
+        String mountNamespace, Map<String, String> environment, List<String> args) {
 
     /**
      * Variables a command run by the agent reads or must agree with the agent on: HOME (where
@@ -32,6 +34,7 @@ record RunRequest(String build, Path workingDirectory, boolean terminal, boolean
         if (!workingDirectory.isAbsolute()) {
             throw new IllegalArgumentException("working directory " + workingDirectory + " is not absolute");
         }
+        java.util.Objects.requireNonNull(mountNamespace, "mountNamespace");
         environment = Map.copyOf(environment);
         args = List.copyOf(args);
     }
@@ -48,7 +51,7 @@ record RunRequest(String build, Path workingDirectory, boolean terminal, boolean
 
     byte[] encode() {
         List<String> strings = new ArrayList<>(List.of(build, workingDirectory.toString(), terminal ? "1" : "0",
-                stdin ? "1" : "0", Long.toString(pid), Integer.toString(environment.size())));
+                stdin ? "1" : "0", Long.toString(pid), mountNamespace, Integer.toString(environment.size())));
         environment.forEach((name, value) -> {
             strings.add(name);
             strings.add(value);
@@ -64,20 +67,20 @@ record RunRequest(String build, Path workingDirectory, boolean terminal, boolean
             if (pid < 0) {
                 throw new AgentWire.AgentWireException("run request names pid " + pid);
             }
-            int variables = Integer.parseInt(s.get(5));
-            if (variables < 0 || 6 + 2 * variables > s.size()) {
+            int variables = Integer.parseInt(s.get(6));
+            if (variables < 0 || 7 + 2 * variables > s.size()) {
                 throw new AgentWire.AgentWireException("run request claims " + variables + " variables");
             }
             Map<String, String> environment = new LinkedHashMap<>();
             for (int i = 0; i < variables; i++) {
-                String name = s.get(6 + 2 * i);
+                String name = s.get(7 + 2 * i);
                 if (!FORWARDED.contains(name)) {
                     throw new AgentWire.AgentWireException("run request carries variable " + name);
                 }
-                environment.put(name, s.get(7 + 2 * i));
+                environment.put(name, s.get(8 + 2 * i));
             }
-            return new RunRequest(s.get(0), Path.of(s.get(1)), flag(s.get(2)), flag(s.get(3)), pid, environment,
-                    s.subList(6 + 2 * variables, s.size()));
+            return new RunRequest(s.get(0), Path.of(s.get(1)), flag(s.get(2)), flag(s.get(3)), pid, s.get(5),
+                    environment, s.subList(7 + 2 * variables, s.size()));
         } catch (IndexOutOfBoundsException | IllegalArgumentException e) {
             throw new AgentWire.AgentWireException("malformed run request: " + e.getMessage());
         }

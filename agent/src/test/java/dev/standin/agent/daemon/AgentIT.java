@@ -1,6 +1,7 @@
 package dev.standin.agent.daemon;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -18,6 +19,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,9 +44,16 @@ class AgentIT {
     }
 
     private void startAgent(Path home) throws Exception {
+        startAgent(home, List.of());
+    }
+
+    /** The agent, its command line prefixed with {@code wrapper} (e.g. unshare). */
+    private void startAgent(Path home, List<String> wrapper) throws Exception {
         socket = dir.resolve("run/agent.sock");
         agentLog = dir.resolve("agent.log");
-        ProcessBuilder builder = new ProcessBuilder(Cli.javaCommand("512m", "agent", "--socket", socket.toString()))
+        List<String> command = new java.util.ArrayList<>(wrapper);
+        command.addAll(Cli.javaCommand("512m", "agent", "--socket", socket.toString()));
+        ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectErrorStream(true).redirectOutput(agentLog.toFile());
         builder.environment().remove("SSH_AUTH_SOCK");
         builder.environment().put("HOME", home.toString());
@@ -113,6 +122,51 @@ class AgentIT {
                 "--state-dir", "state");
         assertEquals(0, quiet.exit, quiet.err);
         assertEquals("", quiet.err, "without -v a declined command says nothing of it");
+    }
+
+    /**
+     * The packaged unit's PrivateTmp and ProtectHome, made by hand: the agent in a mount namespace
+     * of its own with a private tmpfs over one directory and another bound read-only. What a
+     * command names there is another file, or unwritable, for the agent: it declines, and the
+     * command runs itself. A serve whose root is the same directory for both stays resident.
+     */
+    @Test
+    @Tag("root")
+    void anAgentThatSeesOtherFilesDeclinesAllButAServeOfASharedRoot() throws Exception {
+        Path privateDir = Files.createDirectories(dir.resolve("private"));
+        Path readOnly = Files.createDirectories(dir.resolve("read-only"));
+        Path shared = Files.createDirectories(dir.resolve("shared"));
+        agent.destroy();
+        assertTrue(agent.waitFor(10, TimeUnit.SECONDS));
+        startAgent(home(), List.of("unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
+                "mount -t tmpfs -o size=16m standin-test \"$1\" && mount --bind \"$2\" \"$2\" "
+                        + "&& mount -o remount,bind,ro \"$2\" && shift 2 && exec \"$@\"",
+                "sh", privateDir.toString(), readOnly.toString()));
+
+        Images.create(privateDir.resolve("disk.img"), 4 << 20, 5);
+        Result sync = client(privateDir, Map.of(), "sync", "disk.img", "replica.img", "--state-dir", "state", "-v");
+        assertEquals(0, sync.exit, sync.err);
+        assertTrue(sync.err.contains("declined this command (the agent sees another filesystem than the command"),
+                sync.err);
+        assertEquals(Images.sha256(privateDir.resolve("disk.img")), Images.sha256(privateDir.resolve("replica.img")),
+                "the replica is where the command's user looks for it");
+
+        assertServe(privateDir, "declined serve --root " + privateDir + ": the agent sees another filesystem than "
+                + "the command (its service's PrivateTmp, ProtectHome or ProtectSystem), so the command's paths could "
+                + "name other files: " + privateDir + " is another directory for the agent");
+        assertServe(readOnly, "declined serve --root " + readOnly + ": the agent sees another filesystem than the "
+                + "command (its service's PrivateTmp, ProtectHome or ProtectSystem), so the command's paths could name "
+                + "other files: " + readOnly + " is read-only for the agent");
+        assertServe(shared, "serve --root " + shared + ": exit ");
+        assertFalse(Files.readString(agentLog).contains("declined serve --root " + shared), Files.readString(agentLog));
+    }
+
+    /** A serve with {@code root} that hangs up at once; the agent's log then says {@code logged}. */
+    private void assertServe(Path root, String logged) throws Exception {
+        Process serve = clientProcess(dir, Map.of(), "serve", "--root", root.toString());
+        serve.getOutputStream().close();
+        assertTrue(serve.waitFor(60, TimeUnit.SECONDS), "serve ends when its input does");
+        awaitLog(logged, Duration.ofSeconds(10));
     }
 
     private Path home() {
@@ -247,14 +301,14 @@ class AgentIT {
                 Duration.ofSeconds(5));
         try (java.nio.channels.SocketChannel older = connect()) {
             RunRequest request = new RunRequest("standin 0.0.1 built 2020-01-01T00:00:00Z", dir, false, false, 0,
-                    Map.of(), List.of("sync", "a.img", "b.img"));
+                    FilesystemView.ofThisProcess(), Map.of(), List.of("sync", "a.img", "b.img"));
             AgentWire.write(AgentWire.output(older), AgentWire.RUN, request.encode());
             AgentWire.Frame answer = AgentWire.read(AgentWire.input(older));
             assertEquals(AgentWire.REFUSED, answer.type());
             assertTrue(answer.text().startsWith("the agent runs standin"), answer.text());
         }
         try (java.nio.channels.SocketChannel other = connect()) {
-            RunRequest request = new RunRequest(dev.standin.agent.Version.build(), dir, false, false, 0, Map.of(),
+            RunRequest request = new RunRequest(dev.standin.agent.Version.build(), dir, false, false, 0, FilesystemView.ofThisProcess(), Map.of(),
                     List.of("restore", "a.img@1", "b.img"));
             AgentWire.write(AgentWire.output(other), AgentWire.RUN, request.encode());
             assertEquals(AgentWire.REFUSED, AgentWire.read(AgentWire.input(other)).type(), "only sync and serve");
@@ -290,7 +344,7 @@ class AgentIT {
      */
     private void commandWithEagerSender(Path work, int round) throws Exception {
         try (java.nio.channels.SocketChannel client = connect()) {
-            RunRequest request = new RunRequest(dev.standin.agent.Version.build(), work, false, true, 0, Map.of(),
+            RunRequest request = new RunRequest(dev.standin.agent.Version.build(), work, false, true, 0, FilesystemView.ofThisProcess(), Map.of(),
                     List.of("sync", "disk.img", "replica-" + round + ".img", "--state-dir", "state"));
             java.io.OutputStream out = AgentWire.output(client);
             AgentWire.write(out, AgentWire.RUN, request.encode());

@@ -98,7 +98,7 @@ class AgentWireProperties {
         });
         return Combinators.combine(text, Arbitraries.strings().alpha().ofMaxLength(20).map(d -> Path.of("/" + d)),
                 Arbitraries.of(true, false), Arbitraries.of(true, false), Arbitraries.longs().between(0, Long.MAX_VALUE),
-                environment, text.list().ofMaxSize(12))
+                text, environment, text.list().ofMaxSize(12))
                 .as(RunRequest::new);
     }
 }

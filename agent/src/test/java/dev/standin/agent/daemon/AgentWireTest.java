@@ -27,7 +27,7 @@ class AgentWireTest {
 
     @Test
     void framesAndRunRequestsRoundTrip() throws IOException {
-        RunRequest request = new RunRequest("standin 1 built t", Path.of("/srv/work"), true, false, 4242,
+        RunRequest request = new RunRequest("standin 1 built t", Path.of("/srv/work"), true, false, 4242, "mnt:[4026531841]",
                 Map.of("HOME", "/root", "SSH_ORIGINAL_COMMAND", "standin serve --root 'a b'"),
                 List.of("sync", "disk.img", "host:/r/disk.img", "", "ünïcode"));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -80,7 +80,7 @@ class AgentWireTest {
     @Test
     void malformedRunRequestsAreRefused() {
         SplittableRandom random = new SplittableRandom(7);
-        byte[] good = new RunRequest("b", Path.of("/"), false, false, 0, Map.of("HOME", "/root"), List.of("sync", "a", "b"))
+        byte[] good = new RunRequest("b", Path.of("/"), false, false, 0, "", Map.of("HOME", "/root"), List.of("sync", "a", "b"))
                 .encode();
         for (int i = 0; i < 2000; i++) {
             byte[] bad = good.clone();
@@ -93,11 +93,11 @@ class AgentWireTest {
                 assertTrue(expected.getMessage() != null && !expected.getMessage().isBlank());
             }
         }
-        byte[] smuggled = AgentWire.encodeStrings(List.of("b", "/", "0", "0", "1", "LD_PRELOAD", "/tmp/x.so", "sync"));
+        byte[] smuggled = AgentWire.encodeStrings(List.of("b", "/", "0", "0", "0", "", "1", "LD_PRELOAD", "/tmp/x.so", "sync"));
         AgentWire.AgentWireException e = assertThrows(AgentWire.AgentWireException.class,
                 () -> RunRequest.decode(smuggled));
         assertTrue(e.getMessage().contains("LD_PRELOAD"), e.getMessage());
-        byte[] relative = AgentWire.encodeStrings(List.of("b", "work", "0", "0", "0", "sync"));
+        byte[] relative = AgentWire.encodeStrings(List.of("b", "work", "0", "0", "0", "", "0", "sync"));
         assertThrows(AgentWire.AgentWireException.class, () -> RunRequest.decode(relative));
         assertArrayEquals(new byte[] {0, 0, 0, 0}, AgentWire.encodeStrings(List.of()));
     }

@@ -38,7 +38,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Reads and checks the supervisor's YAML file strictly (docs/config.md): an unknown key, a value
+ * Reads and checks the supervisor's YAML file strictly (docs/standin.yaml.5.adoc): an unknown key, a value
  * of the wrong kind, a bad duration or schedule, a missing field, or a value {@link SettingCheck}
  * refuses is a {@link ConfigException} naming the file, the line and the reason.
  */

@@ -12,7 +12,7 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * What {@code /etc/standin/standin.yaml} says, checked (docs/config.md): the VMs this host
+ * What {@code /etc/standin/standin.yaml} says, checked (docs/standin.yaml.5.adoc): the VMs this host
  * protects, each with its disks and its targets, and the host-wide settings.
  *
  * @param file where it was read from, for messages

@@ -7,10 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.standin.supervisor.config.SupervisorConfig.Target;
 import dev.standin.supervisor.policy.Cadence;
 import java.io.StringReader;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneId;
 import java.time.ZonedDateTime;
+import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -26,16 +28,28 @@ class ConfigReaderTest {
     }
 
     @Test
-    void theShippedExampleReads() throws Exception {
+    void theShippedFileProtectsNothingUntilEdited() throws Exception {
         SupervisorConfig config = ConfigReader.read(Path.of("../install/standin.yaml"), SettingCheck.NONE);
         assertEquals(2, config.maxParallel());
         assertEquals("127.0.0.1:9741", config.metrics().orElseThrow().toString());
+        assertEquals(List.of(), config.vms());
+    }
+
+    /** The example the shipped file carries in comments, uncommented as its own words say. */
+    @Test
+    void theShippedExampleReadsOnceUncommented() throws Exception {
+        String shipped = Files.readString(Path.of("../install/standin.yaml"));
+        int example = shipped.indexOf("\n# vms:\n");
+        assertTrue(example > 0, "the shipped file carries the example");
+        String edited = shipped.substring(0, example + 1).replace("vms: {}", "")
+                + shipped.substring(example + 1).replaceAll("(?m)^# ", "");
+        SupervisorConfig config = read(edited);
         SupervisorConfig.Vm db = config.vm("db01").orElseThrow();
         assertEquals(Optional.of("qemu:/run/db01.qmp:drive-virtio-disk0"), db.disks().get(0).snapshot());
         Target local = db.targets().get(0);
         assertEquals(new Cadence.Rpo(Duration.ofMinutes(5)), local.policy().cadence());
         assertEquals(Optional.of("24"), local.settings().option("keep-points"));
-        assertEquals(Optional.of("/root/.ssh/id_ed25519"), local.settings().option("identity"), "from the top");
+        assertEquals(Optional.of("/etc/standin/ssh/id_ed25519"), local.settings().option("identity"), "from the top");
         Target dr = db.targets().get(1);
         assertEquals(Duration.ofDays(1), dr.policy().rpo(), "a daily schedule's RPO is a day");
         assertEquals(Optional.of(Duration.ofDays(7)), dr.policy().verify());
