@@ -123,6 +123,16 @@ public final class OpenSshServer implements AutoCloseable {
         return file;
     }
 
+    /** The host's public key, as ssh-keygen -lf reads it. */
+    public Path hostKey() {
+        return dir.resolve("host_ed25519.pub");
+    }
+
+    /** The one authorized_keys file this sshd reads (AuthorizedKeysFile). */
+    public Path authorizedKeys() {
+        return dir.resolve("authorized_keys");
+    }
+
     public Path clientKey() {
         return dir.resolve("client_ed25519");
     }

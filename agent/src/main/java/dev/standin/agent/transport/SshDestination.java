@@ -125,6 +125,19 @@ public final class SshDestination implements Destination {
         return Optional.ofNullable(scrubReport);
     }
 
+    /**
+     * Connects, starts the receiver and exchanges Hellos, and nothing more: whether a cycle could
+     * begin here ({@code standin pair}'s proof of a new key). Failures read as a cycle's would.
+     */
+    public Message.Hello greet() throws StandinException {
+        serve = ServeChannel.open(ownConnection = SshConnection.open(location, ssh), serveCommand(), ssh);
+        try {
+            return serve.greet();
+        } catch (IOException e) {
+            throw explain(e);
+        }
+    }
+
     private String serveCommand() {
         return ssh.remoteStandin() + " serve --root " + Shell.quote(location.directory());
     }
