@@ -14,6 +14,7 @@ public enum ExitStatus {
     SNAPSHOT(7, "the --snapshot hook could not make or release a point-in-time view", false),
     AGENT(8, "no agent with a configuration answers (status, run, pause, resume, reload, history), or the "
             + "configuration names no such VM or target", true),
+    MISSING(9, "something the configuration uses is missing on this host or unreachable (doctor)", false),
     INTERRUPTED(130, "interrupted; the replica is left at its previous recovery point", false);
 
     private final int code;

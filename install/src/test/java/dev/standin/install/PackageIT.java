@@ -78,7 +78,10 @@ class PackageIT {
                 + "_complete_standin; echo ${COMPREPLY[@]}'");
         assertEquals("check-config", completed.trim());
         String check = root.ok("standin check-config");
-        assertTrue(check.contains("/etc/standin/standin.yaml"), check);
+        assertTrue(check.contains("/etc/standin/standin.yaml: OK: 0 VMs"), check);
+        String doctor = root.ok("standin doctor");
+        assertTrue(doctor.contains("ok       libxxhash: ") && doctor.contains("note     agent: not running"), doctor);
+        assertTrue(doctor.endsWith("standin doctor: everything the configuration uses is here\n"), doctor);
     }
 
     @Test

@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
         description = "Keeps VM disk replicas on another disk or host, sending only changed blocks.",
         subcommands = {SyncCommand.class, ServeCommand.class, VerifyCommand.class, PointsCommand.class,
             RestoreCommand.class, AgentCommand.class, StatusCommand.class, HistoryCommand.class, RunCommand.class,
-            PauseCommand.class, ResumeCommand.class, ReloadCommand.class, CheckConfigCommand.class, PairCommand.class,
+            PauseCommand.class, ResumeCommand.class, ReloadCommand.class, CheckConfigCommand.class, PairCommand.class, DoctorCommand.class,
             CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nEXIT STATUS%n",
         exitCodeList = {
@@ -28,6 +28,7 @@ import picocli.CommandLine.Command;
             " 6:replica digest differs from the source's; nothing was committed (sync), or the replica drifted from its record or has none (verify)",
             " 7:the --snapshot hook could not make or release a point-in-time view",
             " 8:no agent with a configuration answers, or it has no such VM or target (status, run, pause...)",
+            " 9:doctor: something the configuration uses is missing on this host or unreachable",
             "130:interrupted; the replica is left at its previous recovery point"
         })
 public final class Main {

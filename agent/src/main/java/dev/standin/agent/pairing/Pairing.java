@@ -259,10 +259,7 @@ public final class Pairing {
                 request.root().equals("/") ? "/" : request.root() + "/");
         SshOptions ssh = new SshOptions(Optional.of(request.key()), request.knownHosts(), Optional.empty(),
                 request.remoteStandin(), 20_000, 0, SshOptions.DEFAULT_IO_TIMEOUT);
-        try (SshDestination destination = SshDestination.connecting(location, ssh, request.sshDirectory(), false,
-                dev.standin.agent.sync.Progress.NONE, Optional.empty())) {
-            return destination.greet();
-        }
+        return SshDestination.greet(location, ssh);
     }
 
     private CommandRunner.Result run(List<String> command, Duration timeout, String purpose) throws StandinException {

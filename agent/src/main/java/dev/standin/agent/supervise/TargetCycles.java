@@ -164,6 +164,20 @@ public final class TargetCycles implements CycleRunner {
         return new CycleRequest(disks, host, scrub);
     }
 
+    /**
+     * Whether a cycle to {@code target} could begin: its host reached with the target's key and
+     * known_hosts, its receiver greeted. Empty for a local target. ({@code standin doctor})
+     */
+    public static Optional<dev.standin.agent.transport.Message.Hello> greet(Target target) throws StandinException {
+        Optional<RemoteLocation> remote = RemoteLocation.parse(target.dest());
+        if (remote.isEmpty()) {
+            return Optional.empty();
+        }
+        RemoteLocation at = new RemoteLocation(remote.get().user(), remote.get().host(), remote.get().port(),
+                directory(remote.get().path()));
+        return Optional.of(dev.standin.agent.transport.SshDestination.greet(at, ssh(target.settings(), 0)));
+    }
+
     private static String directory(String path) {
         return path.endsWith("/") ? path : path + "/";
     }

@@ -129,12 +129,17 @@ public final class SshDestination implements Destination {
      * Connects, starts the receiver and exchanges Hellos, and nothing more: whether a cycle could
      * begin here ({@code standin pair}'s proof of a new key). Failures read as a cycle's would.
      */
-    public Message.Hello greet() throws StandinException {
-        serve = ServeChannel.open(ownConnection = SshConnection.open(location, ssh), serveCommand(), ssh);
-        try {
-            return serve.greet();
-        } catch (IOException e) {
-            throw explain(e);
+    public static Message.Hello greet(RemoteLocation location, SshOptions ssh) throws StandinException {
+        // No cycle: the sender cache (the state directory's) is never read.
+        try (SshDestination destination = new SshDestination(location, ssh, Path.of("/"), false, Progress.NONE,
+                Optional.empty(), Optional.empty())) {
+            destination.serve = ServeChannel.open(destination.ownConnection = SshConnection.open(location, ssh),
+                    destination.serveCommand(), ssh);
+            try {
+                return destination.serve.greet();
+            } catch (IOException e) {
+                throw destination.explain(e);
+            }
         }
     }
 
