@@ -162,7 +162,10 @@ public final class OpenSshServer implements AutoCloseable {
         long deadline = System.nanoTime() + 30_000_000_000L;
         while (!receivers(root).isEmpty()) {
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("standin serve under " + root + " did not end within 30 s");
+                throw new AssertionError("standin serve under " + root + " did not end within 30 s: "
+                        + receivers(root).stream().map(p -> p.pid() + " started " + p.info().startInstant().orElse(null)
+                                + ": " + String.join(" ", commandLine(p.pid()).stream()
+                                        .filter(a -> !a.contains(".jar:")).toList()) + "\n" + threads(p.pid())).toList());
             }
             Thread.sleep(20);
         }
@@ -178,6 +181,21 @@ public final class OpenSshServer implements AutoCloseable {
             List<String> args = commandLine(p.pid());
             return args.contains("serve") && args.stream().anyMatch(a -> a.startsWith(root.toString()));
         }).toList();
+    }
+
+    /** What a stuck receiver's threads are doing, for the failure message. */
+    private static String threads(long pid) {
+        try {
+            Process jcmd = new ProcessBuilder("jcmd", Long.toString(pid), "Thread.print").redirectErrorStream(true).start();
+            String dump = new String(jcmd.getInputStream().readAllBytes());
+            jcmd.waitFor(20, java.util.concurrent.TimeUnit.SECONDS);
+            return dump;
+        } catch (IOException e) {
+            return "(no thread dump: " + e.getMessage() + ")";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "(no thread dump: interrupted)";
+        }
     }
 
     private static List<String> commandLine(long pid) {

@@ -133,6 +133,35 @@ class PairIT {
         assertArrayEquals(keys, Files.readAllBytes(sshd.authorizedKeys()), "nothing installed");
     }
 
+    /**
+     * {@code --as USER}: the script pair runs on the replica host, run here as root with a
+     * throwaway account (the whole pair cannot: the test's standin runs from root's Maven
+     * repository, which another account cannot read). The account is made, owns the root and
+     * its authorized_keys; a second run changes nothing; the account is removed after.
+     */
+    @Test
+    void theKeyIsInstalledForADedicatedAccountMadeForIt() throws Exception {
+        String account = "standin-pair-it";
+        assertTrue(output("id", account).contains("no such user"), "the test's account exists already");
+        try {
+            String line = "command=\"standin serve --root '" + root + "'\",restrict ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEx"
+                    + " standin@test";
+            String script = new String(Pairing.class.getResourceAsStream("install-key.sh").readAllBytes());
+            List<String> command = List.of("sh", "-c", script, "standin-pair", root.toString(), line, account,
+                    "AAAAC3NzaC1lZDI1NTE5AAAAIEx", "");
+            assertEquals("installed\n", output(command.toArray(String[]::new)));
+            String home = output("getent", "passwd", account).split(":")[5];
+            Path keys = Path.of(home, ".ssh", "authorized_keys");
+            assertEquals(List.of(line), Files.readAllLines(keys));
+            assertEquals(account, Files.getOwner(keys).getName());
+            assertEquals(account, Files.getOwner(root).getName());
+            assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(keys)));
+            assertEquals("unchanged\n", output(command.toArray(String[]::new)));
+        } finally {
+            output("userdel", "-r", account);
+        }
+    }
+
     private Result pair(String... more) {
         List<String> args = new ArrayList<>(List.of("pair", user() + "@127.0.0.1", "-p", Integer.toString(sshd.port()),
                 "--root", root.toString(), "--ssh-dir", standinSsh.toString(),
