@@ -172,6 +172,45 @@ public final class OpenSshServer implements AutoCloseable {
     }
 
     /**
+     * Waits until no {@code standin serve} under {@code root} has a file below it open: every
+     * receiver is done with the replicas and their records. Unlike {@link #awaitReceiversEnded}, a
+     * receiver that was greeted and waits for the next cycle (a warm channel, which a long-lived
+     * sender opens after a success, docs/agent.md) may go on: it holds no file there.
+     */
+    public static void awaitReplicasClosed(Path root) throws InterruptedException {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        List<String> open;
+        while (!(open = openBelow(root)).isEmpty()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("receivers under " + root + " still hold " + open + " after 30 s");
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    /** The files below {@code root} that a receiver under it holds open, as "PID PATH". */
+    private static List<String> openBelow(Path root) {
+        List<String> open = new ArrayList<>();
+        for (ProcessHandle receiver : receivers(root)) {
+            try (java.util.stream.Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(receiver.pid()), "fd"))) {
+                fds.forEach(fd -> {
+                    try {
+                        String target = Files.readSymbolicLink(fd).toString();
+                        if (target.startsWith(root + "/")) {
+                            open.add(receiver.pid() + " " + target);
+                        }
+                    } catch (IOException gone) {
+                        // the descriptor was closed meanwhile
+                    }
+                });
+            } catch (IOException ended) {
+                // the receiver ended meanwhile
+            }
+        }
+        return open;
+    }
+
+    /**
      * Every running {@code standin serve} with an argument at or under {@code root}. The command
      * line is read from /proc whole: JDK 17's {@code ProcessHandle.Info.arguments()} reads one 4 KiB
      * page and gives nothing for longer ones, and the launcher's class path is longer than that.

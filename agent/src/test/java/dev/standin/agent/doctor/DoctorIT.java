@@ -50,11 +50,7 @@ class DoctorIT {
     @Test
     void namesWhatIsMissingOneLineEachAndFails() throws Exception {
         Path disk = Images.create(dir.resolve("vm1.img"), 4 << 20, 1);
-        Path config = write("doctor.yaml", String.join("\n",
-                "state-dir: " + dir.resolve("state"),
-                "metrics: off",
-                "vms:",
-                "  vm1:",
+        Path config = vm1(
                 "    disks:",
                 "      - source: " + disk,
                 "        snapshot: qemu:" + dir.resolve("gone.qmp") + ":drive0",
@@ -65,8 +61,7 @@ class DoctorIT {
                 "        identity: " + sshd.clientKey(),
                 "        known-hosts: " + write("empty_known_hosts", ""),
                 "        ssh-config: none",
-                "        remote-standin: " + sshd.launcher(),
-                ""));
+                "        remote-standin: " + sshd.launcher());
         Doctored result = doctor(config, dir.resolve("no-agent.sock"));
         assertEquals(9, result.exit, result.out);
         assertLine(result, "MISSING  vm1 QMP: " + dir.resolve("gone.qmp") + " does not exist (is the VM running");
@@ -92,11 +87,7 @@ class DoctorIT {
         await(qmp);
         await(socket);
         Path disk = Images.create(dir.resolve("vm1.img"), 4 << 20, 1);
-        Path config = write("doctor.yaml", String.join("\n",
-                "state-dir: " + dir.resolve("state"),
-                "metrics: off",
-                "vms:",
-                "  vm1:",
+        Path config = vm1(
                 "    disks:",
                 "      - source: " + disk,
                 "        snapshot: qemu:" + qmp + ":drive0",
@@ -108,8 +99,7 @@ class DoctorIT {
                 "        identity: " + sshd.clientKey(),
                 "        known-hosts: " + sshd.knownHosts(),
                 "        ssh-config: none",
-                "        remote-standin: " + sshd.launcher(),
-                ""));
+                "        remote-standin: " + sshd.launcher());
         Files.createDirectories(dir.resolve("replicas"));
         Doctored result = doctor(config, socket);
         assertEquals(0, result.exit, result.out);
@@ -137,6 +127,12 @@ class DoctorIT {
         String out = new String(p.getInputStream().readAllBytes());
         assertTrue(p.waitFor(120, TimeUnit.SECONDS));
         return new Doctored(p.exitValue(), out);
+    }
+
+    /** A configuration of one VM, vm1, whose settings are {@code lines}. */
+    private Path vm1(String... lines) throws Exception {
+        return write("doctor.yaml", String.join("\n", "state-dir: " + dir.resolve("state"), "metrics: off", "vms:",
+                "  vm1:", String.join("\n", lines), ""));
     }
 
     private Path write(String name, String text) throws Exception {
