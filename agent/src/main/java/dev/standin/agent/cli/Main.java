@@ -15,8 +15,8 @@ import picocli.CommandLine.Command;
         description = "Keeps VM disk replicas on another disk or host, sending only changed blocks.",
         subcommands = {SyncCommand.class, ServeCommand.class, VerifyCommand.class, PointsCommand.class,
             RestoreCommand.class, AgentCommand.class, StatusCommand.class, HistoryCommand.class, RunCommand.class,
-            PauseCommand.class, ResumeCommand.class, ReloadCommand.class, CheckConfigCommand.class, PairCommand.class, DoctorCommand.class,
-            CommandLine.HelpCommand.class},
+            PauseCommand.class, ResumeCommand.class, ReloadCommand.class, CheckConfigCommand.class, PairCommand.class,
+            DoctorCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nEXIT STATUS%n",
         exitCodeList = {
             " 0:success",

@@ -18,7 +18,7 @@ import java.util.zip.CRC32C;
 final class AgentWire {
 
     static final int MAGIC = 0x53414754; // "SAGT"
-    /** 2: a RUN request carries the client's pid, and the agent may answer ACCEPTED_PIPES. */
+    /** 2: a RUN request carries the client's pid, and the agent may answer ACCEPTED_PIPES; 3: and its mount namespace. */
     static final int VERSION = 3;
     static final int HEADER_LENGTH = 12;
     static final int MAX_PAYLOAD = 1 << 20;

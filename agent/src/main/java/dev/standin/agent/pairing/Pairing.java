@@ -180,6 +180,9 @@ public final class Pairing {
         String line = request.knownHostsName() + " " + chosen.type() + " " + chosen.blob() + "\n";
         try {
             Files.createDirectories(request.sshDirectory());
+            if (Files.exists(request.knownHosts()) && Files.size(request.knownHosts()) > 0 && !Files.readString(request.knownHosts()).endsWith("\n")) {
+                line = "\n" + line; // a file edited by hand may end without one
+            }
             Files.writeString(request.knownHosts(), line, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
                     StandardOpenOption.APPEND);
         } catch (IOException e) {
