@@ -121,7 +121,8 @@ public final class SshConnection implements AutoCloseable {
         }
         if (keys.lastResult == HostKeyRepository.NOT_INCLUDED) {
             return new StandinException(ExitStatus.DESTINATION, "host " + where + " is not in known_hosts (it offered "
-                    + keys.lastOffered + "); refusing to connect: add its key after checking the fingerprint, "
+                    + keys.lastOffered + "); refusing to connect: pair with it once (standin pair " + host
+                    + (port == 0 || port == 22 ? "" : " -p " + port) + "), or add its key after checking the fingerprint, "
                     + "e.g. ssh-keyscan " + (port == 0 || port == 22 ? "" : "-p " + port + " ") + host + " >> "
                     + knownHosts, e, true);
         }

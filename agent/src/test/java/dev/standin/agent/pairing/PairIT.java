@@ -116,6 +116,38 @@ class PairIT {
         assertArrayEquals(keys, Files.readAllBytes(sshd.authorizedKeys()), "nothing installed");
     }
 
+    /** The person at a terminal (a pty from script(1)) is asked, and only a yes pins the key. */
+    @Test
+    void aPersonAtTheTerminalIsAskedAndOnlyYesPins() throws Exception {
+        byte[] keys = Files.readAllBytes(sshd.authorizedKeys());
+        Result no = atTerminal("no");
+        assertEquals(2, no.exit, no.out);
+        assertTrue(no.out.contains("127.0.0.1 offers host key ssh-ed25519 " + hostFingerprint() + "; check it on 127.0.0.1 "
+                + "with: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub. Pin it for standin? [yes/no]"), no.out);
+        assertTrue(no.out.contains("host key of 127.0.0.1 not confirmed; nothing pinned, nothing installed"), no.out);
+        assertFalse(Files.exists(standinSsh.resolve("known_hosts")));
+        assertArrayEquals(keys, Files.readAllBytes(sshd.authorizedKeys()));
+
+        Result yes = atTerminal("yes");
+        assertEquals(0, yes.exit, yes.out);
+        assertTrue(yes.out.contains("pinned in " + standinSsh.resolve("known_hosts") + " (ssh-ed25519 " + hostFingerprint()),
+                yes.out);
+        assertTrue(yes.out.contains("standin: proved: 127.0.0.1 runs standin"), yes.out);
+    }
+
+    /** pair in its own JVM on a pseudo-terminal, answering {@code answer} to its question. */
+    private Result atTerminal(String answer) throws Exception {
+        List<String> command = new ArrayList<>(dev.standin.agent.Cli.javaCommand("256m"));
+        command.addAll(pairArgs());
+        String line = String.join(" ", command.stream().map(w -> "'" + w.replace("'", "'\\''") + "'").toList());
+        Process p = new ProcessBuilder("script", "-q", "-e", "-c", line, "/dev/null").redirectErrorStream(true).start();
+        p.getOutputStream().write((answer + "\n").getBytes());
+        p.getOutputStream().flush();
+        String out = new String(p.getInputStream().readAllBytes()).replace("\r", "");
+        assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "pair ended");
+        return new Result(p.exitValue(), out, out);
+    }
+
     @Test
     void aChangedHostKeyIsRefused() throws Exception {
         Path other = dir.resolve("other_host_key");
@@ -163,13 +195,17 @@ class PairIT {
     }
 
     private Result pair(String... more) {
-        List<String> args = new ArrayList<>(List.of("pair", user() + "@127.0.0.1", "-p", Integer.toString(sshd.port()),
+        List<String> args = pairArgs();
+        args.addAll(List.of(more));
+        return run(args.toArray(String[]::new));
+    }
+
+    private List<String> pairArgs() {
+        return new ArrayList<>(List.of("pair", user() + "@127.0.0.1", "-p", Integer.toString(sshd.port()),
                 "--root", root.toString(), "--ssh-dir", standinSsh.toString(),
                 "--remote-standin", sshd.launcher().toString(), "--authorized-keys", sshd.authorizedKeys().toString(),
                 "-e", "ssh -F /dev/null -i " + sshd.clientKey() + " -o UserKnownHostsFile=" + sshd.knownHosts()
                         + " -o StrictHostKeyChecking=yes -o BatchMode=yes"));
-        args.addAll(List.of(more));
-        return run(args.toArray(String[]::new));
     }
 
     private static Result run(String... args) {
