@@ -96,7 +96,8 @@ public final class AgentDaemon implements AutoCloseable {
         return new AgentDaemon(socket, server, commandLine, log, warmChannels, supervisor);
     }
 
-    private static boolean answers(Path socket) {
+    /** Whether an agent listens on {@code socket} (a connection is accepted). */
+    public static boolean answers(Path socket) {
         try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             probe.connect(UnixDomainSocketAddress.of(socket));
             return true;

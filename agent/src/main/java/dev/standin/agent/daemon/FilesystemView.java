@@ -3,6 +3,7 @@ package dev.standin.agent.daemon;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import dev.standin.agent.transport.ServeRequest;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
 import java.util.Objects;
@@ -58,11 +59,11 @@ final class FilesystemView {
         if (request.mountNamespace().isEmpty() || !request.mountNamespace().equals(namespaceOf(client))) {
             return Optional.of("process " + request.pid() + " is not in the namespace the command named");
         }
-        Optional<String> root = option(request.args(), "--root");
+        Optional<String> root = ServeRequest.option(request.args(), "--root");
         if (root.isEmpty()) {
             return Optional.of("serve names no --root");
         }
-        for (String dir : List.of(root.get(), option(request.args(), "--state-dir").orElse("/var/lib/standin"))) {
+        for (String dir : List.of(root.get(), ServeRequest.option(request.args(), "--state-dir").orElse("/var/lib/standin"))) {
             Path own = request.workingDirectory().resolve(dir).normalize();
             Path theirs = client.resolve("root").resolve(Path.of("/").relativize(own));
             if (!Files.exists(theirs)) {
@@ -84,22 +85,5 @@ final class FilesystemView {
             }
         }
         return Optional.empty();
-    }
-
-    /** The value of {@code --name VALUE} or {@code --name=VALUE}, the last one given, as picocli takes it. */
-    static Optional<String> option(List<String> args, String name) {
-        Optional<String> value = Optional.empty();
-        for (int i = 0; i < args.size(); i++) {
-            String arg = args.get(i);
-            if (arg.equals("--")) {
-                break;
-            }
-            if (arg.equals(name) && i + 1 < args.size()) {
-                value = Optional.of(args.get(++i));
-            } else if (arg.startsWith(name + "=")) {
-                value = Optional.of(arg.substring(name.length() + 1));
-            }
-        }
-        return value;
     }
 }

@@ -1,12 +1,15 @@
 package dev.standin.agent.doctor;
 
 import dev.standin.agent.StandinException;
+import dev.standin.agent.daemon.AgentDaemon;
 import dev.standin.agent.daemon.AgentSocket;
 import dev.standin.agent.supervise.TargetCycles;
 import dev.standin.agent.transport.Message;
 import dev.standin.delta.StrongHash;
 import dev.standin.snapshot.CommandRunner;
 import dev.standin.snapshot.SnapshotSpec;
+import dev.standin.snapshot.qemu.QmpClient;
+import dev.standin.snapshot.qemu.QmpException;
 import dev.standin.supervisor.config.ConfigException;
 import dev.standin.supervisor.config.ConfigReader;
 import dev.standin.supervisor.config.SupervisorConfig;
@@ -14,13 +17,6 @@ import dev.standin.supervisor.config.SupervisorConfig.Disk;
 import dev.standin.supervisor.config.SupervisorConfig.Target;
 import dev.standin.supervisor.config.SupervisorConfig.Vm;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
-import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -112,7 +108,7 @@ public final class Doctor {
             findings.add(tool(tool, used.contains(tool)));
         }
         config.ifPresent(c -> {
-            findings.add(stateDirectory(c.stateDir()));
+            findings.add(writable("state-dir", c.stateDir()));
             findings.add(reflinks(c.stateDir()));
             findings.add(agent(!c.vms().isEmpty()));
             for (Vm vm : c.vms()) {
@@ -169,15 +165,12 @@ public final class Doctor {
         return Optional.empty();
     }
 
-    private static Finding stateDirectory(Path dir) {
+    /** {@code dir} can be written (or made) by this user, with space left on its file system. */
+    private static Finding writable(String subject, Path dir) {
         Path existing = nearestExisting(dir);
         if (existing == null || !Files.isWritable(existing)) {
-            return new Finding(Verdict.MISSING, "state-dir", dir + " cannot be written by this user");
+            return new Finding(Verdict.MISSING, subject, dir + " cannot be written by this user");
         }
-        return space("state-dir", dir, existing);
-    }
-
-    private static Finding space(String subject, Path dir, Path existing) {
         long free = existing.toFile().getUsableSpace();
         String said = dir + (existing.equals(dir) ? "" : " (made at the first cycle)") + ", " + gib(free) + " free";
         return free < LOW_SPACE ? new Finding(Verdict.MISSING, subject, said + ": under 1 GiB") : new Finding(Verdict.OK,
@@ -211,13 +204,8 @@ public final class Doctor {
 
     private Finding agent(boolean needed) {
         Optional<Path> socket = AgentSocket.path(environment, System.getProperty("user.name"));
-        if (socket.isPresent() && Files.exists(socket.get())) {
-            try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-                channel.connect(UnixDomainSocketAddress.of(socket.get()));
-                return new Finding(Verdict.OK, "agent", "listening on " + socket.get());
-            } catch (IOException e) {
-                // below
-            }
+        if (socket.isPresent() && AgentDaemon.answers(socket.get())) {
+            return new Finding(Verdict.OK, "agent", "listening on " + socket.get());
         }
         String said = "not running" + socket.map(s -> " on " + s).orElse("")
                 + "; start it: systemctl enable --now standin-agent";
@@ -237,36 +225,17 @@ public final class Doctor {
         return new Finding(Verdict.OK, subject, source + " readable");
     }
 
-    /** A QMP socket that greets: the VM runs and answers standin's snapshot requests. */
+    /** A QMP socket that greets and takes commands: the VM runs and answers standin's snapshot requests. */
     private static Finding qmp(Vm vm, Path socket) {
         String subject = vm.name() + " QMP";
         if (!Files.exists(socket)) {
             return new Finding(Verdict.MISSING, subject, socket + " does not exist (is the VM running, with "
                     + "-qmp unix:" + socket + ",server=on,wait=off?)");
         }
-        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
-             Selector selector = Selector.open()) {
-            channel.connect(UnixDomainSocketAddress.of(socket));
-            channel.configureBlocking(false);
-            channel.register(selector, SelectionKey.OP_READ);
-            ByteBuffer greeting = ByteBuffer.allocate(512);
-            long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
-            while (greeting.position() < 8 && System.nanoTime() < deadline) {
-                selector.select(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
-                selector.selectedKeys().clear();
-                if (channel.read(greeting) < 0) {
-                    break;
-                }
-            }
-            String said = new String(greeting.array(), 0, greeting.position(), StandardCharsets.UTF_8);
-            if (said.contains("\"QMP\"")) {
-                return new Finding(Verdict.OK, subject, socket + " greets as QMP");
-            }
-            return new Finding(Verdict.MISSING, subject, socket + (said.isEmpty()
-                    ? " accepts but says nothing in 3 s (another client holds QEMU's one QMP connection?)"
-                    : " answers, but not as QMP"));
-        } catch (IOException e) {
-            return new Finding(Verdict.MISSING, subject, socket + ": " + e.getMessage());
+        try (QmpClient client = QmpClient.connect(socket, Duration.ofSeconds(3))) {
+            return new Finding(Verdict.OK, subject, socket + " greets as QMP");
+        } catch (QmpException e) {
+            return new Finding(Verdict.MISSING, subject, e.getMessage());
         }
     }
 
@@ -281,12 +250,7 @@ public final class Doctor {
         } catch (StandinException e) {
             return new Finding(Verdict.MISSING, subject, e.getMessage());
         }
-        Path dir = Path.of(target.dest());
-        Path existing = nearestExisting(dir);
-        if (existing == null || !Files.isWritable(existing)) {
-            return new Finding(Verdict.MISSING, subject, dir + " cannot be written by this user");
-        }
-        return space(subject, dir, existing);
+        return writable(subject, Path.of(target.dest()));
     }
 
     /** {@code dir}, or the nearest of its parents that exists (where it would be made); null if none. */

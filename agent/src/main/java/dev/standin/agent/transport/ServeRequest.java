@@ -2,6 +2,7 @@ package dev.standin.agent.transport;
 
 import java.io.IOException;
 import java.util.List;
+import java.util.Optional;
 
 /** What the sender asked {@code standin serve} for, when sshd ran a forced command instead. */
 public final class ServeRequest {
@@ -23,19 +24,24 @@ public final class ServeRequest {
         } catch (IllegalArgumentException e) {
             throw new ProtocolException("cannot parse the requested command: " + e.getMessage());
         }
-        int serve = words.indexOf("serve");
-        if (serve < 0) {
+        if (!words.contains("serve")) {
             throw new ProtocolException("this key may only run 'standin serve'; it asked for: " + originalCommand);
         }
-        for (int i = serve + 1; i < words.size(); i++) {
+        Optional<String> root = option(words, "--root");
+        return root.isPresent() ? configured.narrowedTo(root.get()) : configured;
+    }
+
+    /** The value of serve's option {@code --name VALUE} or {@code --name=VALUE} in a command's words; the first one. */
+    public static Optional<String> option(List<String> words, String name) {
+        for (int i = words.indexOf("serve") + 1; i > 0 && i < words.size(); i++) {
             String w = words.get(i);
-            if (w.equals("--root") && i + 1 < words.size()) {
-                return configured.narrowedTo(words.get(i + 1));
+            if (w.equals(name) && i + 1 < words.size()) {
+                return Optional.of(words.get(i + 1));
             }
-            if (w.startsWith("--root=")) {
-                return configured.narrowedTo(w.substring("--root=".length()));
+            if (w.startsWith(name + "=")) {
+                return Optional.of(w.substring(name.length() + 1));
             }
         }
-        return configured;
+        return Optional.empty();
     }
 }
