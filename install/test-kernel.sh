@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Prepares the kernel that standin's guest tests boot: the device-mapper tests where the host's own
-# kernel has none (containers, microVMs), and the guest-agent freeze test (virtio disk, ext4,
-# virtio-serial). Debian's stock kernel and a tiny initramfs that mounts the host's root filesystem
-# read-only over virtio-9p and runs one command from the test's work directory. Nothing is
-# installed into the host's /boot or /lib/modules.
+# kernel has none (containers, microVMs), the guest-agent freeze test (virtio disk, ext4,
+# virtio-serial) and the bootable disks of install/test-image.sh (pvpanic). Debian's stock kernel
+# and a tiny initramfs that mounts the host's root filesystem read-only over virtio-9p and runs
+# one command from the test's work directory. Nothing is installed into the host's /boot or
+# /lib/modules.
 #
 # Usage: install/test-kernel.sh [DIR]    (default /var/cache/standin/test-kernel)
 # Leaves DIR/vmlinuz, DIR/initramfs.gz and DIR/version; does nothing when they are up to date.
@@ -41,7 +42,7 @@ depmod -b kernel "$version"
 
 # The initramfs: busybox, the modules its /init loads (with their dependencies), and /init.
 # crc32c_generic: libcrc32c (for dm-thin-pool) finds its crc32c through the crypto API, not modules.dep.
-modules=(virtio_pci 9pnet_virtio 9p loop crc32c_generic dm-mod dm-snapshot dm-thin-pool virtio_blk virtio_console ext4)
+modules=(virtio_pci 9pnet_virtio 9p loop crc32c_generic dm-mod dm-snapshot dm-thin-pool virtio_blk virtio_console ext4 pvpanic-pci)
 root=initramfs
 mkdir -p "$root/bin" "$root/lib/modules/$version"
 cp busybox/bin/busybox "$root/bin/busybox"

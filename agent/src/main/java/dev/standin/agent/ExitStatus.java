@@ -15,6 +15,8 @@ public enum ExitStatus {
     AGENT(8, "no agent with a configuration answers (status, run, pause, resume, reload, history), or the "
             + "configuration names no such VM or target", true),
     MISSING(9, "something the configuration uses is missing on this host or unreachable (doctor)", false),
+    BOOT(10, "the failed-over VM did not boot: a kernel panic, an I/O error, a power-off, or no sign of life in time "
+            + "(failover)", false),
     INTERRUPTED(130, "interrupted; the replica is left at its previous recovery point", false);
 
     private final int code;

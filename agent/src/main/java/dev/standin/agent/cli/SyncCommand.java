@@ -208,7 +208,7 @@ final class SyncCommand implements Callable<Integer> {
         Replication replication = new Replication(progress,
                 line -> err.println("standin: " + line), // stale snapshots released: a crash left them
                 Optional.of(SshRemoteShell.connector(ssh.options(0, main.invocation()))));
-        List<DiskOutcome> outcomes = replication.run(new CycleRequest(disks, host, false));
+        List<DiskOutcome> outcomes = replication.run(new CycleRequest(disks, host, false)).disks();
         if (outcomes.size() == 1) {
             return List.of(outcomes.get(0).orThrow());
         }

@@ -166,7 +166,8 @@ final class VerifyCommand implements Callable<Integer> {
     private VerifyResult repair(SyncOptions options, Optional<CycleRequest.Remote> remote, Progress progress)
             throws StandinException, InterruptedException {
         DiskOutcome outcome = new Replication(progress, line -> { }, Optional.empty())
-                .run(new CycleRequest(List.of(new CycleRequest.Disk(options, Optional.empty())), remote, true)).get(0);
+                .run(new CycleRequest(List.of(new CycleRequest.Disk(options, Optional.empty())), remote, true)).disks()
+                .get(0);
         SyncStats stats = outcome.orThrow();
         return VerifyResult.repaired(outcome.scrub().orElse(null), stats);
     }

@@ -4,6 +4,8 @@ import dev.standin.agent.sync.SyncOptions;
 import dev.standin.agent.transport.RemoteLocation;
 import dev.standin.agent.transport.SshOptions;
 import dev.standin.agent.transport.WarmChannels;
+import dev.standin.agent.vm.QemuLaunch;
+import dev.standin.agent.vm.VmPoint;
 import dev.standin.snapshot.SnapshotSpec;
 import java.util.List;
 import java.util.Objects;
@@ -16,14 +18,35 @@ import java.util.Optional;
  * @param remote the replicas' host, empty for replicas on this host
  * @param scrub re-read each replica whatever its caches say, compare it with its record and repair
  *              every block that differs ({@code standin verify --against})
+ * @param vm the VM the disks are, in boot order: once all of them committed, a VM point is recorded
+ *           beside the replicas (which must then share one directory)
  */
-public record CycleRequest(List<Disk> disks, Optional<Remote> remote, boolean scrub) {
+public record CycleRequest(List<Disk> disks, Optional<Remote> remote, boolean scrub, Optional<Vm> vm) {
 
     public CycleRequest {
         disks = List.copyOf(disks);
         Objects.requireNonNull(remote, "remote");
+        Objects.requireNonNull(vm, "vm");
         if (disks.isEmpty()) {
             throw new IllegalArgumentException("a cycle has at least one disk");
+        }
+        if (vm.isPresent() && disks.stream().map(d -> d.options().destination().toAbsolutePath().getParent())
+                .distinct().count() != 1) {
+            throw new IllegalArgumentException("the replicas of VM " + vm.get().name() + " are in one directory");
+        }
+    }
+
+    public CycleRequest(List<Disk> disks, Optional<Remote> remote, boolean scrub) {
+        this(disks, remote, scrub, Optional.empty());
+    }
+
+    /** The VM whose disks these are, and how to start it again elsewhere. */
+    public record Vm(String name, Optional<QemuLaunch> qemu) {
+        public Vm {
+            if (!VmPoint.validName(name)) {
+                throw new IllegalArgumentException("VM name '" + name + "'");
+            }
+            Objects.requireNonNull(qemu, "qemu");
         }
     }
 

@@ -16,7 +16,10 @@ import dev.standin.agent.sync.SyncOptions;
 import dev.standin.agent.sync.SyncStats;
 import dev.standin.agent.transport.SshConnection;
 import dev.standin.agent.transport.SshDestination;
+import dev.standin.agent.transport.RemoteVmPoints;
 import dev.standin.agent.transport.SshOptions;
+import dev.standin.agent.vm.VmPoint;
+import dev.standin.agent.vm.VmPoints;
 import dev.standin.agent.verify.Scrub;
 import dev.standin.agent.verify.ScrubOptions;
 import dev.standin.agent.verify.ScrubReport;
@@ -29,13 +32,16 @@ import dev.standin.snapshot.Tracking;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -46,7 +52,8 @@ import java.util.stream.Stream;
 
 /**
  * The one entry point of a replication cycle: the command line, the resident agent and the
- * supervisor hand it a {@link CycleRequest} and get one {@link DiskOutcome} per disk. It decides
+ * supervisor hand it a {@link CycleRequest} and get a {@link CycleReport}: one {@link DiskOutcome}
+ * per disk and the VM point the cycle made. It decides
  * where each disk is read from (the source, or a snapshot's view) and which {@link Destination}
  * receives it; the {@link Cycle} decides everything else (block size, first copy, resume, where
  * signatures come from).
@@ -76,7 +83,20 @@ public final class Replication {
      * Runs every disk's cycle; a failed disk does not stop the others. Disks whose views share one
      * snapshot spec are viewed together, at one instant, before any cycle starts.
      */
-    public List<DiskOutcome> run(CycleRequest request) throws InterruptedException {
+    public CycleReport run(CycleRequest request) throws InterruptedException {
+        Instant began = Instant.now();
+        List<DiskOutcome> outcomes = runDisks(request);
+        if (request.vm().isEmpty() || !outcomes.stream().allMatch(DiskOutcome::succeeded)) {
+            return CycleReport.of(outcomes);
+        }
+        try {
+            return new CycleReport(outcomes, recordVmPoint(request, request.vm().get(), began, outcomes), Optional.empty());
+        } catch (StandinException e) {
+            return new CycleReport(outcomes, Optional.empty(), Optional.of(e));
+        }
+    }
+
+    private List<DiskOutcome> runDisks(CycleRequest request) throws InterruptedException {
         Views views = takeViews(request);
         try {
             if (request.disks().size() == 1) {
@@ -92,6 +112,45 @@ public final class Replication {
             return runParallel(request, views);
         } finally {
             views.releaseUnused();
+        }
+    }
+
+    /**
+     * Records the VM point of a cycle whose disks all committed: beside the replicas on this host,
+     * or through the replica host's receiver. Empty when there is none to record (a dry run, points
+     * not kept, a receiver too old to record them: each said as a notice).
+     */
+    private Optional<VmPoint> recordVmPoint(CycleRequest request, CycleRequest.Vm vm, Instant began,
+            List<DiskOutcome> outcomes) throws StandinException {
+        List<VmPoint.Disk> disks = new ArrayList<>();
+        for (DiskOutcome outcome : outcomes) {
+            SyncStats stats = outcome.stats().orElseThrow();
+            if (stats.point() < 1) {
+                notices.accept("VM " + vm.name() + ": no VM point (the cycle kept no recovery point: a dry run or "
+                        + "--keep-points 0)");
+                return Optional.empty();
+            }
+            disks.add(new VmPoint.Disk(Path.of(stats.destination()).getFileName().toString(), stats.point(),
+                    stats.sourceBytes(), HexFormat.of().parseHex(stats.digest())));
+        }
+        VmPoint point = new VmPoint(0, vm.name(), began, disks, vm.qemu());
+        Path first = request.disks().get(0).options().destination();
+        if (request.remote().isPresent()) {
+            CycleRequest.Remote remote = request.remote().get();
+            OptionalLong id = RemoteVmPoints.record(remote.replica(first.toString()), remote.ssh(), point);
+            if (id.isEmpty()) {
+                notices.accept("VM " + vm.name() + ": " + remote.host().host() + "'s standin is too old to record VM "
+                        + "points; each disk's point is kept");
+                return Optional.empty();
+            }
+            return Optional.of(point.withId(id.getAsLong()));
+        }
+        Path directory = first.toAbsolutePath().getParent();
+        try {
+            return Optional.of(new VmPoints(directory, vm.name()).record(point,
+                    request.disks().get(0).options().stateDirectory(), NativeIo.tryLoad()));
+        } catch (IOException e) {
+            throw Failures.wrap(e, "destination ");
         }
     }
 

@@ -21,7 +21,8 @@ public final class SideFiles {
 
     /** Every side file's name is {@code "." + NAME + SUFFIX} with one of these. */
     public static final List<String> SUFFIXES = List.of(".standin-lock", ".standin-sigs", ".standin-sigs.tmp",
-            ".standin-resume", ".standin-journal", ".standin-partial", ".standin-points", ".standin-restore");
+            ".standin-resume", ".standin-journal", ".standin-partial", ".standin-points", ".standin-restore",
+            ".standin-in-use");
 
     private SideFiles() {}
 

@@ -2,6 +2,7 @@ package dev.standin.agent.supervise;
 
 import dev.standin.agent.StandinException;
 import dev.standin.agent.Units;
+import dev.standin.agent.engine.CycleReport;
 import dev.standin.agent.engine.CycleRequest;
 import dev.standin.agent.engine.DiskOutcome;
 import dev.standin.agent.engine.Replication;
@@ -13,6 +14,7 @@ import dev.standin.agent.transport.SshOptions;
 import dev.standin.agent.transport.SshRemoteShell;
 import dev.standin.agent.transport.WarmChannels;
 import dev.standin.agent.verify.ScrubReport;
+import dev.standin.agent.vm.QemuLaunch;
 import dev.standin.delta.stream.Compression;
 import dev.standin.snapshot.SnapshotSpec;
 import dev.standin.supervisor.CycleProgress;
@@ -119,8 +121,7 @@ public final class TargetCycles implements CycleRunner {
                 progress.done(bytes);
             }
         }, notices, Optional.of(SshRemoteShell.connector(ssh)));
-        List<DiskOutcome> outcomes = engine.run(request(vm, target, kind == Planner.Kind.VERIFY, rate, ssh));
-        return result(outcomes);
+        return result(engine.run(request(vm, target, kind == Planner.Kind.VERIFY, rate, ssh)));
     }
 
     @Override
@@ -161,7 +162,8 @@ public final class TargetCycles implements CycleRunner {
         }
         Optional<CycleRequest.Remote> host = remote.map(r -> new CycleRequest.Remote(r, ssh,
                 disks.size() == 1 ? warmChannels : Optional.empty()));
-        return new CycleRequest(disks, host, scrub);
+        return new CycleRequest(disks, host, scrub, Optional.of(new CycleRequest.Vm(vm.name(),
+                vm.qemu().map(q -> new QemuLaunch(q.memory(), q.cpus(), q.machine())))));
     }
 
     /**
@@ -192,8 +194,12 @@ public final class TargetCycles implements CycleRunner {
                 s.option("timeout").map(Units::timeout).orElse(defaults.ioTimeout()));
     }
 
-    /** All disks committed: ok. Else the first failure's kind, permanent if any disk's is. */
-    static CycleResult result(List<DiskOutcome> outcomes) {
+    /**
+     * All disks committed and the VM point recorded: ok. Else the first failure's kind, permanent
+     * if any disk's is.
+     */
+    static CycleResult result(CycleReport report) {
+        List<DiskOutcome> outcomes = report.disks();
         long read = 0;
         long sent = 0;
         boolean firstCopy = false;
@@ -229,6 +235,11 @@ public final class TargetCycles implements CycleRunner {
                     repaired += o.succeeded() ? r.blocksDrifted() : 0;
                 }
             }
+        }
+        if (report.vmPointFailure().isPresent()) {
+            StandinException e = report.vmPointFailure().get();
+            errors.add("VM point: " + e.getMessage());
+            permanent |= e.isPermanent();
         }
         Optional<Catalog.Scrub> scrub = scrubbed ? Optional.of(new Catalog.Scrub(checked, repaired, drifted))
                 : Optional.empty();

@@ -56,6 +56,24 @@ public final class LocalDestination implements Destination {
         return path.toString();
     }
 
+    /**
+     * A replica a failed-over VM runs on is not written (docs/failover.md): transient, so the
+     * sender's retries resume once the failover is cleaned up.
+     */
+    private void refuseInUse() throws StandinException {
+        Optional<String> holder;
+        try {
+            holder = dev.standin.agent.replica.InUse.holder(path);
+        } catch (IOException e) {
+            throw new StandinException(ExitStatus.DESTINATION, "cannot read " + path + "'s in-use mark: "
+                    + Failures.reason(e), e);
+        }
+        if (holder.isPresent()) {
+            throw new StandinException(ExitStatus.DESTINATION, "replica " + path + " is in use by " + holder.get()
+                    + "; it receives nothing until 'standin failover --cleanup' on its host", null, false);
+        }
+    }
+
     @Override
     public Replica open(Opening opening) throws StandinException {
         if (session != null) {
@@ -63,6 +81,7 @@ public final class LocalDestination implements Destination {
         }
         this.opening = opening;
         session = ReplicaSession.open(path, stateDirectory, reading.io());
+        refuseInUse();
         long length = opening.sourceLength();
         long basisLength = session.basisLength(length);
         int blockSize = opening.blockSize() != 0 ? BlockSize.validate(opening.blockSize())

@@ -389,6 +389,72 @@ public sealed interface Message {
         }
     }
 
+    /**
+     * Sender → receiver, instead of Open, after every disk of a VM's cycle committed: record this
+     * VM point (docs/vm-points-format.md) beside the replica {@code path} (the first disk's).
+     * Sent only to a receiver whose Hello lists {@code vm-points}.
+     */
+    record RecordVmPoint(String path, byte[] record) implements Message {
+        public static final byte TYPE = 13;
+        /** The record's header, body and checksum. */
+        static final int MAX_RECORD = dev.standin.agent.vm.VmPointFormat.MAX_BODY + 20;
+
+        public RecordVmPoint {
+            record = record.clone();
+        }
+
+        @Override
+        public byte[] record() {
+            return record.clone();
+        }
+
+        @Override
+        public byte type() {
+            return TYPE;
+        }
+
+        @Override
+        public void write(DataOutputStream out) throws IOException {
+            writeString(out, path);
+            out.writeInt(record.length);
+            out.write(record);
+        }
+
+        static RecordVmPoint read(DataInputStream in) throws IOException {
+            String path = readString(in);
+            int n = in.readInt();
+            if (n < 0 || n > MAX_RECORD) {
+                throw new ProtocolException("a VM point record of " + n + " bytes");
+            }
+            byte[] b = new byte[n];
+            in.readFully(b);
+            return new RecordVmPoint(path, b);
+        }
+    }
+
+    /** Receiver → sender: the VM point is recorded under {@code id}. */
+    record VmPointRecorded(long id) implements Message {
+        public static final byte TYPE = 14;
+
+        @Override
+        public byte type() {
+            return TYPE;
+        }
+
+        @Override
+        public void write(DataOutputStream out) throws IOException {
+            out.writeLong(id);
+        }
+
+        static VmPointRecorded read(DataInputStream in) throws IOException {
+            long id = in.readLong();
+            if (id < 1) {
+                throw new ProtocolException("VM point id " + id);
+            }
+            return new VmPointRecorded(id);
+        }
+    }
+
     static Message read(byte type, DataInputStream in) throws IOException {
         return switch (type) {
             case Hello.TYPE -> Hello.read(in);
@@ -403,6 +469,8 @@ public sealed interface Message {
             case Verify.TYPE -> Verify.read(in);
             case ScrubResult.TYPE -> ScrubResult.read(in);
             case KeepAlive.TYPE -> KeepAlive.read(in);
+            case RecordVmPoint.TYPE -> RecordVmPoint.read(in);
+            case VmPointRecorded.TYPE -> VmPointRecorded.read(in);
             default -> throw new ProtocolException("unknown message type " + type);
         };
     }

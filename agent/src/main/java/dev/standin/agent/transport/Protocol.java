@@ -15,8 +15,11 @@ final class Protocol {
      */
     static final String SENDER_SIGNATURES = "sender-signatures";
 
+    /** The receiver records VM points (RecordVmPoint); an older one keeps only the disks' points. */
+    static final String VM_POINTS = "vm-points";
+
     static final List<String> CAPABILITIES = List.of("lz4", "zstd", "zstd-stream", "signature-diff",
-            SENDER_SIGNATURES);
+            SENDER_SIGNATURES, VM_POINTS);
 
     /** The ScrubResult message carries a ScrubReport as JSON. */
     static final ObjectMapper JSON = new ObjectMapper();

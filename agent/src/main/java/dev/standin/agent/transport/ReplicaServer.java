@@ -12,6 +12,10 @@ import dev.standin.agent.sync.SyncOptions;
 import dev.standin.agent.verify.Scrub;
 import dev.standin.agent.verify.ScrubOptions;
 import dev.standin.agent.verify.ScrubReport;
+import dev.standin.agent.vm.VmPoint;
+import dev.standin.agent.vm.VmPointFormat;
+import dev.standin.agent.vm.VmPointFormatException;
+import dev.standin.agent.vm.VmPoints;
 import dev.standin.delta.Signatures;
 import dev.standin.delta.stream.Compression;
 import dev.standin.nativeio.NativeIo;
@@ -95,14 +99,20 @@ public final class ReplicaServer {
                 return ExitStatus.OK.code();
             }
             Message request = next.get();
-            replicaName = request instanceof Message.Open o ? o.path() : request instanceof Message.Verify v ? v.path() : null;
+            replicaName = request instanceof Message.Open o ? o.path() : request instanceof Message.Verify v ? v.path()
+                    : request instanceof Message.RecordVmPoint r ? r.path() : null;
             if (request instanceof Message.Verify verify) {
                 ScrubReport report = scrub(Progress.NONE).scrub(root.resolve(verify.path()));
                 channel.send(new Message.ScrubResult(Protocol.JSON.writeValueAsString(report)));
                 return ExitStatus.OK.code();
             }
+            if (request instanceof Message.RecordVmPoint record) {
+                channel.send(new Message.VmPointRecorded(recordVmPoint(record).id()));
+                return ExitStatus.OK.code();
+            }
             if (!(request instanceof Message.Open open)) {
-                throw new ProtocolException("expected Open or Verify, the sender sent " + request.getClass().getSimpleName());
+                throw new ProtocolException("expected Open, Verify or RecordVmPoint, the sender sent "
+                        + request.getClass().getSimpleName());
             }
             cycle(channel, open, root.resolve(open.path()), hello.capabilities().contains(Protocol.SENDER_SIGNATURES));
             return ExitStatus.OK.code();
@@ -198,6 +208,31 @@ public final class ReplicaServer {
             // read. The next cycle's Open waits for this session's lock (DestinationLock.PATIENCE).
             replica.keepSignatures(committed);
         }
+    }
+
+    /**
+     * Records a VM point beside the replica the message names, after checking that the record is
+     * intact and that every disk it names is a replica there (inside the root).
+     */
+    private VmPoint recordVmPoint(Message.RecordVmPoint message) throws IOException, StandinException {
+        Path first = root.resolve(message.path());
+        VmPoint point;
+        try {
+            point = VmPointFormat.decode(message.record(), "the sender's VM point");
+        } catch (VmPointFormatException e) {
+            throw new ProtocolException(e.getMessage());
+        }
+        Path directory = first.getParent();
+        String relativeDirectory = message.path().contains("/")
+                ? message.path().substring(0, message.path().lastIndexOf('/') + 1) : "";
+        for (VmPoint.Disk disk : point.disks()) {
+            Path replica = root.resolve(relativeDirectory + disk.replica());
+            if (!java.nio.file.Files.isRegularFile(replica)) {
+                throw new StandinException(ExitStatus.DESTINATION, "VM " + point.vm() + "'s disk " + disk.replica()
+                        + " has no replica in " + directory + "; no VM point was recorded");
+            }
+        }
+        return new VmPoints(directory, point.vm()).record(point, stateDirectory, io);
     }
 
     private Scrub scrub(Progress progress) {

@@ -109,7 +109,7 @@ class LocalSyncIT {
             }
         };
         StandinException e = assertThrows(StandinException.class, () -> new Replication(cutting, line -> { }, Optional.empty())
-                .run(CycleRequest.local(List.of(new CycleRequest.Disk(options, Optional.empty())))).get(0).orThrow());
+                .run(CycleRequest.local(List.of(new CycleRequest.Disk(options, Optional.empty())))).disks().get(0).orThrow());
         assertTrue(e.getMessage().contains("changed size during the cycle") || e.getMessage().contains("shrink"),
                 e.getMessage());
         assertFalse(e.getMessage().contains("\n"), "one line: " + e.getMessage());

@@ -83,7 +83,7 @@ class WarmChannelsIT {
         RemoteLocation location = RemoteLocation.parse(sshd.url(replica)).orElseThrow();
         return new Replication(Progress.NONE, line -> { }, Optional.empty()).run(new CycleRequest(
                 List.of(new CycleRequest.Disk(options, Optional.empty())),
-                Optional.of(new CycleRequest.Remote(location, ssh, Optional.of(warm))), false)).get(0).orThrow();
+                Optional.of(new CycleRequest.Remote(location, ssh, Optional.of(warm))), false)).disks().get(0).orThrow();
     }
 
     private List<String> receiversStarted() throws IOException {

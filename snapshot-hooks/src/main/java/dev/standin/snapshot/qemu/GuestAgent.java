@@ -21,9 +21,10 @@ import java.util.concurrent.ThreadLocalRandom;
  * virtio-serial port: a UNIX socket. The protocol is QMP's JSON without a greeting; a connection
  * may find replies to an earlier client's commands in the pipe, so it first synchronises with
  * {@code guest-sync-delimited} (the reply follows a 0xFF byte) and discards everything before.
- * Used to freeze the guest's filesystems around a snapshot, as VSS quiesces a Windows guest.
+ * Used to freeze the guest's filesystems around a snapshot, as VSS quiesces a Windows guest, and
+ * to prove that a failed-over VM's operating system is up.
  */
-final class GuestAgent implements AutoCloseable {
+public final class GuestAgent implements AutoCloseable {
 
     private final Path socket;
     private final SocketChannel channel;
@@ -40,7 +41,7 @@ final class GuestAgent implements AutoCloseable {
     }
 
     /** Connects and synchronises; an agent that does not answer within {@code timeout} is refused. */
-    static GuestAgent connect(Path socket, Duration timeout) throws QmpException {
+    public static GuestAgent connect(Path socket, Duration timeout) throws QmpException {
         SocketChannel channel = null;
         Selector selector = null;
         try {
@@ -76,6 +77,16 @@ final class GuestAgent implements AutoCloseable {
                 return;
             }
         }
+    }
+
+    /** {@code guest-ping}: the agent answers commands. */
+    public void ping() throws QmpException {
+        execute("guest-ping");
+    }
+
+    /** {@code guest-get-osinfo}: the guest's operating system, as the agent reports it. */
+    public JsonNode osInfo() throws QmpException {
+        return execute("guest-get-osinfo");
     }
 
     /** Freezes every freezable filesystem of the guest; returns how many. */

@@ -136,6 +136,13 @@ public final class QmpClient implements AutoCloseable {
         }
     }
 
+    /** Every event QEMU sent since the client connected, oldest first. */
+    public List<JsonNode> eventsSoFar() {
+        synchronized (seenEvents) {
+            return List.copyOf(seenEvents);
+        }
+    }
+
     public static ObjectNode args() {
         return JSON.createObjectNode();
     }

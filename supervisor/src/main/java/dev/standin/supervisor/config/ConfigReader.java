@@ -131,7 +131,7 @@ public final class ConfigReader {
     }
 
     private Vm vm(String name, YamlNode node, SyncSettings parent, double criticalAfter) throws ConfigException {
-        Fields f = fields(node, "VM " + name, withSettings("disks", "targets"));
+        Fields f = fields(node, "VM " + name, withSettings("disks", "targets", "qemu"));
         SyncSettings settings = settings(f).over(parent);
         List<Disk> disks = new ArrayList<>();
         Set<String> names = new HashSet<>();
@@ -164,7 +164,40 @@ public final class ConfigReader {
         if (targets.isEmpty()) {
             throw error(f.line("targets"), "VM " + name + " has no targets");
         }
-        return new Vm(name, disks, targets);
+        Optional<SupervisorConfig.Qemu> qemu = Optional.empty();
+        if (f.node("qemu").isPresent()) {
+            Fields q = fields(f.node("qemu").get(), "qemu of " + name, List.of("memory", "cpus", "machine"));
+            String memory = q.requiredText("memory");
+            long bytes = memory(memory);
+            if (bytes < 16L << 20 || bytes > 16L << 40) {
+                throw error(q.line("memory"), "memory '" + memory + "' of " + name + ": a size such as 512M or 2G, "
+                        + "from 16M to 16T");
+            }
+            qemu = Optional.of(new SupervisorConfig.Qemu(bytes, q.integer("cpus", 1, 255).orElse(1),
+                    q.text("machine").orElse("q35")));
+            if (!qemu.get().machine().matches("[a-z0-9][a-z0-9.\\-]{0,63}")) {
+                throw error(q.line("machine"), "machine '" + qemu.get().machine() + "' is not a QEMU machine type "
+                        + "(q35, pc, ...)");
+            }
+        }
+        return new Vm(name, disks, targets, qemu);
+    }
+
+    /** A size as QEMU's -m takes it: a number and K, M, G or T (binary), or bytes; -1 when it is none. */
+    private static long memory(String text) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([0-9]{1,12})([KMGT]?)").matcher(text);
+        if (!m.matches()) {
+            return -1;
+        }
+        int shift = switch (m.group(2)) {
+            case "K" -> 10;
+            case "M" -> 20;
+            case "G" -> 30;
+            case "T" -> 40;
+            default -> 0;
+        };
+        long n = Long.parseLong(m.group(1));
+        return n > (Long.MAX_VALUE >> shift) ? -1 : n << shift;
     }
 
     private Target target(String vm, YamlNode node, SyncSettings parent, double parentCritical) throws ConfigException {

@@ -51,13 +51,24 @@ public record SupervisorConfig(String file, Path stateDir, Optional<HostPort> me
         }
     }
 
-    /** One protected VM: its disks are viewed together and replicated to each target. */
-    public record Vm(String name, List<Disk> disks, List<Target> targets) {
+    /**
+     * One protected VM: its disks are viewed together and replicated to each target, in boot order.
+     *
+     * @param qemu how to start it with QEMU on a replica host ({@code standin failover})
+     */
+    public record Vm(String name, List<Disk> disks, List<Target> targets, Optional<Qemu> qemu) {
         public Vm {
             disks = List.copyOf(disks);
             targets = List.copyOf(targets);
         }
+
+        public Vm(String name, List<Disk> disks, List<Target> targets) {
+            this(name, disks, targets, Optional.empty());
+        }
     }
+
+    /** {@code qemu: { memory: 1G, cpus: 2, machine: q35 }}: memory in bytes. */
+    public record Qemu(long memory, int cpus, String machine) { }
 
     /**
      * @param source the image file or block device

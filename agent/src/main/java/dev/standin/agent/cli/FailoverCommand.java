@@ -1,0 +1,171 @@
+package dev.standin.agent.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.standin.agent.ExitStatus;
+import dev.standin.agent.StandinException;
+import dev.standin.agent.failover.BootCheck;
+import dev.standin.agent.failover.BootRule;
+import dev.standin.agent.failover.BootVerdict;
+import dev.standin.agent.failover.Failover;
+import dev.standin.agent.supervise.TargetCycles;
+import dev.standin.supervisor.config.ConfigException;
+import dev.standin.supervisor.config.ConfigReader;
+import dev.standin.supervisor.policy.Durations;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+/** {@code standin failover VM}: starts a VM from its replicas on this host (failover package). */
+@Command(name = "failover", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Starts VM on this replica host from one of its VM points, on qcow2 overlays backed by the "
+                + "points' images (no point is ever written), and checks that it boots: 'verified' when its QEMU guest "
+                + "agent answers, 'heuristic' when only its console reached a login prompt, 'failed' otherwise.",
+            "While the VM exists its replicas receive no cycles. With --test it has no network and is removed after the "
+                + "check. Exit 0 only for a VM that booted (verified or heuristic); 10 when it did not."})
+final class FailoverCommand implements Callable<Integer> {
+
+    @ParentCommand
+    private Main main;
+
+    @Parameters(index = "0", paramLabel = "VM", description = "The VM's name, as in the source host's standin.yaml.")
+    private String vm;
+
+    @Option(names = "--point", paramLabel = "ID|TIME|latest", defaultValue = "latest",
+            description = "The VM point: its id ('standin failover --list'), the newest at or before a time "
+                + "(2026-12-04T03:00, local; or ISO-8601 with Z), or latest (default).")
+    private String point;
+
+    @Option(names = "--test", description = "A test: no network, the boot check, then the VM and its overlays are "
+            + "removed; replication resumes.")
+    private boolean test;
+
+    @Option(names = "--keep", description = "With --test: leave the VM running for a person to look at "
+            + "(remove it with --cleanup).")
+    private boolean keep;
+
+    @Option(names = "--cleanup", description = "Stop the VM an earlier failover started and remove its overlays; "
+            + "its replicas receive cycles again.")
+    private boolean cleanup;
+
+    @Option(names = "--discard", description = "With --cleanup of a failover that was not a test: throw away what "
+            + "the VM wrote since it started.")
+    private boolean discard;
+
+    @Option(names = "--list", description = "List the VM's points (id, time, disks) and exit.")
+    private boolean list;
+
+    @Option(names = "--root", paramLabel = "DIR", description = "A directory the replicas are under (repeatable; "
+            + "default: replica-roots of the configuration).")
+    private List<Path> roots = new ArrayList<>();
+
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
+            description = "The configuration whose replica-roots to look in (default: " + CheckConfigCommand.DEFAULT_FILE
+                    + ").")
+    private Path config;
+
+    @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "10m",
+            description = "How long the VM may take to show a login prompt or answer through its guest agent "
+                    + "(default: ${DEFAULT-VALUE}; emulation without KVM is slow).")
+    private String timeout;
+
+    @Option(names = "--prompt", paramLabel = "REGEX", description = "What on the serial console means the VM is up "
+            + "(default: a line ending in 'login:').")
+    private String prompt;
+
+    @Option(names = "--json", description = "Print one JSON object: vm, point, time, verdict, reason, seconds, ...")
+    private boolean json;
+
+    @Option(names = "--state-dir", paramLabel = "DIR", defaultValue = "/var/lib/standin",
+            description = "Where journals of block device replicas are kept (default: ${DEFAULT-VALUE}).")
+    private Path stateDirectory;
+
+    @Override
+    public Integer call() throws StandinException, InterruptedException {
+        PrintWriter out = main.invocation().out();
+        PrintWriter err = main.invocation().err();
+        List<Path> where = roots();
+        Failover failover = new Failover(line -> err.println("standin: " + line));
+        if (cleanup) {
+            failover.cleanup(vm, where, discard).forEach(out::println);
+            return ExitStatus.OK.code();
+        }
+        if (list) {
+            for (var p : Failover.points(vm, where)) {
+                out.println(p.id() + "  " + p.time() + "  " + p.disks().size() + " disk(s): " + p.disks()
+                        + p.qemu().map(q -> "  qemu " + (q.memory() >> 20) + "M " + q.cpus() + " CPU(s)").orElse(""));
+            }
+            return ExitStatus.OK.code();
+        }
+        if (keep && !test) {
+            throw new StandinException(ExitStatus.USAGE, "--keep goes with --test (a real failover keeps its VM anyway)");
+        }
+        Duration limit;
+        Pattern consolePrompt;
+        try {
+            limit = Durations.parse(timeout);
+            consolePrompt = prompt == null ? BootCheck.DEFAULT_PROMPT : Pattern.compile(prompt, Pattern.MULTILINE);
+        } catch (IllegalArgumentException e) { // a bad duration, or PatternSyntaxException
+            throw new StandinException(ExitStatus.USAGE, e.getMessage().lines().findFirst().orElse("bad value"));
+        }
+        Failover.Report report = failover.run(new Failover.Request(vm, where, point, test, keep,
+                new BootRule(limit, BootRule.AGENT_GRACE), consolePrompt, stateDirectory));
+        if (json) {
+            out.println(json(report));
+        } else {
+            out.println("VM " + report.vm() + ", point " + report.point() + " (" + report.time() + "): " + report.verdict()
+                    .text() + ": " + report.reason() + String.format(" (%.0f s)", report.seconds()));
+            out.println(report.running() ? "running as process " + report.pid().map(String::valueOf).orElse("?")
+                    + "; its console is " + report.run().resolve("console.log")
+                    + (test ? "; remove it with 'standin failover --cleanup " + vm + "'" : "")
+                    : "the test VM and its overlays are removed; its console is kept beside the VM's points");
+        }
+        return report.verdict() == BootVerdict.FAILED ? ExitStatus.BOOT.code() : ExitStatus.OK.code();
+    }
+
+    private List<Path> roots() throws StandinException {
+        if (!roots.isEmpty()) {
+            return roots;
+        }
+        Path file = config != null ? config : Path.of(CheckConfigCommand.DEFAULT_FILE);
+        if (config == null && !Files.exists(file)) {
+            return List.of();
+        }
+        try {
+            return ConfigReader.read(file, TargetCycles.CHECK).replicaRoots();
+        } catch (ConfigException e) {
+            throw new StandinException(ExitStatus.USAGE, e.getMessage());
+        }
+    }
+
+    private static String json(Failover.Report report) throws StandinException {
+        ObjectMapper mapper = new ObjectMapper();
+        ObjectNode o = mapper.createObjectNode().put("vm", report.vm()).put("point", report.point())
+                .put("time", report.time().toString()).put("verdict", report.verdict().text())
+                .put("reason", report.reason()).put("seconds", Math.round(report.seconds() * 10) / 10.0)
+                .put("test", report.test()).put("running", report.running());
+        report.pid().ifPresent(pid -> o.put("pid", pid));
+        report.os().ifPresent(os -> o.put("os", os));
+        o.put("run", report.run().toString());
+        var disks = o.putArray("disks");
+        for (Failover.DiskUse d : report.disks()) {
+            disks.addObject().put("replica", d.replica()).put("point", d.point()).put("backing", d.backing().toString())
+                    .put("materialised", d.materialised());
+        }
+        try {
+            return mapper.writeValueAsString(o);
+        } catch (JsonProcessingException e) {
+            throw new StandinException(ExitStatus.ERROR, "cannot write JSON: " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,405 @@
+package dev.standin.agent.failover;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.standin.agent.ExitStatus;
+import dev.standin.agent.StandinException;
+import dev.standin.agent.replica.InUse;
+import dev.standin.agent.replica.Journal;
+import dev.standin.agent.replica.PointRestore;
+import dev.standin.agent.replica.PointStore;
+import dev.standin.agent.replica.RestorePlan;
+import dev.standin.agent.sync.DestinationLock;
+import dev.standin.agent.sync.Failures;
+import dev.standin.agent.vm.VmPoint;
+import dev.standin.agent.vm.VmPoints;
+import dev.standin.nativeio.NativeIo;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDateTime;
+import java.time.ZoneId;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+/**
+ * {@code standin failover}: starts a VM on the replica host from one of its VM points, on qcow2
+ * overlays, so that no point is ever written (docs/failover.md). Every disk is first brought to
+ * its last committed point (an interrupted commit finished), and while the VM exists its replicas
+ * are marked {@link InUse}: no cycle writes them and no point is pruned from under it.
+ */
+public final class Failover {
+
+    /** The run directory, beside the VM's points. */
+    static final String RUN = "failover";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /**
+     * @param point {@code latest}, a VM point id, or a time (ISO-8601, or local {@code YYYY-MM-DDTHH:MM}):
+     *              the newest point at or before it
+     * @param test no network, a boot check, then removed (unless {@code keep})
+     */
+    public record Request(String vm, List<Path> roots, String point, boolean test, boolean keep, BootRule rule,
+            java.util.regex.Pattern prompt, Path stateDirectory) {
+        public Request {
+            roots = List.copyOf(roots);
+        }
+    }
+
+    /** One disk of the started VM: its replica, the point, and what the overlay reads. */
+    public record DiskUse(String replica, long point, Path backing, boolean materialised) { }
+
+    /** What {@code failover --json} prints. */
+    public record Report(String vm, long point, Instant time, BootVerdict verdict, String reason, double seconds,
+            boolean test, boolean running, Optional<Long> pid, List<DiskUse> disks, Optional<String> os,
+            Path run) {
+        public Report {
+            disks = List.copyOf(disks);
+        }
+    }
+
+    private final Consumer<String> notices;
+    private final Optional<NativeIo> io;
+
+    /** {@code notices}: one line for each thing done on the way that a person should hear of. */
+    public Failover(Consumer<String> notices) {
+        this.notices = notices;
+        this.io = NativeIo.tryLoad();
+    }
+
+    public Report run(Request request) throws StandinException, InterruptedException {
+        long started = System.nanoTime();
+        VmPoints points = locate(request.vm(), request.roots());
+        Path run = points.directory().resolve(RUN);
+        refuseRunning(points, run);
+        List<VmPoint> all = read(points);
+        if (all.isEmpty()) {
+            throw new StandinException(ExitStatus.DESTINATION, "VM " + request.vm() + " has no VM points in "
+                    + points.replicas() + " yet: its first cycle has not finished");
+        }
+        List<DiskUse> uses = new ArrayList<>();
+        VmPoint chosen;
+        List<DestinationLock> locks = new ArrayList<>();
+        try {
+            // Locked while the point is chosen and its replicas marked: no cycle commits in between.
+            for (VmPoint.Disk disk : all.get(all.size() - 1).disks()) {
+                locks.add(lockAndReplay(points.replicas().resolve(disk.replica()), request.stateDirectory()));
+            }
+            chosen = choose(points, read(points), request);
+            if (chosen.qemu().isEmpty()) {
+                throw new StandinException(ExitStatus.USAGE, "VM point " + chosen.id() + " of " + chosen.vm()
+                        + " has no launch spec: add 'qemu: { memory: 1G, cpus: 2 }' to " + chosen.vm()
+                        + " in standin.yaml on its source host; its next cycle records it");
+            }
+            Files.createDirectories(run);
+            String holder = (request.test() ? "a test failover" : "the failover") + " of VM " + chosen.vm()
+                    + " (point " + chosen.id() + ") since " + Instant.now();
+            for (VmPoint.Disk disk : chosen.disks()) {
+                InUse.mark(points.replicas().resolve(disk.replica()), holder);
+            }
+            writeState(run, chosen, request.test());
+            for (VmPoint.Disk disk : chosen.disks()) {
+                uses.add(backing(points.replicas().resolve(disk.replica()), disk, run, request.stateDirectory()));
+            }
+        } catch (IOException e) {
+            throw new StandinException(ExitStatus.DESTINATION, "failover of " + request.vm() + ": "
+                    + Failures.reason(e), e);
+        } finally {
+            for (DestinationLock lock : locks) {
+                try {
+                    lock.close();
+                } catch (IOException ignored) {
+                    // the lock file stays; the next locker takes it over
+                }
+            }
+        }
+        List<Path> overlays = new ArrayList<>();
+        try {
+            for (DiskUse use : uses) {
+                Path overlay = run.resolve(use.replica() + ".qcow2");
+                QemuMachine.overlay(use.backing(), overlay);
+                overlays.add(overlay);
+            }
+            QemuMachine machine = QemuMachine.start(request.test() ? chosen.vm() + "-test" : chosen.vm(),
+                    chosen.qemu().get(), overlays, run);
+            Optional<Long> pid = machine.process().map(ProcessHandle::pid);
+            notices.accept("VM " + chosen.vm() + " started from VM point " + chosen.id() + " (" + chosen.time()
+                    + ") as process " + pid.map(String::valueOf).orElse("?") + "; checking that it boots");
+            BootCheck.Result check = new BootCheck(request.rule(), request.prompt()).watch(machine);
+            boolean running = true;
+            if (request.test() && !request.keep()) {
+                keepEvidence(points, check);
+                machine.stop();
+                remove(points, run, chosen);
+                running = false;
+            }
+            return new Report(chosen.vm(), chosen.id(), chosen.time(), check.verdict(), check.reason(),
+                    (System.nanoTime() - started) / 1e9, request.test(), running, running ? pid : Optional.empty(),
+                    uses, check.operatingSystem(), run);
+        } catch (StandinException | InterruptedException | RuntimeException e) {
+            QemuMachine.in(run).stop();
+            remove(points, run, chosen);
+            throw e;
+        }
+    }
+
+    /**
+     * Stops the VM a failover started and removes its overlays and marks. A failover that was not
+     * a test holds what the VM wrote since: refused unless {@code discard}.
+     */
+    public List<String> cleanup(String vm, List<Path> roots, boolean discard) throws StandinException {
+        VmPoints points = locate(vm, roots);
+        Path run = points.directory().resolve(RUN);
+        if (!Files.isDirectory(run)) {
+            throw new StandinException(ExitStatus.USAGE, "VM " + vm + " is not failed over in " + points.replicas());
+        }
+        ObjectNode state = readState(run);
+        boolean test = state.path("test").asBoolean(false);
+        if (!test && !discard) {
+            throw new StandinException(ExitStatus.USAGE, "VM " + vm + " was failed over for real: what it wrote since "
+                    + "is only in " + run + "; add --discard to stop it and throw that away");
+        }
+        List<String> lines = new ArrayList<>();
+        if (QemuMachine.in(run).stop()) {
+            lines.add("stopped VM " + vm);
+        }
+        VmPoint point;
+        try {
+            long id = state.path("point").asLong();
+            point = read(points).stream().filter(p -> p.id() == id).findFirst().orElse(null);
+        } catch (StandinException e) {
+            point = null;
+        }
+        remove(points, run, point);
+        lines.add("removed " + run + (point == null ? "" : " and the in-use marks of its " + point.disks().size()
+                + " replica(s)"));
+        return lines;
+    }
+
+    /** The VM points of {@code vm} under {@code roots}, oldest first. */
+    public static List<VmPoint> points(String vm, List<Path> roots) throws StandinException {
+        VmPoints points = locate(vm, roots);
+        try {
+            return points.list();
+        } catch (IOException e) {
+            throw new StandinException(ExitStatus.PROTOCOL, Failures.reason(e), e);
+        }
+    }
+
+    /** The one directory under {@code roots} that holds VM points of {@code vm}. */
+    static VmPoints locate(String vm, List<Path> roots) throws StandinException {
+        if (!VmPoint.validName(vm)) {
+            throw new StandinException(ExitStatus.USAGE, "'" + vm + "' is not a VM name (letters, digits, '.', '_', '-')");
+        }
+        if (roots.isEmpty()) {
+            throw new StandinException(ExitStatus.USAGE, "no replica root to look for VM " + vm + " in: name one with "
+                    + "--root DIR, or list them under replica-roots in standin.yaml");
+        }
+        List<VmPoints> found = new ArrayList<>();
+        List<String> others = new ArrayList<>();
+        for (Path root : roots) {
+            try {
+                for (VmPoints p : VmPoints.all(root)) {
+                    if (p.vm().equals(vm)) {
+                        found.add(p);
+                    } else {
+                        others.add(p.vm());
+                    }
+                }
+            } catch (IOException e) {
+                throw new StandinException(ExitStatus.DESTINATION, "replica root " + root + ": " + Failures.reason(e), e);
+            }
+        }
+        if (found.isEmpty()) {
+            throw new StandinException(ExitStatus.DESTINATION, "no VM " + vm + " under " + roots.stream()
+                    .map(Path::toString).reduce((a, b) -> a + ", " + b).orElseThrow() + (others.isEmpty()
+                    ? " (no VM has points there)" : "; there are: " + String.join(", ", others.stream().distinct()
+                    .sorted().toList())));
+        }
+        if (found.size() > 1) {
+            throw new StandinException(ExitStatus.USAGE, "VM " + vm + " has points in " + found.stream()
+                    .map(p -> p.replicas().toString()).reduce((a, b) -> a + " and " + b).orElseThrow()
+                    + "; name the one to start with --root");
+        }
+        return found.get(0);
+    }
+
+    private List<VmPoint> read(VmPoints points) throws StandinException {
+        try {
+            return points.list();
+        } catch (IOException e) {
+            throw new StandinException(ExitStatus.PROTOCOL, Failures.reason(e), e);
+        }
+    }
+
+    private void refuseRunning(VmPoints points, Path run) throws StandinException {
+        if (!Files.isDirectory(run)) {
+            return;
+        }
+        ObjectNode state = readState(run);
+        Optional<ProcessHandle> process = QemuMachine.in(run).process();
+        if (process.isEmpty() && state.path("test").asBoolean(false)) {
+            notices.accept("removing what an earlier test failover of " + points.vm() + " left in " + run);
+            remove(points, run, null);
+            return;
+        }
+        throw new StandinException(ExitStatus.USAGE, "VM " + points.vm() + " is already failed over"
+                + (state.path("test").asBoolean(false) ? " for a test" : "") + " from point "
+                + state.path("point").asText("?") + (process.map(p -> " (process " + p.pid() + ")").orElse(", stopped"))
+                + "; 'standin failover --cleanup " + points.vm() + "' first");
+    }
+
+    private DestinationLock lockAndReplay(Path replica, Path stateDirectory) throws IOException, StandinException {
+        if (!Files.isRegularFile(replica)) {
+            throw new StandinException(ExitStatus.DESTINATION, "replica " + replica + " is gone");
+        }
+        DestinationLock lock = DestinationLock.acquire(replica);
+        try {
+            Optional<String> holder = InUse.holder(replica);
+            if (holder.isPresent()) {
+                throw new StandinException(ExitStatus.USAGE, "replica " + replica + " is in use by " + holder.get());
+            }
+            Journal.Recovery recovery = Journal.recover(Journal.pathFor(replica, false, stateDirectory), replica, false, io);
+            if (recovery != Journal.Recovery.NONE) {
+                notices.accept(replica + ": an interrupted cycle's journal was "
+                        + dev.standin.agent.sync.CycleRecovery.of(recovery).text()
+                        + " first; the replica is at its last committed point");
+            }
+            return lock;
+        } catch (IOException | StandinException | RuntimeException e) {
+            lock.close();
+            if (e instanceof IOException io) {
+                throw new StandinException(ExitStatus.DESTINATION, "replica " + replica + " cannot be made consistent: "
+                        + Failures.reason(io) + "; nothing was started", io);
+            }
+            throw e;
+        }
+    }
+
+    private VmPoint choose(VmPoints points, List<VmPoint> all, Request request) throws StandinException, IOException {
+        String which = request.point();
+        List<VmPoint> candidates;
+        if (which.equals("latest")) {
+            candidates = reversed(all);
+        } else if (which.matches("[0-9]{1,18}")) {
+            long id = Long.parseLong(which);
+            candidates = all.stream().filter(p -> p.id() == id).toList();
+            if (candidates.isEmpty()) {
+                throw new StandinException(ExitStatus.USAGE, "VM " + request.vm() + " has no point " + id + "; it has "
+                        + describe(all));
+            }
+        } else {
+            Instant at = time(which);
+            candidates = reversed(all).stream().filter(p -> !p.time().isAfter(at)).toList();
+            if (candidates.isEmpty()) {
+                throw new StandinException(ExitStatus.USAGE, "VM " + request.vm() + " has no point at or before "
+                        + at + "; it has " + describe(all));
+            }
+        }
+        List<String> reasons = new ArrayList<>();
+        for (VmPoint p : candidates) {
+            List<String> missing = points.missing(p, request.stateDirectory(), io);
+            if (missing.isEmpty()) {
+                return p;
+            }
+            reasons.add("point " + p.id() + ": " + String.join(", ", missing));
+            if (!which.equals("latest")) {
+                break; // a point asked for by id or time is that point, not an older one
+            }
+        }
+        throw new StandinException(ExitStatus.DESTINATION, "no complete VM point of " + request.vm() + " to start: "
+                + String.join("; ", reasons));
+    }
+
+    private static List<VmPoint> reversed(List<VmPoint> all) {
+        return all.stream().sorted(Comparator.comparingLong(VmPoint::id).reversed()).toList();
+    }
+
+    private static Instant time(String text) throws StandinException {
+        try {
+            return Instant.parse(text);
+        } catch (DateTimeParseException e) {
+            try {
+                return LocalDateTime.parse(text.replace(' ', 'T')).atZone(ZoneId.systemDefault()).toInstant();
+            } catch (DateTimeParseException e2) {
+                throw new StandinException(ExitStatus.USAGE, "--point " + text + ": expected latest, a VM point id, or a "
+                        + "time such as 2026-12-04T03:00 or 2026-12-04T03:00:00Z");
+            }
+        }
+    }
+
+    private static String describe(List<VmPoint> all) {
+        return all.stream().map(p -> p.id() + " (" + p.time() + ")").reduce((a, b) -> a + ", " + b).orElse("none");
+    }
+
+    /** What {@code disk}'s overlay reads: the point's own image, or a copy of it made here. */
+    private DiskUse backing(Path replica, VmPoint.Disk disk, Path run, Path stateDirectory) throws IOException {
+        PointStore store = PointStore.locate(replica, stateDirectory, io);
+        RestorePlan plan = store.plan(disk.point());
+        if (plan.undos().isEmpty()) {
+            return new DiskUse(disk.replica(), disk.point(), plan.base(), false);
+        }
+        Path copy = run.resolve(disk.replica() + ".point-" + disk.point());
+        notices.accept("materialising point " + disk.point() + " of " + replica + " (" + plan.undos().size()
+                + " undo file(s)) into " + copy);
+        new PointRestore(io).materialise(plan, copy);
+        return new DiskUse(disk.replica(), disk.point(), copy, true);
+    }
+
+    private static void writeState(Path run, VmPoint point, boolean test) throws IOException {
+        ObjectNode state = JSON.createObjectNode().put("vm", point.vm()).put("point", point.id()).put("test", test)
+                .put("started", Instant.now().toString());
+        Files.writeString(run.resolve("state.json"), JSON.writeValueAsString(state) + "\n");
+    }
+
+    private static ObjectNode readState(Path run) {
+        try {
+            return (ObjectNode) JSON.readTree(run.resolve("state.json").toFile());
+        } catch (IOException | ClassCastException e) {
+            return JSON.createObjectNode(); // a run directory whose start did not get as far as its state
+        }
+    }
+
+    /** The console and screendump of a test that is torn down, kept beside the VM's points. */
+    private static void keepEvidence(VmPoints points, BootCheck.Result check) {
+        Path kept = points.directory().resolve("last-boot-check");
+        try {
+            Files.createDirectories(kept);
+            Files.copy(check.console(), kept.resolve("console.log"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.deleteIfExists(kept.resolve("screen.png"));
+            if (check.screen().isPresent()) {
+                Files.copy(check.screen().get(), kept.resolve("screen.png"));
+            }
+        } catch (IOException ignored) {
+            // evidence only
+        }
+    }
+
+    /** Removes the run directory and the marks on the point's replicas (all of the VM's when unknown). */
+    private void remove(VmPoints points, Path run, VmPoint point) {
+        try (Stream<Path> files = Files.exists(run) ? Files.walk(run) : Stream.empty()) {
+            for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(f);
+            }
+        } catch (IOException e) {
+            notices.accept("could not remove " + run + ": " + Failures.reason(e));
+        }
+        try {
+            List<VmPoint> known = point != null ? List.of(point) : points.list();
+            for (VmPoint p : known) {
+                for (VmPoint.Disk disk : p.disks()) {
+                    InUse.clear(points.replicas().resolve(disk.replica()));
+                }
+            }
+        } catch (IOException e) {
+            notices.accept("could not clear the in-use marks of " + points.vm() + "'s replicas: " + Failures.reason(e));
+        }
+    }
+}

@@ -1,0 +1,161 @@
+package dev.standin.agent.failover;
+
+import dev.standin.agent.ExitStatus;
+import dev.standin.agent.StandinException;
+import dev.standin.agent.vm.QemuLaunch;
+import dev.standin.snapshot.qemu.QmpClient;
+import dev.standin.snapshot.qemu.QmpException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A VM run by QEMU directly (no libvirt), daemonized so that it outlives the command that started
+ * it, with everything about it in one run directory: {@code qmp.sock} (the monitor),
+ * {@code qga.sock} (the guest agent's port), {@code console.log} (the serial console) and
+ * {@code qemu.pid}. No network device: a test must not meet the production network, and the
+ * launch spec does not name one yet.
+ */
+public final class QemuMachine {
+
+    static final String QEMU = "qemu-system-x86_64";
+    /** sun_path holds 108 bytes with its NUL. */
+    private static final int SOCKET_PATH_MAX = 107;
+
+    private final Path run;
+
+    private QemuMachine(Path run) {
+        this.run = run;
+    }
+
+    /** The machine whose files are in {@code run} (started earlier, perhaps by another process). */
+    public static QemuMachine in(Path run) {
+        return new QemuMachine(run);
+    }
+
+    public Path run() {
+        return run;
+    }
+
+    public Path monitor() {
+        return run.resolve("qmp.sock");
+    }
+
+    public Path guestAgent() {
+        return run.resolve("qga.sock");
+    }
+
+    public Path console() {
+        return run.resolve("console.log");
+    }
+
+    /** Starts {@code disks} (qcow2 files, the first one boots) as VM {@code name}; returns once QEMU runs. */
+    public static QemuMachine start(String name, QemuLaunch launch, List<Path> disks, Path run) throws StandinException {
+        QemuMachine machine = new QemuMachine(run);
+        if (machine.guestAgent().toAbsolutePath().toString().getBytes(StandardCharsets.UTF_8).length > SOCKET_PATH_MAX) {
+            throw new StandinException(ExitStatus.DESTINATION, "the VM's sockets would be in " + run + ", a path too "
+                    + "long for a UNIX socket; use a replica directory with a shorter path");
+        }
+        List<String> command = new ArrayList<>(List.of(QEMU, "-name", name + ",process=standin-" + name,
+                "-machine", launch.machine() + ",accel=kvm:tcg", "-m", (launch.memory() >> 20) + "M",
+                "-smp", Integer.toString(launch.cpus()), "-nodefaults", "-display", "none", "-vga", "std",
+                "-device", "pvpanic-pci", "-nic", "none",
+                "-serial", "file:" + machine.console(),
+                "-qmp", "unix:" + machine.monitor() + ",server=on,wait=off",
+                "-chardev", "socket,id=qga0,path=" + machine.guestAgent() + ",server=on,wait=off",
+                "-device", "virtio-serial", "-device", "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0",
+                "-daemonize", "-pidfile", machine.pidFile().toString()));
+        for (Path disk : disks) {
+            command.add("-drive");
+            command.add("file=" + disk.toAbsolutePath().toString().replace(",", ",,") + ",format=qcow2,if=virtio");
+        }
+        run(command, Duration.ofSeconds(60), "start VM " + name);
+        return machine;
+    }
+
+    /** Creates a qcow2 overlay at {@code overlay} whose backing file is the raw image {@code base}. */
+    public static void overlay(Path base, Path overlay) throws StandinException {
+        run(List.of("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", base.toAbsolutePath().toString(),
+                overlay.toString()), Duration.ofSeconds(60), "create the overlay " + overlay);
+    }
+
+    /** The process, while it runs. */
+    public Optional<ProcessHandle> process() {
+        try {
+            String text = Files.readString(pidFile()).strip();
+            return ProcessHandle.of(Long.parseLong(text)).filter(ProcessHandle::isAlive);
+        } catch (IOException | NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    public QmpClient connect() throws QmpException {
+        return QmpClient.connect(monitor(), Duration.ofSeconds(10));
+    }
+
+    /**
+     * Stops the VM at once (a test VM, or one being cleaned up): QMP {@code quit}, else SIGTERM,
+     * else SIGKILL. Returns whether a process was stopped.
+     */
+    public boolean stop() {
+        Optional<ProcessHandle> process = process();
+        if (process.isEmpty()) {
+            return false;
+        }
+        try (QmpClient qmp = connect()) {
+            qmp.execute("quit", null);
+        } catch (QmpException e) {
+            process.get().destroy();
+        }
+        try {
+            process.get().onExit().get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            process.get().destroyForcibly();
+            try {
+                process.get().onExit().get(10, TimeUnit.SECONDS);
+            } catch (Exception ignored) {
+                // a process SIGKILL cannot end is the kernel's to report
+            }
+        }
+        return true;
+    }
+
+    private Path pidFile() {
+        return run.resolve("qemu.pid");
+    }
+
+    private static void run(List<String> command, Duration limit, String what) throws StandinException {
+        Process process;
+        try {
+            process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            throw new StandinException(ExitStatus.MISSING, "cannot " + what + ": " + command.get(0)
+                    + " is not installed (apt install qemu-system-x86 qemu-utils)", e);
+        }
+        try {
+            process.getOutputStream().close();
+            byte[] output = process.getInputStream().readAllBytes();
+            if (!process.waitFor(limit.toSeconds(), TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                throw new StandinException(ExitStatus.DESTINATION, "cannot " + what + ": " + command.get(0)
+                        + " did not finish in " + limit.toSeconds() + " s");
+            }
+            if (process.exitValue() != 0) {
+                String text = new String(output, StandardCharsets.UTF_8).strip().replaceAll("\\s*\n\\s*", "; ");
+                throw new StandinException(ExitStatus.DESTINATION, "cannot " + what + ": " + text);
+            }
+        } catch (IOException e) {
+            throw new StandinException(ExitStatus.DESTINATION, "cannot " + what + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new StandinException(ExitStatus.INTERRUPTED, "interrupted while trying to " + what, e);
+        }
+    }
+}

@@ -1,0 +1,175 @@
+package dev.standin.agent.vm;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.zip.CRC32C;
+
+/**
+ * The VM point record (docs/vm-points-format.md): a 16-byte header (magic, version, length), a
+ * UTF-8 JSON body, a CRC32C. The body is read strictly: a field it does not know, one missing or
+ * out of range is a damaged record, never a guess.
+ */
+public final class VmPointFormat {
+
+    static final byte[] MAGIC = "STVMPT1\n".getBytes(StandardCharsets.US_ASCII);
+    static final int VERSION = 1;
+    static final int HEADER = 16;
+    /** A body is a few hundred bytes per disk; a megabyte is a damaged length field, not a VM. */
+    public static final int MAX_BODY = 1 << 20;
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private VmPointFormat() {}
+
+    public static byte[] encode(VmPoint point) {
+        ObjectNode body = JSON.createObjectNode();
+        body.put("id", point.id());
+        body.put("vm", point.vm());
+        body.put("time", point.time().toString());
+        ArrayNode disks = body.putArray("disks");
+        for (VmPoint.Disk d : point.disks()) {
+            disks.addObject().put("replica", d.replica()).put("point", d.point()).put("length", d.length())
+                    .put("digest", d.digestHex());
+        }
+        point.qemu().ifPresent(q -> body.putObject("qemu").put("memory", q.memory()).put("cpus", q.cpus())
+                .put("machine", q.machine()));
+        byte[] json;
+        try {
+            json = JSON.writeValueAsBytes(body);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a tree of strings and numbers always serialises", e);
+        }
+        if (json.length > MAX_BODY) {
+            throw new IllegalArgumentException("a VM point of " + json.length + " bytes");
+        }
+        ByteBuffer out = ByteBuffer.allocate(HEADER + json.length + 4);
+        out.put(MAGIC).putShort((short) VERSION).putShort((short) 0).putInt(json.length).put(json);
+        CRC32C crc = new CRC32C();
+        crc.update(out.array(), 0, out.position());
+        out.putInt((int) crc.getValue());
+        return out.array();
+    }
+
+    /** The record in {@code bytes}; {@code what} names it in errors (a file, "the sender's record"). */
+    public static VmPoint decode(byte[] bytes, String what) throws VmPointFormatException {
+        if (bytes.length < HEADER + 4) {
+            throw damaged(what, "it is " + bytes.length + " bytes, shorter than a header and checksum");
+        }
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        byte[] magic = new byte[MAGIC.length];
+        in.get(magic);
+        if (!java.util.Arrays.equals(magic, MAGIC)) {
+            throw damaged(what, "it does not start with the VM point magic");
+        }
+        int version = Short.toUnsignedInt(in.getShort());
+        int reserved = Short.toUnsignedInt(in.getShort());
+        long length = Integer.toUnsignedLong(in.getInt());
+        if (length > MAX_BODY || bytes.length != HEADER + length + 4) {
+            throw damaged(what, "its length field says " + length + " bytes of " + (bytes.length - HEADER - 4));
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(bytes, 0, bytes.length - 4);
+        if ((int) crc.getValue() != ByteBuffer.wrap(bytes, bytes.length - 4, 4).getInt()) {
+            throw damaged(what, "CRC32C mismatch");
+        }
+        if (version != VERSION) {
+            throw new VmPointFormatException(what + " is a VM point of format version " + version + "; this standin reads "
+                    + VERSION, true);
+        }
+        if (reserved != 0) {
+            throw damaged(what, "a reserved field is " + reserved);
+        }
+        try {
+            String text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes, HEADER, (int) length)).toString();
+            return body(JSON.readTree(text));
+        } catch (CharacterCodingException e) {
+            throw damaged(what, "its body is not UTF-8");
+        } catch (JsonProcessingException e) {
+            throw damaged(what, "its body is not JSON");
+        } catch (IllegalArgumentException | DateTimeParseException e) {
+            throw damaged(what, e.getMessage());
+        }
+    }
+
+    private static VmPoint body(JsonNode body) {
+        only(body, "body", Set.of("id", "vm", "time", "disks"), Set.of("qemu"));
+        JsonNode disksNode = body.get("disks");
+        if (!disksNode.isArray()) {
+            throw new IllegalArgumentException("'disks' is not a list");
+        }
+        List<VmPoint.Disk> disks = new ArrayList<>();
+        for (JsonNode d : disksNode) {
+            only(d, "a disk", Set.of("replica", "point", "length", "digest"), Set.of());
+            String hex = text(d, "digest");
+            if (!hex.matches("[0-9a-f]{64}")) {
+                throw new IllegalArgumentException("a digest is not 64 hex digits");
+            }
+            disks.add(new VmPoint.Disk(text(d, "replica"), number(d, "point"), number(d, "length"),
+                    HexFormat.of().parseHex(hex)));
+        }
+        Optional<QemuLaunch> qemu = Optional.empty();
+        if (body.has("qemu")) {
+            JsonNode q = body.get("qemu");
+            only(q, "'qemu'", Set.of("memory", "cpus", "machine"), Set.of());
+            long cpus = number(q, "cpus");
+            if (cpus > 255) {
+                throw new IllegalArgumentException(cpus + " CPUs");
+            }
+            qemu = Optional.of(new QemuLaunch(number(q, "memory"), (int) cpus, text(q, "machine")));
+        }
+        return new VmPoint(number(body, "id"), text(body, "vm"), Instant.parse(text(body, "time")), disks, qemu);
+    }
+
+    private static void only(JsonNode node, String what, Set<String> required, Set<String> optional) {
+        if (!node.isObject()) {
+            throw new IllegalArgumentException(what + " is not an object");
+        }
+        for (String field : required) {
+            if (!node.has(field)) {
+                throw new IllegalArgumentException(what + " has no '" + field + "'");
+            }
+        }
+        for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (!required.contains(name) && !optional.contains(name)) {
+                throw new IllegalArgumentException(what + " has an unknown field '" + name + "'");
+            }
+        }
+    }
+
+    private static String text(JsonNode node, String field) {
+        JsonNode v = node.get(field);
+        if (!v.isTextual()) {
+            throw new IllegalArgumentException("'" + field + "' is not a string");
+        }
+        return v.asText();
+    }
+
+    private static long number(JsonNode node, String field) {
+        JsonNode v = node.get(field);
+        if (!v.isIntegralNumber() || !v.canConvertToLong() || v.asLong() < 0) {
+            throw new IllegalArgumentException("'" + field + "' is not a whole number from 0 up");
+        }
+        return v.asLong();
+    }
+
+    private static VmPointFormatException damaged(String what, String why) {
+        return new VmPointFormatException(what + " is a damaged VM point record: " + why, false);
+    }
+}
