@@ -22,6 +22,7 @@ test_packages=(
   qemu-guest-agent                    # run inside the test guest (from the host's root): guest filesystem freeze
   lvm2 thin-provisioning-tools        # snapshot hooks: lvm (needs device-mapper in the kernel)
   kmod cpio                           # install/test-kernel.sh: a guest kernel with device-mapper
+  syslinux mtools dosfstools          # install/test-image.sh: bootable disks for the failover tests
   debootstrap lintian rpm             # package tests: a clean Debian root (install/test-root.sh), the .deb's lint, rpm -qp
 )
 
@@ -62,13 +63,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get "${apt_opts[@]}" update
   "${sudo_cmd[@]}" apt-get "${apt_opts[@]}" install -y "${missing[@]}"
 fi
-# The LVM tests boot Debian's kernel in QEMU where this kernel has no device-mapper; the package
-# tests install the .deb into a clean Debian root.
+# The LVM tests boot Debian's kernel in QEMU where this kernel has no device-mapper; the failover
+# tests boot disks made from it; the package tests install the .deb into a clean Debian root.
 if [ "$profile" = test ]; then
   if [ "$(id -u)" -eq 0 ] || command -v sudo >/dev/null; then
     "${sudo_cmd[@]}" "$here/test-kernel.sh"
+    "${sudo_cmd[@]}" "$here/test-image.sh"
     "${sudo_cmd[@]}" "$here/test-root.sh"
   else
-    echo "setup-debian.sh: not root: the test kernel for the LVM tests (install/test-kernel.sh) and the package tests' Debian root (install/test-root.sh) are not prepared" >&2
+    echo "setup-debian.sh: not root: the test kernel for the LVM tests (install/test-kernel.sh), the failover tests' disks (install/test-image.sh) and the package tests' Debian root (install/test-root.sh) are not prepared" >&2
   fi
 fi

@@ -76,7 +76,7 @@ class MessageCodecProperties {
     @Provide
     Arbitrary<Message> messages() {
         return Arbitraries.oneOf(hello(), open(), ready(), begin(), chunk(), signaturesBegin(), signaturesEnd(),
-                committed(), failure(), verify(), scrubResult(), keepAlive());
+                committed(), failure(), verify(), scrubResult(), keepAlive(), recordVmPoint(), vmPointRecorded());
     }
 
     @Provide
@@ -164,6 +164,21 @@ class MessageCodecProperties {
 
     private static Arbitrary<Message> verify() {
         return text().map(Message.Verify::new);
+    }
+
+    private static Arbitrary<Message> recordVmPoint() {
+        return Combinators.combine(text(), Arbitraries.bytes().array(byte[].class).ofMaxSize(300))
+                .as(Message.RecordVmPoint::new);
+    }
+
+    private static Arbitrary<Message> vmPointRecorded() {
+        return Arbitraries.longs().greaterOrEqual(1).map(Message.VmPointRecorded::new);
+    }
+
+    @Property
+    void aVmPointIdBelowOneIsRefused(@ForAll @IntRange(min = Integer.MIN_VALUE, max = 0) int id) throws IOException {
+        byte[] frame = encode(new Message.VmPointRecorded(id));
+        assertThrows(ProtocolException.class, () -> decode(frame));
     }
 
     private static Arbitrary<Message> scrubResult() {

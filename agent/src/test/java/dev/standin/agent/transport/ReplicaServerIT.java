@@ -1,6 +1,7 @@
 package dev.standin.agent.transport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -109,6 +110,47 @@ class ReplicaServerIT {
         try (var files = Files.list(outside)) {
             assertEquals(1, files.count());
         }
+    }
+
+    /**
+     * A VM point is recorded only beside the replicas it names, inside the root: a record naming a
+     * disk that is not there, a damaged record and a path out of the root are refused, and nothing
+     * is written.
+     */
+    @Test
+    void aVmPointIsRecordedOnlyForReplicasThatAreThere() throws Exception {
+        Path root = Files.createDirectories(dir.resolve("root"));
+        Files.createDirectories(root.resolve("web"));
+        Files.writeString(root.resolve("web/web.img"), "x");
+        dev.standin.agent.vm.VmPoint.Disk disk = new dev.standin.agent.vm.VmPoint.Disk("web.img", 1, 1, new byte[32]);
+        dev.standin.agent.vm.VmPoint.Disk absent = new dev.standin.agent.vm.VmPoint.Disk("data.img", 1, 1, new byte[32]);
+        java.util.function.Function<List<dev.standin.agent.vm.VmPoint.Disk>, byte[]> record = disks ->
+                dev.standin.agent.vm.VmPointFormat.encode(new dev.standin.agent.vm.VmPoint(0, "web",
+                        java.time.Instant.EPOCH, disks, Optional.empty()));
+        byte[] damaged = record.apply(List.of(disk));
+        damaged[20] ^= 1;
+        Object[][] refusals = {
+            {"web/web.img", record.apply(List.of(disk, absent)), ExitStatus.DESTINATION, "has no replica"},
+            {"web/web.img", damaged, ExitStatus.PROTOCOL, "damaged VM point record"},
+            {"../web.img", record.apply(List.of(disk)), ExitStatus.PROTOCOL, "refused"},
+        };
+        for (Object[] r : refusals) {
+            try (Conversation c = new Conversation(root)) {
+                c.hello();
+                c.channel.send(new Message.RecordVmPoint((String) r[0], (byte[]) r[1]));
+                Message.Failure failure = assertInstanceOf(Message.Failure.class, c.channel.receive());
+                assertEquals(((ExitStatus) r[2]).code(), failure.exitStatus(), failure.message());
+                assertTrue(failure.message().contains((String) r[3]), failure.message());
+            }
+        }
+        assertFalse(Files.exists(root.resolve("web/.standin-vms")), "nothing recorded");
+        try (Conversation c = new Conversation(root)) {
+            c.hello();
+            c.channel.send(new Message.RecordVmPoint("web/web.img", record.apply(List.of(disk))));
+            assertEquals(1, c.channel.expect(Message.VmPointRecorded.class).id());
+            assertEquals(0, c.exitStatus());
+        }
+        assertTrue(Files.exists(root.resolve("web/.standin-vms/web/point-1")));
     }
 
     @Test

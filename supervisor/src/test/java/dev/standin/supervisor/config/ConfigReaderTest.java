@@ -111,6 +111,37 @@ class ConfigReaderTest {
     }
 
     @Test
+    void aQemuLaunchSpecIsReadWithItsDefaultsAndCheckedWithItsLine() throws Exception {
+        SupervisorConfig c = read("""
+                vms:
+                  web:
+                    qemu: { memory: 2G, cpus: 2 }
+                    disks: [{source: /img/web.img}]
+                    targets: [{dest: /r/, rpo: 1h}]
+                  db:
+                    qemu: { memory: 512M, machine: pc }
+                    disks: [{source: /img/db.img}]
+                    targets: [{dest: /r/, rpo: 1h}]
+                  plain:
+                    disks: [{source: /img/plain.img}]
+                    targets: [{dest: /r/, rpo: 1h}]
+                """);
+        assertEquals(Optional.of(new SupervisorConfig.Qemu(2L << 30, 2, "q35")), c.vms().get(0).qemu());
+        assertEquals(Optional.of(new SupervisorConfig.Qemu(512L << 20, 1, "pc")), c.vms().get(1).qemu());
+        assertEquals(Optional.empty(), c.vms().get(2).qemu());
+        ConfigException small = refused("vms:\n  web:\n    qemu:\n      memory: 1M\n"
+                + "    disks: [{source: /a.img}]\n    targets: [{dest: /r/, rpo: 1h}]\n");
+        assertEquals(4, small.line());
+        assertTrue(small.reason().contains("from 16M to 16T"), small.reason());
+        assertTrue(refused("vms:\n  web:\n    qemu: { memory: 1G, cpu: 2 }\n    disks: [{source: /a.img}]\n"
+                + "    targets: [{dest: /r/, rpo: 1h}]\n").reason().contains("cpu"));
+        assertTrue(refused("vms:\n  web:\n    qemu: { memory: 1G, cpus: 0 }\n    disks: [{source: /a.img}]\n"
+                + "    targets: [{dest: /r/, rpo: 1h}]\n").reason().contains("cpus"));
+        assertTrue(refused("vms:\n  web:\n    qemu: { cpus: 1 }\n    disks: [{source: /a.img}]\n"
+                + "    targets: [{dest: /r/, rpo: 1h}]\n").reason().contains("memory"));
+    }
+
+    @Test
     void missingFieldsAndWrongKindsAreRefused() {
         assertTrue(refused("vms:\n  db01:\n    targets: [{dest: /r/, rpo: 5m}]\n").reason()
                 .contains("VM db01 has no disks"));
