@@ -1,6 +1,7 @@
 package dev.standin.supervisor;
 
 import dev.standin.supervisor.catalog.Catalog;
+import dev.standin.supervisor.policy.BootOutcome;
 import dev.standin.supervisor.policy.Outcome;
 import java.util.List;
 import java.util.Objects;
@@ -16,9 +17,11 @@ import java.util.Optional;
  * @param error the failure in words, one line
  * @param needsResync the replica differs from its record and was not repaired
  * @param scrub what a verify cycle found
+ * @param boot what a boot check concluded
  */
 public record CycleResult(Outcome outcome, boolean firstCopy, long bytesRead, long bytesSent, Optional<String> tracking,
-        List<Long> points, Optional<String> error, boolean needsResync, Optional<Catalog.Scrub> scrub) {
+        List<Long> points, Optional<String> error, boolean needsResync, Optional<Catalog.Scrub> scrub,
+        Optional<BootOutcome> boot) {
 
     public CycleResult {
         Objects.requireNonNull(outcome);
@@ -26,6 +29,18 @@ public record CycleResult(Outcome outcome, boolean firstCopy, long bytesRead, lo
         points = List.copyOf(points);
         Objects.requireNonNull(error);
         Objects.requireNonNull(scrub);
+        Objects.requireNonNull(boot);
+    }
+
+    public CycleResult(Outcome outcome, boolean firstCopy, long bytesRead, long bytesSent, Optional<String> tracking,
+            List<Long> points, Optional<String> error, boolean needsResync, Optional<Catalog.Scrub> scrub) {
+        this(outcome, firstCopy, bytesRead, bytesSent, tracking, points, error, needsResync, scrub, Optional.empty());
+    }
+
+    /** A boot check that ran, whatever its verdict (a VM that does not boot is the health's, not a failed cycle). */
+    public static CycleResult checked(BootOutcome boot) {
+        return new CycleResult(Outcome.OK, false, 0, 0, Optional.empty(), List.of(), Optional.empty(), false,
+                Optional.empty(), Optional.of(boot));
     }
 
     public static CycleResult failed(Outcome outcome, String error) {

@@ -21,7 +21,8 @@ public record Status(String generated, List<VmStatus> vms) {
     public record TargetStatus(String dest, String health, String reason, long rpoSeconds, String lastPointTime,
             Long lastPointAgeSeconds, boolean running, String runningKind, Long runningSeconds, String nextStart,
             String nextKind, String nextReason, String lastError, int consecutiveFailures, String phase,
-            Double percent, Long etaSeconds) { }
+            Double percent, Long etaSeconds, String bootVerdict, Long bootVmPoint, String bootCheckTime,
+            String bootReason) { }
 
     /** One line per target, for a terminal: what an operator reads at 3 a.m. */
     public String text(ZoneId zone) {
@@ -38,9 +39,9 @@ public record Status(String generated, List<VmStatus> vms) {
                 targetWidth = Math.max(targetWidth, t.dest().length());
             }
         }
-        String row = "%-" + vmWidth + "s  %-" + targetWidth + "s  %-12s  %-9s  %-6s  %-22s  %s%n";
+        String row = "%-" + vmWidth + "s  %-" + targetWidth + "s  %-12s  %-9s  %-6s  %-22s  %-19s  %s%n";
         StringBuilder out = new StringBuilder(String.format(row, "VM", "TARGET", "HEALTH", "NEWEST", "RPO",
-                "NOW/NEXT", "REASON"));
+                "NOW/NEXT", "BOOT CHECK", "REASON"));
         for (VmStatus vm : vms) {
             for (TargetStatus t : vm.targets()) {
                 String age = t.lastPointAgeSeconds() == null ? "none"
@@ -57,8 +58,10 @@ public record Status(String generated, List<VmStatus> vms) {
                 } else {
                     now = t.nextKind() + " " + clock.format(Instant.parse(t.nextStart()));
                 }
+                String boot = t.bootVerdict() == null ? "-" : t.bootVerdict() + " " + Durations.format(Duration.between(
+                        Instant.parse(t.bootCheckTime()), at)) + " ago";
                 out.append(String.format(row, vm.name(), t.dest(), t.health(), age,
-                        Durations.format(Duration.ofSeconds(t.rpoSeconds())), now, t.reason()));
+                        Durations.format(Duration.ofSeconds(t.rpoSeconds())), now, boot, t.reason()));
             }
         }
         return out.toString();

@@ -6,6 +6,7 @@ import dev.standin.supervisor.config.SupervisorConfig;
 import dev.standin.supervisor.config.SupervisorConfig.Target;
 import dev.standin.supervisor.config.SupervisorConfig.Vm;
 import dev.standin.supervisor.metrics.SupervisorMetrics;
+import dev.standin.supervisor.policy.BootOutcome;
 import dev.standin.supervisor.policy.CycleRecord;
 import dev.standin.supervisor.policy.Health;
 import dev.standin.supervisor.policy.HealthRules;
@@ -75,6 +76,8 @@ public final class Supervisor implements AutoCloseable {
         Planner.Kind runningKind;
         Planner.Next next;
         boolean forced;
+        /** What 'standin run' asked for: a sync, or a boot check. */
+        Planner.Kind forcedKind = Planner.Kind.SYNC;
         /** Waiting for the cycle that runs now; {@code queued}: for the next one, which starts after this call. */
         final List<CompletableFuture<CycleResult>> waiters = new ArrayList<>();
         final List<CompletableFuture<CycleResult>> queued = new ArrayList<>();
@@ -178,7 +181,7 @@ public final class Supervisor implements AutoCloseable {
 
     /** When and why {@code t}'s next cycle starts: now if 'standin run' asked, else as its policy says. */
     private Planner.Next next(Tracked t, Instant now) {
-        return t.forced ? new Planner.Next(now, Planner.Kind.SYNC, "standin run")
+        return t.forced ? new Planner.Next(now, t.forcedKind, "standin run")
                 : config.planner().next(t.target.policy(), t.state, now, clock.getZone(), t.seed);
     }
 
@@ -214,11 +217,12 @@ public final class Supervisor implements AutoCloseable {
         t.runningSince = now;
         t.runningKind = t.next.kind();
         t.forced = false;
+        t.forcedKind = Planner.Kind.SYNC;
         t.waiters.addAll(t.queued);
         t.queued.clear();
         Key key = new Key(t.vm.name(), t.target.dest());
         metrics.running(key.vm(), key.dest(), true);
-        log.info(key.vm() + " " + key.dest() + ": " + t.runningKind.name().toLowerCase(java.util.Locale.ROOT)
+        log.info(key.vm() + " " + key.dest() + ": " + t.runningKind.label()
                 + " starts (" + t.next.why() + ")");
         Vm vm = t.vm;
         Target target = t.target;
@@ -261,18 +265,20 @@ public final class Supervisor implements AutoCloseable {
         }
         Instant ended = clock.instant();
         boolean ok = result.outcome() == Outcome.OK;
-        // The view is taken as the cycle starts: the point is of that instant.
-        CycleRecord record = new CycleRecord(t.runningKind.name().toLowerCase(java.util.Locale.ROOT), started, ended,
-                result.outcome(), result.firstCopy(), ok ? Optional.of(started) : Optional.empty(), result.error(),
-                result.needsResync());
+        // The view is taken as the cycle starts: the point is of that instant. A boot check makes none.
+        boolean committed = ok && t.runningKind != Planner.Kind.BOOT_CHECK;
+        CycleRecord record = new CycleRecord(t.runningKind.label(), started, ended,
+                result.outcome(), result.firstCopy(), committed ? Optional.of(started) : Optional.empty(),
+                result.error(), result.needsResync(), result.boot());
         t.state = t.state.after(record);
         t.running = false;
         metrics.running(key.vm(), key.dest(), false);
         metrics.cycle(key.vm(), key.dest(), result.outcome().label(), record.duration(), result.bytesRead(),
                 result.bytesSent());
-        if (ok) {
+        if (committed) {
             metrics.lastPoint(key.vm(), key.dest(), started);
         }
+        result.boot().ifPresent(b -> metrics.bootCheck(key.vm(), key.dest(), b.verdict(), ended));
         try {
             catalog.record(new Catalog.Cycle(key.vm(), key.dest(), record, result.bytesRead(), result.bytesSent(),
                     result.tracking(), result.points(), result.scrub()));
@@ -280,7 +286,16 @@ public final class Supervisor implements AutoCloseable {
             log.error(e.getMessage());
         }
         String took = Duration.between(started, ended).toMillis() / 1000.0 + " s";
-        if (ok) {
+        if (result.boot().isPresent()) {
+            BootOutcome b = result.boot().get();
+            String line = key.vm() + " " + key.dest() + ": boot check of VM point " + b.vmPoint() + " in " + took + ": "
+                    + b.verdict() + ": " + b.reason();
+            if (b.failed()) {
+                log.warning(line);
+            } else {
+                log.info(line);
+            }
+        } else if (ok) {
             log.info(key.vm() + " " + key.dest() + ": " + record.kind() + " committed in " + took + ", "
                     + result.bytesSent() + " bytes sent");
         } else {
@@ -298,10 +313,17 @@ public final class Supervisor implements AutoCloseable {
      */
     public synchronized List<CompletableFuture<CycleResult>> runNow(String vm, Optional<String> dest)
             throws UnknownTargetException {
+        return runNow(vm, dest, Planner.Kind.SYNC);
+    }
+
+    /** As {@link #runNow(String, Optional)}, for a cycle of {@code kind} (a boot check: {@code standin run --boot-check}). */
+    public synchronized List<CompletableFuture<CycleResult>> runNow(String vm, Optional<String> dest, Planner.Kind kind)
+            throws UnknownTargetException {
         List<Tracked> matching = matching(vm, dest);
         List<CompletableFuture<CycleResult>> results = new ArrayList<>();
         for (Tracked t : matching) {
             t.forced = true;
+            t.forcedKind = kind;
             CompletableFuture<CycleResult> f = new CompletableFuture<>();
             t.queued.add(f); // not the cycle running now: it started before this request
             results.add(f);
@@ -409,14 +431,17 @@ public final class Supervisor implements AutoCloseable {
                 ts.add(new Status.TargetStatus(target.dest(), t.health.label(), t.reason,
                         target.policy().rpo().toSeconds(), t.state.lastPoint().map(Instant::toString).orElse(null),
                         t.state.lastPoint().map(p -> Duration.between(p, now).toSeconds()).orElse(null), t.running,
-                        t.running ? t.runningKind.name().toLowerCase(java.util.Locale.ROOT) : null,
+                        t.running ? t.runningKind.label() : null,
                         t.running ? Duration.between(t.runningSince, now).toSeconds() : null,
                         next == null ? null : next.at().toString(),
-                        next == null ? null : next.kind().name().toLowerCase(java.util.Locale.ROOT),
+                        next == null ? null : next.kind().label(),
                         next == null ? null : next.why(),
                         t.state.consecutiveFailures() > 0 ? t.state.lastError().orElse(null) : null,
                         t.state.consecutiveFailures(), t.running ? t.phase : null, t.running ? percent(t) : null,
-                        t.running ? eta(t, now) : null));
+                        t.running ? eta(t, now) : null, t.state.boot().map(BootOutcome::verdict).orElse(null),
+                        t.state.boot().map(BootOutcome::vmPoint).orElse(null),
+                        t.state.lastBootCheck().map(Instant::toString).orElse(null),
+                        t.state.boot().map(BootOutcome::reason).orElse(null)));
             }
             vms.add(new Status.VmStatus(v.name(), paused.contains(v.name()) ? Health.worst(worst, Health.PAUSED).label()
                     : worst.label(), paused.contains(v.name()), ts));

@@ -1,14 +1,12 @@
 package dev.standin.agent.cli;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
 import dev.standin.agent.failover.BootCheck;
 import dev.standin.agent.failover.BootRule;
 import dev.standin.agent.failover.BootVerdict;
 import dev.standin.agent.failover.Failover;
+import dev.standin.agent.failover.Virsh;
 import dev.standin.agent.supervise.TargetCycles;
 import dev.standin.supervisor.config.ConfigException;
 import dev.standin.supervisor.config.ConfigReader;
@@ -29,7 +27,8 @@ import picocli.CommandLine.ParentCommand;
 /** {@code standin failover VM}: starts a VM from its replicas on this host (failover package). */
 @Command(name = "failover", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Starts VM on this replica host from one of its VM points, on qcow2 overlays backed by the "
-                + "points' images (no point is ever written), and checks that it boots: 'verified' when its QEMU guest "
+                + "points' images (no point is ever written), through libvirt from its replicated domain or with QEMU "
+                + "from its launch spec, and checks that it boots: 'verified' when its QEMU guest "
                 + "agent answers, 'heuristic' when only its console reached a login prompt, 'failed' otherwise.",
             "While the VM exists its replicas receive no cycles. With --test it has no network and is removed after the "
                 + "check. Exit 0 only for a VM that booted (verified or heuristic); 10 when it did not."})
@@ -83,6 +82,10 @@ final class FailoverCommand implements Callable<Integer> {
             + "(default: a line ending in 'login:').")
     private String prompt;
 
+    @Option(names = "--connect", paramLabel = "URI", defaultValue = Virsh.DEFAULT_URI,
+            description = "The libvirt that starts a VM whose points carry its domain (default: ${DEFAULT-VALUE}).")
+    private String connect;
+
     @Option(names = "--json", description = "Print one JSON object: vm, point, time, verdict, reason, seconds, ...")
     private boolean json;
 
@@ -101,9 +104,13 @@ final class FailoverCommand implements Callable<Integer> {
             return ExitStatus.OK.code();
         }
         if (list) {
+            var checked = Failover.lastCheck(vm, where);
             for (var p : Failover.points(vm, where)) {
+                String boot = checked.filter(c -> c.path("point").asLong() == p.id())
+                        .map(c -> "  boot check: " + c.path("verdict").asText()).orElse("");
                 out.println(p.id() + "  " + p.time() + "  " + p.disks().size() + " disk(s): " + p.disks()
-                        + p.qemu().map(q -> "  qemu " + (q.memory() >> 20) + "M " + q.cpus() + " CPU(s)").orElse(""));
+                        + p.qemu().map(q -> "  qemu " + (q.memory() >> 20) + "M " + q.cpus() + " CPU(s)").orElse("")
+                        + boot);
             }
             return ExitStatus.OK.code();
         }
@@ -119,9 +126,9 @@ final class FailoverCommand implements Callable<Integer> {
             throw new StandinException(ExitStatus.USAGE, e.getMessage().lines().findFirst().orElse("bad value"));
         }
         Failover.Report report = failover.run(new Failover.Request(vm, where, point, test, keep,
-                new BootRule(limit, BootRule.AGENT_GRACE), consolePrompt, stateDirectory));
+                new BootRule(limit, BootRule.AGENT_GRACE), consolePrompt, stateDirectory, connect));
         if (json) {
-            out.println(json(report));
+            out.println(report.json());
         } else {
             out.println("VM " + report.vm() + ", point " + report.point() + " (" + report.time() + "): " + report.verdict()
                     .text() + ": " + report.reason() + String.format(" (%.0f s)", report.seconds()));
@@ -145,27 +152,6 @@ final class FailoverCommand implements Callable<Integer> {
             return ConfigReader.read(file, TargetCycles.CHECK).replicaRoots();
         } catch (ConfigException e) {
             throw new StandinException(ExitStatus.USAGE, e.getMessage());
-        }
-    }
-
-    private static String json(Failover.Report report) throws StandinException {
-        ObjectMapper mapper = new ObjectMapper();
-        ObjectNode o = mapper.createObjectNode().put("vm", report.vm()).put("point", report.point())
-                .put("time", report.time().toString()).put("verdict", report.verdict().text())
-                .put("reason", report.reason()).put("seconds", Math.round(report.seconds() * 10) / 10.0)
-                .put("test", report.test()).put("running", report.running());
-        report.pid().ifPresent(pid -> o.put("pid", pid));
-        report.os().ifPresent(os -> o.put("os", os));
-        o.put("run", report.run().toString());
-        var disks = o.putArray("disks");
-        for (Failover.DiskUse d : report.disks()) {
-            disks.addObject().put("replica", d.replica()).put("point", d.point()).put("backing", d.backing().toString())
-                    .put("materialised", d.materialised());
-        }
-        try {
-            return mapper.writeValueAsString(o);
-        } catch (JsonProcessingException e) {
-            throw new StandinException(ExitStatus.ERROR, "cannot write JSON: " + e.getMessage(), e);
         }
     }
 }

@@ -5,6 +5,7 @@ import dev.standin.agent.StandinException;
 import dev.standin.supervisor.CycleResult;
 import dev.standin.supervisor.UnknownTargetException;
 import dev.standin.supervisor.policy.Outcome;
+import dev.standin.supervisor.policy.Planner;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -30,14 +31,20 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--target", paramLabel = "DEST", description = "Only this target (its dest as written).")
     private String target;
 
-    @Option(names = "--wait", description = "Wait for the cycles and exit 0 only if all committed.")
+    @Option(names = "--wait", description = "Wait for the cycles and exit 0 only if all committed (with "
+            + "--boot-check: only if every VM point booted; 10 if one did not).")
     private boolean waitForResult;
+
+    @Option(names = "--boot-check", description = "Instead of a cycle, start the newest VM point on each target's host "
+            + "as a test failover and check that it boots (as the target's boot-check schedule does).")
+    private boolean bootCheck;
 
     @Override
     public Integer call() throws StandinException, InterruptedException {
         List<CompletableFuture<CycleResult>> started;
         try {
-            started = Supervised.of(main.invocation(), "run").runNow(vm, Optional.ofNullable(target));
+            started = Supervised.of(main.invocation(), "run").runNow(vm, Optional.ofNullable(target),
+                    bootCheck ? Planner.Kind.BOOT_CHECK : Planner.Kind.SYNC);
         } catch (UnknownTargetException e) {
             throw new StandinException(ExitStatus.AGENT, e.getMessage());
         }
@@ -50,6 +57,14 @@ final class RunCommand implements Callable<Integer> {
         for (CompletableFuture<CycleResult> f : started) {
             try {
                 CycleResult r = f.get();
+                if (r.boot().isPresent()) {
+                    var b = r.boot().get();
+                    main.invocation().out().println(vm + ": VM point " + b.vmPoint() + ": " + b.verdict() + ": "
+                            + b.reason());
+                    if (b.failed() && status == ExitStatus.OK.code()) {
+                        status = ExitStatus.BOOT.code();
+                    }
+                }
                 if (r.outcome() != Outcome.OK) {
                     main.invocation().err().println("standin: " + vm + ": " + r.error().orElse("failed"));
                     status = ExitStatus.ERROR.code();

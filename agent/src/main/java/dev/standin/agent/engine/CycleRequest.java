@@ -40,13 +40,21 @@ public record CycleRequest(List<Disk> disks, Optional<Remote> remote, boolean sc
         this(disks, remote, scrub, Optional.empty());
     }
 
-    /** The VM whose disks these are, and how to start it again elsewhere. */
-    public record Vm(String name, Optional<QemuLaunch> qemu) {
+    /**
+     * The VM whose disks these are, and how to start it again elsewhere: a QEMU launch spec, or its
+     * libvirt domain definition as the source host has it now.
+     */
+    public record Vm(String name, Optional<QemuLaunch> qemu, Optional<String> libvirt) {
         public Vm {
             if (!VmPoint.validName(name)) {
                 throw new IllegalArgumentException("VM name '" + name + "'");
             }
             Objects.requireNonNull(qemu, "qemu");
+            Objects.requireNonNull(libvirt, "libvirt");
+        }
+
+        public Vm(String name, Optional<QemuLaunch> qemu) {
+            this(name, qemu, Optional.empty());
         }
     }
 

@@ -133,7 +133,7 @@ public final class Replication {
             disks.add(new VmPoint.Disk(Path.of(stats.destination()).getFileName().toString(), stats.point(),
                     stats.sourceBytes(), HexFormat.of().parseHex(stats.digest())));
         }
-        VmPoint point = new VmPoint(0, vm.name(), began, disks, vm.qemu());
+        VmPoint point = new VmPoint(0, vm.name(), began, disks, vm.qemu(), vm.libvirt());
         Path first = request.disks().get(0).options().destination();
         if (request.remote().isPresent()) {
             CycleRequest.Remote remote = request.remote().get();

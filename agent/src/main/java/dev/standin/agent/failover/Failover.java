@@ -39,6 +39,9 @@ public final class Failover {
 
     /** The run directory, beside the VM's points. */
     static final String RUN = "failover";
+    /** A test VM's name is its VM's (or domain's) and this, so nobody takes it for the production VM. */
+    public static final String TEST_SUFFIX = "-standin-test";
+    static final String LAST_CHECK = "last-boot-check";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
@@ -47,9 +50,14 @@ public final class Failover {
      * @param test no network, a boot check, then removed (unless {@code keep})
      */
     public record Request(String vm, List<Path> roots, String point, boolean test, boolean keep, BootRule rule,
-            java.util.regex.Pattern prompt, Path stateDirectory) {
+            java.util.regex.Pattern prompt, Path stateDirectory, String libvirtUri) {
         public Request {
             roots = List.copyOf(roots);
+        }
+
+        public Request(String vm, List<Path> roots, String point, boolean test, boolean keep, BootRule rule,
+                java.util.regex.Pattern prompt, Path stateDirectory) {
+            this(vm, roots, point, test, keep, rule, prompt, stateDirectory, Virsh.DEFAULT_URI);
         }
     }
 
@@ -62,6 +70,22 @@ public final class Failover {
             Path run) {
         public Report {
             disks = List.copyOf(disks);
+        }
+
+        /** One JSON object: {@code failover --json}, and the receiver's answer to a boot check. */
+        public String json() {
+            ObjectNode o = JSON.createObjectNode().put("vm", vm).put("point", point).put("time", time.toString())
+                    .put("verdict", verdict.text()).put("reason", reason).put("seconds", Math.round(seconds * 10) / 10.0)
+                    .put("test", test).put("running", running);
+            pid.ifPresent(p -> o.put("pid", p));
+            os.ifPresent(s -> o.put("os", s));
+            o.put("run", run.toString());
+            var list = o.putArray("disks");
+            for (DiskUse d : disks) {
+                list.addObject().put("replica", d.replica()).put("point", d.point()).put("backing", d.backing().toString())
+                        .put("materialised", d.materialised());
+            }
+            return o.toString();
         }
     }
 
@@ -93,10 +117,10 @@ public final class Failover {
                 locks.add(lockAndReplay(points.replicas().resolve(disk.replica()), request.stateDirectory()));
             }
             chosen = choose(points, read(points), request);
-            if (chosen.qemu().isEmpty()) {
+            if (chosen.qemu().isEmpty() && chosen.libvirt().isEmpty()) {
                 throw new StandinException(ExitStatus.USAGE, "VM point " + chosen.id() + " of " + chosen.vm()
-                        + " has no launch spec: add 'qemu: { memory: 1G, cpus: 2 }' to " + chosen.vm()
-                        + " in standin.yaml on its source host; its next cycle records it");
+                        + " has no definition to start it from: add 'libvirt: DOMAIN' or 'qemu: { memory: 1G, cpus: 2 }'"
+                        + " to " + chosen.vm() + " in standin.yaml on its source host; its next cycle records it");
             }
             Files.createDirectories(run);
             String holder = (request.test() ? "a test failover" : "the failover") + " of VM " + chosen.vm()
@@ -127,27 +151,81 @@ public final class Failover {
                 QemuMachine.overlay(use.backing(), overlay);
                 overlays.add(overlay);
             }
-            QemuMachine machine = QemuMachine.start(request.test() ? chosen.vm() + "-test" : chosen.vm(),
-                    chosen.qemu().get(), overlays, run);
+            Machine machine = start(chosen, request, uses, overlays, run);
             Optional<Long> pid = machine.process().map(ProcessHandle::pid);
             notices.accept("VM " + chosen.vm() + " started from VM point " + chosen.id() + " (" + chosen.time()
                     + ") as process " + pid.map(String::valueOf).orElse("?") + "; checking that it boots");
-            BootCheck.Result check = new BootCheck(request.rule(), request.prompt()).watch(machine);
-            boolean running = true;
-            if (request.test() && !request.keep()) {
-                keepEvidence(points, check);
-                machine.stop();
-                remove(points, run, chosen);
-                running = false;
+            BootCheck.Result check;
+            try (machine) {
+                check = new BootCheck(request.rule(), request.prompt()).watch(machine);
             }
-            return new Report(chosen.vm(), chosen.id(), chosen.time(), check.verdict(), check.reason(),
+            boolean running = !request.test() || request.keep();
+            Report report = new Report(chosen.vm(), chosen.id(), chosen.time(), check.verdict(), check.reason(),
                     (System.nanoTime() - started) / 1e9, request.test(), running, running ? pid : Optional.empty(),
                     uses, check.operatingSystem(), run);
+            keepEvidence(points, check, report);
+            if (!running) {
+                stop(run);
+                remove(points, run, chosen);
+            }
+            return report;
         } catch (StandinException | InterruptedException | RuntimeException e) {
-            QemuMachine.in(run).stop();
+            stop(run);
             remove(points, run, chosen);
             throw e;
         }
+    }
+
+    /** Starts the VM: through libvirt from its replicated domain when the point has one, else with QEMU. */
+    private Machine start(VmPoint point, Request request, List<DiskUse> uses, List<Path> overlays, Path run)
+            throws StandinException {
+        if (point.libvirt().isEmpty()) {
+            return QemuMachine.start(request.test() ? point.vm() + TEST_SUFFIX : point.vm(), point.qemu().get(),
+                    overlays, run);
+        }
+        Virsh virsh = new Virsh(request.libvirtUri());
+        String xml = point.libvirt().get();
+        String original = LibvirtDomain.name(xml);
+        String name = request.test() ? original + TEST_SUFFIX : original;
+        java.util.Map<String, Path> byReplica = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < uses.size(); i++) {
+            byReplica.put(uses.get(i).replica(), overlays.get(i).toAbsolutePath());
+        }
+        try {
+            ObjectNode state = readState(run).put("domain", name).put("uri", virsh.uri());
+            Files.writeString(run.resolve("state.json"), JSON.writeValueAsString(state) + "\n");
+        } catch (IOException e) {
+            throw new StandinException(ExitStatus.DESTINATION, "cannot write " + run.resolve("state.json") + ": "
+                    + Failures.reason(e), e);
+        }
+        Optional<String> isolated = Optional.empty();
+        if (request.test()) {
+            LibvirtMachine.ensureIsolatedNetwork(virsh);
+            isolated = Optional.of(LibvirtMachine.ISOLATED);
+        }
+        String prepared = LibvirtDomain.prepare(xml, new LibvirtDomain.Changes(name, request.test(), byReplica,
+                run.toAbsolutePath().resolve("console.log"), isolated), notices);
+        return LibvirtMachine.start(virsh, name, prepared, run, request.test());
+    }
+
+    /** The machine a failover started in {@code run}, from what it wrote there. */
+    private static Machine machineIn(Path run) {
+        ObjectNode state = readState(run);
+        if (state.has("domain")) {
+            return new LibvirtMachine(new Virsh(state.path("uri").asText(Virsh.DEFAULT_URI)),
+                    state.path("domain").asText(), run.resolve("console.log"));
+        }
+        return QemuMachine.in(run);
+    }
+
+    /** Stops whatever runs in {@code run}, and a test's isolated network when no other test uses it. */
+    private static boolean stop(Path run) {
+        ObjectNode state = readState(run);
+        boolean stopped = machineIn(run).stop();
+        if (state.has("domain") && state.path("test").asBoolean(false)) {
+            LibvirtMachine.releaseIsolatedNetwork(new Virsh(state.path("uri").asText(Virsh.DEFAULT_URI)));
+        }
+        return stopped;
     }
 
     /**
@@ -167,7 +245,7 @@ public final class Failover {
                     + "is only in " + run + "; add --discard to stop it and throw that away");
         }
         List<String> lines = new ArrayList<>();
-        if (QemuMachine.in(run).stop()) {
+        if (stop(run)) {
             lines.add("stopped VM " + vm);
         }
         VmPoint point;
@@ -181,6 +259,17 @@ public final class Failover {
         lines.add("removed " + run + (point == null ? "" : " and the in-use marks of its " + point.disks().size()
                 + " replica(s)"));
         return lines;
+    }
+
+    /** The last boot check's verdict and VM point, if a check ran beside {@code vm}'s points. */
+    public static Optional<com.fasterxml.jackson.databind.JsonNode> lastCheck(String vm, List<Path> roots)
+            throws StandinException {
+        Path report = locate(vm, roots).directory().resolve(LAST_CHECK).resolve("report.json");
+        try {
+            return Files.exists(report) ? Optional.of(JSON.readTree(report.toFile())) : Optional.empty();
+        } catch (IOException e) {
+            return Optional.empty(); // evidence only
+        }
     }
 
     /** The VM points of {@code vm} under {@code roots}, oldest first. */
@@ -244,7 +333,7 @@ public final class Failover {
             return;
         }
         ObjectNode state = readState(run);
-        Optional<ProcessHandle> process = QemuMachine.in(run).process();
+        Optional<ProcessHandle> process = machineIn(run).process();
         if (process.isEmpty() && state.path("test").asBoolean(false)) {
             notices.accept("removing what an earlier test failover of " + points.vm() + " left in " + run);
             remove(points, run, null);
@@ -367,11 +456,15 @@ public final class Failover {
         }
     }
 
-    /** The console and screendump of a test that is torn down, kept beside the VM's points. */
-    private static void keepEvidence(VmPoints points, BootCheck.Result check) {
-        Path kept = points.directory().resolve("last-boot-check");
+    /**
+     * The verdict, console and screendump of the last boot check, kept beside the VM's points
+     * ({@code last-boot-check/}): the evidence outlives a test VM that is torn down.
+     */
+    private static void keepEvidence(VmPoints points, BootCheck.Result check, Report report) {
+        Path kept = points.directory().resolve(LAST_CHECK);
         try {
             Files.createDirectories(kept);
+            Files.writeString(kept.resolve("report.json"), report.json() + "\n");
             Files.copy(check.console(), kept.resolve("console.log"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             Files.deleteIfExists(kept.resolve("screen.png"));
             if (check.screen().isPresent()) {

@@ -2,7 +2,9 @@ package dev.standin.agent.failover;
 
 import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.standin.agent.vm.QemuLaunch;
+import dev.standin.snapshot.qemu.GuestAgent;
 import dev.standin.snapshot.qemu.QmpClient;
 import dev.standin.snapshot.qemu.QmpException;
 import java.io.IOException;
@@ -22,13 +24,15 @@ import java.util.concurrent.TimeUnit;
  * {@code qemu.pid}. No network device: a test must not meet the production network, and the
  * launch spec does not name one yet.
  */
-public final class QemuMachine {
+public final class QemuMachine implements Machine {
 
     static final String QEMU = "qemu-system-x86_64";
     /** sun_path holds 108 bytes with its NUL. */
     private static final int SOCKET_PATH_MAX = 107;
 
     private final Path run;
+    /** The watch's monitor connection: its events say how the boot went. */
+    private QmpClient watching;
 
     private QemuMachine(Path run) {
         this.run = run;
@@ -51,6 +55,7 @@ public final class QemuMachine {
         return run.resolve("qga.sock");
     }
 
+    @Override
     public Path console() {
         return run.resolve("console.log");
     }
@@ -86,6 +91,7 @@ public final class QemuMachine {
     }
 
     /** The process, while it runs. */
+    @Override
     public Optional<ProcessHandle> process() {
         try {
             String text = Files.readString(pidFile()).strip();
@@ -103,7 +109,9 @@ public final class QemuMachine {
      * Stops the VM at once (a test VM, or one being cleaned up): QMP {@code quit}, else SIGTERM,
      * else SIGKILL. Returns whether a process was stopped.
      */
+    @Override
     public boolean stop() {
+        close();
         Optional<ProcessHandle> process = process();
         if (process.isEmpty()) {
             return false;
@@ -124,6 +132,83 @@ public final class QemuMachine {
             }
         }
         return true;
+    }
+
+    /** A monitor event or status that means the boot failed: pvpanic, an I/O error, a power-off. */
+    @Override
+    public Optional<String> failure() {
+        if (watching == null) {
+            try {
+                watching = connect();
+            } catch (QmpException e) {
+                return process().isEmpty() ? Optional.of("QEMU is gone: " + e.getMessage()) : Optional.empty();
+            }
+        }
+        for (JsonNode event : watching.eventsSoFar()) {
+            switch (event.path("event").asText()) {
+                case "GUEST_PANICKED":
+                    return Optional.of("the guest kernel panicked (GUEST_PANICKED)");
+                case "BLOCK_IO_ERROR":
+                    return Optional.of("an I/O error on disk " + event.path("data").path("device").asText()
+                            + event.path("data").path("node-name").asText() + " ("
+                            + event.path("data").path("reason").asText("BLOCK_IO_ERROR") + ")");
+                case "SHUTDOWN":
+                    return Optional.of("the guest shut down or reset during its boot ("
+                            + event.path("data").path("reason").asText() + ")");
+                default:
+                    break;
+            }
+        }
+        try {
+            String status = watching.execute("query-status", null).path("status").asText();
+            if (status.equals("guest-panicked") || status.equals("io-error") || status.equals("internal-error")
+                    || status.equals("shutdown")) {
+                return Optional.of("QEMU reports the VM " + status);
+            }
+        } catch (QmpException e) {
+            if (process().isEmpty()) {
+                return Optional.of("QEMU is gone: " + e.getMessage());
+            }
+        }
+        return Optional.empty();
+    }
+
+    @Override
+    public Optional<String> askAgent() {
+        try (GuestAgent agent = GuestAgent.connect(guestAgent(), Duration.ofSeconds(2))) {
+            agent.ping();
+            return Optional.of(describe(agent.osInfo()));
+        } catch (QmpException e) {
+            return Optional.empty(); // not up yet, or no agent in this guest
+        }
+    }
+
+    /** How a guest agent's {@code guest-get-osinfo} names the system. */
+    static String describe(JsonNode os) {
+        String name = os.path("pretty-name").asText(os.path("name").asText("an operating system"));
+        return name + " (kernel " + os.path("kernel-release").asText("?") + ")";
+    }
+
+    @Override
+    public Optional<Path> screendump(Path file) {
+        if (watching == null) {
+            return Optional.empty();
+        }
+        try {
+            Files.deleteIfExists(file);
+            watching.execute("screendump", QmpClient.args().put("filename", file.toString()).put("format", "png"));
+            return Files.exists(file) ? Optional.of(file) : Optional.empty();
+        } catch (QmpException | IOException e) {
+            return Optional.empty(); // evidence only: a VM without a display has none
+        }
+    }
+
+    @Override
+    public void close() {
+        if (watching != null) {
+            watching.close();
+            watching = null;
+        }
     }
 
     private Path pidFile() {

@@ -1,14 +1,20 @@
 package dev.standin.agent.supervise;
 
+import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
 import dev.standin.agent.Units;
 import dev.standin.agent.engine.CycleReport;
 import dev.standin.agent.engine.CycleRequest;
 import dev.standin.agent.engine.DiskOutcome;
 import dev.standin.agent.engine.Replication;
+import dev.standin.agent.failover.BootCheck;
+import dev.standin.agent.failover.BootRule;
+import dev.standin.agent.failover.Failover;
+import dev.standin.agent.failover.Virsh;
 import dev.standin.agent.sync.Progress;
 import dev.standin.agent.sync.SyncOptions;
 import dev.standin.agent.sync.SyncStats;
+import dev.standin.agent.transport.RemoteBootCheck;
 import dev.standin.agent.transport.RemoteLocation;
 import dev.standin.agent.transport.SshOptions;
 import dev.standin.agent.transport.SshRemoteShell;
@@ -22,10 +28,12 @@ import dev.standin.supervisor.CycleResult;
 import dev.standin.supervisor.CycleRunner;
 import dev.standin.supervisor.catalog.Catalog;
 import dev.standin.supervisor.config.SettingCheck;
+import dev.standin.supervisor.config.SupervisorConfig;
 import dev.standin.supervisor.config.SupervisorConfig.Disk;
 import dev.standin.supervisor.config.SupervisorConfig.SyncSettings;
 import dev.standin.supervisor.config.SupervisorConfig.Target;
 import dev.standin.supervisor.config.SupervisorConfig.Vm;
+import dev.standin.supervisor.policy.BootOutcome;
 import dev.standin.supervisor.policy.Outcome;
 import dev.standin.supervisor.policy.Planner;
 import java.nio.file.Path;
@@ -41,6 +49,9 @@ import java.util.function.Consumer;
  * {@link StandinException#isPermanent()} (the one place that decides it).
  */
 public final class TargetCycles implements CycleRunner {
+
+    /** TCG boots a small Linux in under a minute; a real one with KVM in seconds. */
+    static final java.time.Duration BOOT_CHECK_TIMEOUT = java.time.Duration.ofMinutes(10);
 
     private final Path stateDir;
     private final Consumer<String> notices;
@@ -110,6 +121,9 @@ public final class TargetCycles implements CycleRunner {
             throws InterruptedException {
         long rate = bwlimit.equals("0") ? 0 : Units.rate(bwlimit);
         SshOptions ssh = ssh(target.settings(), rate);
+        if (kind == Planner.Kind.BOOT_CHECK) {
+            return bootCheck(vm, target, ssh);
+        }
         Replication engine = new Replication(new Progress() {
             @Override
             public void phase(String name, long total) {
@@ -121,7 +135,13 @@ public final class TargetCycles implements CycleRunner {
                 progress.done(bytes);
             }
         }, notices, Optional.of(SshRemoteShell.connector(ssh)));
-        return result(engine.run(request(vm, target, kind == Planner.Kind.VERIFY, rate, ssh)));
+        CycleRequest request;
+        try {
+            request = request(vm, target, kind == Planner.Kind.VERIFY, rate, ssh, definition(vm));
+        } catch (StandinException e) {
+            return CycleResult.failed(e.isPermanent() ? Outcome.PERMANENT : Outcome.TRANSIENT, e.getMessage());
+        }
+        return result(engine.run(request));
     }
 
     @Override
@@ -134,15 +154,57 @@ public final class TargetCycles implements CycleRunner {
             for (Target target : vm.targets()) {
                 SshOptions ssh = ssh(target.settings(), 0);
                 new Replication(Progress.NONE, notices, Optional.of(SshRemoteShell.connector(ssh)))
-                        .recover(request(vm, target, false, 0, ssh))
+                        .recover(request(vm, target, false, 0, ssh, Optional.empty()))
                         .forEach(line -> lines.add(vm.name() + " " + target.dest() + ": " + line));
             }
         }
         return lines;
     }
 
+    /**
+     * Starts the newest VM point on the target's host as a test failover (locally, or through its
+     * receiver) and returns the verdict; a check that could not run is a failed cycle.
+     */
+    private CycleResult bootCheck(Vm vm, Target target, SshOptions ssh) throws InterruptedException {
+        Optional<RemoteLocation> remote = RemoteLocation.parse(target.dest());
+        String first = Path.of(vm.disks().get(0).source()).getFileName().toString();
+        try {
+            if (remote.isPresent()) {
+                RemoteLocation r = remote.get();
+                RemoteBootCheck.Verdict v = RemoteBootCheck.run(new RemoteLocation(r.user(), r.host(), r.port(),
+                        directory(r.path()) + first), ssh, vm.name(), BOOT_CHECK_TIMEOUT);
+                return CycleResult.checked(new BootOutcome(v.verdict(), v.vmPoint(), v.reason()));
+            }
+            Failover.Report report = new Failover(notices).run(new Failover.Request(vm.name(),
+                    List.of(Path.of(target.dest())), "latest", true, false,
+                    new BootRule(BOOT_CHECK_TIMEOUT, BootRule.AGENT_GRACE), BootCheck.DEFAULT_PROMPT, stateDir,
+                    vm.libvirt().map(SupervisorConfig.Libvirt::uri).orElse(Virsh.DEFAULT_URI)));
+            return CycleResult.checked(new BootOutcome(report.verdict().text(), report.point(), report.reason()));
+        } catch (StandinException e) {
+            return CycleResult.failed(e.isPermanent() ? Outcome.PERMANENT : Outcome.TRANSIENT,
+                    "boot check: " + e.getMessage());
+        }
+    }
+
     /** The request {@code standin sync} would make for {@code vm}'s disks to {@code target}. */
-    private CycleRequest request(Vm vm, Target target, boolean scrub, long rate, SshOptions ssh) {
+    /**
+     * The VM's libvirt domain definition as it is now, sent with this cycle's VM point so a change
+     * to the VM (a NIC, more memory) reaches the replica host. A domain that is gone fails the cycle.
+     */
+    private static Optional<String> definition(Vm vm) throws StandinException {
+        if (vm.libvirt().isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(new Virsh(vm.libvirt().get().uri()).definition(vm.libvirt().get().domain()));
+        } catch (StandinException e) {
+            throw new StandinException(ExitStatus.SOURCE, "VM " + vm.name() + "'s domain " + vm.libvirt().get().domain()
+                    + ": " + e.getMessage(), e, true);
+        }
+    }
+
+    private CycleRequest request(Vm vm, Target target, boolean scrub, long rate, SshOptions ssh,
+            Optional<String> libvirt) {
         SyncSettings s = target.settings();
         Optional<RemoteLocation> remote = RemoteLocation.parse(target.dest());
         List<CycleRequest.Disk> disks = new ArrayList<>();
@@ -163,7 +225,7 @@ public final class TargetCycles implements CycleRunner {
         Optional<CycleRequest.Remote> host = remote.map(r -> new CycleRequest.Remote(r, ssh,
                 disks.size() == 1 ? warmChannels : Optional.empty()));
         return new CycleRequest(disks, host, scrub, Optional.of(new CycleRequest.Vm(vm.name(),
-                vm.qemu().map(q -> new QemuLaunch(q.memory(), q.cpus(), q.machine())))));
+                vm.qemu().map(q -> new QemuLaunch(q.memory(), q.cpus(), q.machine())), libvirt)));
     }
 
     /**

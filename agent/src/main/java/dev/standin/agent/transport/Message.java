@@ -455,6 +455,63 @@ public sealed interface Message {
         }
     }
 
+    /**
+     * Sender → receiver, instead of Open: start VM {@code vm}'s newest VM point beside the replica
+     * {@code path} as a test failover (no network, removed afterwards), check that it boots within
+     * {@code timeoutSeconds}, and report. Only to a receiver whose Hello lists {@code boot-check}.
+     */
+    record CheckBoot(String path, String vm, int timeoutSeconds) implements Message {
+        public static final byte TYPE = 15;
+
+        @Override
+        public byte type() {
+            return TYPE;
+        }
+
+        @Override
+        public void write(DataOutputStream out) throws IOException {
+            writeString(out, path);
+            writeString(out, vm);
+            out.writeInt(timeoutSeconds);
+        }
+
+        static CheckBoot read(DataInputStream in) throws IOException {
+            CheckBoot m = new CheckBoot(readString(in), readString(in), in.readInt());
+            if (m.timeoutSeconds < 1 || m.timeoutSeconds > 86_400) {
+                throw new ProtocolException("a boot check timeout of " + m.timeoutSeconds + " s");
+            }
+            return m;
+        }
+    }
+
+    /** Receiver → sender: the boot check's report, as {@code standin failover --json} prints it (≤ 64 KiB). */
+    record BootReport(String json) implements Message {
+        public static final byte TYPE = 16;
+        static final int MAX_JSON = 64 << 10;
+
+        @Override
+        public byte type() {
+            return TYPE;
+        }
+
+        @Override
+        public void write(DataOutputStream out) throws IOException {
+            byte[] b = json.getBytes(StandardCharsets.UTF_8);
+            out.writeInt(b.length);
+            out.write(b);
+        }
+
+        static BootReport read(DataInputStream in) throws IOException {
+            int n = in.readInt();
+            if (n < 0 || n > MAX_JSON) {
+                throw new ProtocolException("a boot report of " + n + " bytes");
+            }
+            byte[] b = new byte[n];
+            in.readFully(b);
+            return new BootReport(new String(b, StandardCharsets.UTF_8));
+        }
+    }
+
     static Message read(byte type, DataInputStream in) throws IOException {
         return switch (type) {
             case Hello.TYPE -> Hello.read(in);
@@ -471,6 +528,8 @@ public sealed interface Message {
             case KeepAlive.TYPE -> KeepAlive.read(in);
             case RecordVmPoint.TYPE -> RecordVmPoint.read(in);
             case VmPointRecorded.TYPE -> VmPointRecorded.read(in);
+            case CheckBoot.TYPE -> CheckBoot.read(in);
+            case BootReport.TYPE -> BootReport.read(in);
             default -> throw new ProtocolException("unknown message type " + type);
         };
     }

@@ -18,8 +18,11 @@ final class Protocol {
     /** The receiver records VM points (RecordVmPoint); an older one keeps only the disks' points. */
     static final String VM_POINTS = "vm-points";
 
+    /** The receiver starts a VM point to check that it boots (CheckBoot). */
+    static final String BOOT_CHECK = "boot-check";
+
     static final List<String> CAPABILITIES = List.of("lz4", "zstd", "zstd-stream", "signature-diff",
-            SENDER_SIGNATURES, VM_POINTS);
+            SENDER_SIGNATURES, VM_POINTS, BOOT_CHECK);
 
     /** The ScrubResult message carries a ScrubReport as JSON. */
     static final ObjectMapper JSON = new ObjectMapper();

@@ -2,6 +2,9 @@ package dev.standin.agent.transport;
 
 import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
+import dev.standin.agent.failover.BootCheck;
+import dev.standin.agent.failover.BootRule;
+import dev.standin.agent.failover.Failover;
 import dev.standin.agent.sync.Destination;
 import dev.standin.agent.sync.Failures;
 import dev.standin.agent.sync.LocalDestination;
@@ -23,6 +26,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -100,10 +105,15 @@ public final class ReplicaServer {
             }
             Message request = next.get();
             replicaName = request instanceof Message.Open o ? o.path() : request instanceof Message.Verify v ? v.path()
-                    : request instanceof Message.RecordVmPoint r ? r.path() : null;
+                    : request instanceof Message.RecordVmPoint r ? r.path()
+                    : request instanceof Message.CheckBoot c ? c.path() : null;
             if (request instanceof Message.Verify verify) {
                 ScrubReport report = scrub(Progress.NONE).scrub(root.resolve(verify.path()));
                 channel.send(new Message.ScrubResult(Protocol.JSON.writeValueAsString(report)));
+                return ExitStatus.OK.code();
+            }
+            if (request instanceof Message.CheckBoot check) {
+                channel.send(new Message.BootReport(checkBoot(check).json()));
                 return ExitStatus.OK.code();
             }
             if (request instanceof Message.RecordVmPoint record) {
@@ -111,7 +121,7 @@ public final class ReplicaServer {
                 return ExitStatus.OK.code();
             }
             if (!(request instanceof Message.Open open)) {
-                throw new ProtocolException("expected Open, Verify or RecordVmPoint, the sender sent "
+                throw new ProtocolException("expected Open, Verify, RecordVmPoint or CheckBoot, the sender sent "
                         + request.getClass().getSimpleName());
             }
             cycle(channel, open, root.resolve(open.path()), hello.capabilities().contains(Protocol.SENDER_SIGNATURES));
@@ -233,6 +243,15 @@ public final class ReplicaServer {
             }
         }
         return new VmPoints(directory, point.vm()).record(point, stateDirectory, io);
+    }
+
+    /** A test failover of the VM's newest point in the directory of the replica the message names. */
+    private Failover.Report checkBoot(Message.CheckBoot check) throws IOException, StandinException,
+            InterruptedException {
+        Path directory = root.resolve(check.path()).getParent();
+        return new Failover(log::line).run(new Failover.Request(check.vm(), List.of(directory), "latest", true, false,
+                new BootRule(Duration.ofSeconds(check.timeoutSeconds()), BootRule.AGENT_GRACE), BootCheck.DEFAULT_PROMPT,
+                stateDirectory));
     }
 
     private Scrub scrub(Progress progress) {

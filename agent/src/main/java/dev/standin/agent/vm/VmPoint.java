@@ -11,8 +11,12 @@ import java.util.regex.Pattern;
  * as it was then. {@code id} is 0 until the replica host records it (ids grow by one per point).
  *
  * @param time the instant the cycle began, before its views were taken
+ * @param qemu how to start it with QEMU directly
+ * @param libvirt its libvirt domain definition (XML, as {@code virsh dumpxml --inactive --security-info}
+ *                gives it on the source host), which a failover prefers to {@code qemu}
  */
-public record VmPoint(long id, String vm, Instant time, List<Disk> disks, Optional<QemuLaunch> qemu) {
+public record VmPoint(long id, String vm, Instant time, List<Disk> disks, Optional<QemuLaunch> qemu,
+        Optional<String> libvirt) {
 
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,128}");
 
@@ -30,6 +34,12 @@ public record VmPoint(long id, String vm, Instant time, List<Disk> disks, Option
         if (disks.stream().map(Disk::replica).distinct().count() != disks.size()) {
             throw new IllegalArgumentException("two disks of VM " + vm + " have one replica");
         }
+        java.util.Objects.requireNonNull(qemu, "qemu");
+        java.util.Objects.requireNonNull(libvirt, "libvirt");
+    }
+
+    public VmPoint(long id, String vm, Instant time, List<Disk> disks, Optional<QemuLaunch> qemu) {
+        this(id, vm, time, disks, qemu, Optional.empty());
     }
 
     /** Names a VM as standin.yaml does. */
@@ -38,7 +48,7 @@ public record VmPoint(long id, String vm, Instant time, List<Disk> disks, Option
     }
 
     public VmPoint withId(long newId) {
-        return new VmPoint(newId, vm, time, disks, qemu);
+        return new VmPoint(newId, vm, time, disks, qemu, libvirt);
     }
 
     /**

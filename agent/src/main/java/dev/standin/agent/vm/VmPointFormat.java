@@ -48,6 +48,7 @@ public final class VmPointFormat {
         }
         point.qemu().ifPresent(q -> body.putObject("qemu").put("memory", q.memory()).put("cpus", q.cpus())
                 .put("machine", q.machine()));
+        point.libvirt().ifPresent(xml -> body.putObject("libvirt").put("xml", xml));
         byte[] json;
         try {
             json = JSON.writeValueAsBytes(body);
@@ -108,7 +109,7 @@ public final class VmPointFormat {
     }
 
     private static VmPoint body(JsonNode body) {
-        only(body, "body", Set.of("id", "vm", "time", "disks"), Set.of("qemu"));
+        only(body, "body", Set.of("id", "vm", "time", "disks"), Set.of("qemu", "libvirt"));
         JsonNode disksNode = body.get("disks");
         if (!disksNode.isArray()) {
             throw new IllegalArgumentException("'disks' is not a list");
@@ -133,7 +134,14 @@ public final class VmPointFormat {
             }
             qemu = Optional.of(new QemuLaunch(number(q, "memory"), (int) cpus, text(q, "machine")));
         }
-        return new VmPoint(number(body, "id"), text(body, "vm"), Instant.parse(text(body, "time")), disks, qemu);
+        Optional<String> libvirt = Optional.empty();
+        if (body.has("libvirt")) {
+            JsonNode l = body.get("libvirt");
+            only(l, "'libvirt'", Set.of("xml"), Set.of());
+            libvirt = Optional.of(text(l, "xml"));
+        }
+        return new VmPoint(number(body, "id"), text(body, "vm"), Instant.parse(text(body, "time")), disks, qemu,
+                libvirt);
     }
 
     private static void only(JsonNode node, String what, Set<String> required, Set<String> optional) {

@@ -123,6 +123,7 @@ class VmPointFormatProperties {
                         .filter(VmPoint::validName),
                 Arbitraries.longs().between(0, 4_102_444_800_000L).map(Instant::ofEpochMilli),
                 disk.list().ofMinSize(1).ofMaxSize(6).uniqueElements(VmPoint.Disk::replica),
-                qemu).as(VmPoint::new);
+                qemu, Arbitraries.strings().ofMaxLength(200).map(x -> "<domain><name>" + x + "</name></domain>")
+                        .optional()).as(VmPoint::new);
     }
 }

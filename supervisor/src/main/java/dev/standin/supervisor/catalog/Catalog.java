@@ -1,5 +1,6 @@
 package dev.standin.supervisor.catalog;
 
+import dev.standin.supervisor.policy.BootOutcome;
 import dev.standin.supervisor.policy.CycleRecord;
 import dev.standin.supervisor.policy.Health;
 import dev.standin.supervisor.policy.Outcome;
@@ -29,7 +30,7 @@ import java.util.Optional;
 public final class Catalog implements AutoCloseable {
 
     /** The schema's version (PRAGMA user_version); each entry of MIGRATIONS takes it one step. */
-    public static final int VERSION = 2;
+    public static final int VERSION = 3;
 
     private static final List<List<String>> MIGRATIONS = List.of(List.of(
         "CREATE TABLE cycles (id INTEGER PRIMARY KEY, vm TEXT NOT NULL, target TEXT NOT NULL, kind TEXT NOT NULL,"
@@ -45,7 +46,10 @@ public final class Catalog implements AutoCloseable {
         // 2: a VM of several disks commits one point per disk; their ids, in disk order.
         List.of("ALTER TABLE cycles ADD COLUMN points TEXT",
                 "UPDATE cycles SET points = CAST(point_id AS TEXT) WHERE point_id IS NOT NULL",
-                "ALTER TABLE cycles DROP COLUMN point_id"));
+                "ALTER TABLE cycles DROP COLUMN point_id"),
+        // 3: boot checks of VM points, and their verdicts.
+        List.of("CREATE TABLE boot_checks (cycle_id INTEGER PRIMARY KEY REFERENCES cycles (id) ON DELETE CASCADE,"
+                + " vm_point INTEGER NOT NULL, verdict TEXT NOT NULL, reason TEXT NOT NULL)"));
 
     private final Connection db;
     private final Path file;
@@ -148,6 +152,16 @@ public final class Catalog implements AutoCloseable {
                     id = keys.getLong(1);
                 }
             }
+            if (c.record().boot().isPresent()) {
+                try (PreparedStatement p = db.prepareStatement("INSERT INTO boot_checks VALUES (?, ?, ?, ?)")) {
+                    BootOutcome b = c.record().boot().get();
+                    p.setLong(1, id);
+                    p.setLong(2, b.vmPoint());
+                    p.setString(3, b.verdict());
+                    p.setString(4, b.reason());
+                    p.executeUpdate();
+                }
+            }
             if (c.scrub().isPresent()) {
                 try (PreparedStatement p = db.prepareStatement("INSERT INTO scrubs VALUES (?, ?, ?, ?)")) {
                     p.setLong(1, id);
@@ -186,8 +200,8 @@ public final class Catalog implements AutoCloseable {
     /** Cycles, newest first: of {@code vm} if given, ended at or after {@code since} if given, at most {@code limit}. */
     public synchronized List<Row> history(Optional<String> vm, Optional<Instant> since, int limit)
             throws CatalogException {
-        String sql = "SELECT c.*, s.blocks_checked, s.blocks_repaired, s.drifted FROM cycles c"
-                + " LEFT JOIN scrubs s ON s.cycle_id = c.id WHERE (? IS NULL OR c.vm = ?) AND c.ended >= ?"
+        String sql = "SELECT c.*, s.blocks_checked, s.blocks_repaired, s.drifted, b.vm_point, b.verdict, b.reason"
+                + " FROM cycles c LEFT JOIN scrubs s ON s.cycle_id = c.id LEFT JOIN boot_checks b ON b.cycle_id = c.id WHERE (? IS NULL OR c.vm = ?) AND c.ended >= ?"
                 + " ORDER BY c.id DESC LIMIT ?";
         try (PreparedStatement p = db.prepareStatement(sql)) {
             setOptional(p, 1, vm.orElse(null));
@@ -211,8 +225,8 @@ public final class Catalog implements AutoCloseable {
      * {@link TargetState#MAX_RECENT} cycles replayed, oldest first.
      */
     public synchronized TargetState state(String vm, String target, Instant now) throws CatalogException {
-        String sql = "SELECT c.*, s.blocks_checked, s.blocks_repaired, s.drifted FROM cycles c"
-                + " LEFT JOIN scrubs s ON s.cycle_id = c.id WHERE c.vm = ? AND c.target = ? ORDER BY c.id DESC LIMIT ?";
+        String sql = "SELECT c.*, s.blocks_checked, s.blocks_repaired, s.drifted, b.vm_point, b.verdict, b.reason"
+                + " FROM cycles c LEFT JOIN scrubs s ON s.cycle_id = c.id LEFT JOIN boot_checks b ON b.cycle_id = c.id WHERE c.vm = ? AND c.target = ? ORDER BY c.id DESC LIMIT ?";
         try (PreparedStatement p = db.prepareStatement(sql)) {
             p.setString(1, vm);
             p.setString(2, target);
@@ -230,7 +244,7 @@ public final class Catalog implements AutoCloseable {
             }
             return new TargetState(lastPoint.isPresent() ? lastPoint : state.lastPoint(), state.recent(),
                     state.consecutiveFailures(), state.permanent(), state.needsResync(), state.lastVerify(),
-                    state.since());
+                    state.since(), state.lastBootCheck(), state.boot());
         } catch (SQLException e) {
             throw new CatalogException("catalog " + file + ": " + e.getMessage(), e);
         }
@@ -310,10 +324,13 @@ public final class Catalog implements AutoCloseable {
         String ids = r.getString("points");
         List<Long> points = ids == null || ids.isEmpty() ? List.of()
                 : java.util.Arrays.stream(ids.split(",")).map(Long::valueOf).toList();
+        String verdict = r.getString("verdict");
+        Optional<BootOutcome> boot = verdict == null ? Optional.empty()
+                : Optional.of(new BootOutcome(verdict, r.getLong("vm_point"), r.getString("reason")));
         CycleRecord record = new CycleRecord(r.getString("kind"), Instant.ofEpochMilli(r.getLong("started")),
                 Instant.ofEpochMilli(r.getLong("ended")), Outcome.valueOf(r.getString("result").toUpperCase(
                         java.util.Locale.ROOT)), r.getInt("first_copy") != 0, point,
-                Optional.ofNullable(r.getString("error")), r.getInt("needs_resync") != 0);
+                Optional.ofNullable(r.getString("error")), r.getInt("needs_resync") != 0, boot);
         long checked = r.getLong("blocks_checked");
         Optional<Scrub> scrub = r.wasNull() ? Optional.empty()
                 : Optional.of(new Scrub(checked, r.getLong("blocks_repaired"), r.getInt("drifted") != 0));

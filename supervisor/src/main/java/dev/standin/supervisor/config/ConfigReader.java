@@ -131,7 +131,7 @@ public final class ConfigReader {
     }
 
     private Vm vm(String name, YamlNode node, SyncSettings parent, double criticalAfter) throws ConfigException {
-        Fields f = fields(node, "VM " + name, withSettings("disks", "targets", "qemu"));
+        Fields f = fields(node, "VM " + name, withSettings("disks", "targets", "qemu", "libvirt", "libvirt-uri"));
         SyncSettings settings = settings(f).over(parent);
         List<Disk> disks = new ArrayList<>();
         Set<String> names = new HashSet<>();
@@ -155,7 +155,7 @@ public final class ConfigReader {
         List<Target> targets = new ArrayList<>();
         Set<String> dests = new HashSet<>();
         for (YamlNode t : sequence(f.required("targets"), "targets of " + name)) {
-            Target target = target(name, t, settings, criticalAfter);
+            Target target = target(name, t, settings, criticalAfter, f.has("qemu") || f.has("libvirt"));
             if (!dests.add(target.dest())) {
                 throw error(t.line(), "VM " + name + " names the target " + target.dest() + " twice");
             }
@@ -180,7 +180,22 @@ public final class ConfigReader {
                         + "(q35, pc, ...)");
             }
         }
-        return new Vm(name, disks, targets, qemu);
+        Optional<SupervisorConfig.Libvirt> libvirt = Optional.empty();
+        if (f.has("libvirt")) {
+            if (qemu.isPresent()) {
+                throw error(f.line("qemu"), "VM " + name + " has both qemu and libvirt: a failover starts it one way; "
+                        + "keep libvirt (its domain definition is replicated) or qemu");
+            }
+            String domain = f.requiredText("libvirt");
+            if (domain.isBlank() || domain.contains("/")) {
+                throw error(f.line("libvirt"), "libvirt names the VM's domain, as 'virsh list --all' shows it, not '"
+                        + domain + "'");
+            }
+            libvirt = Optional.of(new SupervisorConfig.Libvirt(domain, f.text("libvirt-uri").orElse("qemu:///system")));
+        } else if (f.has("libvirt-uri")) {
+            throw error(f.line("libvirt-uri"), "libvirt-uri goes with libvirt: DOMAIN");
+        }
+        return new Vm(name, disks, targets, qemu, libvirt);
     }
 
     /** A size as QEMU's -m takes it: a number and K, M, G or T (binary), or bytes; -1 when it is none. */
@@ -200,9 +215,20 @@ public final class ConfigReader {
         return n > (Long.MAX_VALUE >> shift) ? -1 : n << shift;
     }
 
-    private Target target(String vm, YamlNode node, SyncSettings parent, double parentCritical) throws ConfigException {
+    /** {@code daily}, {@code weekly}, {@code monthly} or a duration. */
+    private Duration every(Fields f, String key, String value) {
+        return switch (value) {
+            case "daily" -> Duration.ofDays(1);
+            case "weekly" -> Duration.ofDays(7);
+            case "monthly" -> Duration.ofDays(30);
+            default -> parsedText(f, key, value, Durations::parse);
+        };
+    }
+
+    private Target target(String vm, YamlNode node, SyncSettings parent, double parentCritical, boolean hasQemu)
+            throws ConfigException {
         Fields f = fields(node, "a target of " + vm, withSettings("dest", "rpo", "schedule", "continuous",
-                "continuous-gap", "window", "verify", "critical-after"));
+                "continuous-gap", "window", "verify", "boot-check", "critical-after"));
         String dest = f.requiredText("dest");
         checked(f.line("dest"), "dest", dest);
         int given = (f.has("schedule") ? 1 : 0) + (f.has("continuous") ? 1 : 0);
@@ -236,14 +262,14 @@ public final class ConfigReader {
             throw error(f.line("critical-after"), "critical-after is a number of RPOs, at least 1");
         }
         Optional<Window> window = f.text("window").map(w -> parsedText(f, "window", w, Window::parse));
-        Optional<Duration> verify = f.text("verify").map(v -> switch (v) {
-            case "daily" -> Duration.ofDays(1);
-            case "weekly" -> Duration.ofDays(7);
-            case "monthly" -> Duration.ofDays(30);
-            default -> parsedText(f, "verify", v, Durations::parse);
-        });
+        Optional<Duration> verify = f.text("verify").map(v -> every(f, "verify", v));
+        Optional<Duration> bootCheck = f.text("boot-check").map(v -> every(f, "boot-check", v));
+        if (bootCheck.isPresent() && !hasQemu) {
+            throw error(f.line("boot-check"), "boot-check starts VM " + vm + " on the replica host: give the VM its "
+                    + "libvirt domain (libvirt: DOMAIN) or a launch spec (qemu: { memory: 1G, cpus: 2 })");
+        }
         SyncSettings settings = settings(f).over(parent);
-        return new Target(dest, new TargetPolicy(cadence, objective, critical, window, verify), settings);
+        return new Target(dest, new TargetPolicy(cadence, objective, critical, window, verify, bootCheck), settings);
     }
 
     private SyncSettings settings(Fields f) throws ConfigException {

@@ -55,17 +55,22 @@ public record SupervisorConfig(String file, Path stateDir, Optional<HostPort> me
      * One protected VM: its disks are viewed together and replicated to each target, in boot order.
      *
      * @param qemu how to start it with QEMU on a replica host ({@code standin failover})
+     * @param libvirt its libvirt domain, whose definition is replicated with every VM point
      */
-    public record Vm(String name, List<Disk> disks, List<Target> targets, Optional<Qemu> qemu) {
+    public record Vm(String name, List<Disk> disks, List<Target> targets, Optional<Qemu> qemu,
+            Optional<Libvirt> libvirt) {
         public Vm {
             disks = List.copyOf(disks);
             targets = List.copyOf(targets);
         }
 
         public Vm(String name, List<Disk> disks, List<Target> targets) {
-            this(name, disks, targets, Optional.empty());
+            this(name, disks, targets, Optional.empty(), Optional.empty());
         }
     }
+
+    /** {@code libvirt: DOMAIN} (and {@code libvirt-uri: URI}, default {@code qemu:///system}). */
+    public record Libvirt(String domain, String uri) { }
 
     /** {@code qemu: { memory: 1G, cpus: 2, machine: q35 }}: memory in bytes. */
     public record Qemu(long memory, int cpus, String machine) { }

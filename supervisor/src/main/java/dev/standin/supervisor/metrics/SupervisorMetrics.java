@@ -40,6 +40,12 @@ public final class SupervisorMetrics {
             .register(registry);
     private final Counter bytesRead = Counter.builder().name("standin_bytes_read_total")
             .help("Bytes read from sources").labelNames("vm", "target").register(registry);
+    private final StateSet bootVerdict = StateSet.builder().name("standin_target_boot_check")
+            .help("Verdict of the last boot check of the target's newest VM point").labelNames("vm", "target")
+            .states("verified", "heuristic", "failed").register(registry);
+    private final Gauge lastBootCheck = Gauge.builder().name("standin_target_boot_check_timestamp_seconds")
+            .help("When the target's last boot check ended (Unix time)").labelNames("vm", "target")
+            .register(registry);
 
     public PrometheusRegistry registry() {
         return registry;
@@ -67,6 +73,17 @@ public final class SupervisorMetrics {
         lastPoint.labelValues(vm, target).set(at.toEpochMilli() / 1000.0);
     }
 
+    public void bootCheck(String vm, String target, String verdict, Instant at) {
+        for (String state : new String[] {"verified", "heuristic", "failed"}) {
+            if (state.equals(verdict)) {
+                bootVerdict.labelValues(vm, target).setTrue(state);
+            } else {
+                bootVerdict.labelValues(vm, target).setFalse(state);
+            }
+        }
+        lastBootCheck.labelValues(vm, target).set(at.toEpochMilli() / 1000.0);
+    }
+
     public void cycle(String vm, String target, String result, Duration took, long read, long sent) {
         cycles.labelValues(vm, target, result).inc();
         duration.labelValues(vm, target).observe(took.toMillis() / 1000.0);
@@ -83,6 +100,8 @@ public final class SupervisorMetrics {
         duration.remove(vm, target);
         bytesSent.remove(vm, target);
         bytesRead.remove(vm, target);
+        bootVerdict.remove(vm, target);
+        lastBootCheck.remove(vm, target);
     }
 
     /** Serves {@code /metrics} on {@code host:port} until {@link #close}. */

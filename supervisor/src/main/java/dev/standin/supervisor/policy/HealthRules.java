@@ -8,7 +8,7 @@ import java.time.Instant;
  * paused; critical after a permanent failure or when the replica needs a resync; initial-sync
  * until the first point; critical when the newest point is older than {@code criticalAfter}
  * RPOs; warning when older than the RPO, or when more than 20 % of the last hour's cycles
- * failed (Hyper-V Replica's rule); else ok.
+ * failed (Hyper-V Replica's rule), or when the last boot check's VM point did not boot; else ok.
  */
 public final class HealthRules {
 
@@ -52,6 +52,10 @@ public final class HealthRules {
         if (cycles > 0 && failed > cycles * FAILED_SHARE) {
             return new Verdict(Health.WARNING, failed + " of " + cycles + " cycles in the last hour failed"
                     + lastError(state));
+        }
+        if (state.boot().isPresent() && state.boot().get().failed()) {
+            return new Verdict(Health.WARNING, "VM point " + state.boot().get().vmPoint() + " did not boot in its "
+                    + "boot check: " + state.boot().get().reason());
         }
         return new Verdict(Health.OK, "newest point " + Durations.format(age) + " old, RPO " + Durations.format(rpo));
     }

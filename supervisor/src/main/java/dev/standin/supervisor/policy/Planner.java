@@ -20,6 +20,7 @@ import java.util.Optional;
  *     and less a jitter of up to a twentieth of the RPO (at most a minute) from the target's seed.
  * <li>Continuous: {@code gap} after the last cycle ended. Calendar: the next time after the last
  *     start; a time missed while the agent was down is due at once.
+ * <li>A scheduled verify or boot check takes the place of the cycle it comes before.
  * <li>Never before {@code minimumGap} after the last cycle ended; only inside the window.
  * </ul>
  */
@@ -28,7 +29,14 @@ public record Planner(Backoff backoff, Duration permanentRetry, Duration minimum
     public static final Planner DEFAULT = new Planner(Backoff.DEFAULT, Duration.ofHours(1), Duration.ofSeconds(5));
 
     /** What the next cycle does. */
-    public enum Kind { SYNC, VERIFY }
+    public enum Kind {
+        SYNC, VERIFY, BOOT_CHECK;
+
+        /** As the catalog and the log name it. */
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
+    }
 
     public record Next(Instant at, Kind kind, String why) { }
 
@@ -57,6 +65,10 @@ public record Planner(Backoff backoff, Duration permanentRetry, Duration minimum
             Optional<Instant> verifyAt = policy.verify().map(v -> state.lastVerify().orElse(state.since()).plus(v));
             if (verifyAt.isPresent() && !verifyAt.get().isAfter(next.at())) {
                 next = new Next(verifyAt.get(), Kind.VERIFY, "scheduled verify");
+            }
+            Optional<Instant> bootAt = policy.bootCheck().map(b -> state.lastBootCheck().orElse(state.since()).plus(b));
+            if (bootAt.isPresent() && !bootAt.get().isAfter(next.at())) {
+                next = new Next(bootAt.get(), Kind.BOOT_CHECK, "scheduled boot check");
             }
         }
         Instant at = next.at();

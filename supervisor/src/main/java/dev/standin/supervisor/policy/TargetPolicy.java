@@ -12,14 +12,21 @@ import java.util.Optional;
  * @param criticalAfter health is critical once the newest point is this many RPOs old
  * @param window cycles only start inside it
  * @param verify how often its replica is scrubbed
+ * @param bootCheck how often its newest VM point is started on the replica host to check that it boots
  */
 public record TargetPolicy(Cadence cadence, Duration rpo, double criticalAfter, Optional<Window> window,
-        Optional<Duration> verify) {
+        Optional<Duration> verify, Optional<Duration> bootCheck) {
 
     public TargetPolicy {
         Objects.requireNonNull(cadence);
         Objects.requireNonNull(rpo);
         Objects.requireNonNull(window);
         Objects.requireNonNull(verify);
+        Objects.requireNonNull(bootCheck);
+    }
+
+    public TargetPolicy(Cadence cadence, Duration rpo, double criticalAfter, Optional<Window> window,
+            Optional<Duration> verify) {
+        this(cadence, rpo, criticalAfter, window, verify, Optional.empty());
     }
 }

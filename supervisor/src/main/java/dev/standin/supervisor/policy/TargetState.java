@@ -16,9 +16,12 @@ import java.util.Optional;
  * @param permanent the last failure was permanent
  * @param lastVerify when the replica was last scrubbed
  * @param since when the supervisor first saw this target (a new target's first scrub counts from it)
+ * @param lastBootCheck when its newest VM point was last started to check that it boots
+ * @param boot what that check concluded
  */
 public record TargetState(Optional<Instant> lastPoint, List<CycleRecord> recent, int consecutiveFailures,
-        boolean permanent, boolean needsResync, Optional<Instant> lastVerify, Instant since) {
+        boolean permanent, boolean needsResync, Optional<Instant> lastVerify, Instant since,
+        Optional<Instant> lastBootCheck, Optional<BootOutcome> boot) {
 
     /** The span of the failure ratio that health looks at (Hyper-V Replica's rule: 20 % of the last hour). */
     public static final Duration HISTORY = Duration.ofHours(1);
@@ -26,6 +29,12 @@ public record TargetState(Optional<Instant> lastPoint, List<CycleRecord> recent,
 
     public TargetState {
         recent = List.copyOf(recent);
+    }
+
+    public TargetState(Optional<Instant> lastPoint, List<CycleRecord> recent, int consecutiveFailures,
+            boolean permanent, boolean needsResync, Optional<Instant> lastVerify, Instant since) {
+        this(lastPoint, recent, consecutiveFailures, permanent, needsResync, lastVerify, since, Optional.empty(),
+                Optional.empty());
     }
 
     public static TargetState fresh(Instant now) {
@@ -41,9 +50,11 @@ public record TargetState(Optional<Instant> lastPoint, List<CycleRecord> recent,
         boolean ok = cycle.outcome() == Outcome.OK;
         Optional<Instant> point = cycle.pointTime().isPresent() ? cycle.pointTime() : lastPoint;
         Optional<Instant> verified = ok && cycle.kind().equals("verify") ? Optional.of(cycle.ended()) : lastVerify;
+        boolean checked = ok && cycle.boot().isPresent();
         return new TargetState(point, kept, ok ? 0 : consecutiveFailures + 1,
                 cycle.outcome() == Outcome.PERMANENT, ok ? cycle.needsResync() : needsResync || cycle.needsResync(),
-                verified, since);
+                verified, since, checked ? Optional.of(cycle.ended()) : lastBootCheck,
+                checked ? cycle.boot() : boot);
     }
 
     public Optional<CycleRecord> last() {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.standin.supervisor.policy.BootOutcome;
 import dev.standin.supervisor.policy.CycleRecord;
 import dev.standin.supervisor.policy.Health;
 import dev.standin.supervisor.policy.Outcome;
@@ -57,6 +58,27 @@ class CatalogTest {
     }
 
     @Test
+    void aBootChecksVerdictIsKeptAndRebuildsTheState() throws Exception {
+        Instant checked = T0.plusSeconds(600);
+        try (Catalog c = Catalog.open(dir)) {
+            c.record(cycle("/r/", T0, Outcome.OK));
+            c.record(new Catalog.Cycle("db01", "/r/", new CycleRecord(CycleRecord.BOOT_CHECK, checked,
+                    checked.plusSeconds(45), Outcome.OK, false, Optional.empty(), Optional.empty(), false,
+                    Optional.of(new BootOutcome("failed", 5, "the guest kernel panicked"))), 0, 0, Optional.empty(),
+                    List.of(), Optional.empty()));
+        }
+        try (Catalog c = Catalog.open(dir)) {
+            Catalog.Row row = c.history(Optional.of("db01"), Optional.empty(), 1).get(0);
+            assertEquals(Optional.of(new BootOutcome("failed", 5, "the guest kernel panicked")), row.cycle().record()
+                    .boot());
+            TargetState state = c.state("db01", "/r/", checked.plusSeconds(60));
+            assertEquals(Optional.of(T0), state.lastPoint());
+            assertEquals(Optional.of(checked.plusSeconds(45)), state.lastBootCheck());
+            assertEquals("failed", state.boot().orElseThrow().verdict());
+        }
+    }
+
+    @Test
     void healthChangesAndPausesOutliveTheAgent() throws Exception {
         try (Catalog c = Catalog.open(dir)) {
             c.recordHealth("db01", "/r/", T0, Health.WARNING, Health.OK, "newest point is 6m old");
@@ -94,7 +116,8 @@ class CatalogTest {
             s.execute("PRAGMA user_version = " + (Catalog.VERSION + 1));
         }
         CatalogException e = assertThrows(CatalogException.class, () -> Catalog.open(dir));
-        assertTrue(e.getMessage().contains("has schema version 3, newer than this standin's 2"), e.getMessage());
+        assertTrue(e.getMessage().contains("has schema version " + (Catalog.VERSION + 1) + ", newer than this standin's "
+                + Catalog.VERSION), e.getMessage());
     }
 
     /** A catalog the first release wrote (schema 1, one point id a cycle) keeps its history across the upgrade. */

@@ -142,6 +142,18 @@ class ConfigReaderTest {
     }
 
     @Test
+    void aBootCheckIsScheduledPerTargetAndNeedsALaunchSpec() throws Exception {
+        SupervisorConfig c = read("vms:\n  web:\n    qemu: { memory: 1G }\n    disks: [{source: /a.img}]\n"
+                + "    targets: [{dest: /r/, rpo: 1h, boot-check: daily}, {dest: /s/, rpo: 1h, boot-check: 6h}]\n");
+        assertEquals(Optional.of(java.time.Duration.ofDays(1)), c.vms().get(0).targets().get(0).policy().bootCheck());
+        assertEquals(Optional.of(java.time.Duration.ofHours(6)), c.vms().get(0).targets().get(1).policy().bootCheck());
+        ConfigException e = refused("vms:\n  web:\n    disks: [{source: /a.img}]\n"
+                + "    targets:\n      - dest: /r/\n        rpo: 1h\n        boot-check: daily\n");
+        assertEquals(7, e.line());
+        assertTrue(e.reason().contains("give the VM a launch spec"), e.reason());
+    }
+
+    @Test
     void missingFieldsAndWrongKindsAreRefused() {
         assertTrue(refused("vms:\n  db01:\n    targets: [{dest: /r/, rpo: 5m}]\n").reason()
                 .contains("VM db01 has no disks"));

@@ -82,6 +82,26 @@ class HealthRulesTest {
     }
 
     @Test
+    void aVmPointThatDidNotBootIsAWarningUntilACheckBootsOne() {
+        TargetState state = TargetState.fresh(T0).after(ok(T0, Duration.ofSeconds(10)));
+        Instant later = T0.plusSeconds(60);
+        TargetState failed = state.after(check(later, "failed", 3, "the guest kernel panicked (GUEST_PANICKED)"));
+        HealthRules.Verdict warning = at(failed, later.plusSeconds(60));
+        assertEquals(Health.WARNING, warning.health());
+        assertEquals("VM point 3 did not boot in its boot check: the guest kernel panicked (GUEST_PANICKED)",
+                warning.reason());
+        assertEquals(0, failed.consecutiveFailures(), "the check ran: a VM that does not boot is not a failed cycle");
+        TargetState fixed = failed.after(ok(later.plusSeconds(70), Duration.ofSeconds(5)))
+                .after(check(later.plusSeconds(80), "heuristic", 4, "login prompt"));
+        assertEquals(Health.OK, at(fixed, later.plusSeconds(90)).health());
+    }
+
+    static CycleRecord check(Instant started, String verdict, long point, String reason) {
+        return new CycleRecord(CycleRecord.BOOT_CHECK, started, started.plusSeconds(5), Outcome.OK, false,
+                Optional.empty(), Optional.empty(), false, Optional.of(new BootOutcome(verdict, point, reason)));
+    }
+
+    @Test
     void pausedWinsOverEverything() {
         TargetState state = TargetState.fresh(T0).after(failed(T0, Outcome.PERMANENT));
         assertEquals(Health.PAUSED, HealthRules.judge(FIVE_MINUTES, state, true, T0).health());

@@ -153,6 +153,27 @@ class PlannerTest {
     }
 
     @Test
+    void aScheduledBootCheckComesWhenDueAndCountsFromTheLastCheck() {
+        TargetPolicy policy = new TargetPolicy(new Cadence.Rpo(Duration.ofHours(1)), Duration.ofHours(1), 3,
+                Optional.empty(), Optional.empty(), Optional.of(Duration.ofDays(1)));
+        TargetState state = TargetState.fresh(T0).after(ok(T0, Duration.ofMinutes(1)));
+        assertEquals(Planner.Kind.SYNC, PLANNER.next(policy, state, T0.plusSeconds(61), ZONE, 1).kind());
+        Instant dayLater = T0.plus(Duration.ofDays(1));
+        TargetState recent = state.after(ok(dayLater.minusSeconds(300), Duration.ofMinutes(1)));
+        Planner.Next next = PLANNER.next(policy, recent, dayLater, ZONE, 1);
+        assertEquals(Planner.Kind.BOOT_CHECK, next.kind());
+        assertEquals(dayLater, next.at());
+        assertEquals("boot-check", next.kind().label());
+
+        CycleRecord check = new CycleRecord(CycleRecord.BOOT_CHECK, dayLater, dayLater.plusSeconds(40), Outcome.OK,
+                false, Optional.empty(), Optional.empty(), false, Optional.of(new BootOutcome("verified", 4, "up")));
+        TargetState checked = recent.after(check);
+        assertEquals(Optional.of(dayLater.plusSeconds(40)), checked.lastBootCheck());
+        assertEquals(recent.lastPoint(), checked.lastPoint(), "a boot check commits no point");
+        assertEquals(Planner.Kind.SYNC, PLANNER.next(policy, checked, dayLater.plusSeconds(41), ZONE, 1).kind());
+    }
+
+    @Test
     void theTargetNearestToMissingItsRpoHasTheLeastSlack() {
         TargetState fiveMinutesOld = TargetState.fresh(T0).after(ok(T0, Duration.ofSeconds(10)));
         Instant now = T0.plus(Duration.ofMinutes(5));

@@ -1,0 +1,161 @@
+package dev.standin.agent.failover;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.standin.agent.Cli;
+import dev.standin.agent.Images;
+import dev.standin.agent.StandinException;
+import dev.standin.agent.engine.CycleReport;
+import dev.standin.agent.engine.CycleRequest;
+import dev.standin.agent.engine.Replication;
+import dev.standin.agent.replica.InUse;
+import dev.standin.agent.sync.Progress;
+import dev.standin.agent.sync.SyncOptions;
+import dev.standin.agent.vm.VmPoint;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Failover through a real libvirtd: the source host's domain definition travels with each VM
+ * point, and the replica host starts it from its overlays (a test beside production under
+ * another name, on an isolated network), or refuses with libvirt's own reason.
+ */
+class LibvirtFailoverIT {
+
+    static Libvirtd libvirtd;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void startLibvirtd() throws Exception {
+        libvirtd = Libvirtd.start();
+    }
+
+    @AfterAll
+    static void stopLibvirtd() throws Exception {
+        libvirtd.close();
+    }
+
+    /** No domain or network a test made outlives it. */
+    @AfterEach
+    void nothingLeft() throws Exception {
+        List<String> domains = libvirtd.virsh.run("list", "--all", "--name").lines().map(String::strip)
+                .filter(n -> n.startsWith("standin-it-")).toList();
+        for (String d : domains) {
+            try {
+                libvirtd.virsh.run("destroy", d);
+            } catch (StandinException notRunning) {
+                // defined only
+            }
+            libvirtd.virsh.run("undefine", d);
+        }
+        assertEquals(List.of(), domains.stream().filter(d -> d.contains("standin-test") || !d.endsWith("-src"))
+                .toList(), "domains left behind");
+        assertThrows(StandinException.class, () -> libvirtd.virsh.run("net-info", LibvirtMachine.ISOLATED),
+                "the isolated network is gone");
+    }
+
+    @Test
+    void aTestFailoverRunsTheReplicatedDomainIsolatedAndLeavesNothing() throws Exception {
+        Path replicas = Files.createDirectories(dir.resolve("replicas"));
+        Path source = copy("agent.img", "web.img");
+        define("standin-it-web-src", source, "<interface type='bridge'><mac address='52:54:00:aa:bb:cc'/>"
+                + "<source bridge='standin-nobr0'/><model type='virtio'/></interface>");
+        CycleReport cycle = cycle("web", "standin-it-web-src", replicas, source);
+        assertTrue(cycle.vmPoint().orElseThrow().libvirt().orElseThrow().contains("standin-nobr0"));
+        String before = Images.sha256(replicas.resolve("web.img"));
+
+        Cli.Result test = Cli.run("failover", "web", "--test", "--json", "--root", replicas.toString(),
+                "--state-dir", dir.resolve("state").toString());
+        assertEquals(0, test.exit(), test.err() + test.out());
+        JsonNode json = test.json();
+        assertEquals("verified", json.get("verdict").asText(), json.toString());
+        assertEquals(before, Images.sha256(replicas.resolve("web.img")));
+        assertFalse(Files.exists(InUse.markOf(replicas.resolve("web.img"))));
+
+        // A real failover here meets the source host's bridge, which this host lacks: libvirt says so,
+        // and nothing is left started or marked.
+        libvirtd.virsh.run("undefine", "standin-it-web-src");
+        Cli.Result real = Cli.run("failover", "web", "--root", replicas.toString(), "--state-dir",
+                dir.resolve("state").toString());
+        assertEquals(4, real.exit(), real.err());
+        assertTrue(real.err().contains("standin-nobr0"), real.err());
+        assertFalse(Files.exists(InUse.markOf(replicas.resolve("web.img"))));
+        assertFalse(Files.exists(replicas.resolve(".standin-vms/web/failover")));
+    }
+
+    @Test
+    void aRealFailoverDefinesTheDomainUnderItsOwnNameUntilCleanedUp() throws Exception {
+        Path replicas = Files.createDirectories(dir.resolve("replicas"));
+        Path source = copy("agent.img", "db.img");
+        define("standin-it-db", source, "");
+        assertTrue(cycle("db", "standin-it-db", replicas, source).succeeded());
+        libvirtd.virsh.run("undefine", "standin-it-db"); // the source host is gone
+
+        Cli.Result started = Cli.run("failover", "db", "--json", "--root", replicas.toString(), "--state-dir",
+                dir.resolve("state").toString());
+        assertEquals(0, started.exit(), started.err() + started.out());
+        assertEquals("verified", started.json().get("verdict").asText());
+        assertEquals("running", libvirtd.virsh.run("domstate", "standin-it-db").strip());
+        assertTrue(libvirtd.virsh.run("dominfo", "standin-it-db").contains("Persistent:     yes"));
+
+        Cli.Result cleanup = Cli.run("failover", "db", "--cleanup", "--discard", "--root", replicas.toString());
+        assertEquals(0, cleanup.exit(), cleanup.err());
+        assertFalse(libvirtd.virsh.run("list", "--all", "--name").contains("standin-it-db"));
+    }
+
+    @Test
+    void aDomainThatPanicsFailsItsCheck() throws Exception {
+        Path replicas = Files.createDirectories(dir.resolve("replicas"));
+        Path source = copy("panic.img", "crash.img");
+        define("standin-it-crash-src", source, "");
+        assertTrue(cycle("crash", "standin-it-crash-src", replicas, source).succeeded());
+        Cli.Result test = Cli.run("failover", "crash", "--test", "--json", "--root", replicas.toString(),
+                "--state-dir", dir.resolve("state").toString());
+        assertEquals(10, test.exit(), test.err() + test.out());
+        assertEquals("failed", test.json().get("verdict").asText());
+        assertNotEquals(-1, test.json().get("reason").asText().indexOf("panic"), test.out());
+    }
+
+    private Path copy(String image, String name) throws Exception {
+        Files.createDirectories(dir.resolve("src"));
+        return Files.copy(FailoverIT.IMAGES.resolve(image), dir.resolve("src").resolve(name));
+    }
+
+    /** Defines (does not start) a domain on {@code disk}, as the source host would have it. */
+    private void define(String name, Path disk, String nic) throws Exception {
+        Path xml = dir.resolve(name + ".xml");
+        Files.writeString(xml, "<domain type='qemu'><name>" + name + "</name><memory unit='MiB'>256</memory>"
+                + "<vcpu>1</vcpu><os><type arch='x86_64' machine='q35'>hvm</type><boot dev='hd'/></os>"
+                // QEMU runs as root here: the test's files are in a mode-700 directory
+                + "<seclabel type='static' model='dac' relabel='no'><label>+0:+0</label></seclabel>"
+                + "<devices><disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='" + disk
+                + "'/><target dev='vda' bus='virtio'/></disk>" + nic + "<serial type='pty'><target port='0'/></serial>"
+                + "</devices></domain>");
+        libvirtd.virsh.run("define", xml.toString());
+    }
+
+    private CycleReport cycle(String vm, String domain, Path replicas, Path source) throws Exception {
+        CycleRequest.Disk disk = new CycleRequest.Disk(SyncOptions.builder(source, replicas.resolve(source.getFileName()))
+                .stateDirectory(dir.resolve("state")).build(), Optional.empty());
+        CycleReport report = new Replication(Progress.NONE, line -> { }, Optional.empty()).run(new CycleRequest(
+                List.of(disk), Optional.empty(), false, Optional.of(new CycleRequest.Vm(vm, Optional.empty(),
+                        Optional.of(libvirtd.virsh.definition(domain))))));
+        VmPoint point = report.vmPoint().orElseThrow(() -> new AssertionError(report.toString()));
+        assertTrue(point.libvirt().isPresent());
+        return report;
+    }
+}
