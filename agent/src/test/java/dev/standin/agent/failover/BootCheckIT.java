@@ -148,10 +148,10 @@ class BootCheckIT {
         assertEquals("boot-check", last.get("kind").asText(), last.toString());
 
         String metrics = scrape();
-        assertTrue(metrics.contains("standin_target_boot_check{standin_target_boot_check=\"verified\",target=\""
-                + remote + "\",vm=\"web\"} 1"), metrics);
-        assertTrue(metrics.contains("standin_target_boot_check{standin_target_boot_check=\"failed\",target=\""
-                + dir.resolve("local") + "/\",vm=\"crash\"} 1"), metrics);
+        assertTrue(metrics.contains("standin_target_boot_check{target=\"" + remote
+                + "\",vm=\"web\",standin_target_boot_check=\"verified\"} 1"), metrics);
+        assertTrue(metrics.contains("standin_target_boot_check{target=\"" + dir.resolve("local")
+                + "/\",vm=\"crash\",standin_target_boot_check=\"failed\"} 1"), metrics);
 
         // On the replica host: the VM point's verdict and evidence, and nothing of the test VM left.
         Cli.Result list = Cli.run("failover", "web", "--list", "--root", dir.resolve("replicas").toString());
