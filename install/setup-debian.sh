@@ -25,6 +25,11 @@ test_packages=(
   syslinux mtools dosfstools          # install/test-image.sh: bootable disks for the failover tests
   debootstrap lintian rpm             # package tests: a clean Debian root (install/test-root.sh), the .deb's lint, rpm -qp
 )
+# Without their recommends (dnsmasq, firewall tools, a second QEMU): the failover tests start their own
+# libvirtd (virtlogd -d, libvirtd -d) and stop it again.
+test_packages_bare=(
+  libvirt-daemon-system libvirt-clients
+)
 
 list=false
 if [ "${1:-}" = --list ]; then  # print the profile's packages, one a line, and install nothing
@@ -32,18 +37,23 @@ if [ "${1:-}" = --list ]; then  # print the profile's packages, one a line, and 
   shift
 fi
 case "${1:-}" in
-  --demo) profile=demo; packages=("${demo_packages[@]}") ;;
-  "") profile=test; packages=("${demo_packages[@]}" "${test_packages[@]}") ;;
+  --demo) profile=demo; packages=("${demo_packages[@]}"); bare=() ;;
+  "") profile=test; packages=("${demo_packages[@]}" "${test_packages[@]}"); bare=("${test_packages_bare[@]}") ;;
   *) echo "setup-debian.sh: unknown option '$1' (use [--list] [--demo])" >&2; exit 2 ;;
 esac
 if $list; then
-  printf '%s\n' "${packages[@]}"
+  printf '%s\n' "${packages[@]}" "${bare[@]}"
   exit 0
 fi
 
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 missing=()
 for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  installed "$p" || missing+=("$p")
+done
+missing_bare=()
+for p in "${bare[@]}"; do
+  installed "$p" || missing_bare+=("$p")
 done
 here=$(dirname "$(readlink -f "$0")")
 
@@ -51,17 +61,22 @@ sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then
   sudo_cmd=(sudo)
 fi
-if [ ${#missing[@]} -gt 0 ]; then
+if [ ${#missing[@]} -gt 0 ] || [ ${#missing_bare[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then
-    echo "setup-debian.sh: run as root (or install sudo) to install: ${missing[*]}" >&2
+    echo "setup-debian.sh: run as root (or install sudo) to install: ${missing[*]} ${missing_bare[*]}" >&2
     exit 1
   fi
-  echo "setup-debian.sh: installing ${missing[*]}" >&2
+  echo "setup-debian.sh: installing ${missing[*]} ${missing_bare[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   # Another apt (unattended-upgrades, a person) may hold the dpkg lock: wait for it, do not fail.
   apt_opts=(-q -o DPkg::Lock::Timeout=600)
   "${sudo_cmd[@]}" apt-get "${apt_opts[@]}" update
-  "${sudo_cmd[@]}" apt-get "${apt_opts[@]}" install -y "${missing[@]}"
+  if [ ${#missing[@]} -gt 0 ]; then
+    "${sudo_cmd[@]}" apt-get "${apt_opts[@]}" install -y "${missing[@]}"
+  fi
+  if [ ${#missing_bare[@]} -gt 0 ]; then
+    "${sudo_cmd[@]}" apt-get "${apt_opts[@]}" install -y --no-install-recommends "${missing_bare[@]}"
+  fi
 fi
 # The LVM tests boot Debian's kernel in QEMU where this kernel has no device-mapper; the failover
 # tests boot disks made from it; the package tests install the .deb into a clean Debian root.

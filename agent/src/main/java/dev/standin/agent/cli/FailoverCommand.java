@@ -7,19 +7,15 @@ import dev.standin.agent.failover.BootRule;
 import dev.standin.agent.failover.BootVerdict;
 import dev.standin.agent.failover.Failover;
 import dev.standin.agent.failover.Virsh;
-import dev.standin.agent.supervise.TargetCycles;
-import dev.standin.supervisor.config.ConfigException;
-import dev.standin.supervisor.config.ConfigReader;
 import dev.standin.supervisor.policy.Durations;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
@@ -64,14 +60,8 @@ final class FailoverCommand implements Callable<Integer> {
     @Option(names = "--list", description = "List the VM's points (id, time, disks) and exit.")
     private boolean list;
 
-    @Option(names = "--root", paramLabel = "DIR", description = "A directory the replicas are under (repeatable; "
-            + "default: replica-roots of the configuration).")
-    private List<Path> roots = new ArrayList<>();
-
-    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
-            description = "The configuration whose replica-roots to look in (default: " + CheckConfigCommand.DEFAULT_FILE
-                    + ").")
-    private Path config;
+    @Mixin
+    private ReplicaRootsMixin roots;
 
     @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "10m",
             description = "How long the VM may take to show a login prompt or answer through its guest agent "
@@ -97,21 +87,14 @@ final class FailoverCommand implements Callable<Integer> {
     public Integer call() throws StandinException, InterruptedException {
         PrintWriter out = main.invocation().out();
         PrintWriter err = main.invocation().err();
-        List<Path> where = roots();
+        List<Path> where = roots.roots();
         Failover failover = new Failover(line -> err.println("standin: " + line));
         if (cleanup) {
             failover.cleanup(vm, where, discard).forEach(out::println);
             return ExitStatus.OK.code();
         }
         if (list) {
-            var checked = Failover.lastCheck(vm, where);
-            for (var p : Failover.points(vm, where)) {
-                String boot = checked.filter(c -> c.path("point").asLong() == p.id())
-                        .map(c -> "  boot check: " + c.path("verdict").asText()).orElse("");
-                out.println(p.id() + "  " + p.time() + "  " + p.disks().size() + " disk(s): " + p.disks()
-                        + p.qemu().map(q -> "  qemu " + (q.memory() >> 20) + "M " + q.cpus() + " CPU(s)").orElse("")
-                        + boot);
-            }
+            PointsCommand.listVmPoints(out, vm, where, json);
             return ExitStatus.OK.code();
         }
         if (keep && !test) {
@@ -138,20 +121,5 @@ final class FailoverCommand implements Callable<Integer> {
                     : "the test VM and its overlays are removed; its console is kept beside the VM's points");
         }
         return report.verdict() == BootVerdict.FAILED ? ExitStatus.BOOT.code() : ExitStatus.OK.code();
-    }
-
-    private List<Path> roots() throws StandinException {
-        if (!roots.isEmpty()) {
-            return roots;
-        }
-        Path file = config != null ? config : Path.of(CheckConfigCommand.DEFAULT_FILE);
-        if (config == null && !Files.exists(file)) {
-            return List.of();
-        }
-        try {
-            return ConfigReader.read(file, TargetCycles.CHECK).replicaRoots();
-        } catch (ConfigException e) {
-            throw new StandinException(ExitStatus.USAGE, e.getMessage());
-        }
     }
 }

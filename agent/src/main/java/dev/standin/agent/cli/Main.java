@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
         subcommands = {SyncCommand.class, ServeCommand.class, VerifyCommand.class, PointsCommand.class,
             RestoreCommand.class, AgentCommand.class, StatusCommand.class, HistoryCommand.class, RunCommand.class,
             PauseCommand.class, ResumeCommand.class, ReloadCommand.class, CheckConfigCommand.class, PairCommand.class,
-            DoctorCommand.class, FailoverCommand.class, CommandLine.HelpCommand.class},
+            DoctorCommand.class, FailoverCommand.class, ReverseCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nEXIT STATUS%n",
         exitCodeList = {
             " 0:success",

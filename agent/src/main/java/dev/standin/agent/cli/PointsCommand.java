@@ -20,7 +20,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import dev.standin.agent.failover.Failover;
+import dev.standin.agent.vm.VmPoint;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -31,15 +34,20 @@ import picocli.CommandLine.Spec;
         name = "points",
         mixinStandardHelpOptions = true,
         description = {"Lists the recovery points of DEST, oldest first: id, commit time, length, kind, "
-                + "bytes used and image digest. The newest is the replica's current content."},
+                + "bytes used and image digest. The newest is the replica's current content.",
+            "Given a VM's name instead (on a replica host, with --root or the configuration's replica-roots), lists "
+                + "its VM points: each disk's point from one instant, what starts it, and the last boot check."},
         sortOptions = false)
 final class PointsCommand implements Callable<Integer> {
 
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "DEST", description = "Replica (image file or block device).")
+    @Parameters(index = "0", paramLabel = "DEST|VM", description = "Replica (image file or block device), or a VM.")
     private Path destination;
+
+    @Mixin
+    private ReplicaRootsMixin roots;
 
     @Option(names = "--json", description = "Print the points as one JSON object on stdout.")
     private boolean json;
@@ -47,6 +55,35 @@ final class PointsCommand implements Callable<Integer> {
     @Option(names = "--state-dir", paramLabel = "DIR", defaultValue = "/var/lib/standin",
             description = "Where the points of block device replicas are kept (default: ${DEFAULT-VALUE}).")
     private Path stateDirectory;
+
+    /** The VM points of {@code vm} under {@code roots}, oldest first, each with its boot check if it had one. */
+    static void listVmPoints(PrintWriter out, String vm, List<Path> roots, boolean json) throws StandinException {
+        var checked = Failover.lastCheck(vm, roots);
+        List<VmPoint> points = Failover.points(vm, roots);
+        ObjectMapper mapper = new ObjectMapper();
+        var array = mapper.createArrayNode();
+        if (!json) {
+            out.printf("%6s  %-24s  %-22s  %-16s  %s%n", "ID", "TIME", "STARTS WITH", "BOOT CHECK", "DISKS (replica@point)");
+        }
+        for (VmPoint p : points) {
+            String boot = checked.filter(c -> c.path("point").asLong() == p.id()).map(c -> c.path("verdict").asText())
+                    .orElse("-");
+            String starts = p.libvirt().isPresent() ? "libvirt"
+                    : p.qemu().map(q -> "qemu " + (q.memory() >> 20) + "M " + q.cpus() + " CPU").orElse("nothing");
+            if (json) {
+                var o = array.addObject().put("id", p.id()).put("time", p.time().toString()).put("startsWith", starts)
+                        .put("bootCheck", boot);
+                var disks = o.putArray("disks");
+                p.disks().forEach(d -> disks.addObject().put("replica", d.replica()).put("point", d.point())
+                        .put("length", d.length()).put("digest", d.digestHex()));
+            } else {
+                out.printf("%6d  %-24s  %-22s  %-16s  %s%n", p.id(), p.time(), starts, boot, p.disks());
+            }
+        }
+        if (json) {
+            out.println(mapper.createObjectNode().put("vm", vm).set("points", array).toString());
+        }
+    }
 
     /**
      * A cycle killed after its commit record and before the end of its replay left the replica a
@@ -72,6 +109,10 @@ final class PointsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws StandinException {
         PrintWriter out = spec.commandLine().getOut();
+        if (!Files.exists(destination) && VmPoint.validName(destination.toString())) {
+            listVmPoints(out, destination.toString(), roots.roots(), json);
+            return ExitStatus.OK.code();
+        }
         if (!Files.exists(destination)) {
             throw new StandinException(ExitStatus.DESTINATION, "replica " + destination + " does not exist");
         }

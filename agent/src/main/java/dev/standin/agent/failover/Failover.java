@@ -109,7 +109,8 @@ public final class Failover {
                     + points.replicas() + " yet: its first cycle has not finished");
         }
         List<DiskUse> uses = new ArrayList<>();
-        VmPoint chosen;
+        VmPoint chosen = null;
+        boolean marked = false;
         List<DestinationLock> locks = new ArrayList<>();
         try {
             // Locked while the point is chosen and its replicas marked: no cycle commits in between.
@@ -125,6 +126,7 @@ public final class Failover {
             Files.createDirectories(run);
             String holder = (request.test() ? "a test failover" : "the failover") + " of VM " + chosen.vm()
                     + " (point " + chosen.id() + ") since " + Instant.now();
+            marked = true;
             for (VmPoint.Disk disk : chosen.disks()) {
                 InUse.mark(points.replicas().resolve(disk.replica()), holder);
             }
@@ -133,8 +135,16 @@ public final class Failover {
                 uses.add(backing(points.replicas().resolve(disk.replica()), disk, run, request.stateDirectory()));
             }
         } catch (IOException e) {
+            if (marked) {
+                remove(points, run, chosen); // nothing started: the replicas receive cycles again
+            }
             throw new StandinException(ExitStatus.DESTINATION, "failover of " + request.vm() + ": "
                     + Failures.reason(e), e);
+        } catch (StandinException | RuntimeException e) {
+            if (marked) {
+                remove(points, run, chosen);
+            }
+            throw e;
         } finally {
             for (DestinationLock lock : locks) {
                 try {
@@ -259,6 +269,43 @@ public final class Failover {
         lines.add("removed " + run + (point == null ? "" : " and the in-use marks of its " + point.disks().size()
                 + " replica(s)"));
         return lines;
+    }
+
+    /**
+     * A VM a failover started and that runs now: the VM point it started from, its overlays (in
+     * the point's disk order, holding what it wrote since), and its QEMU monitor.
+     */
+    public record Running(VmPoint point, List<Path> overlays, Path monitor, Path run) { }
+
+    /** The failed-over {@code vm} running under {@code roots}, started with QEMU by a real failover. */
+    public static Running running(String vm, List<Path> roots) throws StandinException {
+        VmPoints points = locate(vm, roots);
+        Path run = points.directory().resolve(RUN);
+        ObjectNode state = readState(run);
+        if (!Files.isDirectory(run) || machineIn(run).process().isEmpty()) {
+            throw new StandinException(ExitStatus.USAGE, "VM " + vm + " is not running from a failover in "
+                    + points.replicas() + " ('standin failover " + vm + "' starts it)");
+        }
+        if (state.path("test").asBoolean(false)) {
+            throw new StandinException(ExitStatus.USAGE, "VM " + vm + " runs from a test failover; what a test writes "
+                    + "is thrown away, not replicated back");
+        }
+        if (state.has("domain")) {
+            throw new StandinException(ExitStatus.USAGE, "VM " + vm + " runs under libvirt (domain "
+                    + state.path("domain").asText() + "); replicating it back needs libvirt's backup API, which "
+                    + "standin does not speak yet");
+        }
+        long id = state.path("point").asLong();
+        VmPoint point;
+        try {
+            point = points.list().stream().filter(p -> p.id() == id).findFirst().orElseThrow(() ->
+                    new StandinException(ExitStatus.DESTINATION, "VM point " + id + " of " + vm + ", which the running "
+                            + "VM started from, is no longer recorded"));
+        } catch (IOException e) {
+            throw new StandinException(ExitStatus.PROTOCOL, Failures.reason(e), e);
+        }
+        List<Path> overlays = point.disks().stream().map(d -> run.resolve(d.replica() + ".qcow2")).toList();
+        return new Running(point, overlays, QemuMachine.in(run).monitor(), run);
     }
 
     /** The last boot check's verdict and VM point, if a check ran beside {@code vm}'s points. */

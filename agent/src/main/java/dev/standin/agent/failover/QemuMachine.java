@@ -76,12 +76,18 @@ public final class QemuMachine implements Machine {
                 "-chardev", "socket,id=qga0,path=" + machine.guestAgent() + ",server=on,wait=off",
                 "-device", "virtio-serial", "-device", "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0",
                 "-daemonize", "-pidfile", machine.pidFile().toString()));
-        for (Path disk : disks) {
+        for (int i = 0; i < disks.size(); i++) {
             command.add("-drive");
-            command.add("file=" + disk.toAbsolutePath().toString().replace(",", ",,") + ",format=qcow2,if=virtio");
+            command.add("file=" + disks.get(i).toAbsolutePath().toString().replace(",", ",,")
+                    + ",format=qcow2,if=virtio,node-name=" + node(i));
         }
         run(command, Duration.ofSeconds(60), "start VM " + name);
         return machine;
+    }
+
+    /** The format node of disk {@code index}: what a {@code qemu:} snapshot of the running VM names. */
+    public static String node(int index) {
+        return "disk" + index;
     }
 
     /** Creates a qcow2 overlay at {@code overlay} whose backing file is the raw image {@code base}. */

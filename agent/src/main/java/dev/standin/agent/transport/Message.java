@@ -350,19 +350,11 @@ public sealed interface Message {
 
         @Override
         public void write(DataOutputStream out) throws IOException {
-            byte[] b = json.getBytes(StandardCharsets.UTF_8);
-            out.writeInt(b.length);
-            out.write(b);
+            writeBytes(out, json.getBytes(StandardCharsets.UTF_8));
         }
 
         static ScrubResult read(DataInputStream in) throws IOException {
-            int n = in.readInt();
-            if (n < 0 || n > MAX_JSON) {
-                throw new ProtocolException("scrub report of " + n + " bytes");
-            }
-            byte[] b = new byte[n];
-            in.readFully(b);
-            return new ScrubResult(new String(b, StandardCharsets.UTF_8));
+            return new ScrubResult(new String(readBytes(in, MAX_JSON, "scrub report"), StandardCharsets.UTF_8));
         }
     }
 
@@ -416,19 +408,11 @@ public sealed interface Message {
         @Override
         public void write(DataOutputStream out) throws IOException {
             writeString(out, path);
-            out.writeInt(record.length);
-            out.write(record);
+            writeBytes(out, record);
         }
 
         static RecordVmPoint read(DataInputStream in) throws IOException {
-            String path = readString(in);
-            int n = in.readInt();
-            if (n < 0 || n > MAX_RECORD) {
-                throw new ProtocolException("a VM point record of " + n + " bytes");
-            }
-            byte[] b = new byte[n];
-            in.readFully(b);
-            return new RecordVmPoint(path, b);
+            return new RecordVmPoint(readString(in), readBytes(in, MAX_RECORD, "a VM point record"));
         }
     }
 
@@ -496,19 +480,11 @@ public sealed interface Message {
 
         @Override
         public void write(DataOutputStream out) throws IOException {
-            byte[] b = json.getBytes(StandardCharsets.UTF_8);
-            out.writeInt(b.length);
-            out.write(b);
+            writeBytes(out, json.getBytes(StandardCharsets.UTF_8));
         }
 
         static BootReport read(DataInputStream in) throws IOException {
-            int n = in.readInt();
-            if (n < 0 || n > MAX_JSON) {
-                throw new ProtocolException("a boot report of " + n + " bytes");
-            }
-            byte[] b = new byte[n];
-            in.readFully(b);
-            return new BootReport(new String(b, StandardCharsets.UTF_8));
+            return new BootReport(new String(readBytes(in, MAX_JSON, "a boot report"), StandardCharsets.UTF_8));
         }
     }
 
@@ -560,6 +536,23 @@ public sealed interface Message {
         } catch (java.nio.charset.CharacterCodingException e) {
             throw new ProtocolException("a string of " + n + " bytes is not valid UTF-8");
         }
+    }
+
+    /** A {@code u32} length and that many bytes. */
+    private static void writeBytes(DataOutputStream out, byte[] b) throws IOException {
+        out.writeInt(b.length);
+        out.write(b);
+    }
+
+    /** What {@link #writeBytes} wrote; a length over {@code max} is refused before anything is allocated. */
+    private static byte[] readBytes(DataInputStream in, int max, String what) throws IOException {
+        int n = in.readInt();
+        if (n < 0 || n > max) {
+            throw new ProtocolException(what + " of " + Integer.toUnsignedLong(n) + " bytes");
+        }
+        byte[] b = new byte[n];
+        in.readFully(b);
+        return b;
     }
 
     private static void writeDigest(DataOutputStream out, Optional<byte[]> digest) throws IOException {

@@ -154,8 +154,9 @@ class BootCheckIT {
                 + "/\",vm=\"crash\",standin_target_boot_check=\"failed\"} 1"), metrics);
 
         // On the replica host: the VM point's verdict and evidence, and nothing of the test VM left.
-        Cli.Result list = Cli.run("failover", "web", "--list", "--root", dir.resolve("replicas").toString());
-        assertTrue(list.out().contains("boot check: verified"), list.out());
+        Cli.Result list = Cli.run("points", "web", "--root", dir.resolve("replicas").toString());
+        assertTrue(list.out().lines().anyMatch(l -> l.contains(" qemu 256M 1 CPU ") && l.contains(" verified ")),
+                list.out());
         Path vmDir = dir.resolve("replicas/web/.standin-vms/web");
         assertTrue(Files.exists(vmDir.resolve("last-boot-check/report.json")));
         assertFalse(Files.exists(vmDir.resolve("failover")));

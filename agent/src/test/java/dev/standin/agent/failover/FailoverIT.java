@@ -199,7 +199,14 @@ class FailoverIT {
 
         Cli.Result list = Cli.run("failover", "web", "--list", "--root", replicas.toString());
         assertEquals(0, list.exit(), list.err());
-        assertEquals(1, list.out().lines().count(), list.out());
+        assertEquals(2, list.out().lines().count(), "a header and point 1: " + list.out());
+        Cli.Result points = Cli.run("points", "web", "--json", "--root", replicas.toString());
+        assertEquals(0, points.exit(), points.err());
+        JsonNode listed = points.json().get("points");
+        assertEquals(1, listed.size(), points.out());
+        assertEquals("qemu 256M 1 CPU", listed.get(0).get("startsWith").asText());
+        assertEquals(List.of("web.img", "data.img"), List.of(listed.get(0).get("disks").get(0).get("replica").asText(),
+                listed.get(0).get("disks").get(1).get("replica").asText()));
 
         Cli.Result unknown = Cli.run("failover", "db", "--test", "--root", replicas.toString());
         assertEquals(4, unknown.exit());

@@ -130,6 +130,28 @@ class LibvirtFailoverIT {
         assertNotEquals(-1, test.json().get("reason").asText().indexOf("panic"), test.out());
     }
 
+    /** The supervisor's cycle of a VM whose domain is gone fails at once, saying so, and is not retried in a storm. */
+    @Test
+    void aCycleOfAVmWhoseDomainVanishedFailsPermanentlyWithTheReason() throws Exception {
+        Path source = copy("agent.img", "gone.img");
+        var vm = new dev.standin.supervisor.config.SupervisorConfig.Vm("gone", List.of(
+                new dev.standin.supervisor.config.SupervisorConfig.Disk(source.toString(), Optional.empty())),
+                List.of(), Optional.empty(), Optional.of(new dev.standin.supervisor.config.SupervisorConfig.Libvirt(
+                        "standin-it-gone", Virsh.DEFAULT_URI)));
+        var target = new dev.standin.supervisor.config.SupervisorConfig.Target(dir.resolve("replicas") + "/",
+                new dev.standin.supervisor.policy.TargetPolicy(new dev.standin.supervisor.policy.Cadence.Rpo(
+                        java.time.Duration.ofHours(1)), java.time.Duration.ofHours(1), 3, Optional.empty(),
+                        Optional.empty()),
+                new dev.standin.supervisor.config.SupervisorConfig.SyncSettings(java.util.Map.of(), Optional.empty()));
+        var result = new dev.standin.agent.supervise.TargetCycles(dir.resolve("state"), line -> { }, Optional.empty())
+                .run(vm, target, dev.standin.supervisor.policy.Planner.Kind.SYNC, "0",
+                        dev.standin.supervisor.CycleProgress.NONE);
+        assertEquals(dev.standin.supervisor.policy.Outcome.PERMANENT, result.outcome());
+        String error = result.error().orElseThrow();
+        assertTrue(error.startsWith("VM gone's domain standin-it-gone: libvirt (qemu:///system): dumpxml: "), error);
+        assertFalse(Files.exists(dir.resolve("replicas/gone.img")), "nothing was copied");
+    }
+
     private Path copy(String image, String name) throws Exception {
         Files.createDirectories(dir.resolve("src"));
         return Files.copy(FailoverIT.IMAGES.resolve(image), dir.resolve("src").resolve(name));

@@ -142,6 +142,20 @@ class ConfigReaderTest {
     }
 
     @Test
+    void aLibvirtDomainIsNamedWithItsUriAndNotBesideALaunchSpec() throws Exception {
+        SupervisorConfig c = read("vms:\n  web:\n    libvirt: web01\n    disks: [{source: /a.img}]\n"
+                + "    targets: [{dest: /r/, rpo: 1h, boot-check: daily}]\n"
+                + "  db:\n    libvirt: db01\n    libvirt-uri: qemu+ssh://hv2/system\n    disks: [{source: /b.img}]\n"
+                + "    targets: [{dest: /r/, rpo: 1h}]\n");
+        assertEquals(Optional.of(new SupervisorConfig.Libvirt("web01", "qemu:///system")), c.vms().get(0).libvirt());
+        assertEquals("qemu+ssh://hv2/system", c.vms().get(1).libvirt().orElseThrow().uri());
+        assertTrue(refused("vms:\n  web:\n    libvirt: web01\n    qemu: { memory: 1G }\n    disks: [{source: /a.img}]\n"
+                + "    targets: [{dest: /r/, rpo: 1h}]\n").reason().contains("both qemu and libvirt"));
+        assertTrue(refused("vms:\n  web:\n    libvirt-uri: qemu:///system\n    disks: [{source: /a.img}]\n"
+                + "    targets: [{dest: /r/, rpo: 1h}]\n").reason().contains("libvirt-uri goes with libvirt"));
+    }
+
+    @Test
     void aBootCheckIsScheduledPerTargetAndNeedsALaunchSpec() throws Exception {
         SupervisorConfig c = read("vms:\n  web:\n    qemu: { memory: 1G }\n    disks: [{source: /a.img}]\n"
                 + "    targets: [{dest: /r/, rpo: 1h, boot-check: daily}, {dest: /s/, rpo: 1h, boot-check: 6h}]\n");
@@ -150,7 +164,7 @@ class ConfigReaderTest {
         ConfigException e = refused("vms:\n  web:\n    disks: [{source: /a.img}]\n"
                 + "    targets:\n      - dest: /r/\n        rpo: 1h\n        boot-check: daily\n");
         assertEquals(7, e.line());
-        assertTrue(e.reason().contains("give the VM a launch spec"), e.reason());
+        assertTrue(e.reason().contains("give the VM its libvirt domain"), e.reason());
     }
 
     @Test

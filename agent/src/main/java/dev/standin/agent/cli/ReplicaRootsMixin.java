@@ -1,0 +1,41 @@
+package dev.standin.agent.cli;
+
+import dev.standin.agent.ExitStatus;
+import dev.standin.agent.StandinException;
+import dev.standin.agent.supervise.TargetCycles;
+import dev.standin.supervisor.config.ConfigException;
+import dev.standin.supervisor.config.ConfigReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Option;
+
+/** Where a replica host's commands look for a VM: {@code --root DIR}, else the configuration's replica-roots. */
+final class ReplicaRootsMixin {
+
+    @Option(names = "--root", paramLabel = "DIR", description = "A directory the replicas are under (repeatable; "
+            + "default: replica-roots of the configuration).")
+    private List<Path> roots = new ArrayList<>();
+
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE",
+            description = "The configuration whose replica-roots to look in (default: " + CheckConfigCommand.DEFAULT_FILE
+                    + ").")
+    private Path config;
+
+    /** The roots named on the command line, else the configuration's; none when there is no configuration. */
+    List<Path> roots() throws StandinException {
+        if (!roots.isEmpty()) {
+            return roots;
+        }
+        Path file = config != null ? config : Path.of(CheckConfigCommand.DEFAULT_FILE);
+        if (config == null && !Files.exists(file)) {
+            return List.of();
+        }
+        try {
+            return ConfigReader.read(file, TargetCycles.CHECK).replicaRoots();
+        } catch (ConfigException e) {
+            throw new StandinException(ExitStatus.USAGE, e.getMessage());
+        }
+    }
+}

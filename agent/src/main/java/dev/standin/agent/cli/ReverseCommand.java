@@ -1,0 +1,119 @@
+package dev.standin.agent.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.standin.agent.ExitStatus;
+import dev.standin.agent.StandinException;
+import dev.standin.agent.engine.CycleReport;
+import dev.standin.agent.engine.CycleRequest;
+import dev.standin.agent.engine.DiskOutcome;
+import dev.standin.agent.engine.Replication;
+import dev.standin.agent.failover.Failover;
+import dev.standin.agent.failover.QemuMachine;
+import dev.standin.agent.sync.Progress;
+import dev.standin.agent.sync.SyncOptions;
+import dev.standin.agent.sync.SyncStats;
+import dev.standin.agent.transport.RemoteLocation;
+import dev.standin.agent.transport.SshRemoteShell;
+import dev.standin.agent.vm.VmPoint;
+import dev.standin.delta.stream.Compression;
+import dev.standin.snapshot.SnapshotSpec;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+
+/** {@code standin reverse VM --to DEST}: replicates a failed-over VM back to its original host. */
+@Command(name = "reverse", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Replicates VM, running on this host since 'standin failover', back to DEST (usually the "
+                + "directory of its original disks on its original host): a cycle of every disk as the VM sees it "
+                + "now, from one instant (a snapshot of the running VM), sending only the blocks that differ from "
+                + "what DEST holds (the original disks still hold the last common point; none there: a first copy).",
+            "DEST's disks must not be in use: stop the original VM first. They become raw images of the guest's "
+                + "disks, each with recovery points and a VM point, so the VM can be failed over back there."})
+final class ReverseCommand implements Callable<Integer> {
+
+    @ParentCommand
+    private Main main;
+
+    @Parameters(index = "0", paramLabel = "VM", description = "The failed-over VM.")
+    private String vm;
+
+    @Option(names = "--to", required = true, paramLabel = "DEST",
+            description = "A directory: [user@]host:/DIR/, ssh://[user@]host[:port]/DIR/ or a local /DIR/; each disk "
+                    + "goes to DIR/ + its replica's name.")
+    private String destination;
+
+    @Mixin
+    private ReplicaRootsMixin roots;
+
+    @Option(names = "--state-dir", paramLabel = "DIR", defaultValue = "/var/lib/standin",
+            description = "Where snapshot records and sender caches are kept (default: ${DEFAULT-VALUE}).")
+    private Path stateDirectory;
+
+    @Option(names = "--json", description = "Print each disk's statistics as a JSON object, one a line.")
+    private boolean json;
+
+    @Mixin
+    private SshMixin ssh;
+
+    @Override
+    public Integer call() throws StandinException, InterruptedException {
+        Failover.Running running = Failover.running(vm, roots.roots());
+        VmPoint point = running.point();
+        Optional<RemoteLocation> remote = RemoteLocation.parse(destination);
+        String directory = remote.map(RemoteLocation::path).orElse(destination);
+        if (remote.isEmpty() && !Path.of(directory).isAbsolute()) {
+            throw new StandinException(ExitStatus.USAGE, "--to " + destination + ": a local directory is an absolute "
+                    + "path");
+        }
+        String base = directory.endsWith("/") ? directory : directory + "/";
+        // Every disk from one instant: the running VM's drives in one QMP transaction.
+        SnapshotSpec view = SnapshotSpec.parse("qemu:" + running.monitor() + ":" + IntStream.range(0,
+                point.disks().size()).mapToObj(QemuMachine::node).collect(Collectors.joining(",")));
+        List<CycleRequest.Disk> disks = new ArrayList<>();
+        for (int i = 0; i < point.disks().size(); i++) {
+            disks.add(new CycleRequest.Disk(SyncOptions.builder(running.overlays().get(i),
+                    Path.of(base + point.disks().get(i).replica()))
+                    .compression(Compression.parse(remote.isPresent() ? "zstd" : "none"))
+                    .stateDirectory(stateDirectory).build(), Optional.of(view)));
+        }
+        var sshOptions = ssh.options(0, main.invocation());
+        Optional<CycleRequest.Remote> host = remote.map(r -> new CycleRequest.Remote(r, sshOptions, Optional.empty()));
+        PrintWriter err = main.invocation().err();
+        CycleReport report = new Replication(Progress.NONE, line -> err.println("standin: " + line),
+                Optional.of(SshRemoteShell.connector(sshOptions))).run(new CycleRequest(disks, host, false,
+                        Optional.of(new CycleRequest.Vm(point.vm(), point.qemu(), point.libvirt()))));
+        PrintWriter out = main.invocation().out();
+        ObjectMapper mapper = new ObjectMapper();
+        for (DiskOutcome outcome : report.disks()) {
+            SyncStats stats = outcome.orThrow();
+            if (json) {
+                try {
+                    out.println(mapper.writeValueAsString(stats));
+                } catch (JsonProcessingException e) {
+                    throw new StandinException(ExitStatus.ERROR, "cannot write JSON: " + e.getMessage(), e);
+                }
+            } else {
+                out.println(stats.destination() + ": " + StatsReport.bytes(stats.wireBytes()) + " sent of "
+                        + StatsReport.bytes(stats.sourceBytes()) + (stats.firstCopy() ? " (a first copy)" : "")
+                        + ", point " + stats.point());
+            }
+        }
+        if (report.vmPointFailure().isPresent()) {
+            throw report.vmPointFailure().get();
+        }
+        report.vmPoint().ifPresent(p -> err.println("standin: VM " + p.vm() + " is at VM point " + p.id() + " in "
+                + destination + "; 'standin failover " + p.vm() + "' there starts it"));
+        return ExitStatus.OK.code();
+    }
+}
