@@ -60,6 +60,10 @@ final class FailoverCommand implements Callable<Integer> {
     @Option(names = "--list", description = "List the VM's points (id, time, disks) and exit.")
     private boolean list;
 
+    @Option(names = "--promote", description = "Make the running failover permanent: copy what its disks still read "
+            + "from the replicas into its overlays, while it runs; then it needs no replica.")
+    private boolean promote;
+
     @Mixin
     private ReplicaRootsMixin roots;
 
@@ -91,6 +95,10 @@ final class FailoverCommand implements Callable<Integer> {
         Failover failover = new Failover(line -> err.println("standin: " + line));
         if (cleanup) {
             failover.cleanup(vm, where, discard).forEach(out::println);
+            return ExitStatus.OK.code();
+        }
+        if (promote) {
+            failover.promote(vm, where).forEach(out::println);
             return ExitStatus.OK.code();
         }
         if (list) {

@@ -14,15 +14,15 @@ import dev.standin.agent.sync.Reading;
 import dev.standin.agent.sync.ReplicaSession;
 import dev.standin.agent.sync.SyncOptions;
 import dev.standin.agent.sync.SyncStats;
+import dev.standin.agent.transport.RemoteVmPoints;
 import dev.standin.agent.transport.SshConnection;
 import dev.standin.agent.transport.SshDestination;
-import dev.standin.agent.transport.RemoteVmPoints;
 import dev.standin.agent.transport.SshOptions;
-import dev.standin.agent.vm.VmPoint;
-import dev.standin.agent.vm.VmPoints;
 import dev.standin.agent.verify.Scrub;
 import dev.standin.agent.verify.ScrubOptions;
 import dev.standin.agent.verify.ScrubReport;
+import dev.standin.agent.vm.VmPoint;
+import dev.standin.agent.vm.VmPoints;
 import dev.standin.nativeio.NativeIo;
 import dev.standin.snapshot.RemoteShell;
 import dev.standin.snapshot.Snapshot;
@@ -34,8 +34,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.Collections;
+import java.util.HexFormat;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -53,9 +53,8 @@ import java.util.stream.Stream;
 /**
  * The one entry point of a replication cycle: the command line, the resident agent and the
  * supervisor hand it a {@link CycleRequest} and get a {@link CycleReport}: one {@link DiskOutcome}
- * per disk and the VM point the cycle made. It decides
- * where each disk is read from (the source, or a snapshot's view) and which {@link Destination}
- * receives it; the {@link Cycle} decides everything else (block size, first copy, resume, where
+ * per disk and the VM point the cycle made. It decides where each disk is read from (the source,
+ * or a snapshot's view) and which {@link Destination} receives it; the {@link Cycle} decides everything else (block size, first copy, resume, where
  * signatures come from).
  *
  * <p>Several disks to another host share one SSH connection and run at once, each on its own

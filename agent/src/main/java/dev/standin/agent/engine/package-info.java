@@ -1,8 +1,9 @@
 /**
  * The entry point of replication: {@link dev.standin.agent.engine.Replication} runs a
  * {@link dev.standin.agent.engine.CycleRequest} (disks, each with its options and optional snapshot
- * view; the destination host or this one) and returns one
- * {@link dev.standin.agent.engine.DiskOutcome} per disk. The command line, the resident agent and
+ * view; the destination host or this one; the VM they are) and returns a
+ * {@link dev.standin.agent.engine.CycleReport}: one {@link dev.standin.agent.engine.DiskOutcome} per
+ * disk and the VM point recorded when all of them committed. The command line, the resident agent and
  * the supervisor call it; it knows nothing of picocli or terminals.
  *
  * <p>Terms: a <em>cycle</em> brings one replica to the content of its source at one instant; a

@@ -279,6 +279,11 @@ public final class Failover {
 
     /** The failed-over {@code vm} running under {@code roots}, started with QEMU by a real failover. */
     public static Running running(String vm, List<Path> roots) throws StandinException {
+        return running(vm, roots, false);
+    }
+
+    /** As {@link #running(String, List)}; {@code anyMachine}: started through libvirt too. */
+    static Running running(String vm, List<Path> roots, boolean anyMachine) throws StandinException {
         VmPoints points = locate(vm, roots);
         Path run = points.directory().resolve(RUN);
         ObjectNode state = readState(run);
@@ -290,7 +295,7 @@ public final class Failover {
             throw new StandinException(ExitStatus.USAGE, "VM " + vm + " runs from a test failover; what a test writes "
                     + "is thrown away, not replicated back");
         }
-        if (state.has("domain")) {
+        if (state.has("domain") && !anyMachine) {
             throw new StandinException(ExitStatus.USAGE, "VM " + vm + " runs under libvirt (domain "
                     + state.path("domain").asText() + "); replicating it back needs libvirt's backup API, which "
                     + "standin does not speak yet");
@@ -306,6 +311,32 @@ public final class Failover {
         }
         List<Path> overlays = point.disks().stream().map(d -> run.resolve(d.replica() + ".qcow2")).toList();
         return new Running(point, overlays, QemuMachine.in(run).monitor(), run);
+    }
+
+    /**
+     * Makes a real failover permanent: the running VM's overlays get every block they read from the
+     * points' images (the VM runs on), so they are whole disks that need no replica. The replicas
+     * stay marked in use: the VM is production here now, and a cycle from the old source would
+     * only overwrite the last common point that replicating back needs.
+     */
+    public List<String> promote(String vm, List<Path> roots) throws StandinException {
+        Running running = running(vm, roots, true);
+        ObjectNode state = readState(running.run());
+        if (state.path("promoted").asBoolean(false)) {
+            return List.of("VM " + vm + " is promoted already: its disks are " + running.overlays());
+        }
+        machineIn(running.run()).promote(running.overlays());
+        try {
+            Files.writeString(running.run().resolve("state.json"), JSON.writeValueAsString(state.put("promoted", true))
+                    + "\n");
+        } catch (IOException e) {
+            throw new StandinException(ExitStatus.DESTINATION, "cannot write " + running.run().resolve("state.json")
+                    + ": " + Failures.reason(e), e);
+        }
+        List<String> lines = new ArrayList<>();
+        running.overlays().forEach(o -> lines.add(o + " is a whole disk now"));
+        lines.add("VM " + vm + " no longer reads its replicas; they stay as they were, and receive nothing");
+        return lines;
     }
 
     /** The last boot check's verdict and VM point, if a check ran beside {@code vm}'s points. */

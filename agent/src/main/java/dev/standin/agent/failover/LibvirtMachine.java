@@ -122,6 +122,14 @@ public final class LibvirtMachine implements Machine {
         return Optional.empty();
     }
 
+    /** {@code virsh blockpull --wait} of each overlay, one after the other. */
+    @Override
+    public void promote(List<Path> overlays) throws StandinException {
+        for (Path overlay : overlays) {
+            virsh.run("blockpull", domain, overlay.toAbsolutePath().toString(), "--wait");
+        }
+    }
+
     @Override
     public Optional<String> askAgent() {
         try {

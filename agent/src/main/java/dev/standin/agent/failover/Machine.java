@@ -24,6 +24,12 @@ public interface Machine extends AutoCloseable {
     /** Its QEMU process, while it runs. */
     Optional<ProcessHandle> process();
 
+    /**
+     * Pulls everything the VM's {@code overlays} (its disks, in order) read from their backing
+     * images into the overlays themselves, while it runs: afterwards no disk needs its replica.
+     */
+    void promote(java.util.List<Path> overlays) throws dev.standin.agent.StandinException;
+
     /** Stops the VM at once; whether one was running. */
     boolean stop();
 

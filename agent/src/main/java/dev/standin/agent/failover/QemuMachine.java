@@ -179,6 +179,26 @@ public final class QemuMachine implements Machine {
         return Optional.empty();
     }
 
+    /** {@code block-stream} of each disk's node, one after the other, each awaited to its end. */
+    @Override
+    public void promote(List<Path> overlays) throws StandinException {
+        try (QmpClient qmp = connect()) {
+            for (int i = 0; i < overlays.size(); i++) {
+                String job = "standin-promote-" + node(i);
+                qmp.execute("block-stream", QmpClient.args().put("job-id", job).put("device", node(i)));
+                JsonNode done = qmp.awaitEvent(e -> e.path("event").asText().equals("BLOCK_JOB_COMPLETED")
+                        && job.equals(e.path("data").path("device").asText()), Duration.ofHours(24),
+                        "the end of " + job);
+                if (done.path("data").has("error")) {
+                    throw new StandinException(ExitStatus.DESTINATION, "copying the replica's data into "
+                            + overlays.get(i) + " failed: " + done.path("data").path("error").asText());
+                }
+            }
+        } catch (QmpException e) {
+            throw new StandinException(ExitStatus.DESTINATION, "promoting the VM: " + e.getMessage(), e);
+        }
+    }
+
     @Override
     public Optional<String> askAgent() {
         try (GuestAgent agent = GuestAgent.connect(guestAgent(), Duration.ofSeconds(2))) {

@@ -18,7 +18,8 @@ import java.util.Objects;
  *   <li>{@link #open} MUST lock the replica for this cycle (another cycle on it waits or fails,
  *       never interleaves) and MUST bring it to its last committed point first: a journal left by
  *       an interrupted cycle is replayed if its commit record was written, else discarded or held
- *       for resuming.
+ *       for resuming. It MUST refuse a replica that a failed-over VM runs on (its in-use mark),
+ *       with a transient failure and without writing anything.
  *   <li>Until {@link Delivery#commit} returns, the replica reads as its last committed point and
  *       its recovery points are all kept, whatever fails: an exception, a closed connection, a
  *       killed process or a crash at any call.

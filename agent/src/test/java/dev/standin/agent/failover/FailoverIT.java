@@ -150,7 +150,7 @@ class FailoverIT {
     }
 
     @Test
-    void aRealFailoverKeepsRunningHoldsItsReplicasAndIsOnlyDiscardedOnRequest() throws Exception {
+    void aRealFailoverKeepsRunningHoldsItsReplicasIsPromotedAndOnlyDiscardedOnRequest() throws Exception {
         Path web = copy("agent.img", dir.resolve("src/web.img"));
         Path replicas = Files.createDirectories(dir.resolve("replicas"));
         assertTrue(localCycle("web", replicas, web).succeeded());
@@ -172,6 +172,13 @@ class FailoverIT {
         Cli.Result again = Cli.run("failover", "web", "--test", "--root", root);
         assertEquals(2, again.exit(), again.err());
         assertTrue(again.err().contains("already failed over"), again.err());
+
+        Cli.Result promote = Cli.run("failover", "web", "--promote", "--root", root);
+        assertEquals(0, promote.exit(), promote.err());
+        Path overlay = new VmPoints(replicas, "web").directory().resolve("failover/web.img.qcow2");
+        String info = Images.run("qemu-img", "info", "-U", "--output=json", overlay.toString());
+        assertFalse(info.contains("backing-filename"), "a whole disk, reading no replica: " + info);
+        assertTrue(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "it ran on while promoted");
 
         Cli.Result keep = Cli.run("failover", "web", "--cleanup", "--root", root);
         assertEquals(2, keep.exit(), keep.err());

@@ -111,6 +111,11 @@ class LibvirtFailoverIT {
         assertEquals("verified", started.json().get("verdict").asText());
         assertEquals("running", libvirtd.virsh.run("domstate", "standin-it-db").strip());
         assertTrue(libvirtd.virsh.run("dominfo", "standin-it-db").contains("Persistent:     yes"));
+        Cli.Result promote = Cli.run("failover", "db", "--promote", "--root", replicas.toString());
+        assertEquals(0, promote.exit(), promote.err());
+        String info = Images.run("qemu-img", "info", "-U", "--output=json",
+                replicas.resolve(".standin-vms/db/failover/db.img.qcow2").toString());
+        assertFalse(info.contains("backing-filename"), "a whole disk, reading no replica: " + info);
 
         Cli.Result cleanup = Cli.run("failover", "db", "--cleanup", "--discard", "--root", replicas.toString());
         assertEquals(0, cleanup.exit(), cleanup.err());

@@ -116,6 +116,25 @@ public abstract class DestinationContract {
         assertEquals(toSend, next.blocksChanged(), "the failed cycle's blocks are still to send: " + next);
     }
 
+    /** A replica a failed-over VM runs on is refused at open, transiently, and left as it was. */
+    @Test
+    void aReplicaInUseByAFailoverIsRefusedAndLeftAsItWas() throws Exception {
+        Path source = Images.create(dir.resolve("vm.img"), SIZE, 9);
+        Path replica = dir.resolve("replica.img");
+        cycle(source, replica, false);
+        String before = Images.sha256(replica);
+        Images.overwriteBlocks(source, 8, 4096, 10);
+        dev.standin.agent.replica.InUse.mark(replica, "the failover of VM web (point 1)");
+        StandinException refused = org.junit.jupiter.api.Assertions.assertThrows(StandinException.class,
+                () -> cycle(source, replica, false));
+        assertTrue(refused.getMessage().contains("in use by the failover of VM web (point 1)"), refused.getMessage());
+        assertFalse(refused.isPermanent(), "retried until the failover is cleaned up");
+        assertEquals(before, Images.sha256(replica));
+        dev.standin.agent.replica.InUse.clear(replica);
+        cycle(source, replica, false);
+        assertEquals(Images.sha256(source), Images.sha256(replica));
+    }
+
     /**
      * Two cycles on one replica never interleave: the second's open fails (in one process) or
      * returns once the first has closed (another process waits for the lock).
