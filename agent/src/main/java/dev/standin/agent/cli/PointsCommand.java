@@ -77,7 +77,8 @@ final class PointsCommand implements Callable<Integer> {
                 p.disks().forEach(d -> disks.addObject().put("replica", d.replica()).put("point", d.point())
                         .put("length", d.length()).put("digest", d.digestHex()));
             } else {
-                out.printf("%6d  %-24s  %-22s  %-16s  %s%n", p.id(), p.time(), starts, boot, p.disks());
+                out.printf("%6d  %-24s  %-22s  %-16s  %s%n", p.id(),
+                        p.time().truncatedTo(java.time.temporal.ChronoUnit.SECONDS), starts, boot, p.disks());
             }
         }
         if (json) {

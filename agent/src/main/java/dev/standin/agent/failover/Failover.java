@@ -263,7 +263,7 @@ public final class Failover {
             long id = state.path("point").asLong();
             point = read(points).stream().filter(p -> p.id() == id).findFirst().orElse(null);
         } catch (StandinException e) {
-            point = null;
+            point = null; // the marks of every recorded point are cleared instead
         }
         remove(points, run, point);
         lines.add("removed " + run + (point == null ? "" : " and the in-use marks of its " + point.disks().size()
@@ -301,14 +301,9 @@ public final class Failover {
                     + "standin does not speak yet");
         }
         long id = state.path("point").asLong();
-        VmPoint point;
-        try {
-            point = points.list().stream().filter(p -> p.id() == id).findFirst().orElseThrow(() ->
-                    new StandinException(ExitStatus.DESTINATION, "VM point " + id + " of " + vm + ", which the running "
-                            + "VM started from, is no longer recorded"));
-        } catch (IOException e) {
-            throw new StandinException(ExitStatus.PROTOCOL, Failures.reason(e), e);
-        }
+        VmPoint point = read(points).stream().filter(p -> p.id() == id).findFirst().orElseThrow(() ->
+                new StandinException(ExitStatus.DESTINATION, "VM point " + id + " of " + vm + ", which the running "
+                        + "VM started from, is no longer recorded"));
         List<Path> overlays = point.disks().stream().map(d -> run.resolve(d.replica() + ".qcow2")).toList();
         return new Running(point, overlays, QemuMachine.in(run).monitor(), run);
     }
@@ -352,12 +347,7 @@ public final class Failover {
 
     /** The VM points of {@code vm} under {@code roots}, oldest first. */
     public static List<VmPoint> points(String vm, List<Path> roots) throws StandinException {
-        VmPoints points = locate(vm, roots);
-        try {
-            return points.list();
-        } catch (IOException e) {
-            throw new StandinException(ExitStatus.PROTOCOL, Failures.reason(e), e);
-        }
+        return read(locate(vm, roots));
     }
 
     /** The one directory under {@code roots} that holds VM points of {@code vm}. */
@@ -398,7 +388,8 @@ public final class Failover {
         return found.get(0);
     }
 
-    private List<VmPoint> read(VmPoints points) throws StandinException {
+    /** The VM's points; a damaged record (or one of another version) is the failure, never skipped. */
+    private static List<VmPoint> read(VmPoints points) throws StandinException {
         try {
             return points.list();
         } catch (IOException e) {
