@@ -50,9 +50,6 @@ import java.util.function.Consumer;
  */
 public final class TargetCycles implements CycleRunner {
 
-    /** TCG boots a small Linux in under a minute; a real one with KVM in seconds. */
-    static final java.time.Duration BOOT_CHECK_TIMEOUT = java.time.Duration.ofMinutes(10);
-
     private final Path stateDir;
     private final Consumer<String> notices;
     private final Optional<WarmChannels> warmChannels;
@@ -172,12 +169,12 @@ public final class TargetCycles implements CycleRunner {
             if (remote.isPresent()) {
                 RemoteLocation r = remote.get();
                 RemoteBootCheck.Verdict v = RemoteBootCheck.run(new RemoteLocation(r.user(), r.host(), r.port(),
-                        directory(r.path()) + first), ssh, vm.name(), BOOT_CHECK_TIMEOUT);
+                        directory(r.path()) + first), ssh, vm.name(), target.bootCheckTimeout());
                 return CycleResult.checked(new BootOutcome(v.verdict(), v.vmPoint(), v.reason()));
             }
             Failover.Report report = new Failover(notices).run(new Failover.Request(vm.name(),
                     List.of(Path.of(target.dest())), "latest", true, false,
-                    new BootRule(BOOT_CHECK_TIMEOUT, BootRule.AGENT_GRACE), BootCheck.DEFAULT_PROMPT, stateDir,
+                    new BootRule(target.bootCheckTimeout(), BootRule.AGENT_GRACE), BootCheck.DEFAULT_PROMPT, stateDir,
                     vm.libvirt().map(SupervisorConfig.Libvirt::uri).orElse(Virsh.DEFAULT_URI)));
             return CycleResult.checked(new BootOutcome(report.verdict().text(), report.point(), report.reason()));
         } catch (StandinException e) {

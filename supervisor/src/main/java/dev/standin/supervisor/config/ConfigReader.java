@@ -228,7 +228,7 @@ public final class ConfigReader {
     private Target target(String vm, YamlNode node, SyncSettings parent, double parentCritical, boolean hasQemu)
             throws ConfigException {
         Fields f = fields(node, "a target of " + vm, withSettings("dest", "rpo", "schedule", "continuous",
-                "continuous-gap", "window", "verify", "boot-check", "critical-after"));
+                "continuous-gap", "window", "verify", "boot-check", "boot-check-timeout", "critical-after"));
         String dest = f.requiredText("dest");
         checked(f.line("dest"), "dest", dest);
         int given = (f.has("schedule") ? 1 : 0) + (f.has("continuous") ? 1 : 0);
@@ -268,8 +268,14 @@ public final class ConfigReader {
             throw error(f.line("boot-check"), "boot-check starts VM " + vm + " on the replica host: give the VM its "
                     + "libvirt domain (libvirt: DOMAIN) or a launch spec (qemu: { memory: 1G, cpus: 2 })");
         }
+        Duration bootTimeout = f.duration("boot-check-timeout").orElse(Target.BOOT_CHECK_TIMEOUT);
+        if (bootTimeout.compareTo(Duration.ofSeconds(10)) < 0 || bootTimeout.compareTo(Duration.ofDays(1)) > 0) {
+            throw error(f.line("boot-check-timeout"), "boot-check-timeout is from 10s to 1d, not "
+                    + Durations.format(bootTimeout));
+        }
         SyncSettings settings = settings(f).over(parent);
-        return new Target(dest, new TargetPolicy(cadence, objective, critical, window, verify, bootCheck), settings);
+        return new Target(dest, new TargetPolicy(cadence, objective, critical, window, verify, bootCheck), settings,
+                bootTimeout);
     }
 
     private SyncSettings settings(Fields f) throws ConfigException {

@@ -87,8 +87,17 @@ public record SupervisorConfig(String file, Path stateDir, Optional<HostPort> me
      * @param dest {@code [user@]host:DIR/} or a local directory; each disk's replica is DIR/its file name
      * @param policy when its cycles start and how its health is judged
      * @param settings the sync options in force for it (its own, else its VM's, else the file's)
+ * @param bootCheckTimeout how long its boot checks wait for the VM
      */
-    public record Target(String dest, TargetPolicy policy, SyncSettings settings) { }
+    public record Target(String dest, TargetPolicy policy, SyncSettings settings, Duration bootCheckTimeout) {
+
+        /** How long a boot check waits for a VM to show a login prompt or answer (TCG is slow). */
+        public static final Duration BOOT_CHECK_TIMEOUT = Duration.ofMinutes(10);
+
+        public Target(String dest, TargetPolicy policy, SyncSettings settings) {
+            this(dest, policy, settings, BOOT_CHECK_TIMEOUT);
+        }
+    }
 
     /**
      * The {@code standin sync} options a target runs with, by long option name, as written

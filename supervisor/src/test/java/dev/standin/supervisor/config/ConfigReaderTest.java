@@ -161,6 +161,13 @@ class ConfigReaderTest {
                 + "    targets: [{dest: /r/, rpo: 1h, boot-check: daily}, {dest: /s/, rpo: 1h, boot-check: 6h}]\n");
         assertEquals(Optional.of(java.time.Duration.ofDays(1)), c.vms().get(0).targets().get(0).policy().bootCheck());
         assertEquals(Optional.of(java.time.Duration.ofHours(6)), c.vms().get(0).targets().get(1).policy().bootCheck());
+        assertEquals(java.time.Duration.ofMinutes(10), c.vms().get(0).targets().get(0).bootCheckTimeout());
+        assertEquals(java.time.Duration.ofMinutes(3), read("vms:\n  web:\n    qemu: { memory: 1G }\n"
+                + "    disks: [{source: /a.img}]\n    targets: [{dest: /r/, rpo: 1h, boot-check: daily, "
+                + "boot-check-timeout: 3m}]\n").vms().get(0).targets().get(0).bootCheckTimeout());
+        assertTrue(refused("vms:\n  web:\n    qemu: { memory: 1G }\n    disks: [{source: /a.img}]\n"
+                + "    targets: [{dest: /r/, rpo: 1h, boot-check-timeout: 1s}]\n").reason()
+                .contains("boot-check-timeout is from 10s to 1d, not 1s"));
         ConfigException e = refused("vms:\n  web:\n    disks: [{source: /a.img}]\n"
                 + "    targets:\n      - dest: /r/\n        rpo: 1h\n        boot-check: daily\n");
         assertEquals(7, e.line());
