@@ -26,8 +26,8 @@ import picocli.CommandLine.ParentCommand;
                 + "points' images (no point is ever written), through libvirt from its replicated domain or with QEMU "
                 + "from its launch spec, and checks that it boots: 'verified' when its QEMU guest "
                 + "agent answers, 'heuristic' when only its console reached a login prompt, 'failed' otherwise.",
-            "While the VM exists its replicas receive no cycles. With --test it has no network and is removed after the "
-                + "check. Exit 0 only for a VM that booted (verified or heuristic); 10 when it did not."})
+            "While the VM exists its replicas receive no cycles. With --test it has no network and is removed after "
+                + "the check. Exit 0 only for a VM that booted (verified or heuristic); 10 when it did not."})
 final class FailoverCommand implements Callable<Integer> {
 
     @ParentCommand
@@ -106,7 +106,8 @@ final class FailoverCommand implements Callable<Integer> {
             return ExitStatus.OK.code();
         }
         if (keep && !test) {
-            throw new StandinException(ExitStatus.USAGE, "--keep goes with --test (a real failover keeps its VM anyway)");
+            throw new StandinException(ExitStatus.USAGE,
+                    "--keep goes with --test (a real failover keeps its VM anyway)");
         }
         Duration limit;
         Pattern consolePrompt;
@@ -121,11 +122,12 @@ final class FailoverCommand implements Callable<Integer> {
         if (json) {
             out.println(report.json());
         } else {
-            out.println("VM " + report.vm() + ", point " + report.point() + " (" + report.time() + "): " + report.verdict()
-                    .text() + ": " + report.reason() + String.format(" (%.0f s)", report.seconds()));
+            out.println("VM " + report.vm() + ", point " + report.point() + " (" + report.time() + "): "
+                    + report.verdict().text() + ": " + report.reason() + String.format(" (%.0f s)", report.seconds()));
             out.println(report.running() ? "running as process " + report.pid().map(String::valueOf).orElse("?")
                     + "; its console is " + report.run().resolve("console.log")
-                    + (test ? "; remove it with 'standin failover --cleanup " + vm + "'" : "")
+                    + (test ? "; remove it with 'standin failover --cleanup " + vm + "'"
+                            : "; 'standin failover " + vm + " --promote' makes it independent of its replicas")
                     : "the test VM and its overlays are removed; its console is kept beside the VM's points");
         }
         return report.verdict() == BootVerdict.FAILED ? ExitStatus.BOOT.code() : ExitStatus.OK.code();

@@ -63,7 +63,8 @@ final class PointsCommand implements Callable<Integer> {
         ObjectMapper mapper = new ObjectMapper();
         var array = mapper.createArrayNode();
         if (!json) {
-            out.printf("%6s  %-24s  %-22s  %-16s  %s%n", "ID", "TIME", "STARTS WITH", "BOOT CHECK", "DISKS (replica@point)");
+            out.printf("%6s  %-24s  %-22s  %-16s  %s%n", "ID", "TIME", "STARTS WITH", "BOOT CHECK",
+                    "DISKS (replica@point)");
         }
         for (VmPoint p : points) {
             String boot = checked.filter(c -> c.path("point").asLong() == p.id()).map(c -> c.path("verdict").asText())

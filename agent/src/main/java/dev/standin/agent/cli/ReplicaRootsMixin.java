@@ -19,8 +19,8 @@ final class ReplicaRootsMixin {
     private List<Path> roots = new ArrayList<>();
 
     @Option(names = {"-c", "--config"}, paramLabel = "FILE",
-            description = "The configuration whose replica-roots to look in (default: " + CheckConfigCommand.DEFAULT_FILE
-                    + ").")
+            description = "The configuration whose replica-roots to look in (default: "
+                    + CheckConfigCommand.DEFAULT_FILE + ").")
     private Path config;
 
     /** The roots named on the command line, else the configuration's; none when there is no configuration. */

@@ -201,7 +201,8 @@ public final class Catalog implements AutoCloseable {
     public synchronized List<Row> history(Optional<String> vm, Optional<Instant> since, int limit)
             throws CatalogException {
         String sql = "SELECT c.*, s.blocks_checked, s.blocks_repaired, s.drifted, b.vm_point, b.verdict, b.reason"
-                + " FROM cycles c LEFT JOIN scrubs s ON s.cycle_id = c.id LEFT JOIN boot_checks b ON b.cycle_id = c.id WHERE (? IS NULL OR c.vm = ?) AND c.ended >= ?"
+                + " FROM cycles c LEFT JOIN scrubs s ON s.cycle_id = c.id LEFT JOIN boot_checks b ON b.cycle_id = c.id"
+                + " WHERE (? IS NULL OR c.vm = ?) AND c.ended >= ?"
                 + " ORDER BY c.id DESC LIMIT ?";
         try (PreparedStatement p = db.prepareStatement(sql)) {
             setOptional(p, 1, vm.orElse(null));
@@ -226,7 +227,8 @@ public final class Catalog implements AutoCloseable {
      */
     public synchronized TargetState state(String vm, String target, Instant now) throws CatalogException {
         String sql = "SELECT c.*, s.blocks_checked, s.blocks_repaired, s.drifted, b.vm_point, b.verdict, b.reason"
-                + " FROM cycles c LEFT JOIN scrubs s ON s.cycle_id = c.id LEFT JOIN boot_checks b ON b.cycle_id = c.id WHERE c.vm = ? AND c.target = ? ORDER BY c.id DESC LIMIT ?";
+                + " FROM cycles c LEFT JOIN scrubs s ON s.cycle_id = c.id LEFT JOIN boot_checks b ON b.cycle_id = c.id"
+                + " WHERE c.vm = ? AND c.target = ? ORDER BY c.id DESC LIMIT ?";
         try (PreparedStatement p = db.prepareStatement(sql)) {
             p.setString(1, vm);
             p.setString(2, target);
