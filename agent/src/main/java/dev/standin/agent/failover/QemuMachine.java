@@ -4,6 +4,7 @@ import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.standin.agent.vm.QemuLaunch;
+import dev.standin.snapshot.CommandRunner;
 import dev.standin.snapshot.qemu.GuestAgent;
 import dev.standin.snapshot.qemu.QmpClient;
 import dev.standin.snapshot.qemu.QmpException;
@@ -241,32 +242,25 @@ public final class QemuMachine implements Machine {
         return run.resolve("qemu.pid");
     }
 
+    /** Runs a QEMU tool to its end; its messages (stderr, then stdout) as the failure. */
     private static void run(List<String> command, Duration limit, String what) throws StandinException {
-        Process process;
+        CommandRunner.Result result;
         try {
-            process = new ProcessBuilder(command).redirectErrorStream(true).start();
+            result = new CommandRunner().run(command, limit);
         } catch (IOException e) {
             throw new StandinException(ExitStatus.MISSING, "cannot " + what + ": " + command.get(0)
                     + " is not installed (apt install qemu-system-x86 qemu-utils)", e);
-        }
-        try {
-            process.getOutputStream().close();
-            byte[] output = process.getInputStream().readAllBytes();
-            if (!process.waitFor(limit.toSeconds(), TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                throw new StandinException(ExitStatus.DESTINATION, "cannot " + what + ": " + command.get(0)
-                        + " did not finish in " + limit.toSeconds() + " s");
-            }
-            if (process.exitValue() != 0) {
-                String text = new String(output, StandardCharsets.UTF_8).strip().replaceAll("\\s*\n\\s*", "; ");
-                throw new StandinException(ExitStatus.DESTINATION, "cannot " + what + ": " + text);
-            }
-        } catch (IOException e) {
-            throw new StandinException(ExitStatus.DESTINATION, "cannot " + what + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
-            process.destroyForcibly();
             Thread.currentThread().interrupt();
             throw new StandinException(ExitStatus.INTERRUPTED, "interrupted while trying to " + what, e);
+        }
+        if (result.timedOut()) {
+            throw new StandinException(ExitStatus.DESTINATION, "cannot " + what + ": " + command.get(0)
+                    + " did not finish in " + limit.toSeconds() + " s");
+        }
+        if (!result.ok()) {
+            String text = (result.stderr() + "\n" + result.stdout()).strip().replaceAll("\\s*\n\\s*", "; ");
+            throw new StandinException(ExitStatus.DESTINATION, "cannot " + what + ": " + text);
         }
     }
 }

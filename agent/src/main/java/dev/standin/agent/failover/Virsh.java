@@ -2,12 +2,11 @@ package dev.standin.agent.failover;
 
 import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
+import dev.standin.snapshot.CommandRunner;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 
 /**
  * libvirt through {@code virsh -c URI}: the one place standin talks to libvirt (reading a
@@ -18,9 +17,10 @@ public final class Virsh {
 
     /** libvirt's system instance, where hypervisor hosts keep their VMs. */
     public static final String DEFAULT_URI = "qemu:///system";
-    private static final long TIMEOUT_SECONDS = 120;
+    private static final Duration TIMEOUT = Duration.ofMinutes(2);
 
     private final String uri;
+    private final CommandRunner commands = new CommandRunner();
 
     public Virsh(String uri) {
         this.uri = uri;
@@ -42,40 +42,24 @@ public final class Virsh {
     public String run(String... args) throws StandinException {
         List<String> command = new ArrayList<>(List.of("virsh", "-q", "-c", uri));
         command.addAll(List.of(args));
-        Process process;
+        CommandRunner.Result result;
         try {
-            process = new ProcessBuilder(command).start();
+            result = commands.run(command, TIMEOUT);
         } catch (IOException e) {
             throw new StandinException(ExitStatus.MISSING, "virsh is not installed (apt install libvirt-clients)", e);
-        }
-        try {
-            process.getOutputStream().close();
-            CompletableFuture<byte[]> err = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return process.getErrorStream().readAllBytes();
-                } catch (IOException e) {
-                    return new byte[0];
-                }
-            });
-            byte[] out = process.getInputStream().readAllBytes();
-            if (!process.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                throw new StandinException(ExitStatus.DESTINATION, "virsh " + args[0] + " did not finish in "
-                        + TIMEOUT_SECONDS + " s (is libvirtd at " + uri + " hung?)");
-            }
-            if (process.exitValue() != 0) {
-                String message = new String(err.join(), StandardCharsets.UTF_8).strip()
-                        .replaceAll("(?m)^error: ", "").replaceAll("\\s*\n\\s*", "; ");
-                throw new StandinException(ExitStatus.DESTINATION, "libvirt (" + uri + "): " + args[0] + ": "
-                        + (message.isEmpty() ? "exit " + process.exitValue() : message));
-            }
-            return new String(out, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new StandinException(ExitStatus.DESTINATION, "virsh " + args[0] + ": " + e.getMessage(), e);
         } catch (InterruptedException e) {
-            process.destroyForcibly();
             Thread.currentThread().interrupt();
             throw new StandinException(ExitStatus.INTERRUPTED, "interrupted while running virsh " + args[0], e);
         }
+        if (result.timedOut()) {
+            throw new StandinException(ExitStatus.DESTINATION, "virsh " + args[0] + " did not finish in "
+                    + TIMEOUT.toSeconds() + " s (is libvirtd at " + uri + " hung?)");
+        }
+        if (!result.ok()) {
+            String message = result.stderr().strip().replaceAll("(?m)^error: ", "").replaceAll("\\s*\n\\s*", "; ");
+            throw new StandinException(ExitStatus.DESTINATION, "libvirt (" + uri + "): " + args[0] + ": "
+                    + (message.isEmpty() ? "exit " + result.exit() : message));
+        }
+        return result.stdout();
     }
 }
