@@ -58,8 +58,9 @@ final class PointsCommand implements Callable<Integer> {
 
     /** The VM points of {@code vm} under {@code roots}, oldest first, each with its boot check if it had one. */
     static void listVmPoints(PrintWriter out, String vm, List<Path> roots, boolean json) throws StandinException {
-        var checked = Failover.lastCheck(vm, roots);
-        List<VmPoint> points = Failover.points(vm, roots);
+        Failover.Listing listing = Failover.listing(vm, roots);
+        var checked = listing.lastCheck();
+        List<VmPoint> points = listing.points();
         ObjectMapper mapper = new ObjectMapper();
         var array = mapper.createArrayNode();
         if (!json) {

@@ -201,13 +201,7 @@ public final class Failover {
         for (int i = 0; i < uses.size(); i++) {
             byReplica.put(uses.get(i).replica(), overlays.get(i).toAbsolutePath());
         }
-        try {
-            ObjectNode state = readState(run).put("domain", name).put("uri", virsh.uri());
-            Files.writeString(run.resolve("state.json"), JSON.writeValueAsString(state) + "\n");
-        } catch (IOException e) {
-            throw new StandinException(ExitStatus.DESTINATION, "cannot write " + run.resolve("state.json") + ": "
-                    + Failures.reason(e), e);
-        }
+        saveState(run, readState(run).put("domain", name).put("uri", virsh.uri()));
         Optional<String> isolated = Optional.empty();
         if (request.test()) {
             LibvirtMachine.ensureIsolatedNetwork(virsh);
@@ -218,9 +212,8 @@ public final class Failover {
         return LibvirtMachine.start(virsh, name, prepared, run, request.test());
     }
 
-    /** The machine a failover started in {@code run}, from what it wrote there. */
-    private static Machine machineIn(Path run) {
-        ObjectNode state = readState(run);
+    /** The machine a failover started in {@code run}, from the {@code state} it wrote there. */
+    private static Machine machineIn(Path run, ObjectNode state) {
         if (state.has("domain")) {
             return new LibvirtMachine(new Virsh(state.path("uri").asText(Virsh.DEFAULT_URI)),
                     state.path("domain").asText(), run.resolve("console.log"));
@@ -231,7 +224,7 @@ public final class Failover {
     /** Stops whatever runs in {@code run}, and a test's isolated network when no other test uses it. */
     private static boolean stop(Path run) {
         ObjectNode state = readState(run);
-        boolean stopped = machineIn(run).stop();
+        boolean stopped = machineIn(run, state).stop();
         if (state.has("domain") && state.path("test").asBoolean(false)) {
             LibvirtMachine.releaseIsolatedNetwork(new Virsh(state.path("uri").asText(Virsh.DEFAULT_URI)));
         }
@@ -287,7 +280,7 @@ public final class Failover {
         VmPoints points = locate(vm, roots);
         Path run = points.directory().resolve(RUN);
         ObjectNode state = readState(run);
-        if (!Files.isDirectory(run) || machineIn(run).process().isEmpty()) {
+        if (!Files.isDirectory(run) || machineIn(run, state).process().isEmpty()) {
             throw new StandinException(ExitStatus.USAGE, "VM " + vm + " is not running from a failover in "
                     + points.replicas() + " ('standin failover " + vm + "' starts it)");
         }
@@ -320,34 +313,31 @@ public final class Failover {
         if (state.path("promoted").asBoolean(false)) {
             return List.of("VM " + vm + " is promoted already: its disks are " + running.overlays());
         }
-        machineIn(running.run()).promote(running.overlays());
-        try {
-            Files.writeString(running.run().resolve("state.json"), JSON.writeValueAsString(state.put("promoted", true))
-                    + "\n");
-        } catch (IOException e) {
-            throw new StandinException(ExitStatus.DESTINATION, "cannot write " + running.run().resolve("state.json")
-                    + ": " + Failures.reason(e), e);
-        }
+        machineIn(running.run(), state).promote(running.overlays());
+        saveState(running.run(), state.put("promoted", true));
         List<String> lines = new ArrayList<>();
         running.overlays().forEach(o -> lines.add(o + " is a whole disk now"));
         lines.add("VM " + vm + " no longer reads its replicas; they stay as they were, and receive nothing");
         return lines;
     }
 
-    /** The last boot check's verdict and VM point, if a check ran beside {@code vm}'s points. */
-    public static Optional<com.fasterxml.jackson.databind.JsonNode> lastCheck(String vm, List<Path> roots)
-            throws StandinException {
-        Path report = locate(vm, roots).directory().resolve(LAST_CHECK).resolve("report.json");
-        try {
-            return Files.exists(report) ? Optional.of(JSON.readTree(report.toFile())) : Optional.empty();
-        } catch (IOException e) {
-            return Optional.empty(); // evidence only
-        }
-    }
+    /**
+     * What {@code standin points VM} shows: the VM's points, oldest first, and the report of the
+     * last boot check beside them (its verdict and VM point), if one ran.
+     */
+    public record Listing(List<VmPoint> points, Optional<com.fasterxml.jackson.databind.JsonNode> lastCheck) { }
 
-    /** The VM points of {@code vm} under {@code roots}, oldest first. */
-    public static List<VmPoint> points(String vm, List<Path> roots) throws StandinException {
-        return read(locate(vm, roots));
+    /** The VM points of {@code vm} under {@code roots}, with the last boot check's report. */
+    public static Listing listing(String vm, List<Path> roots) throws StandinException {
+        VmPoints points = locate(vm, roots);
+        Path report = points.directory().resolve(LAST_CHECK).resolve("report.json");
+        Optional<com.fasterxml.jackson.databind.JsonNode> lastCheck;
+        try {
+            lastCheck = Files.exists(report) ? Optional.of(JSON.readTree(report.toFile())) : Optional.empty();
+        } catch (IOException e) {
+            lastCheck = Optional.empty(); // evidence only
+        }
+        return new Listing(read(points), lastCheck);
     }
 
     /** The one directory under {@code roots} that holds VM points of {@code vm}. */
@@ -402,7 +392,7 @@ public final class Failover {
             return;
         }
         ObjectNode state = readState(run);
-        Optional<ProcessHandle> process = machineIn(run).process();
+        Optional<ProcessHandle> process = machineIn(run, state).process();
         if (process.isEmpty() && state.path("test").asBoolean(false)) {
             notices.accept("removing what an earlier test failover of " + points.vm() + " left in " + run);
             remove(points, run, null);
@@ -462,8 +452,9 @@ public final class Failover {
             }
         }
         List<String> reasons = new ArrayList<>();
+        VmPoints.Check check = points.check(request.stateDirectory(), io);
         for (VmPoint p : candidates) {
-            List<String> missing = points.missing(p, request.stateDirectory(), io);
+            List<String> missing = check.missing(p);
             if (missing.isEmpty()) {
                 return p;
             }
@@ -511,10 +502,19 @@ public final class Failover {
         return new DiskUse(disk.replica(), disk.point(), copy, true);
     }
 
-    private static void writeState(Path run, VmPoint point, boolean test) throws IOException {
-        ObjectNode state = JSON.createObjectNode().put("vm", point.vm()).put("point", point.id()).put("test", test)
-                .put("started", Instant.now().toString());
-        Files.writeString(run.resolve("state.json"), JSON.writeValueAsString(state) + "\n");
+    private static void writeState(Path run, VmPoint point, boolean test) throws StandinException {
+        saveState(run, JSON.createObjectNode().put("vm", point.vm()).put("point", point.id()).put("test", test)
+                .put("started", Instant.now().toString()));
+    }
+
+    /** {@code run/state.json}: what the failover started, read back by cleanup, promote and reverse. */
+    private static void saveState(Path run, ObjectNode state) throws StandinException {
+        Path file = run.resolve("state.json");
+        try {
+            Files.writeString(file, JSON.writeValueAsString(state) + "\n");
+        } catch (IOException e) {
+            throw new StandinException(ExitStatus.DESTINATION, "cannot write " + file + ": " + Failures.reason(e), e);
+        }
     }
 
     private static ObjectNode readState(Path run) {

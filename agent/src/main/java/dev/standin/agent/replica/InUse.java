@@ -1,6 +1,8 @@
 package dev.standin.agent.replica;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,7 +26,12 @@ public final class InUse {
         Path mark = markOf(replica);
         SideFiles.refuseLink(mark);
         Path temporary = mark.resolveSibling(mark.getFileName() + ".tmp");
-        Files.writeString(temporary, by + "\n", StandardCharsets.UTF_8);
+        try (FileChannel out = SideFiles.create(temporary, true)) {
+            ByteBuffer text = StandardCharsets.UTF_8.encode(by + "\n");
+            while (text.hasRemaining()) {
+                out.write(text);
+            }
+        }
         Files.move(temporary, mark, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
                 java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }

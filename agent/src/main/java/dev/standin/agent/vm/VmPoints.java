@@ -1,20 +1,25 @@
 package dev.standin.agent.vm;
 
+import dev.standin.agent.replica.Durability;
 import dev.standin.agent.replica.Point;
 import dev.standin.agent.replica.PointStore;
+import dev.standin.agent.replica.SideFiles;
 import dev.standin.nativeio.NativeIo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -89,14 +94,13 @@ public final class VmPoints {
         }
         Files.createDirectories(directory());
         try (FileChannel lockFile = FileChannel.open(directory().resolve(".lock"), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE); FileLock lock = lockFile.lock()) {
+                StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS); FileLock lock = lockFile.lock()) {
             List<VmPoint> existing = list();
             long id = existing.isEmpty() ? 1 : existing.get(existing.size() - 1).id() + 1;
             VmPoint recorded = point.withId(id);
             Path file = directory().resolve("point-" + id);
             Path temporary = directory().resolve("point-" + id + ".tmp");
-            try (FileChannel out = FileChannel.open(temporary, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
+            try (FileChannel out = SideFiles.create(temporary, true)) {
                 ByteBuffer bytes = ByteBuffer.wrap(VmPointFormat.encode(recorded));
                 while (bytes.hasRemaining()) {
                     out.write(bytes);
@@ -104,11 +108,10 @@ public final class VmPoints {
                 out.force(true);
             }
             Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE);
-            try (FileChannel dir = FileChannel.open(directory(), StandardOpenOption.READ)) {
-                dir.force(true);
-            }
+            Durability.syncDirectory(directory());
+            Check check = check(stateDirectory, io);
             for (VmPoint old : existing) {
-                if (!missing(old, stateDirectory, io).isEmpty()) {
+                if (!check.missing(old).isEmpty()) {
                     Files.deleteIfExists(directory().resolve("point-" + old.id()));
                 }
             }
@@ -116,32 +119,51 @@ public final class VmPoints {
         }
     }
 
-    /**
-     * Why {@code point} can no longer be started: each disk whose replica or recovery point is
-     * gone, or whose point differs from the one recorded. Empty when every disk's point is there.
-     */
-    public List<String> missing(VmPoint point, Path stateDirectory, Optional<NativeIo> io) throws IOException {
-        List<String> reasons = new ArrayList<>();
-        for (VmPoint.Disk disk : point.disks()) {
-            Path replica = replicas.resolve(disk.replica());
-            if (!Files.exists(replica)) {
-                reasons.add("replica " + replica + " is gone");
-                continue;
-            }
-            Optional<Point> found = PointStore.locate(replica, stateDirectory, io).points().stream()
-                    .filter(p -> p.id() == disk.point() && !p.pending()).findFirst();
-            if (found.isEmpty()) {
-                reasons.add("point " + disk.point() + " of " + replica + " is no longer kept");
-            } else if (!Arrays.equals(found.get().digest(), disk.digest()) || found.get().length() != disk.length()) {
-                reasons.add("point " + disk.point() + " of " + replica + " is not the one the VM point recorded");
-            }
-        }
-        return reasons;
+    /** A check of this VM's points against its replicas' point stores, as they are now. */
+    public Check check(Path stateDirectory, Optional<NativeIo> io) {
+        return new Check(stateDirectory, io);
     }
 
-    /** Every VM named {@code vm} with points under {@code root} (one directory per target that sends there). */
-    public static List<VmPoints> find(Path root, String vm) throws IOException {
-        return all(root).stream().filter(p -> p.vm().equals(vm)).toList();
+    /**
+     * Whether VM points can still be started: each replica's points are read once, however many
+     * VM points are checked against them.
+     */
+    public final class Check {
+        private final Path stateDirectory;
+        private final Optional<NativeIo> io;
+        private final Map<String, List<Point>> kept = new HashMap<>();
+
+        private Check(Path stateDirectory, Optional<NativeIo> io) {
+            this.stateDirectory = stateDirectory;
+            this.io = io;
+        }
+
+        /**
+         * Why {@code point} can no longer be started: each disk whose replica or recovery point is
+         * gone, or whose point differs from the one recorded. Empty when every disk's point is there.
+         */
+        public List<String> missing(VmPoint point) throws IOException {
+            List<String> reasons = new ArrayList<>();
+            for (VmPoint.Disk disk : point.disks()) {
+                Path replica = replicas.resolve(disk.replica());
+                if (!Files.exists(replica)) {
+                    reasons.add("replica " + replica + " is gone");
+                    continue;
+                }
+                List<Point> points = kept.get(disk.replica());
+                if (points == null) {
+                    points = PointStore.locate(replica, stateDirectory, io).points();
+                    kept.put(disk.replica(), points);
+                }
+                Optional<Point> found = points.stream().filter(p -> p.id() == disk.point() && !p.pending()).findFirst();
+                if (found.isEmpty()) {
+                    reasons.add("point " + disk.point() + " of " + replica + " is no longer kept");
+                } else if (!Arrays.equals(found.get().digest(), disk.digest()) || found.get().length() != disk.length()) {
+                    reasons.add("point " + disk.point() + " of " + replica + " is not the one the VM point recorded");
+                }
+            }
+            return reasons;
+        }
     }
 
     /** Every VM with points under {@code root}. */
