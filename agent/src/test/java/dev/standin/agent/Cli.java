@@ -36,6 +36,26 @@ public final class Cli {
         return run(args.toArray(String[]::new));
     }
 
+    /**
+     * {@code standin ARGS...} in a JVM of its own, as a person's shell runs it, asking the agent
+     * that listens on {@code socket}; it must end within {@code limit}.
+     */
+    public static Result askingAgent(Path socket, java.time.Duration limit, String... args)
+            throws IOException, InterruptedException {
+        ProcessBuilder builder = new ProcessBuilder(javaCommand("128m", args));
+        builder.environment().put(dev.standin.agent.daemon.AgentSocket.VARIABLE, socket.toString());
+        builder.environment().remove("SSH_AUTH_SOCK");
+        Process p = builder.start();
+        byte[] out = p.getInputStream().readAllBytes();
+        byte[] err = p.getErrorStream().readAllBytes();
+        if (!p.waitFor(limit.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("standin " + String.join(" ", args) + " did not end within " + limit);
+        }
+        return new Result(p.exitValue(), new String(out, java.nio.charset.StandardCharsets.UTF_8),
+                new String(err, java.nio.charset.StandardCharsets.UTF_8));
+    }
+
     /** The command to start standin in a separate JVM with this test's class path. */
     public static List<String> javaCommand(String maxHeap, String... args) {
         List<String> command = new ArrayList<>(List.of(

@@ -9,14 +9,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.standin.agent.Cli;
 import dev.standin.agent.OpenSshServer;
-import dev.standin.agent.daemon.AgentSocket;
 import dev.standin.agent.replica.InUse;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -174,15 +172,7 @@ class BootCheckIT {
     }
 
     private static Cli.Result client(String... args) throws Exception {
-        ProcessBuilder builder = new ProcessBuilder(Cli.javaCommand("128m", args));
-        builder.environment().put(AgentSocket.VARIABLE, socket.toString());
-        builder.environment().remove("SSH_AUTH_SOCK");
-        Process p = builder.start();
-        byte[] out = p.getInputStream().readAllBytes();
-        byte[] err = p.getErrorStream().readAllBytes();
-        assertTrue(p.waitFor(600, TimeUnit.SECONDS));
-        return new Cli.Result(p.exitValue(), new String(out, StandardCharsets.UTF_8),
-                new String(err, StandardCharsets.UTF_8));
+        return Cli.askingAgent(socket, java.time.Duration.ofSeconds(600), args);
     }
 
     private static String scrape() throws Exception {

@@ -9,7 +9,6 @@ import dev.standin.agent.Cli;
 import dev.standin.agent.Images;
 import dev.standin.agent.OpenSshServer;
 import dev.standin.agent.TcpCutter;
-import dev.standin.agent.daemon.AgentSocket;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.net.ServerSocket;
@@ -17,7 +16,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -509,14 +507,7 @@ class SupervisorIT {
     }
 
     private static Cli.Result client(String... args) throws Exception {
-        ProcessBuilder builder = new ProcessBuilder(Cli.javaCommand("128m", args));
-        builder.environment().put(AgentSocket.VARIABLE, socket.toString());
-        builder.environment().remove("SSH_AUTH_SOCK");
-        Process p = builder.start();
-        byte[] out = p.getInputStream().readAllBytes();
-        byte[] err = p.getErrorStream().readAllBytes();
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        return new Cli.Result(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+        return Cli.askingAgent(socket, java.time.Duration.ofSeconds(60), args);
     }
 
     private static String scrape() throws Exception {
