@@ -39,14 +39,22 @@ class LibvirtFailoverIT {
     @TempDir
     Path dir;
 
+    static boolean libvirtdWasRunning;
+
     @BeforeAll
     static void startLibvirtd() throws Exception {
         libvirtd = Libvirtd.start();
+        libvirtdWasRunning = !libvirtd.started();
     }
 
     @AfterAll
     static void stopLibvirtd() throws Exception {
+        boolean started = !libvirtdWasRunning;
         libvirtd.close();
+        if (started) {
+            String rules = Images.run("iptables-save");
+            assertFalse(rules.contains("LIBVIRT_"), "libvirtd's firewall chains are left behind: " + rules);
+        }
     }
 
     /** No domain or network a test made outlives it. */

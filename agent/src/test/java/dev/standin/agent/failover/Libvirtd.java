@@ -4,11 +4,14 @@ import dev.standin.agent.StandinException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
  * A real libvirtd for the tests: the one running on this host, or one the test starts (there is
- * no systemd here: {@code virtlogd -d}, then {@code libvirtd -d}) and stops again.
+ * no systemd here: {@code virtlogd -d}, then {@code libvirtd -d}) and stops again, removing the
+ * firewall chains it added.
  */
 final class Libvirtd implements AutoCloseable {
 
@@ -17,6 +20,11 @@ final class Libvirtd implements AutoCloseable {
 
     private Libvirtd(boolean started) {
         this.started = started;
+    }
+
+    /** Whether this test started it (and so stops it). */
+    boolean started() {
+        return started;
     }
 
     static Libvirtd start() throws IOException, InterruptedException {
@@ -65,5 +73,45 @@ final class Libvirtd implements AutoCloseable {
                 });
             }
         }
+        removeFirewallChains();
+    }
+
+    /**
+     * The LIBVIRT_* chains libvirtd adds to iptables and ip6tables when it starts, which it leaves
+     * behind when it stops: the jumps to them removed, then the chains themselves.
+     */
+    private static void removeFirewallChains() throws IOException, InterruptedException {
+        for (String tool : new String[] {"iptables", "ip6tables"}) {
+            for (String table : new String[] {"filter", "nat", "mangle"}) {
+                String rules = output(tool, "-t", table, "-S");
+                for (String rule : rules.lines().toList()) {
+                    String[] words = rule.split(" ");
+                    if (words[0].equals("-A") && !words[1].startsWith("LIBVIRT_") && rule.contains(" -j LIBVIRT_")) {
+                        List<String> delete = new ArrayList<>(List.of(tool, "-t", table, "-D"));
+                        delete.addAll(List.of(words).subList(1, words.length));
+                        output(delete.toArray(String[]::new));
+                    }
+                }
+                for (String rule : rules.lines().toList()) {
+                    if (rule.startsWith("-N LIBVIRT_")) {
+                        String chain = rule.substring(3).strip();
+                        output(tool, "-t", table, "-F", chain);
+                        output(tool, "-t", table, "-X", chain);
+                    }
+                }
+            }
+        }
+    }
+
+    /** A command's output; empty when it is not there or fails (no ip6tables, no such table). */
+    private static String output(String... command) throws IOException, InterruptedException {
+        Process p;
+        try {
+            p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        } catch (IOException absent) {
+            return "";
+        }
+        String out = new String(p.getInputStream().readAllBytes());
+        return p.waitFor() == 0 ? out : "";
     }
 }
