@@ -25,7 +25,10 @@ public interface SnapshotHook {
      */
     Snapshot take(Path source, String replicaKey) throws SnapshotException;
 
-    /** How many disks the hook's spec names (a qemu spec may name several drives of one VM). */
+    /** {@link #disks()} of a hook that views as many disks as the cycle has, matching them to SOURCEs itself. */
+    int ANY = 0;
+
+    /** How many disks the hook's spec names (a qemu spec may name several drives of one VM), or {@link #ANY}. */
     default int disks() {
         return 1;
     }

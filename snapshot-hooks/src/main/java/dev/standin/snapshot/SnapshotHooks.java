@@ -2,6 +2,8 @@ package dev.standin.snapshot;
 
 import dev.standin.snapshot.esxi.EsxiHook;
 import dev.standin.snapshot.file.FileHook;
+import dev.standin.snapshot.libvirt.Libvirt;
+import dev.standin.snapshot.libvirt.LibvirtHook;
 import dev.standin.snapshot.lvm.LvmHook;
 import dev.standin.snapshot.qemu.QemuHook;
 import dev.standin.snapshot.script.ScriptHook;
@@ -58,6 +60,12 @@ public final class SnapshotHooks {
                 spec.expectAtMost(2, "VG/LV[:SIZE]");
                 yield new LvmHook(spec.arg(0, "VG/LV"), spec.args().size() > 1 ? spec.args().get(1) : null, context);
             }
+            case LibvirtHook.KIND -> {
+                String domain = spec.arg(0, "DOMAIN[:URI]");
+                String uri = spec.args().size() > 1 ? String.join(":", spec.args().subList(1, spec.args().size()))
+                        : Libvirt.DEFAULT_URI;
+                yield new LibvirtHook(domain, uri, context);
+            }
             default -> throw new IllegalArgumentException("unknown snapshot kind " + spec.kind());
         };
     }
@@ -71,6 +79,7 @@ public final class SnapshotHooks {
             case EsxiHook.KIND -> new EsxiHook(null, null, false,
                     ssh.orElseThrow(() -> new IllegalStateException("no SSH transport to release an esxi snapshot")), context);
             case LvmHook.KIND -> new LvmHook(null, null, context);
+            case LibvirtHook.KIND -> new LibvirtHook(null, Libvirt.DEFAULT_URI, context);
             default -> throw new IllegalStateException("no hook of kind " + kind);
         };
     }

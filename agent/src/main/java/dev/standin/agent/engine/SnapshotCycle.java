@@ -58,7 +58,7 @@ final class SnapshotCycle {
         } catch (IllegalArgumentException e) {
             throw new StandinException(ExitStatus.USAGE, e.getMessage(), e);
         }
-        if (hook.disks() != disks.size()) {
+        if (hook.disks() != SnapshotHook.ANY && hook.disks() != disks.size()) {
             throw new StandinException(ExitStatus.USAGE, "--snapshot " + spec + " views " + hook.disks() + " disk(s), and "
                     + disks.size() + " SOURCE(s) were given; name one drive per SOURCE, in the same order");
         }

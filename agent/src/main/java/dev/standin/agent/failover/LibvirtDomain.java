@@ -2,8 +2,7 @@ package dev.standin.agent.failover;
 
 import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
-import java.io.IOException;
-import java.io.StringReader;
+import dev.standin.snapshot.libvirt.DomainXml;
 import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -11,9 +10,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
-import javax.xml.XMLConstants;
-import javax.xml.parsers.DocumentBuilderFactory;
-import javax.xml.parsers.ParserConfigurationException;
 import javax.xml.transform.OutputKeys;
 import javax.xml.transform.TransformerException;
 import javax.xml.transform.TransformerFactory;
@@ -23,8 +19,6 @@ import org.w3c.dom.Document;
 import org.w3c.dom.Element;
 import org.w3c.dom.Node;
 import org.w3c.dom.NodeList;
-import org.xml.sax.InputSource;
-import org.xml.sax.SAXException;
 
 /**
  * A replicated libvirt domain definition made ready to start on the replica host, without I/O:
@@ -151,14 +145,9 @@ public final class LibvirtDomain {
 
     private static Document parse(String xml) throws StandinException {
         try {
-            DocumentBuilderFactory factory = DocumentBuilderFactory.newInstance();
-            factory.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
-            factory.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
-            factory.setExpandEntityReferences(false);
-            return factory.newDocumentBuilder().parse(new InputSource(new StringReader(xml)));
-        } catch (ParserConfigurationException | SAXException | IOException e) {
-            throw new StandinException(ExitStatus.PROTOCOL, "the replicated domain definition is not XML: "
-                    + e.getMessage());
+            return DomainXml.document(xml);
+        } catch (IllegalArgumentException e) {
+            throw new StandinException(ExitStatus.PROTOCOL, "the replicated domain definition is " + e.getMessage());
         }
     }
 

@@ -3,31 +3,29 @@ package dev.standin.agent.failover;
 import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
 import dev.standin.snapshot.CommandRunner;
-import java.io.IOException;
+import dev.standin.snapshot.SnapshotException;
+import dev.standin.snapshot.libvirt.Libvirt;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
- * libvirt through {@code virsh -c URI}: the one place standin talks to libvirt (reading a
- * domain's definition on the source host; starting, watching and stopping a failed-over domain).
- * A failure carries virsh's own one-line message.
+ * libvirt for the agent: {@link Libvirt}'s virsh with the agent's failures (reading a domain's
+ * definition on the source host; starting, watching and stopping a failed-over domain). A failure
+ * carries virsh's own one-line message.
  */
 public final class Virsh {
 
     /** libvirt's system instance, where hypervisor hosts keep their VMs. */
-    public static final String DEFAULT_URI = "qemu:///system";
+    public static final String DEFAULT_URI = Libvirt.DEFAULT_URI;
     private static final Duration TIMEOUT = Duration.ofMinutes(2);
 
-    private final String uri;
-    private final CommandRunner commands = new CommandRunner();
+    private final Libvirt libvirt;
 
     public Virsh(String uri) {
-        this.uri = uri;
+        this.libvirt = new Libvirt(uri, new CommandRunner(), TIMEOUT);
     }
 
     public String uri() {
-        return uri;
+        return libvirt.uri();
     }
 
     /**
@@ -40,26 +38,13 @@ public final class Virsh {
 
     /** Runs {@code virsh -c URI ARGS...}; its standard output, or its message as the failure. */
     public String run(String... args) throws StandinException {
-        List<String> command = new ArrayList<>(List.of("virsh", "-q", "-c", uri));
-        command.addAll(List.of(args));
-        CommandRunner.Result result;
         try {
-            result = commands.run(command, TIMEOUT);
-        } catch (IOException e) {
-            throw new StandinException(ExitStatus.MISSING, "virsh is not installed (apt install libvirt-clients)", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new StandinException(ExitStatus.INTERRUPTED, "interrupted while running virsh " + args[0], e);
+            return libvirt.run(args);
+        } catch (SnapshotException e) {
+            if (Thread.currentThread().isInterrupted()) {
+                throw new StandinException(ExitStatus.INTERRUPTED, e.getMessage(), e);
+            }
+            throw new StandinException(e.isPermanent() ? ExitStatus.MISSING : ExitStatus.DESTINATION, e.getMessage(), e);
         }
-        if (result.timedOut()) {
-            throw new StandinException(ExitStatus.DESTINATION, "virsh " + args[0] + " did not finish in "
-                    + TIMEOUT.toSeconds() + " s (is libvirtd at " + uri + " hung?)");
-        }
-        if (!result.ok()) {
-            String message = result.stderr().strip().replaceAll("(?m)^error: ", "").replaceAll("\\s*\n\\s*", "; ");
-            throw new StandinException(ExitStatus.DESTINATION, "libvirt (" + uri + "): " + args[0] + ": "
-                    + (message.isEmpty() ? "exit " + result.exit() : message));
-        }
-        return result.stdout();
     }
 }

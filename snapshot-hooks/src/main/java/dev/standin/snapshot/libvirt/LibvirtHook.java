@@ -1,0 +1,332 @@
+package dev.standin.snapshot.libvirt;
+
+import dev.standin.snapshot.HeldSnapshot;
+import dev.standin.snapshot.HookContext;
+import dev.standin.snapshot.Snapshot;
+import dev.standin.snapshot.SnapshotException;
+import dev.standin.snapshot.SnapshotHook;
+import dev.standin.snapshot.StaleSnapshots;
+import dev.standin.snapshot.Tracking;
+import dev.standin.snapshot.nbd.NbdExport;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * {@code libvirt:DOMAIN[:URI]}: a view of every disk of a libvirt domain at one instant, each served
+ * over NBD under its target's name, so raw and qcow2 disks are read alike.
+ *
+ * <ul>
+ *   <li>Running (or paused): one pull-mode backup job ({@code virsh backup-begin}) of the cycle's
+ *       disks. QEMU copies each block the guest overwrites to a scratch file first, so the export
+ *       stays the instant the job began while the VM writes on; ending the job
+ *       ({@code virsh domjobabort}) drops the scratch and leaves the disks untouched.
+ *   <li>Shut off: {@code qemu-nbd --read-only} per disk; its image lock keeps the domain from
+ *       starting while the disks are read (a start fails with libvirt's lock message).
+ * </ul>
+ *
+ * The socket and scratch files live in a directory of their own under {@link #RUNTIME} given to
+ * the user QEMU runs as (its DAC label): QEMU creates them, not standin. Change tracking through
+ * libvirt checkpoints is not used: each cycle reads the whole disk and sends what differs.
+ */
+public final class LibvirtHook implements SnapshotHook {
+
+    public static final String KIND = "libvirt";
+    /** Beside libvirt's own sockets, and shared with libvirtd's view of the filesystem (not a private /tmp). */
+    public static final Path RUNTIME = Path.of("/run/standin/libvirt");
+
+    private final String domain;
+    private final Libvirt libvirt;
+    private final HookContext context;
+    private final Path runtime;
+
+    public LibvirtHook(String domain, String uri, HookContext context) {
+        this(domain, uri, context, RUNTIME);
+    }
+
+    LibvirtHook(String domain, String uri, HookContext context, Path runtime) {
+        this.domain = domain;
+        this.libvirt = new Libvirt(uri, context.runner(), context.stepTimeout());
+        this.context = context;
+        this.runtime = runtime;
+    }
+
+    @Override
+    public String kind() {
+        return KIND;
+    }
+
+    /** As many as the cycle has: the domain's disks are matched to SOURCEs by their image paths. */
+    @Override
+    public int disks() {
+        return ANY;
+    }
+
+    @Override
+    public Snapshot take(Path source, String replicaKey) throws SnapshotException {
+        return takeAll(List.of(source), List.of(replicaKey)).get(0);
+    }
+
+    @Override
+    public List<Snapshot> takeAll(List<Path> sources, List<String> replicaKeys) throws SnapshotException {
+        String state;
+        DomainXml live;
+        try {
+            state = libvirt.state(domain);
+            live = DomainXml.parse(libvirt.run("dumpxml", domain));
+        } catch (SnapshotException e) {
+            boolean gone = e.getMessage().contains("failed to get domain");
+            throw new SnapshotException((gone ? "domain " + domain + " is gone: " : "") + e.getMessage(), gone, e);
+        }
+        boolean running = switch (state) {
+            case "running", "paused", "pmsuspended" -> true;
+            case "shut off", "crashed" -> false;
+            default -> throw new SnapshotException("domain " + domain + " is " + state + "; its disks are read while it "
+                    + "runs or once it is shut off", false);
+        };
+        List<DomainXml.Disk> disks = match(live, sources);
+        String id = StaleSnapshots.newId();
+        Path directory = runtime.resolve(id);
+        StaleSnapshots.Entry entry;
+        try {
+            entry = context.registry().record(id, KIND, Map.of("domain", domain, "uri", libvirt.uri(),
+                    "directory", directory.toString(), "mode", running ? "backup" : "offline"));
+        } catch (IOException e) {
+            throw new SnapshotException("cannot record the libvirt snapshot of " + domain + ": " + e.getMessage(), false, e);
+        }
+        try {
+            context.checkpoints().reached("libvirt.recorded");
+            createDirectory(directory, running ? live.dacLabel() : Optional.empty());
+            Path socket = directory.resolve("nbd.sock");
+            List<NbdExport> exports = new ArrayList<>();
+            if (running) {
+                Path xml = directory.resolve("backup.xml");
+                Files.writeString(xml, backupXml(live, disks, socket, directory));
+                libvirt.run("backup-begin", domain, xml.toString());
+                context.checkpoints().reached("libvirt.backup-begun");
+                disks.forEach(d -> exports.add(new NbdExport(socket, d.target())));
+            } else {
+                for (DomainXml.Disk disk : disks) {
+                    exports.add(serveOffline(disk, directory));
+                    context.checkpoints().reached("libvirt.served");
+                }
+            }
+            Session session = new Session(entry, disks.size());
+            String reason = running ? "libvirt backups read the whole disk (no checkpoints)"
+                    : "domain " + domain + " is shut off";
+            List<Snapshot> snapshots = new ArrayList<>();
+            for (int i = 0; i < disks.size(); i++) {
+                snapshots.add(new LibvirtSnapshot(session, sources.get(i), exports.get(i), Tracking.untracked(reason)));
+            }
+            return snapshots;
+        } catch (SnapshotException | IOException | InterruptedException | RuntimeException e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            SnapshotException failure = e instanceof SnapshotException s ? s : new SnapshotException("libvirt snapshot of "
+                    + domain + " failed: " + e.getMessage(), false, e);
+            try {
+                release(entry);
+            } catch (SnapshotException releaseFailure) {
+                failure.addSuppressed(releaseFailure);
+            }
+            throw failure;
+        }
+    }
+
+    /** The domain's disk behind each SOURCE, in SOURCE order; a SOURCE that is none of them is refused. */
+    private List<DomainXml.Disk> match(DomainXml live, List<Path> sources) throws SnapshotException {
+        List<DomainXml.Disk> all = live.disks();
+        List<DomainXml.Disk> matched = new ArrayList<>();
+        for (Path source : sources) {
+            Optional<DomainXml.Disk> disk = all.stream().filter(d -> d.source().isPresent()
+                    && sameFile(Path.of(d.source().get()), source)).findFirst();
+            if (disk.isEmpty()) {
+                throw new SnapshotException(source + " is not a disk of domain " + domain + " (its disks: " + all.stream()
+                        .map(d -> d.target() + "=" + d.source().orElse("(" + d.type() + ")")).reduce((a, b) -> a + ", " + b)
+                        .orElse("none") + ")", true);
+            }
+            if (matched.contains(disk.get())) {
+                throw new SnapshotException(source + " is named twice for domain " + domain, true);
+            }
+            matched.add(disk.get());
+        }
+        return matched;
+    }
+
+    private static boolean sameFile(Path a, Path b) {
+        try {
+            return Files.isSameFile(a, b);
+        } catch (IOException e) {
+            return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
+        }
+    }
+
+    /** The pull-mode backup of {@code disks}; every other disk of the domain is left out. */
+    static String backupXml(DomainXml live, List<DomainXml.Disk> disks, Path socket, Path directory) {
+        StringBuilder xml = new StringBuilder("<domainbackup mode='pull'>\n  <server transport='unix' socket='")
+                .append(escape(socket.toString())).append("'/>\n  <disks>\n");
+        for (DomainXml.Disk disk : live.disks()) {
+            if (disk.target().isEmpty()) {
+                continue;
+            }
+            if (disks.contains(disk)) {
+                xml.append("    <disk name='").append(escape(disk.target())).append("' backup='yes' type='file'>")
+                        .append("<scratch file='").append(escape(directory.resolve(disk.target() + ".scratch").toString()))
+                        .append("'/></disk>\n");
+            } else {
+                xml.append("    <disk name='").append(escape(disk.target())).append("' backup='no'/>\n");
+            }
+        }
+        return xml.append("  </disks>\n</domainbackup>\n").toString();
+    }
+
+    private static String escape(String text) {
+        return text.replace("&", "&amp;").replace("'", "&apos;").replace("<", "&lt;").replace(">", "&gt;");
+    }
+
+    /** A shut-off domain's disk served read-only by qemu-nbd, which holds the image lock until stopped. */
+    private NbdExport serveOffline(DomainXml.Disk disk, Path directory)
+            throws SnapshotException, IOException, InterruptedException {
+        Path socket = directory.resolve(disk.target() + ".sock");
+        context.runner().check(List.of("qemu-nbd", "--read-only", "--persistent", "--shared=16", "--fork",
+                "--format=" + disk.format(), "--export-name=" + disk.target(), "--socket=" + socket,
+                "--pid-file=" + directory.resolve(disk.target() + ".pid"), disk.source().orElseThrow()),
+                context.stepTimeout());
+        return new NbdExport(socket, disk.target());
+    }
+
+    /** The take's own directory, searchable on the way and owned by QEMU's user where it runs as one. */
+    private void createDirectory(Path directory, Optional<String> owner) throws IOException {
+        for (Path p = directory.getParent(); p != null && !Files.exists(p); p = p.getParent()) {
+            Files.createDirectories(directory.getParent(),
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
+        }
+        Files.createDirectory(directory, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        if (owner.isPresent()) {
+            String[] ids = owner.get().split(":", 2);
+            Files.setAttribute(directory, "unix:uid", id(ids[0], "uid"));
+            Files.setAttribute(directory, "unix:gid", id(ids[1], "gid"));
+        }
+    }
+
+    private static int id(String label, String what) throws IOException {
+        if (label.startsWith("+")) {
+            return Integer.parseInt(label.substring(1));
+        }
+        String passwd = what.equals("uid") ? "/etc/passwd" : "/etc/group";
+        for (String line : Files.readAllLines(Path.of(passwd))) {
+            String[] f = line.split(":");
+            if (f.length > 2 && f[0].equals(label)) {
+                return Integer.parseInt(f[2]);
+            }
+        }
+        throw new IOException("QEMU's " + what + " " + label + " is not in " + passwd);
+    }
+
+    /** What the snapshots of one take share: the job (or qemu-nbd processes), ended after the last. */
+    private final class Session {
+        private final StaleSnapshots.Entry entry;
+        private int open;
+
+        Session(StaleSnapshots.Entry entry, int snapshots) {
+            this.entry = entry;
+            this.open = snapshots;
+        }
+
+        synchronized void release() throws SnapshotException {
+            if (--open == 0) {
+                LibvirtHook.this.release(entry);
+            }
+        }
+    }
+
+    private final class LibvirtSnapshot extends HeldSnapshot {
+        private final Session session;
+        private final NbdExport export;
+
+        LibvirtSnapshot(Session session, Path source, NbdExport export, Tracking tracking) {
+            super(source, tracking);
+            this.session = session;
+            this.export = export;
+        }
+
+        @Override
+        public Optional<NbdExport> export() {
+            return Optional.of(export);
+        }
+
+        @Override
+        protected void release(String replicaDigest) throws SnapshotException {
+            session.release();
+        }
+    }
+
+    /** Ends the backup job (only the one serving this record's socket) or the qemu-nbd processes, then the files. */
+    private void release(StaleSnapshots.Entry entry) throws SnapshotException {
+        Path directory = Path.of(entry.field("directory"));
+        Libvirt at = new Libvirt(entry.field("uri"), context.runner(), context.stepTimeout());
+        String name = entry.field("domain");
+        if (entry.field("mode").equals("backup")) {
+            String job;
+            try {
+                job = at.run("backup-dumpxml", name);
+            } catch (SnapshotException noJob) {
+                job = ""; // no backup job, or no domain: nothing of ours runs
+            }
+            if (job.contains(directory.resolve("nbd.sock").toString())) {
+                at.run("domjobabort", name);
+            }
+        } else {
+            stopServers(directory);
+        }
+        try (Stream<Path> files = Files.exists(directory) ? Files.walk(directory) : Stream.empty()) {
+            for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(f);
+            }
+            context.registry().remove(entry);
+        } catch (IOException e) {
+            throw new SnapshotException("cannot remove " + directory + ": " + e.getMessage(), false, e);
+        }
+    }
+
+    /** Stops each qemu-nbd whose pid file is in {@code directory}, and waits for it to let go of its image. */
+    private static void stopServers(Path directory) throws SnapshotException {
+        if (!Files.isDirectory(directory)) {
+            return;
+        }
+        try (Stream<Path> files = Files.list(directory)) {
+            for (Path pidFile : files.filter(f -> f.toString().endsWith(".pid")).toList()) {
+                long pid = Long.parseLong(Files.readString(pidFile).strip());
+                Optional<ProcessHandle> process = ProcessHandle.of(pid).filter(p -> p.info().command()
+                        .map(c -> c.endsWith("qemu-nbd")).orElse(false));
+                if (process.isPresent()) {
+                    process.get().destroy();
+                    try {
+                        process.get().onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+                    } catch (java.util.concurrent.TimeoutException e) {
+                        process.get().destroyForcibly();
+                    }
+                }
+            }
+        } catch (IOException | NumberFormatException | java.util.concurrent.ExecutionException e) {
+            throw new SnapshotException("cannot stop the qemu-nbd servers of " + directory + ": " + e.getMessage(), false,
+                    e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SnapshotException("interrupted while stopping qemu-nbd in " + directory, false, e);
+        }
+    }
+
+    @Override
+    public void releaseStale(StaleSnapshots.Entry entry) throws SnapshotException {
+        release(entry);
+    }
+}
