@@ -9,7 +9,6 @@ import dev.standin.agent.engine.CycleRequest;
 import dev.standin.agent.engine.DiskOutcome;
 import dev.standin.agent.engine.Replication;
 import dev.standin.agent.failover.Failover;
-import dev.standin.agent.failover.QemuMachine;
 import dev.standin.agent.sync.Progress;
 import dev.standin.agent.sync.SyncOptions;
 import dev.standin.agent.sync.SyncStats;
@@ -24,8 +23,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.stream.Collectors;
-import java.util.stream.IntStream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -77,9 +74,8 @@ final class ReverseCommand implements Callable<Integer> {
                     + "path");
         }
         String base = directory.endsWith("/") ? directory : directory + "/";
-        // Every disk from one instant: the running VM's drives in one QMP transaction.
-        SnapshotSpec view = SnapshotSpec.parse("qemu:" + running.monitor() + ":" + IntStream.range(0,
-                point.disks().size()).mapToObj(QemuMachine::node).collect(Collectors.joining(",")));
+        // Every disk from one instant: one QMP transaction, or one libvirt backup job.
+        SnapshotSpec view = running.view();
         List<CycleRequest.Disk> disks = new ArrayList<>();
         for (int i = 0; i < point.disks().size(); i++) {
             disks.add(new CycleRequest.Disk(SyncOptions.builder(running.overlays().get(i),

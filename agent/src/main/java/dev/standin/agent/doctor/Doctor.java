@@ -60,6 +60,8 @@ public final class Doctor {
     private record Tool(String command, String debian, String rhel, String use) {}
 
     private static final Tool QEMU_IMG = new Tool("qemu-img", "qemu-utils", "qemu-img", "qemu snapshots' overlays");
+    private static final Tool QEMU_NBD = new Tool("qemu-nbd", "qemu-utils", "qemu-img",
+            "reading a shut-off libvirt domain's disks");
     private static final Tool LVCREATE = new Tool("lvcreate", "lvm2", "lvm2", "lvm snapshots");
     private static final Tool THIN_DELTA = new Tool("thin_delta", "thin-provisioning-tools",
             "device-mapper-persistent-data", "changed-block tracking of thin LVs");
@@ -95,16 +97,25 @@ public final class Doctor {
                         + "the speed; install libxxhash0 (RHEL: xxhash-libs)"));
         Optional<SupervisorConfig> config = config(findings);
         Set<Tool> used = new LinkedHashSet<>();
-        config.ifPresent(c -> c.vms().forEach(vm -> vm.disks().forEach(d -> d.snapshot().ifPresent(s -> {
-            String kind = SnapshotSpec.parse(s).kind();
-            if (kind.equals("qemu")) {
-                used.add(QEMU_IMG);
-            } else if (kind.equals("lvm")) {
-                used.add(LVCREATE);
-                used.add(THIN_DELTA);
+        config.ifPresent(c -> c.vms().forEach(vm -> {
+            if (vm.libvirt().isPresent()) {
+                used.add(VIRSH);
+                used.add(QEMU_NBD); // a shut-off domain's disks
             }
-        }))));
-        for (Tool tool : List.of(QEMU_IMG, LVCREATE, THIN_DELTA, VIRSH, SSH)) {
+            vm.disks().forEach(d -> d.snapshot().ifPresent(s -> {
+                String kind = SnapshotSpec.parse(s).kind();
+                if (kind.equals("qemu")) {
+                    used.add(QEMU_IMG);
+                } else if (kind.equals("lvm")) {
+                    used.add(LVCREATE);
+                    used.add(THIN_DELTA);
+                } else if (kind.equals("libvirt")) {
+                    used.add(VIRSH);
+                    used.add(QEMU_NBD);
+                }
+            }));
+        }));
+        for (Tool tool : List.of(QEMU_IMG, QEMU_NBD, LVCREATE, THIN_DELTA, VIRSH, SSH)) {
             findings.add(tool(tool, used.contains(tool)));
         }
         config.ifPresent(c -> {

@@ -14,6 +14,7 @@ import dev.standin.agent.sync.Failures;
 import dev.standin.agent.vm.VmPoint;
 import dev.standin.agent.vm.VmPoints;
 import dev.standin.nativeio.NativeIo;
+import dev.standin.snapshot.SnapshotSpec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -266,17 +267,14 @@ public final class Failover {
 
     /**
      * A VM a failover started and that runs now: the VM point it started from, its overlays (in
-     * the point's disk order, holding what it wrote since), and its QEMU monitor.
+     * the point's disk order, holding what it wrote since), and how to view its disks at one
+     * instant while it runs ({@code view}, a {@code --snapshot} spec: its QEMU monitor, or its
+     * libvirt domain).
      */
-    public record Running(VmPoint point, List<Path> overlays, Path monitor, Path run) { }
+    public record Running(VmPoint point, List<Path> overlays, SnapshotSpec view, Path run) { }
 
-    /** The failed-over {@code vm} running under {@code roots}, started with QEMU by a real failover. */
+    /** The failed-over {@code vm} running under {@code roots}, started by a real failover. */
     public static Running running(String vm, List<Path> roots) throws StandinException {
-        return running(vm, roots, false);
-    }
-
-    /** As {@link #running(String, List)}; {@code anyMachine}: started through libvirt too. */
-    static Running running(String vm, List<Path> roots, boolean anyMachine) throws StandinException {
         VmPoints points = locate(vm, roots);
         Path run = points.directory().resolve(RUN);
         ObjectNode state = readState(run);
@@ -288,17 +286,21 @@ public final class Failover {
             throw new StandinException(ExitStatus.USAGE, "VM " + vm + " runs from a test failover; what a test writes "
                     + "is thrown away, not replicated back");
         }
-        if (state.has("domain") && !anyMachine) {
-            throw new StandinException(ExitStatus.USAGE, "VM " + vm + " runs under libvirt (domain "
-                    + state.path("domain").asText() + "); replicating it back needs libvirt's backup API, which "
-                    + "standin does not speak yet");
-        }
         long id = state.path("point").asLong();
         VmPoint point = read(points).stream().filter(p -> p.id() == id).findFirst().orElseThrow(() ->
                 new StandinException(ExitStatus.DESTINATION, "VM point " + id + " of " + vm + ", which the running "
                         + "VM started from, is no longer recorded"));
         List<Path> overlays = point.disks().stream().map(d -> run.resolve(d.replica() + ".qcow2")).toList();
-        return new Running(point, overlays, QemuMachine.in(run).monitor(), run);
+        SnapshotSpec view;
+        if (state.has("domain")) {
+            String uri = state.path("uri").asText(Virsh.DEFAULT_URI);
+            view = SnapshotSpec.parse("libvirt:" + state.path("domain").asText()
+                    + (uri.equals(Virsh.DEFAULT_URI) ? "" : ":" + uri));
+        } else {
+            view = SnapshotSpec.parse("qemu:" + QemuMachine.in(run).monitor() + ":" + java.util.stream.IntStream
+                    .range(0, overlays.size()).mapToObj(QemuMachine::node).collect(java.util.stream.Collectors.joining(",")));
+        }
+        return new Running(point, overlays, view, run);
     }
 
     /**
@@ -308,7 +310,7 @@ public final class Failover {
      * only overwrite the last common point that replicating back needs.
      */
     public List<String> promote(String vm, List<Path> roots) throws StandinException {
-        Running running = running(vm, roots, true);
+        Running running = running(vm, roots);
         ObjectNode state = readState(running.run());
         if (state.path("promoted").asBoolean(false)) {
             return List.of("VM " + vm + " is promoted already: its disks are " + running.overlays());

@@ -23,6 +23,8 @@ import dev.standin.agent.verify.ScrubReport;
 import dev.standin.agent.vm.QemuLaunch;
 import dev.standin.delta.stream.Compression;
 import dev.standin.snapshot.SnapshotSpec;
+import dev.standin.snapshot.libvirt.DomainXml;
+import dev.standin.snapshot.libvirt.Libvirt;
 import dev.standin.supervisor.CycleProgress;
 import dev.standin.supervisor.CycleResult;
 import dev.standin.supervisor.CycleRunner;
@@ -150,9 +152,16 @@ public final class TargetCycles implements CycleRunner {
         for (Vm vm : vms) {
             for (Target target : vm.targets()) {
                 SshOptions ssh = ssh(target.settings(), 0);
+                CycleRequest request;
+                try {
+                    request = request(vm, target, false, 0, ssh, vm.disks().isEmpty() ? definition(vm) : Optional.empty());
+                } catch (StandinException e) {
+                    lines.add(vm.name() + " " + target.dest() + ": its disks are not known now (" + e.getMessage()
+                            + "); an interrupted cycle is finished by its next one");
+                    continue;
+                }
                 new Replication(Progress.NONE, notices, Optional.of(SshRemoteShell.connector(ssh)))
-                        .recover(request(vm, target, false, 0, ssh, Optional.empty()))
-                        .forEach(line -> lines.add(vm.name() + " " + target.dest() + ": " + line));
+                        .recover(request).forEach(line -> lines.add(vm.name() + " " + target.dest() + ": " + line));
             }
         }
         return lines;
@@ -164,12 +173,11 @@ public final class TargetCycles implements CycleRunner {
      */
     private CycleResult bootCheck(Vm vm, Target target, SshOptions ssh) throws InterruptedException {
         Optional<RemoteLocation> remote = RemoteLocation.parse(target.dest());
-        String first = Path.of(vm.disks().get(0).source()).getFileName().toString();
         try {
             if (remote.isPresent()) {
                 RemoteLocation r = remote.get();
                 RemoteBootCheck.Verdict v = RemoteBootCheck.run(new RemoteLocation(r.user(), r.host(), r.port(),
-                        directory(r.path()) + first), ssh, vm.name(), target.bootCheckTimeout());
+                        directory(r.path()) + vm.name()), ssh, vm.name(), target.bootCheckTimeout());
                 return CycleResult.checked(new BootOutcome(v.verdict(), v.vmPoint(), v.reason()));
             }
             Failover.Report report = new Failover(notices).run(new Failover.Request(vm.name(),
@@ -183,7 +191,6 @@ public final class TargetCycles implements CycleRunner {
         }
     }
 
-    /** The request {@code standin sync} would make for {@code vm}'s disks to {@code target}. */
     /**
      * The VM's libvirt domain definition as it is now, sent with this cycle's VM point so a change
      * to the VM (a NIC, more memory) reaches the replica host. A domain that is gone fails the cycle.
@@ -200,12 +207,49 @@ public final class TargetCycles implements CycleRunner {
         }
     }
 
+    /**
+     * The VM's disks: as its configuration lists them, or, for a libvirt domain listed without
+     * disks, the domain's own from {@code libvirt} (its definition now), viewed through libvirt.
+     */
+    static List<Disk> disks(Vm vm, Optional<String> libvirt) throws StandinException {
+        if (!vm.disks().isEmpty() || vm.libvirt().isEmpty()) {
+            return vm.disks();
+        }
+        SupervisorConfig.Libvirt domain = vm.libvirt().get();
+        String spec = "libvirt:" + domain.domain() + (domain.uri().equals(Libvirt.DEFAULT_URI) ? "" : ":" + domain.uri());
+        List<Disk> disks = new ArrayList<>();
+        java.util.Set<String> names = new java.util.HashSet<>();
+        List<DomainXml.Disk> found;
+        try {
+            found = DomainXml.parse(libvirt.orElseThrow()).disks();
+        } catch (IllegalArgumentException e) {
+            throw new StandinException(ExitStatus.SOURCE, "domain " + domain.domain() + "'s definition: " + e.getMessage(),
+                    e);
+        }
+        for (DomainXml.Disk disk : found) {
+            String source = disk.source().orElseThrow(() -> new StandinException(ExitStatus.USAGE, "disk " + disk.target()
+                    + " of domain " + domain.domain() + " is a " + disk.type() + " disk, which standin cannot read; list "
+                    + "the disks to protect under disks: of VM " + vm.name(), null, true));
+            if (!names.add(Path.of(source).getFileName().toString())) {
+                throw new StandinException(ExitStatus.USAGE, "two disks of domain " + domain.domain() + " have the file "
+                        + "name " + Path.of(source).getFileName() + ", and a replica is named after its source; list "
+                        + "them under disks: of VM " + vm.name() + " with a snapshot each", null, true);
+            }
+            disks.add(new Disk(source, Optional.of(spec)));
+        }
+        if (disks.isEmpty()) {
+            throw new StandinException(ExitStatus.USAGE, "domain " + domain.domain() + " has no disk", null, true);
+        }
+        return disks;
+    }
+
+    /** The request {@code standin sync} would make for {@code vm}'s disks to {@code target}. */
     private CycleRequest request(Vm vm, Target target, boolean scrub, long rate, SshOptions ssh,
-            Optional<String> libvirt) {
+            Optional<String> libvirt) throws StandinException {
         SyncSettings s = target.settings();
         Optional<RemoteLocation> remote = RemoteLocation.parse(target.dest());
         List<CycleRequest.Disk> disks = new ArrayList<>();
-        for (Disk disk : vm.disks()) {
+        for (Disk disk : disks(vm, libvirt)) {
             String name = Path.of(disk.source()).getFileName().toString();
             Path replica = remote.isPresent() ? Path.of(directory(remote.get().path()) + name)
                     : Path.of(target.dest()).resolve(name);

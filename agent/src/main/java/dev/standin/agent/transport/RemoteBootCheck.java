@@ -16,14 +16,15 @@ public final class RemoteBootCheck {
 
     private RemoteBootCheck() {}
 
-    public static Verdict run(RemoteLocation firstReplica, SshOptions ssh, String vm, Duration timeout)
+    /** {@code inReplicas}: a path in the directory of the VM's replicas (its file need not exist). */
+    public static Verdict run(RemoteLocation inReplicas, SshOptions ssh, String vm, Duration timeout)
             throws StandinException {
-        return ServeSession.run(firstReplica, ssh, "boot check", (channel, receiver) -> {
+        return ServeSession.run(inReplicas, ssh, "boot check", (channel, receiver) -> {
             if (!receiver.capabilities().contains(Protocol.BOOT_CHECK)) {
-                throw new StandinException(ExitStatus.DESTINATION, firstReplica.host() + "'s standin is too old to "
+                throw new StandinException(ExitStatus.DESTINATION, inReplicas.host() + "'s standin is too old to "
                         + "check that VM points boot; upgrade it", null, true);
             }
-            channel.send(new Message.CheckBoot(firstReplica.name(), vm, (int) Math.min(timeout.toSeconds(), 86_400)));
+            channel.send(new Message.CheckBoot(inReplicas.name(), vm, (int) Math.min(timeout.toSeconds(), 86_400)));
             JsonNode report = Protocol.JSON.readTree(channel.expect(Message.BootReport.class).json());
             return new Verdict(report.path("verdict").asText("failed"), report.path("point").asLong(),
                     report.path("reason").asText("?"));

@@ -106,7 +106,7 @@ class LibvirtFailoverIT {
     }
 
     @Test
-    void aRealFailoverDefinesTheDomainUnderItsOwnNameUntilCleanedUp() throws Exception {
+    void aRealFailoverDefinesTheDomainUnderItsOwnNameAndReplicatesBackUntilCleanedUp() throws Exception {
         Path replicas = Files.createDirectories(dir.resolve("replicas"));
         Path source = copy("agent.img", "db.img");
         define("standin-it-db", source, "");
@@ -124,6 +124,21 @@ class LibvirtFailoverIT {
         String info = Images.run("qemu-img", "info", "-U", "--output=json",
                 replicas.resolve(".standin-vms/db/failover/db.img.qcow2").toString());
         assertFalse(info.contains("backing-filename"), "a whole disk, reading no replica: " + info);
+
+        // The VM writes at DR, through its own disk; 'reverse' brings its disk back (the domain's
+        // disks viewed through libvirt's backup API) as a delta against the original disk.
+        assertEquals("", libvirtd.virsh.run("qemu-monitor-command", "standin-it-db", "--hmp", "qemu-io -d "
+                + "/machine/peripheral/virtio-disk0/virtio-backend \"write -P 0x5a 1M 64k\"").strip());
+        Cli.Result reverse = Cli.run("reverse", "db", "--root", replicas.toString(), "--json", "--to",
+                source.getParent() + "/", "--state-dir", dir.resolve("state").toString());
+        assertEquals(0, reverse.exit(), reverse.err() + reverse.out());
+        assertFalse(reverse.json().get("firstCopy").asBoolean(), reverse.out());
+        // What the guest sees: the image it booted with and its write (a running qcow2 is not read
+        // from outside: QEMU holds its metadata).
+        Path guest = Files.copy(FailoverIT.IMAGES.resolve("agent.img"), dir.resolve("guest.raw"));
+        Images.run("qemu-io", "-f", "raw", "-c", "write -P 0x5a 1M 64k", guest.toString());
+        assertEquals(Images.sha256(guest), Images.sha256(source), "the original disk is the guest's disk now");
+        assertFalse(libvirtd.virsh.run("domjobinfo", "standin-it-db").contains("Backup"), "the backup job ended");
 
         Cli.Result cleanup = Cli.run("failover", "db", "--cleanup", "--discard", "--root", replicas.toString());
         assertEquals(0, cleanup.exit(), cleanup.err());

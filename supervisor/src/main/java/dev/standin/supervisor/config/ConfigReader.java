@@ -135,7 +135,10 @@ public final class ConfigReader {
         SyncSettings settings = settings(f).over(parent);
         List<Disk> disks = new ArrayList<>();
         Set<String> names = new HashSet<>();
-        for (YamlNode d : sequence(f.required("disks"), "disks of " + name)) {
+        // A libvirt domain without disks: its own, found at each cycle.
+        List<YamlNode> listed = f.has("libvirt") && !f.has("disks") ? List.of()
+                : sequence(f.required("disks"), "disks of " + name);
+        for (YamlNode d : listed) {
             Fields df = fields(d, "a disk of " + name, List.of("source", "snapshot"));
             String source = df.requiredText("source");
             checked(df.line("source"), "source", source);
@@ -149,8 +152,8 @@ public final class ConfigReader {
             }
             disks.add(new Disk(source, snapshot));
         }
-        if (disks.isEmpty()) {
-            throw error(f.line("disks"), "VM " + name + " has no disks");
+        if (disks.isEmpty() && f.has("disks")) {
+            throw error(f.line("disks"), "VM " + name + " has no disks (leave disks out for a libvirt domain's own)");
         }
         List<Target> targets = new ArrayList<>();
         Set<String> dests = new HashSet<>();

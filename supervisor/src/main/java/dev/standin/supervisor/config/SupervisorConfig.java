@@ -53,6 +53,8 @@ public record SupervisorConfig(String file, Path stateDir, Optional<HostPort> me
 
     /**
      * One protected VM: its disks are viewed together and replicated to each target, in boot order.
+     * No {@code disks} with a libvirt domain: the domain's own disks, read from its definition at
+     * each cycle (a disk added to the VM is protected from its next cycle), viewed through libvirt.
      *
      * @param qemu how to start it with QEMU on a replica host ({@code standin failover})
      * @param libvirt its libvirt domain, whose definition is replicated with every VM point

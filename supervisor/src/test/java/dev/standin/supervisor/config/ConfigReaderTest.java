@@ -156,6 +156,16 @@ class ConfigReaderTest {
     }
 
     @Test
+    void aLibvirtDomainWithoutDisksHasTheDomainsOwnAndAnyOtherVmNeedsThem() throws Exception {
+        SupervisorConfig c = read("vms:\n  web:\n    libvirt: web01\n    targets: [{dest: /r/, rpo: 1h}]\n");
+        assertEquals(List.of(), c.vms().get(0).disks(), "found from the domain at each cycle");
+        ConfigException e = refused("vms:\n  web:\n    qemu: { memory: 1G }\n    targets: [{dest: /r/, rpo: 1h}]\n");
+        assertTrue(e.reason().contains("disks"), e.reason());
+        assertTrue(refused("vms:\n  web:\n    libvirt: web01\n    disks: []\n    targets: [{dest: /r/, rpo: 1h}]\n")
+                .reason().contains("leave disks out for a libvirt domain's own"));
+    }
+
+    @Test
     void aBootCheckIsScheduledPerTargetAndNeedsALaunchSpec() throws Exception {
         SupervisorConfig c = read("vms:\n  web:\n    qemu: { memory: 1G }\n    disks: [{source: /a.img}]\n"
                 + "    targets: [{dest: /r/, rpo: 1h, boot-check: daily}, {dest: /s/, rpo: 1h, boot-check: 6h}]\n");
