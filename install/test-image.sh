@@ -4,7 +4,8 @@
 # partition table), holding Debian's kernel from install/test-kernel.sh and a busybox initramfs.
 # The guest prints a login prompt on its serial console (getty), like an installed system.
 #
-#   agent.img   also runs the QEMU guest agent (Debian's qemu-ga) on its virtio-serial port
+#   agent.img   also runs the QEMU guest agent (Debian's qemu-ga) on its virtio-serial port, which
+#               powers the guest off when asked (guest-shutdown)
 #   plain.img   no guest agent: only the console can tell that it came up
 #   panic.img   the kernel panics as soon as userspace starts (sysrq crash; pvpanic reports it)
 #
@@ -52,6 +53,10 @@ VERSION_ID=1
 PRETTY_NAME="standin test guest 1"
 OS
 echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
+# What qemu-ga runs for guest-shutdown (virsh shutdown --mode agent): a clean power-off.
+mkdir -p "$root/sbin"
+printf '#!/bin/sh\nsync\nexec poweroff -f\n' > "$root/sbin/shutdown"
+chmod 755 "$root/sbin/shutdown"
 echo "standin test guest \\l" > "$root/etc/issue"
 
 cat > "$root/init" <<'INIT'

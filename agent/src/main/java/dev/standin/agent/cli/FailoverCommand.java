@@ -1,5 +1,6 @@
 package dev.standin.agent.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
 import dev.standin.agent.failover.BootCheck;
@@ -7,11 +8,17 @@ import dev.standin.agent.failover.BootRule;
 import dev.standin.agent.failover.BootVerdict;
 import dev.standin.agent.failover.Failover;
 import dev.standin.agent.failover.Virsh;
+import dev.standin.agent.supervise.PlannedFailover;
+import dev.standin.agent.supervise.TargetCycles;
+import dev.standin.supervisor.config.SupervisorConfig;
+import dev.standin.supervisor.config.SupervisorConfig.Target;
+import dev.standin.supervisor.config.SupervisorConfig.Vm;
 import dev.standin.supervisor.policy.Durations;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
@@ -57,6 +64,20 @@ final class FailoverCommand implements Callable<Integer> {
             + "the VM wrote since it started.")
     private boolean discard;
 
+    @Option(names = "--planned", description = "Run on the VM's source host: a move that loses nothing. Shut the VM's "
+            + "libvirt domain down (guest agent, else ACPI), turn its autostart off, send what it wrote in one last "
+            + "cycle, and start that VM point on the target's host. If the cycle fails or the replica does not boot, "
+            + "the domain starts here again.")
+    private boolean planned;
+
+    @Option(names = "--target", paramLabel = "DEST", description = "With --planned: the target to move to, as "
+            + "standin.yaml names it (needed when the VM has several).")
+    private String target;
+
+    @Option(names = "--shutdown-timeout", paramLabel = "DURATION", defaultValue = "5m", description = "With --planned: "
+            + "how long the guest may take to power off (default: ${DEFAULT-VALUE}); past it nothing is moved.")
+    private String shutdownTimeout;
+
     @Option(names = "--list", description = "List the VM's points (id, time, disks) and exit.")
     private boolean list;
 
@@ -91,7 +112,7 @@ final class FailoverCommand implements Callable<Integer> {
     public Integer call() throws StandinException, InterruptedException {
         PrintWriter out = main.invocation().out();
         PrintWriter err = main.invocation().err();
-        List<Path> where = roots.roots();
+        List<Path> where = planned ? List.of() : roots.roots();
         Failover failover = new Failover(line -> err.println("standin: " + line));
         if (cleanup) {
             failover.cleanup(vm, where, discard).forEach(out::println);
@@ -117,6 +138,9 @@ final class FailoverCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) { // a bad duration, or PatternSyntaxException
             throw new StandinException(ExitStatus.USAGE, e.getMessage().lines().findFirst().orElse("bad value"));
         }
+        if (planned) {
+            return planned(limit, out, err);
+        }
         Failover.Report report = failover.run(new Failover.Request(vm, where, point, test, keep,
                 new BootRule(limit, BootRule.AGENT_GRACE), consolePrompt, stateDirectory, connect));
         if (json) {
@@ -131,5 +155,46 @@ final class FailoverCommand implements Callable<Integer> {
                     : "the test VM and its overlays are removed; its console is kept beside the VM's points");
         }
         return report.verdict() == BootVerdict.FAILED ? ExitStatus.BOOT.code() : ExitStatus.OK.code();
+    }
+
+    private int planned(Duration bootTimeout, PrintWriter out, PrintWriter err)
+            throws StandinException, InterruptedException {
+        if (test || keep || cleanup || promote || list || !point.equals("latest")) {
+            throw new StandinException(ExitStatus.USAGE, "--planned starts the VM point its last cycle makes, for real: "
+                    + "no --test, --keep, --point, --cleanup, --promote or --list with it");
+        }
+        SupervisorConfig config = roots.config();
+        Vm protectedVm = config.vms().stream().filter(v -> v.name().equals(vm)).findFirst().orElseThrow(() ->
+                new StandinException(ExitStatus.USAGE, "VM " + vm + " is not in " + config.file() + " (it has: "
+                        + String.join(", ", config.vms().stream().map(Vm::name).toList()) + ")"));
+        Target to;
+        if (target != null) {
+            to = protectedVm.targets().stream().filter(t -> t.dest().equals(target)).findFirst().orElseThrow(() ->
+                    new StandinException(ExitStatus.USAGE, "VM " + vm + " has no target " + target + " (it has: "
+                            + String.join(", ", protectedVm.targets().stream().map(Target::dest).toList()) + ")"));
+        } else if (protectedVm.targets().size() == 1) {
+            to = protectedVm.targets().get(0);
+        } else {
+            throw new StandinException(ExitStatus.USAGE, "VM " + vm + " has " + protectedVm.targets().size()
+                    + " targets; name the one to move to with --target DEST");
+        }
+        Duration shutdown;
+        try {
+            shutdown = Durations.parse(shutdownTimeout);
+        } catch (IllegalArgumentException e) {
+            throw new StandinException(ExitStatus.USAGE, "--shutdown-timeout: " + e.getMessage());
+        }
+        java.util.function.Consumer<String> notices = line -> err.println("standin: " + line);
+        JsonNode report = new PlannedFailover(new TargetCycles(config.stateDir(), notices, Optional.empty()),
+                config.stateDir(), notices).run(protectedVm, to, shutdown, bootTimeout);
+        if (json) {
+            out.println(report);
+        } else {
+            out.println("VM " + vm + " moved to " + to.dest() + ": VM point " + report.path("point").asLong() + ", "
+                    + report.path("verdict").asText() + ": " + report.path("reason").asText());
+            out.println("its source domain is shut off here, autostart off; replicate it back with 'standin reverse "
+                    + vm + " --to DEST' on the replica host");
+        }
+        return ExitStatus.OK.code();
     }
 }

@@ -5,6 +5,7 @@ import dev.standin.agent.StandinException;
 import dev.standin.agent.supervise.TargetCycles;
 import dev.standin.supervisor.config.ConfigException;
 import dev.standin.supervisor.config.ConfigReader;
+import dev.standin.supervisor.config.SupervisorConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,9 +20,20 @@ final class ReplicaRootsMixin {
     private List<Path> roots = new ArrayList<>();
 
     @Option(names = {"-c", "--config"}, paramLabel = "FILE",
-            description = "The configuration whose replica-roots to look in (default: "
+            description = "The configuration whose replica-roots to look in, or, with --planned, that protects the VM "
+                    + "(default: "
                     + CheckConfigCommand.DEFAULT_FILE + ").")
     private Path config;
+
+    /** The configuration file (the default when none is named), which must exist. */
+    SupervisorConfig config() throws StandinException {
+        Path file = config != null ? config : Path.of(CheckConfigCommand.DEFAULT_FILE);
+        try {
+            return ConfigReader.read(file, TargetCycles.CHECK);
+        } catch (ConfigException e) {
+            throw new StandinException(ExitStatus.USAGE, e.getMessage());
+        }
+    }
 
     /** The roots named on the command line, else the configuration's; none when there is no configuration. */
     List<Path> roots() throws StandinException {

@@ -49,11 +49,18 @@ public final class Failover {
      * @param point {@code latest}, a VM point id, or a time (ISO-8601, or local {@code YYYY-MM-DDTHH:MM}):
      *              the newest point at or before it
      * @param test no network, a boot check, then removed (unless {@code keep})
+     * @param onlyIfItBoots a real failover that did not boot is stopped and removed again (a planned
+     *                      move, whose source then starts again)
      */
     public record Request(String vm, List<Path> roots, String point, boolean test, boolean keep, BootRule rule,
-            java.util.regex.Pattern prompt, Path stateDirectory, String libvirtUri) {
+            java.util.regex.Pattern prompt, Path stateDirectory, String libvirtUri, boolean onlyIfItBoots) {
         public Request {
             roots = List.copyOf(roots);
+        }
+
+        public Request(String vm, List<Path> roots, String point, boolean test, boolean keep, BootRule rule,
+                java.util.regex.Pattern prompt, Path stateDirectory, String libvirtUri) {
+            this(vm, roots, point, test, keep, rule, prompt, stateDirectory, libvirtUri, false);
         }
 
         public Request(String vm, List<Path> roots, String point, boolean test, boolean keep, BootRule rule,
@@ -170,7 +177,8 @@ public final class Failover {
             try (machine) {
                 check = new BootCheck(request.rule(), request.prompt()).watch(machine);
             }
-            boolean running = !request.test() || request.keep();
+            boolean running = request.test() ? request.keep()
+                    : !(request.onlyIfItBoots() && check.verdict() == BootVerdict.FAILED);
             Report report = new Report(chosen.vm(), chosen.id(), chosen.time(), check.verdict(), check.reason(),
                     (System.nanoTime() - started) / 1e9, request.test(), running, running ? pid : Optional.empty(),
                     uses, check.operatingSystem(), run);

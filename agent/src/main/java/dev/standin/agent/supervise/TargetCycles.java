@@ -143,6 +143,29 @@ public final class TargetCycles implements CycleRunner {
         return result(engine.run(request));
     }
 
+    /**
+     * One cycle of {@code vm} to {@code target} with every disk viewed through its libvirt domain
+     * (a shut-off domain's disks are read through qemu-nbd, which keeps it from starting meanwhile):
+     * a planned move's last cycle. The engine's report, with the VM point it recorded.
+     */
+    public CycleReport cycleThroughLibvirt(Vm vm, Target target) throws StandinException, InterruptedException {
+        SupervisorConfig.Libvirt domain = vm.libvirt().orElseThrow();
+        Vm viewed = vm.disks().isEmpty() ? vm : new Vm(vm.name(), vm.disks().stream().map(d -> new Disk(d.source(),
+                Optional.of(libvirtView(domain)))).toList(), vm.targets(), vm.qemu(), vm.libvirt());
+        SshOptions ssh = ssh(target.settings(), 0);
+        return new Replication(Progress.NONE, notices, Optional.of(SshRemoteShell.connector(ssh)))
+                .run(request(viewed, target, false, 0, ssh, definition(vm)));
+    }
+
+    private static String libvirtView(SupervisorConfig.Libvirt domain) {
+        return "libvirt:" + domain.domain() + (domain.uri().equals(Libvirt.DEFAULT_URI) ? "" : ":" + domain.uri());
+    }
+
+    /** How the target's host is reached, for a command run by hand that goes there (a planned move). */
+    public static SshOptions ssh(Target target) {
+        return ssh(target.settings(), 0);
+    }
+
     @Override
     public List<String> recover(List<Vm> vms, List<Path> replicaRoots) {
         List<String> lines = new ArrayList<>();
@@ -175,9 +198,8 @@ public final class TargetCycles implements CycleRunner {
         Optional<RemoteLocation> remote = RemoteLocation.parse(target.dest());
         try {
             if (remote.isPresent()) {
-                RemoteLocation r = remote.get();
-                RemoteBootCheck.Verdict v = RemoteBootCheck.run(new RemoteLocation(r.user(), r.host(), r.port(),
-                        directory(r.path()) + vm.name()), ssh, vm.name(), target.bootCheckTimeout());
+                RemoteBootCheck.Verdict v = RemoteBootCheck.run(inReplicas(remote.get(), vm), ssh, vm.name(),
+                        target.bootCheckTimeout());
                 return CycleResult.checked(new BootOutcome(v.verdict(), v.vmPoint(), v.reason()));
             }
             Failover.Report report = new Failover(notices).run(new Failover.Request(vm.name(),
@@ -216,7 +238,7 @@ public final class TargetCycles implements CycleRunner {
             return vm.disks();
         }
         SupervisorConfig.Libvirt domain = vm.libvirt().get();
-        String spec = "libvirt:" + domain.domain() + (domain.uri().equals(Libvirt.DEFAULT_URI) ? "" : ":" + domain.uri());
+        String spec = libvirtView(domain);
         List<Disk> disks = new ArrayList<>();
         java.util.Set<String> names = new java.util.HashSet<>();
         List<DomainXml.Disk> found;
@@ -281,6 +303,11 @@ public final class TargetCycles implements CycleRunner {
         RemoteLocation at = new RemoteLocation(remote.get().user(), remote.get().host(), remote.get().port(),
                 directory(remote.get().path()));
         return Optional.of(dev.standin.agent.transport.SshDestination.greet(at, ssh(target.settings(), 0)));
+    }
+
+    /** A path in the directory of {@code vm}'s replicas on a remote target's host (no file of that name need exist). */
+    static RemoteLocation inReplicas(RemoteLocation target, Vm vm) {
+        return new RemoteLocation(target.user(), target.host(), target.port(), directory(target.path()) + vm.name());
     }
 
     private static String directory(String path) {

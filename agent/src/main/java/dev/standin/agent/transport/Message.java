@@ -488,6 +488,40 @@ public sealed interface Message {
         }
     }
 
+    /**
+     * Sender → receiver, instead of Open: fail VM {@code vm} over to this host from its VM point
+     * {@code point} (the one the planned move's last cycle recorded beside the replica {@code path}):
+     * start it for real, check that it boots within {@code timeoutSeconds}, and stop and remove it
+     * again if it did not. Answered by BootReport. Only to a receiver whose Hello lists {@code failover}.
+     */
+    record StartVm(String path, String vm, long point, int timeoutSeconds) implements Message {
+        public static final byte TYPE = 17;
+
+        @Override
+        public byte type() {
+            return TYPE;
+        }
+
+        @Override
+        public void write(DataOutputStream out) throws IOException {
+            writeString(out, path);
+            writeString(out, vm);
+            out.writeLong(point);
+            out.writeInt(timeoutSeconds);
+        }
+
+        static StartVm read(DataInputStream in) throws IOException {
+            StartVm m = new StartVm(readString(in), readString(in), in.readLong(), in.readInt());
+            if (m.point < 1) {
+                throw new ProtocolException("VM point id " + m.point);
+            }
+            if (m.timeoutSeconds < 1 || m.timeoutSeconds > 86_400) {
+                throw new ProtocolException("a boot check timeout of " + m.timeoutSeconds + " s");
+            }
+            return m;
+        }
+    }
+
     static Message read(byte type, DataInputStream in) throws IOException {
         return switch (type) {
             case Hello.TYPE -> Hello.read(in);
@@ -506,6 +540,7 @@ public sealed interface Message {
             case VmPointRecorded.TYPE -> VmPointRecorded.read(in);
             case CheckBoot.TYPE -> CheckBoot.read(in);
             case BootReport.TYPE -> BootReport.read(in);
+            case StartVm.TYPE -> StartVm.read(in);
             default -> throw new ProtocolException("unknown message type " + type);
         };
     }

@@ -21,8 +21,11 @@ final class Protocol {
     /** The receiver starts a VM point to check that it boots (CheckBoot). */
     static final String BOOT_CHECK = "boot-check";
 
+    /** The receiver starts a VM point for real, as a planned move's last step (StartVm). */
+    static final String FAILOVER = "failover";
+
     static final List<String> CAPABILITIES = List.of("lz4", "zstd", "zstd-stream", "signature-diff",
-            SENDER_SIGNATURES, VM_POINTS, BOOT_CHECK);
+            SENDER_SIGNATURES, VM_POINTS, BOOT_CHECK, FAILOVER);
 
     /** The ScrubResult message carries a ScrubReport as JSON. */
     static final ObjectMapper JSON = new ObjectMapper();

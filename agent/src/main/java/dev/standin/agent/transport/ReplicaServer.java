@@ -5,6 +5,7 @@ import dev.standin.agent.StandinException;
 import dev.standin.agent.failover.BootCheck;
 import dev.standin.agent.failover.BootRule;
 import dev.standin.agent.failover.Failover;
+import dev.standin.agent.failover.Virsh;
 import dev.standin.agent.sync.Destination;
 import dev.standin.agent.sync.Failures;
 import dev.standin.agent.sync.LocalDestination;
@@ -106,7 +107,8 @@ public final class ReplicaServer {
             Message request = next.get();
             replicaName = request instanceof Message.Open o ? o.path() : request instanceof Message.Verify v ? v.path()
                     : request instanceof Message.RecordVmPoint r ? r.path()
-                    : request instanceof Message.CheckBoot c ? c.path() : null;
+                    : request instanceof Message.CheckBoot c ? c.path()
+                    : request instanceof Message.StartVm v ? v.path() : null;
             if (request instanceof Message.Verify verify) {
                 ScrubReport report = scrub(Progress.NONE).scrub(root.resolve(verify.path()));
                 channel.send(new Message.ScrubResult(Protocol.JSON.writeValueAsString(report)));
@@ -116,12 +118,16 @@ public final class ReplicaServer {
                 channel.send(new Message.BootReport(checkBoot(check).json()));
                 return ExitStatus.OK.code();
             }
+            if (request instanceof Message.StartVm start) {
+                channel.send(new Message.BootReport(startVm(start).json()));
+                return ExitStatus.OK.code();
+            }
             if (request instanceof Message.RecordVmPoint record) {
                 channel.send(new Message.VmPointRecorded(recordVmPoint(record).id()));
                 return ExitStatus.OK.code();
             }
             if (!(request instanceof Message.Open open)) {
-                throw new ProtocolException("expected Open, Verify, RecordVmPoint or CheckBoot, the sender sent "
+                throw new ProtocolException("expected Open, Verify, RecordVmPoint, CheckBoot or StartVm, the sender sent "
                         + request.getClass().getSimpleName());
             }
             cycle(channel, open, root.resolve(open.path()), hello.capabilities().contains(Protocol.SENDER_SIGNATURES));
@@ -252,6 +258,14 @@ public final class ReplicaServer {
         return new Failover(log::line).run(new Failover.Request(check.vm(), List.of(directory), "latest", true, false,
                 new BootRule(Duration.ofSeconds(check.timeoutSeconds()), BootRule.AGENT_GRACE), BootCheck.DEFAULT_PROMPT,
                 stateDirectory));
+    }
+
+    /** A planned move's last step: the VM point its last cycle recorded, started for real here. */
+    private Failover.Report startVm(Message.StartVm start) throws IOException, StandinException, InterruptedException {
+        Path directory = root.resolve(start.path()).getParent();
+        return new Failover(log::line).run(new Failover.Request(start.vm(), List.of(directory),
+                Long.toString(start.point()), false, false, new BootRule(Duration.ofSeconds(start.timeoutSeconds()),
+                BootRule.AGENT_GRACE), BootCheck.DEFAULT_PROMPT, stateDirectory, Virsh.DEFAULT_URI, true));
     }
 
     private Scrub scrub(Progress progress) {

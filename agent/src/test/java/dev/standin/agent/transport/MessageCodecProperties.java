@@ -76,7 +76,8 @@ class MessageCodecProperties {
     @Provide
     Arbitrary<Message> messages() {
         return Arbitraries.oneOf(hello(), open(), ready(), begin(), chunk(), signaturesBegin(), signaturesEnd(),
-                committed(), failure(), verify(), scrubResult(), keepAlive(), recordVmPoint(), vmPointRecorded());
+                committed(), failure(), verify(), scrubResult(), keepAlive(), recordVmPoint(), vmPointRecorded(),
+                checkBoot(), bootReport(), startVm());
     }
 
     @Provide
@@ -173,6 +174,27 @@ class MessageCodecProperties {
 
     private static Arbitrary<Message> vmPointRecorded() {
         return Arbitraries.longs().greaterOrEqual(1).map(Message.VmPointRecorded::new);
+    }
+
+    private static Arbitrary<Message> checkBoot() {
+        return Combinators.combine(text(), text(), Arbitraries.integers().between(1, 86_400)).as(Message.CheckBoot::new);
+    }
+
+    private static Arbitrary<Message> bootReport() {
+        return text().map(Message.BootReport::new);
+    }
+
+    private static Arbitrary<Message> startVm() {
+        return Combinators.combine(text(), text(), Arbitraries.longs().greaterOrEqual(1),
+                Arbitraries.integers().between(1, 86_400)).as(Message.StartVm::new);
+    }
+
+    @Property
+    void aStartWithoutAPointOrWithAnImpossibleTimeoutIsRefused(@ForAll @IntRange(min = -5, max = 0) int point,
+            @ForAll @IntRange(min = 86_401) int timeout) throws IOException {
+        assertThrows(ProtocolException.class, () -> decode(encode(new Message.StartVm("web.img", "web", point, 60))));
+        assertThrows(ProtocolException.class, () -> decode(encode(new Message.StartVm("web.img", "web", 1, timeout))));
+        assertThrows(ProtocolException.class, () -> decode(encode(new Message.CheckBoot("web.img", "web", -timeout))));
     }
 
     @Property

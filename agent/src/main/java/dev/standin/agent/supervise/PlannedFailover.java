@@ -1,0 +1,164 @@
+package dev.standin.agent.supervise;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.standin.agent.ExitStatus;
+import dev.standin.agent.StandinException;
+import dev.standin.agent.engine.CycleReport;
+import dev.standin.agent.engine.DiskOutcome;
+import dev.standin.agent.failover.BootCheck;
+import dev.standin.agent.failover.BootRule;
+import dev.standin.agent.failover.Failover;
+import dev.standin.agent.failover.Virsh;
+import dev.standin.agent.transport.RemoteFailover;
+import dev.standin.agent.transport.RemoteLocation;
+import dev.standin.agent.vm.VmPoint;
+import dev.standin.supervisor.config.SupervisorConfig.Target;
+import dev.standin.supervisor.config.SupervisorConfig.Vm;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * {@code standin failover VM --planned}, run on the VM's source host: a move that loses nothing.
+ * The replica host is asked first whether it can start VMs; then the VM's domain is shut down
+ * (its guest agent, else the ACPI power button) and its autostart turned off, one last cycle sends
+ * what the VM wrote until it stopped, and the replica host starts the VM point that cycle recorded.
+ * If the last cycle fails or the replica does not boot (and is removed there), the source domain
+ * is started again; if the replica host's answer is lost, the source stays off. The VM never runs
+ * in two places.
+ */
+public final class PlannedFailover {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final TargetCycles cycles;
+    private final Path stateDir;
+    private final Consumer<String> notices;
+
+    public PlannedFailover(TargetCycles cycles, Path stateDir, Consumer<String> notices) {
+        this.cycles = cycles;
+        this.stateDir = stateDir;
+        this.notices = notices;
+    }
+
+    /** What the replica host reported for the started VM, as {@code failover --json} prints it. */
+    public JsonNode run(Vm vm, Target target, Duration shutdownTimeout, Duration bootTimeout)
+            throws StandinException, InterruptedException {
+        if (vm.libvirt().isEmpty()) {
+            throw new StandinException(ExitStatus.USAGE, "--planned shuts VM " + vm.name() + " down through libvirt, "
+                    + "and it has no 'libvirt: DOMAIN'; shut it down yourself, run 'standin run " + vm.name()
+                    + " --wait', then 'standin failover " + vm.name() + "' on the replica host");
+        }
+        String domain = vm.libvirt().get().domain();
+        Virsh virsh = new Virsh(vm.libvirt().get().uri());
+        Optional<RemoteLocation> remote = RemoteLocation.parse(target.dest());
+        if (remote.isPresent()) {
+            RemoteFailover.requireSupport(TargetCycles.inReplicas(remote.get(), vm), TargetCycles.ssh(target));
+        }
+        boolean wasRunning = !virsh.run("domstate", domain).strip().equals("shut off");
+        if (wasRunning) {
+            shutDown(virsh, domain, shutdownTimeout);
+        }
+        boolean autostart = virsh.run("dominfo", domain).lines().anyMatch(l -> l.matches("Autostart:\\s+enable"));
+        if (autostart) {
+            virsh.run("autostart", "--disable", domain);
+            notices.accept("autostart of domain " + domain + " is off: a reboot of this host does not start it");
+        }
+        VmPoint point;
+        try {
+            point = lastCycle(vm, target);
+        } catch (StandinException | InterruptedException | RuntimeException e) {
+            undo(virsh, domain, wasRunning, autostart, e);
+            throw e;
+        }
+        JsonNode report;
+        try {
+            report = start(vm, target, point, bootTimeout);
+        } catch (StandinException e) {
+            // The replica host's answer is lost or a failure: whether a VM runs there is not known
+            // here, so the source stays off rather than the VM running twice.
+            throw new StandinException(e.status(), "starting VM point " + point.id() + " at " + target.dest()
+                    + " failed: " + e.getMessage() + "; domain " + domain + " stays shut off here so that the VM "
+                    + "never runs twice: see 'standin points " + vm.name() + "' there, then start one of them", e);
+        }
+        if (!report.path("running").asBoolean(false)) {
+            StandinException notBooted = new StandinException(ExitStatus.BOOT, "VM point " + point.id() + " did not "
+                    + "boot at " + target.dest() + " (" + report.path("verdict").asText() + ": "
+                    + report.path("reason").asText() + ") and was removed there");
+            undo(virsh, domain, wasRunning, autostart, notBooted);
+            throw notBooted;
+        }
+        return report;
+    }
+
+    /** Asks the guest to power off and waits for the domain to be shut off; nothing else happens before. */
+    private void shutDown(Virsh virsh, String domain, Duration timeout) throws StandinException, InterruptedException {
+        long started = System.nanoTime();
+        virsh.run("shutdown", domain, "--mode", "agent,acpi");
+        long deadline = started + timeout.toNanos();
+        while (!virsh.run("domstate", domain).strip().equals("shut off")) {
+            if (System.nanoTime() > deadline) {
+                throw new StandinException(ExitStatus.SOURCE, "domain " + domain + " did not shut down within "
+                        + timeout.toSeconds() + " s of being asked (through its guest agent, else the ACPI power "
+                        + "button); nothing was moved, and the guest may still act on the request. Shut it down "
+                        + "yourself, then run --planned again");
+            }
+            Thread.sleep(500);
+        }
+        notices.accept("domain " + domain + " shut down in " + Math.round((System.nanoTime() - started) / 1e9) + " s");
+    }
+
+    /** The cycle of the stopped disks; the VM point it recorded, or the cycle's failure. */
+    private VmPoint lastCycle(Vm vm, Target target) throws StandinException, InterruptedException {
+        CycleReport report = cycles.cycleThroughLibvirt(vm, target);
+        long sent = 0;
+        for (DiskOutcome outcome : report.disks()) {
+            sent += outcome.orThrow().wireBytes();
+        }
+        if (report.vmPointFailure().isPresent()) {
+            throw report.vmPointFailure().get();
+        }
+        VmPoint point = report.vmPoint().orElseThrow(() -> new StandinException(ExitStatus.DESTINATION,
+                "the last cycle recorded no VM point at " + target.dest()));
+        notices.accept("the last cycle sent " + sent + " bytes; VM point " + point.id() + " at " + target.dest()
+                + " holds everything VM " + vm.name() + " wrote");
+        return point;
+    }
+
+    private JsonNode start(Vm vm, Target target, VmPoint point, Duration timeout)
+            throws StandinException, InterruptedException {
+        Optional<RemoteLocation> remote = RemoteLocation.parse(target.dest());
+        if (remote.isPresent()) {
+            return RemoteFailover.start(TargetCycles.inReplicas(remote.get(), vm), TargetCycles.ssh(target), vm.name(),
+                    point.id(), timeout);
+        }
+        Failover.Report report = new Failover(notices).run(new Failover.Request(vm.name(), List.of(Path.of(target.dest())),
+                Long.toString(point.id()), false, false, new BootRule(timeout, BootRule.AGENT_GRACE),
+                BootCheck.DEFAULT_PROMPT, stateDir, Virsh.DEFAULT_URI, true));
+        try {
+            return JSON.readTree(report.json());
+        } catch (IOException e) {
+            throw new IllegalStateException("a report this process wrote is JSON", e);
+        }
+    }
+
+    /** The source runs again as it did; what could not be restored is added to {@code failure}. */
+    private void undo(Virsh virsh, String domain, boolean wasRunning, boolean autostart, Exception failure) {
+        try {
+            if (autostart) {
+                virsh.run("autostart", domain);
+            }
+            if (wasRunning) {
+                virsh.run("start", domain);
+                notices.accept("nothing was moved: domain " + domain + " runs here again");
+            }
+        } catch (StandinException e) {
+            failure.addSuppressed(e);
+            notices.accept("domain " + domain + " could not be started again: " + e.getMessage());
+        }
+    }
+}
