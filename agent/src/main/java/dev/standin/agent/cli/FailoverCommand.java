@@ -34,7 +34,9 @@ import picocli.CommandLine.ParentCommand;
                 + "from its launch spec, and checks that it boots: 'verified' when its QEMU guest "
                 + "agent answers, 'heuristic' when only its console reached a login prompt, 'failed' otherwise.",
             "While the VM exists its replicas receive no cycles. With --test it has no network and is removed after "
-                + "the check. Exit 0 only for a VM that booted (verified or heuristic); 10 when it did not."})
+                + "the check. Exit 0 only for a VM that booted (verified or heuristic); 10 when it did not.",
+            "With --planned it runs on the VM's source host instead and moves the VM to its target without losing a "
+                + "write (docs/failover.md)."})
 final class FailoverCommand implements Callable<Integer> {
 
     @ParentCommand

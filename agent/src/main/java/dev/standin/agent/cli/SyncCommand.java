@@ -117,7 +117,9 @@ final class SyncCommand implements Callable<Integer> {
             description = "Read a point-in-time view instead of SOURCE as it runs: qemu:QMP_SOCKET:NODE[,NODE...][:GUEST_AGENT_SOCKET] "
                     + "(several drives of one VM at one instant, one per SOURCE, raw or qcow2; with the guest agent's "
                     + "socket, inside a guest filesystem freeze), file[:COPY_DIR], "
-                    + "script:PRE:POST[:TIMEOUT], lvm:VG/LV[:SIZE], esxi:HOST:VMID[:quiesce]. With qemu dirty bitmaps "
+                    + "script:PRE:POST[:TIMEOUT], lvm:VG/LV[:SIZE], esxi:HOST:VMID[:quiesce], libvirt:DOMAIN[:URI] "
+                    + "(the SOURCEs, disks of the domain, at one instant through libvirt's backup API; read through "
+                    + "qemu-nbd when it is shut off). With qemu dirty bitmaps "
                     + "or LVM thin snapshots only the changed extents are read (see docs/snapshot-hooks.md).")
     private String snapshot;
 
