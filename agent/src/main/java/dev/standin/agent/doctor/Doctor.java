@@ -3,6 +3,7 @@ package dev.standin.agent.doctor;
 import dev.standin.agent.StandinException;
 import dev.standin.agent.daemon.AgentDaemon;
 import dev.standin.agent.daemon.AgentSocket;
+import dev.standin.agent.failover.Virsh;
 import dev.standin.agent.supervise.TargetCycles;
 import dev.standin.agent.transport.Message;
 import dev.standin.delta.StrongHash;
@@ -123,6 +124,9 @@ public final class Doctor {
             findings.add(reflinks(c.stateDir()));
             findings.add(agent(!c.vms().isEmpty()));
             for (Vm vm : c.vms()) {
+                if (vm.libvirt().isPresent()) {
+                    findings.add(domain(vm));
+                }
                 for (Disk disk : vm.disks()) {
                     findings.add(source(vm, disk));
                     disk.snapshot().map(SnapshotSpec::parse).filter(s -> s.kind().equals("qemu"))
@@ -234,6 +238,20 @@ public final class Doctor {
             return new Finding(Verdict.MISSING, subject, source + " cannot be read by this user");
         }
         return new Finding(Verdict.OK, subject, source + " readable");
+    }
+
+    /** The VM's libvirt domain as libvirt has it now, and the disks a cycle would protect. */
+    private static Finding domain(Vm vm) {
+        SupervisorConfig.Libvirt domain = vm.libvirt().orElseThrow();
+        String subject = vm.name() + " domain";
+        try {
+            String xml = new Virsh(domain.uri()).definition(domain.domain());
+            List<Disk> disks = TargetCycles.disks(vm, Optional.of(xml));
+            return new Finding(Verdict.OK, subject, domain.domain() + " at " + domain.uri() + "; disks "
+                    + String.join(", ", disks.stream().map(Disk::source).toList()));
+        } catch (StandinException e) {
+            return new Finding(Verdict.MISSING, subject, e.getMessage());
+        }
     }
 
     /** A QMP socket that greets and takes commands: the VM runs and answers standin's snapshot requests. */

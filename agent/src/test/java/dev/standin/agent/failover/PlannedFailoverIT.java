@@ -74,6 +74,9 @@ class PlannedFailoverIT {
         Path replicas = Files.createDirectories(dir.resolve("replicas"));
         try (OpenSshServer sshd = OpenSshServer.start(dir.resolve("sshd"), null)) {
             Path config = config(domain, sshd, replicas);
+            String doctor = Cli.run("doctor", "-c", config.toString()).out();
+            assertTrue(doctor.contains("move domain: " + domain + " at qemu:///system; disks " + dir.resolve("boot.img")
+                    + ", " + data), "the disks a cycle protects, found from the domain: " + doctor);
             Cli.Result moved = Cli.run("failover", "move", "--planned", "-c", config.toString(), "--json",
                     "--timeout", "3m");
             assertEquals(0, moved.exit(), moved.err() + moved.out());

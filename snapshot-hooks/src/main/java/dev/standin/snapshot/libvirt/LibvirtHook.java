@@ -45,17 +45,11 @@ public final class LibvirtHook implements SnapshotHook {
     private final String domain;
     private final Libvirt libvirt;
     private final HookContext context;
-    private final Path runtime;
 
     public LibvirtHook(String domain, String uri, HookContext context) {
-        this(domain, uri, context, RUNTIME);
-    }
-
-    LibvirtHook(String domain, String uri, HookContext context, Path runtime) {
         this.domain = domain;
         this.libvirt = new Libvirt(uri, context.runner(), context.stepTimeout());
         this.context = context;
-        this.runtime = runtime;
     }
 
     @Override
@@ -93,7 +87,7 @@ public final class LibvirtHook implements SnapshotHook {
         };
         List<DomainXml.Disk> disks = match(live, sources);
         String id = StaleSnapshots.newId();
-        Path directory = runtime.resolve(id);
+        Path directory = RUNTIME.resolve(id);
         StaleSnapshots.Entry entry;
         try {
             entry = context.registry().record(id, KIND, Map.of("domain", domain, "uri", libvirt.uri(),
@@ -203,11 +197,14 @@ public final class LibvirtHook implements SnapshotHook {
         return new NbdExport(socket, disk.target());
     }
 
-    /** The take's own directory, searchable on the way and owned by QEMU's user where it runs as one. */
+    /**
+     * The take's own directory, owned by QEMU's user where it runs as one; {@link #RUNTIME} and its
+     * parent are made searchable (0711) on the way, so that user reaches it without listing them.
+     */
     private void createDirectory(Path directory, Optional<String> owner) throws IOException {
-        for (Path p = directory.getParent(); p != null && !Files.exists(p); p = p.getParent()) {
-            Files.createDirectories(directory.getParent(),
-                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
+        Files.createDirectories(RUNTIME);
+        for (Path p : List.of(RUNTIME.getParent(), RUNTIME)) {
+            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx--x--x"));
         }
         Files.createDirectory(directory, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         if (owner.isPresent()) {
