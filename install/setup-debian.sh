@@ -22,7 +22,8 @@ test_packages=(
   qemu-guest-agent                    # run inside the test guest (from the host's root): guest filesystem freeze
   lvm2 thin-provisioning-tools        # snapshot hooks: lvm (needs device-mapper in the kernel)
   kmod cpio                           # install/test-kernel.sh: a guest kernel with device-mapper
-  syslinux mtools dosfstools          # install/test-image.sh: bootable disks for the failover tests
+  syslinux syslinux-efi mtools dosfstools   # install/test-image.sh: disks BIOS and UEFI boot, for the failover tests
+  ovmf                                # UEFI for QEMU (a launch spec's firmware: uefi)
   debootstrap lintian rpm             # package tests: a clean Debian root (install/test-root.sh), the .deb's lint, rpm -qp
 )
 # Without their recommends (dnsmasq, firewall tools, a second QEMU): the failover tests start their own

@@ -11,7 +11,8 @@
 #
 # Usage: install/test-image.sh [DIR]    (default /var/cache/standin/test-image)
 # Leaves DIR/{agent,plain,panic}.img and DIR/version; does nothing when they are up to date.
-# Run as root (it prepares the test kernel). Needs syslinux, mtools, dosfstools, qemu-guest-agent.
+# Run as root (it prepares the test kernel). Needs syslinux, syslinux-efi, mtools, dosfstools,
+# qemu-guest-agent.
 set -euo pipefail
 
 DIR=${1:-/var/cache/standin/test-image}
@@ -23,6 +24,9 @@ for tool in syslinux mcopy mkfs.fat cpio gzip ldd; do
     command -v "$tool" >/dev/null || die "missing $tool (apt-get install syslinux mtools dosfstools cpio)"
 done
 [[ -x /usr/sbin/qemu-ga ]] || die "missing /usr/sbin/qemu-ga (apt-get install qemu-guest-agent)"
+efi=/usr/lib/SYSLINUX.EFI/efi64/syslinux.efi
+ldlinux=/usr/lib/syslinux/modules/efi64/ldlinux.e64
+[[ -f $efi && -f $ldlinux ]] || die "missing $efi (apt-get install syslinux-efi)"
 "$here/test-kernel.sh" "$KERNEL_DIR"
 
 # Rebuilt when the kernel, the guest agent or this script changes.
@@ -110,13 +114,18 @@ DEFAULT linux
 PROMPT 0
 TIMEOUT 0
 LABEL linux
-  KERNEL vmlinuz
-  INITRD initrd.gz
+  KERNEL /vmlinuz
+  INITRD /initrd.gz
   APPEND console=ttyS0,115200 panic=0 standin.guest=$guest
 CFG
     mcopy -i "$image" "$KERNEL_DIR/vmlinuz" ::vmlinuz
     mcopy -i "$image" "$work/initrd.gz" ::initrd.gz
     mcopy -i "$image" "$work/syslinux.cfg" ::syslinux.cfg
+    # UEFI's removable-media path; syslinux.efi reads its configuration beside itself.
+    mmd -i "$image" ::EFI ::EFI/BOOT
+    mcopy -i "$image" "$efi" ::EFI/BOOT/BOOTX64.EFI
+    mcopy -i "$image" "$ldlinux" ::EFI/BOOT/ldlinux.e64
+    mcopy -i "$image" "$work/syslinux.cfg" ::EFI/BOOT/syslinux.cfg
     mv "$image" "$DIR/$guest.img"
 done
 echo "$stamp" > "$DIR/version"

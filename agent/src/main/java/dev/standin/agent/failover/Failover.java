@@ -199,8 +199,12 @@ public final class Failover {
     private Machine start(VmPoint point, Request request, List<DiskUse> uses, List<Path> overlays, Path run)
             throws StandinException {
         if (point.libvirt().isEmpty()) {
+            if (request.test() && !point.qemu().get().nics().isEmpty()) {
+                notices.accept("the test VM has no network card (VM " + point.vm() + " has "
+                        + point.qemu().get().nics().size() + ")");
+            }
             return QemuMachine.start(request.test() ? point.vm() + TEST_SUFFIX : point.vm(), point.qemu().get(),
-                    overlays, run);
+                    overlays, run, !request.test());
         }
         Virsh virsh = new Virsh(request.libvirtUri());
         String xml = point.libvirt().get();

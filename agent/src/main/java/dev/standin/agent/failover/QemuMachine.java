@@ -22,8 +22,9 @@ import java.util.concurrent.TimeUnit;
  * A VM run by QEMU directly (no libvirt), daemonized so that it outlives the command that started
  * it, with everything about it in one run directory: {@code qmp.sock} (the monitor),
  * {@code qga.sock} (the guest agent's port), {@code console.log} (the serial console) and
- * {@code qemu.pid}. No network device: a test must not meet the production network, and the
- * launch spec does not name one yet.
+ * {@code qemu.pid}, and UEFI's variable store ({@code vars.fd}). A real failover's NICs are tap
+ * devices QEMU makes, put on their bridges once it runs; a test has none, so that it never meets
+ * the production network.
  */
 public final class QemuMachine implements Machine {
 
@@ -61,9 +62,30 @@ public final class QemuMachine implements Machine {
         return run.resolve("console.log");
     }
 
-    /** Starts {@code disks} (qcow2 files, the first one boots) as VM {@code name}; returns once QEMU runs. */
-    public static QemuMachine start(String name, QemuLaunch launch, List<Path> disks, Path run) throws StandinException {
+    /** Where Debian (ovmf) and RHEL (edk2-ovmf) keep UEFI's code and its empty variable store. */
+    private static final List<List<String>> OVMF = List.of(
+            List.of("/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd"),
+            List.of("/usr/share/OVMF/OVMF_CODE.fd", "/usr/share/OVMF/OVMF_VARS.fd"),
+            List.of("/usr/share/edk2/ovmf/OVMF_CODE.fd", "/usr/share/edk2/ovmf/OVMF_VARS.fd"));
+
+    /**
+     * Starts {@code disks} (qcow2 files, the first one boots) as VM {@code name}; returns once QEMU
+     * runs. {@code withNics}: the launch spec's network cards, on their bridges (a real failover).
+     */
+    public static QemuMachine start(String name, QemuLaunch launch, List<Path> disks, Path run, boolean withNics)
+            throws StandinException {
         QemuMachine machine = new QemuMachine(run);
+        List<String> taps = new ArrayList<>();
+        if (withNics) {
+            for (QemuLaunch.Nic nic : launch.nics()) {
+                if (!Files.isDirectory(Path.of("/sys/class/net", nic.bridge(), "bridge"))) {
+                    throw new StandinException(ExitStatus.DESTINATION, "VM " + name + "'s network card belongs on "
+                            + "bridge " + nic.bridge() + ", which this host does not have (ip link add " + nic.bridge()
+                            + " type bridge, with its uplink); nothing was started");
+                }
+                taps.add(tap(run, taps.size()));
+            }
+        }
         if (machine.guestAgent().toAbsolutePath().toString().getBytes(StandardCharsets.UTF_8).length > SOCKET_PATH_MAX) {
             throw new StandinException(ExitStatus.DESTINATION, "the VM's sockets would be in " + run + ", a path too "
                     + "long for a UNIX socket; use a replica directory with a shorter path");
@@ -71,7 +93,7 @@ public final class QemuMachine implements Machine {
         List<String> command = new ArrayList<>(List.of(QEMU, "-name", name + ",process=standin-" + name,
                 "-machine", launch.machine() + ",accel=kvm:tcg", "-m", (launch.memory() >> 20) + "M",
                 "-smp", Integer.toString(launch.cpus()), "-nodefaults", "-display", "none", "-vga", "std",
-                "-device", "pvpanic-pci", "-nic", "none",
+                "-device", "pvpanic-pci",
                 "-serial", "file:" + machine.console(),
                 "-qmp", "unix:" + machine.monitor() + ",server=on,wait=off",
                 "-chardev", "socket,id=qga0,path=" + machine.guestAgent() + ",server=on,wait=off",
@@ -82,8 +104,51 @@ public final class QemuMachine implements Machine {
             command.add("file=" + disks.get(i).toAbsolutePath().toString().replace(",", ",,")
                     + ",format=qcow2,if=virtio,node-name=" + node(i));
         }
+        if (launch.firmware() == QemuLaunch.Firmware.UEFI) {
+            List<String> ovmf = OVMF.stream().filter(f -> Files.isReadable(Path.of(f.get(0)))
+                    && Files.isReadable(Path.of(f.get(1)))).findFirst().orElseThrow(() -> new StandinException(
+                    ExitStatus.MISSING, "VM " + name + " boots with UEFI, and this host has no OVMF firmware (apt install "
+                    + "ovmf; RHEL: edk2-ovmf)"));
+            Path vars = run.resolve("vars.fd");
+            try {
+                Files.copy(Path.of(ovmf.get(1)), vars, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                throw new StandinException(ExitStatus.DESTINATION, "cannot copy UEFI's variable store to " + vars + ": "
+                        + e.getMessage(), e);
+            }
+            command.addAll(List.of("-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + ovmf.get(0),
+                    "-drive", "if=pflash,format=raw,unit=1,file=" + vars.toAbsolutePath()));
+        }
+        if (taps.isEmpty()) {
+            command.addAll(List.of("-nic", "none"));
+        }
+        for (int i = 0; i < taps.size(); i++) {
+            QemuLaunch.Nic nic = launch.nics().get(i);
+            command.addAll(List.of("-netdev", "tap,id=net" + i + ",ifname=" + taps.get(i) + ",script=no,downscript=no",
+                    "-device", nic.model() + ",netdev=net" + i + ",mac=" + nic.mac().orElse(mac(name, i))));
+        }
         run(command, Duration.ofSeconds(60), "start VM " + name);
+        try {
+            for (int i = 0; i < taps.size(); i++) {
+                run(List.of("ip", "link", "set", "dev", taps.get(i), "master", launch.nics().get(i).bridge(), "up"),
+                        Duration.ofSeconds(10), "put the VM's network card on bridge " + launch.nics().get(i).bridge());
+            }
+        } catch (StandinException e) {
+            machine.stop();
+            throw e;
+        }
         return machine;
+    }
+
+    /** A tap device's name: unique to the run directory, within Linux's 15 characters. */
+    static String tap(Path run, int index) {
+        return String.format("stn%08x-%d", run.toAbsolutePath().toString().hashCode(), index);
+    }
+
+    /** A MAC address for a NIC the launch spec gives none: locally administered, the same for a VM each time. */
+    static String mac(String vm, int index) {
+        int h = (vm + "/" + index).hashCode();
+        return String.format("52:54:00:%02x:%02x:%02x", (h >> 16) & 0xff, (h >> 8) & 0xff, h & 0xff);
     }
 
     /** The format node of disk {@code index}: what a {@code qemu:} snapshot of the running VM names. */

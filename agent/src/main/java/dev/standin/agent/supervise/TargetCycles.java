@@ -233,7 +233,7 @@ public final class TargetCycles implements CycleRunner {
      * The VM's disks: as its configuration lists them, or, for a libvirt domain listed without
      * disks, the domain's own from {@code libvirt} (its definition now), viewed through libvirt.
      */
-    static List<Disk> disks(Vm vm, Optional<String> libvirt) throws StandinException {
+    public static List<Disk> disks(Vm vm, Optional<String> libvirt) throws StandinException {
         if (!vm.disks().isEmpty() || vm.libvirt().isEmpty()) {
             return vm.disks();
         }
@@ -288,7 +288,13 @@ public final class TargetCycles implements CycleRunner {
         Optional<CycleRequest.Remote> host = remote.map(r -> new CycleRequest.Remote(r, ssh,
                 disks.size() == 1 ? warmChannels : Optional.empty()));
         return new CycleRequest(disks, host, scrub, Optional.of(new CycleRequest.Vm(vm.name(),
-                vm.qemu().map(q -> new QemuLaunch(q.memory(), q.cpus(), q.machine())), libvirt)));
+                vm.qemu().map(TargetCycles::launch), libvirt)));
+    }
+
+    /** How a replica host starts {@code qemu}'s VM, as its VM points carry it. */
+    static QemuLaunch launch(SupervisorConfig.Qemu qemu) {
+        return new QemuLaunch(qemu.memory(), qemu.cpus(), qemu.machine(), QemuLaunch.Firmware.parse(qemu.firmware()),
+                qemu.nics().stream().map(n -> new QemuLaunch.Nic(n.bridge(), n.mac(), n.model())).toList());
     }
 
     /**

@@ -27,7 +27,8 @@ import java.util.zip.CRC32C;
 public final class VmPointFormat {
 
     static final byte[] MAGIC = "STVMPT1\n".getBytes(StandardCharsets.US_ASCII);
-    static final int VERSION = 1;
+    /** Version 2 adds the QEMU launch spec's firmware and NICs; a record without them is written as version 1. */
+    static final int VERSION = 2;
     static final int HEADER = 16;
     /** A body is a few hundred bytes per disk; a megabyte is a damaged length field, not a VM. */
     public static final int MAX_BODY = 1 << 20;
@@ -46,8 +47,18 @@ public final class VmPointFormat {
             disks.addObject().put("replica", d.replica()).put("point", d.point()).put("length", d.length())
                     .put("digest", d.digestHex());
         }
-        point.qemu().ifPresent(q -> body.putObject("qemu").put("memory", q.memory()).put("cpus", q.cpus())
-                .put("machine", q.machine()));
+        point.qemu().ifPresent(q -> {
+            ObjectNode qemu = body.putObject("qemu").put("memory", q.memory()).put("cpus", q.cpus())
+                    .put("machine", q.machine());
+            if (q.beyondVersion1()) {
+                qemu.put("firmware", q.firmware().text());
+                ArrayNode nics = qemu.putArray("nics");
+                for (QemuLaunch.Nic nic : q.nics()) {
+                    ObjectNode n = nics.addObject().put("bridge", nic.bridge()).put("model", nic.model());
+                    nic.mac().ifPresent(m -> n.put("mac", m));
+                }
+            }
+        });
         point.libvirt().ifPresent(xml -> body.putObject("libvirt").put("xml", xml));
         byte[] json;
         try {
@@ -59,7 +70,9 @@ public final class VmPointFormat {
             throw new IllegalArgumentException("a VM point of " + json.length + " bytes");
         }
         ByteBuffer out = ByteBuffer.allocate(HEADER + json.length + 4);
-        out.put(MAGIC).putShort((short) VERSION).putShort((short) 0).putInt(json.length).put(json);
+        // Version 1 where it says all: a replica host with an older standin still records the point.
+        int version = point.qemu().map(QemuLaunch::beyondVersion1).orElse(false) ? VERSION : 1;
+        out.put(MAGIC).putShort((short) version).putShort((short) 0).putInt(json.length).put(json);
         CRC32C crc = new CRC32C();
         crc.update(out.array(), 0, out.position());
         out.putInt((int) crc.getValue());
@@ -88,9 +101,9 @@ public final class VmPointFormat {
         if ((int) crc.getValue() != ByteBuffer.wrap(bytes, bytes.length - 4, 4).getInt()) {
             throw damaged(what, "CRC32C mismatch");
         }
-        if (version != VERSION) {
+        if (version < 1 || version > VERSION) {
             throw new VmPointFormatException(what + " is a VM point of format version " + version + "; this standin reads "
-                    + VERSION, true);
+                    + "1 to " + VERSION, true);
         }
         if (reserved != 0) {
             throw damaged(what, "a reserved field is " + reserved);
@@ -98,7 +111,7 @@ public final class VmPointFormat {
         try {
             String text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                     .decode(ByteBuffer.wrap(bytes, HEADER, (int) length)).toString();
-            return body(JSON.readTree(text));
+            return body(JSON.readTree(text), version);
         } catch (CharacterCodingException e) {
             throw damaged(what, "its body is not UTF-8");
         } catch (JsonProcessingException e) {
@@ -108,7 +121,7 @@ public final class VmPointFormat {
         }
     }
 
-    private static VmPoint body(JsonNode body) {
+    private static VmPoint body(JsonNode body, int version) {
         only(body, "body", Set.of("id", "vm", "time", "disks"), Set.of("qemu", "libvirt"));
         JsonNode disksNode = body.get("disks");
         if (!disksNode.isArray()) {
@@ -127,12 +140,26 @@ public final class VmPointFormat {
         Optional<QemuLaunch> qemu = Optional.empty();
         if (body.has("qemu")) {
             JsonNode q = body.get("qemu");
-            only(q, "'qemu'", Set.of("memory", "cpus", "machine"), Set.of());
+            only(q, "'qemu'", version >= 2 ? Set.of("memory", "cpus", "machine", "firmware", "nics")
+                    : Set.of("memory", "cpus", "machine"), Set.of());
             long cpus = number(q, "cpus");
             if (cpus > 255) {
                 throw new IllegalArgumentException(cpus + " CPUs");
             }
-            qemu = Optional.of(new QemuLaunch(number(q, "memory"), (int) cpus, text(q, "machine")));
+            QemuLaunch.Firmware firmware = QemuLaunch.Firmware.BIOS;
+            List<QemuLaunch.Nic> nics = new ArrayList<>();
+            if (version >= 2) {
+                firmware = QemuLaunch.Firmware.parse(text(q, "firmware"));
+                if (!q.get("nics").isArray()) {
+                    throw new IllegalArgumentException("'nics' is not a list");
+                }
+                for (JsonNode n : q.get("nics")) {
+                    only(n, "a NIC", Set.of("bridge", "model"), Set.of("mac"));
+                    nics.add(new QemuLaunch.Nic(text(n, "bridge"), n.has("mac") ? Optional.of(text(n, "mac"))
+                            : Optional.empty(), text(n, "model")));
+                }
+            }
+            qemu = Optional.of(new QemuLaunch(number(q, "memory"), (int) cpus, text(q, "machine"), firmware, nics));
         }
         Optional<String> libvirt = Optional.empty();
         if (body.has("libvirt")) {

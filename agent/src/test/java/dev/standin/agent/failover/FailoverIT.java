@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.standin.agent.Cli;
+import dev.standin.agent.ExitStatus;
 import dev.standin.agent.Images;
 import dev.standin.agent.OpenSshServer;
 import dev.standin.agent.engine.CycleReport;
@@ -20,6 +21,7 @@ import dev.standin.agent.transport.SshOptions;
 import dev.standin.agent.vm.QemuLaunch;
 import dev.standin.agent.vm.VmPoint;
 import dev.standin.agent.vm.VmPoints;
+import dev.standin.snapshot.qemu.QmpClient;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -225,6 +227,56 @@ class FailoverIT {
         assertTrue(noSpec.err().contains("has no point 7"), noSpec.err());
     }
 
+    /**
+     * A launch spec with UEFI and a NIC: a test boots it through OVMF without the NIC; a real failover
+     * puts the NIC (its MAC kept) on the host bridge it names, and refuses a bridge the host lacks.
+     * The bridge is the test's own, with no uplink.
+     */
+    @Test
+    void aUefiVmWithANicGetsItsBridgeOnlyInARealFailover() throws Exception {
+        String bridge = "stnbr" + (ProcessHandle.current().pid() % 100_000);
+        QemuLaunch launch = new QemuLaunch(256L << 20, 1, "q35", QemuLaunch.Firmware.UEFI,
+                List.of(new QemuLaunch.Nic(bridge, Optional.of("52:54:00:5e:01:01"), QemuLaunch.Nic.DEFAULT_MODEL)));
+        Path web = copy("agent.img", dir.resolve("src/web.img"));
+        Path replicas = Files.createDirectories(dir.resolve("replicas"));
+        assertTrue(localCycle("web", replicas, launch, web).succeeded());
+        String root = replicas.toString();
+        String state = dir.resolve("state").toString();
+
+        Cli.Result missing = Cli.run("failover", "web", "--root", root, "--state-dir", state);
+        assertEquals(ExitStatus.DESTINATION.code(), missing.exit(), missing.err());
+        assertTrue(missing.err().contains("belongs on bridge " + bridge + ", which this host does not have"),
+                missing.err());
+        assertFalse(Files.exists(new VmPoints(replicas, "web").directory().resolve("failover")), "nothing left");
+
+        Images.run("ip", "link", "add", bridge, "type", "bridge");
+        try {
+            Cli.Result test = Cli.run("failover", "web", "--test", "--json", "--root", root, "--state-dir", state);
+            assertEquals(0, test.exit(), test.err() + test.out());
+            assertEquals("verified", test.json().get("verdict").asText(), test.out());
+            assertTrue(test.err().contains("the test VM has no network card (VM web has 1)"), test.err());
+            assertTrue(Files.readString(new VmPoints(replicas, "web").directory().resolve("last-boot-check/console.log"))
+                    .contains("BdsDxe"), "booted by OVMF");
+
+            Cli.Result real = Cli.run("failover", "web", "--json", "--root", root, "--state-dir", state);
+            assertEquals(0, real.exit(), real.err() + real.out());
+            assertEquals("verified", real.json().get("verdict").asText(), real.out());
+            String ports = Images.run("ip", "-o", "link", "show", "master", bridge);
+            assertTrue(ports.contains(QemuMachine.tap(new VmPoints(replicas, "web").directory().resolve("failover"), 0))
+                    && ports.contains(",UP"), ports);
+            try (QmpClient qmp = QmpClient.connect(new VmPoints(replicas, "web").directory()
+                    .resolve("failover/qmp.sock"), java.time.Duration.ofSeconds(10))) {
+                String network = qmp.human("info network");
+                assertTrue(network.contains("macaddr=52:54:00:5e:01:01"), network);
+            }
+            Cli.Result cleanup = Cli.run("failover", "web", "--cleanup", "--discard", "--root", root);
+            assertEquals(0, cleanup.exit(), cleanup.err());
+            assertEquals("", Images.run("ip", "-o", "link", "show", "master", bridge).strip(), "the tap went with QEMU");
+        } finally {
+            Images.run("ip", "link", "del", bridge);
+        }
+    }
+
     private CycleReport remoteCycle(String vm, Path replicas, Path... sources) throws InterruptedException {
         SshOptions ssh = new SshOptions(Optional.of(sshd.clientKey()), sshd.knownHosts(), Optional.empty(),
                 sshd.launcher().toString(), 20_000, 0, SshOptions.DEFAULT_IO_TIMEOUT);
@@ -240,13 +292,18 @@ class FailoverIT {
     }
 
     private CycleReport localCycle(String vm, Path replicas, Path... sources) throws InterruptedException {
+        return localCycle(vm, replicas, SMALL, sources);
+    }
+
+    private CycleReport localCycle(String vm, Path replicas, QemuLaunch launch, Path... sources)
+            throws InterruptedException {
         List<CycleRequest.Disk> disks = new ArrayList<>();
         for (Path source : sources) {
             disks.add(new CycleRequest.Disk(SyncOptions.builder(source, replicas.resolve(source.getFileName()))
                     .stateDirectory(dir.resolve("state")).build(), Optional.empty()));
         }
         return new Replication(Progress.NONE, line -> { }, Optional.empty()).run(new CycleRequest(disks,
-                Optional.empty(), false, Optional.of(new CycleRequest.Vm(vm, Optional.of(SMALL)))));
+                Optional.empty(), false, Optional.of(new CycleRequest.Vm(vm, Optional.of(launch)))));
     }
 
     private static Path copy(String image, Path to) throws IOException {

@@ -73,12 +73,37 @@ class VmPointFormatProperties {
         assertTrue(e.getMessage().startsWith("record is a damaged VM point record: "), e.getMessage());
     }
 
+    /** Version 2's launch fields: refused in a version 1 record, and checked in a version 2 one. */
+    @Example
+    void firmwareAndNicsAreVersion2AndChecked() {
+        String disks = "\"disks\":[{\"replica\":\"a.img\",\"point\":1,\"length\":0,\"digest\":\"" + "0".repeat(64)
+                + "\"}]";
+        String head = "{\"id\":1,\"vm\":\"web\",\"time\":\"2026-12-04T03:00:00Z\"," + disks
+                + ",\"qemu\":{\"memory\":268435456,\"cpus\":1,\"machine\":\"q35\"";
+        String v2 = head + ",\"firmware\":\"uefi\",\"nics\":[{\"bridge\":\"br0\",\"model\":\"virtio-net-pci\"}]}}";
+        assertThrows(VmPointFormatException.class, () -> VmPointFormat.decode(frame(1, v2), "record"));
+        for (String bad : List.of(v2.replace("uefi", "coreboot"), v2.replace("br0", "br0; rm -rf /"),
+                v2.replace("\"model\"", "\"mac\":\"01:00:5e:00:00:01\",\"model\""), v2.replace("virtio-net-pci", "-x"),
+                head + ",\"firmware\":\"bios\"}}")) {
+            VmPointFormatException e = assertThrows(VmPointFormatException.class,
+                    () -> VmPointFormat.decode(frame(2, bad), "record"), bad);
+            assertTrue(e.getMessage().startsWith("record is a damaged VM point record: "), e.getMessage());
+        }
+    }
+
     @Example
     void anotherVersionIsSaidToBeOne() throws Exception {
         VmPointFormatException e = assertThrows(VmPointFormatException.class,
-                () -> VmPointFormat.decode(frame(2, "{}"), "point-3"));
+                () -> VmPointFormat.decode(frame(3, "{}"), "point-3"));
         assertTrue(e.otherVersion());
-        assertEquals("point-3 is a VM point of format version 2; this standin reads 1", e.getMessage());
+        assertEquals("point-3 is a VM point of format version 3; this standin reads 1 to 2", e.getMessage());
+    }
+
+    /** A record that says no more than version 1 could is written as version 1, for older replica hosts. */
+    @Property
+    void theVersionIsTheLowestThatHoldsTheRecord(@ForAll("points") VmPoint point) {
+        boolean beyond = point.qemu().map(QemuLaunch::beyondVersion1).orElse(false);
+        assertEquals(beyond ? 2 : 1, ByteBuffer.wrap(VmPointFormat.encode(point)).getShort(8));
     }
 
     @Example
@@ -114,9 +139,14 @@ class VmPointFormatProperties {
                 Arbitraries.longs().between(1, Long.MAX_VALUE / 2),
                 Arbitraries.longs().between(0, 1L << 50),
                 Arbitraries.bytes().array(byte[].class).ofSize(32)).as(VmPoint.Disk::new);
+        Arbitrary<QemuLaunch.Nic> nic = Combinators.combine(Arbitraries.of("br0", "vmbr1", "bond0.42", "dr-lan"),
+                Arbitraries.integers().between(0, 0xffffff).map(i -> String.format("52:54:00:%02x:%02x:%02x",
+                        i >> 16, (i >> 8) & 0xff, i & 0xff)).optional(),
+                Arbitraries.of("virtio-net-pci", "e1000e")).as(QemuLaunch.Nic::new);
         Arbitrary<Optional<QemuLaunch>> qemu = Combinators.combine(
                 Arbitraries.longs().between(16L << 20, 1L << 40), Arbitraries.integers().between(1, 255),
-                Arbitraries.of("q35", "pc", "pc-q35-7.2")).as(QemuLaunch::new).optional();
+                Arbitraries.of("q35", "pc", "pc-q35-7.2"), Arbitraries.of(QemuLaunch.Firmware.values()),
+                nic.list().ofMaxSize(3)).as(QemuLaunch::new).optional();
         return Combinators.combine(
                 Arbitraries.longs().between(0, Long.MAX_VALUE / 2),
                 Arbitraries.strings().withChars("abcXYZ019._-").ofMinLength(1).ofMaxLength(30)

@@ -169,15 +169,44 @@ public final class ConfigReader {
         }
         Optional<SupervisorConfig.Qemu> qemu = Optional.empty();
         if (f.node("qemu").isPresent()) {
-            Fields q = fields(f.node("qemu").get(), "qemu of " + name, List.of("memory", "cpus", "machine"));
+            Fields q = fields(f.node("qemu").get(), "qemu of " + name, List.of("memory", "cpus", "machine", "firmware",
+                    "nics"));
             String memory = q.requiredText("memory");
             long bytes = memory(memory);
             if (bytes < 16L << 20 || bytes > 16L << 40) {
                 throw error(q.line("memory"), "memory '" + memory + "' of " + name + ": a size such as 512M or 2G, "
                         + "from 16M to 16T");
             }
+            String firmware = q.text("firmware").orElse("bios");
+            if (!firmware.equals("bios") && !firmware.equals("uefi")) {
+                throw error(q.line("firmware"), "firmware '" + firmware + "' of " + name + " is bios or uefi");
+            }
+            List<SupervisorConfig.Nic> nics = new ArrayList<>();
+            for (YamlNode n : q.has("nics") ? sequence(q.required("nics"), "nics of " + name) : List.<YamlNode>of()) {
+                Fields nf = fields(n, "a NIC of " + name, List.of("bridge", "mac", "model"));
+                String bridge = nf.requiredText("bridge");
+                if (!bridge.matches("[A-Za-z0-9_.\\-]{1,15}")) {
+                    throw error(nf.line("bridge"), "bridge '" + bridge + "' of " + name + " is not a network interface "
+                            + "name (br0)");
+                }
+                Optional<String> mac = nf.text("mac").map(m -> m.toLowerCase(java.util.Locale.ROOT));
+                if (mac.isPresent() && (!mac.get().matches("[0-9a-f]{2}(:[0-9a-f]{2}){5}")
+                        || (Integer.parseInt(mac.get().substring(0, 2), 16) & 1) != 0)) {
+                    throw error(nf.line("mac"), "mac '" + mac.get() + "' of " + name + " is not a unicast MAC address "
+                            + "(52:54:00:12:34:56)");
+                }
+                String model = nf.text("model").orElse("virtio-net-pci");
+                if (!model.matches("[a-z0-9][a-z0-9\\-]{0,31}")) {
+                    throw error(nf.line("model"), "model '" + model + "' of " + name + " is not a QEMU network device "
+                            + "(virtio-net-pci, e1000e, ...)");
+                }
+                nics.add(new SupervisorConfig.Nic(bridge, mac, model));
+            }
+            if (nics.size() > 8) {
+                throw error(q.line("nics"), name + " has " + nics.size() + " NICs; at most 8");
+            }
             qemu = Optional.of(new SupervisorConfig.Qemu(bytes, q.integer("cpus", 1, 255).orElse(1),
-                    q.text("machine").orElse("q35")));
+                    q.text("machine").orElse("q35"), firmware, nics));
             if (!qemu.get().machine().matches("[a-z0-9][a-z0-9.\\-]{0,63}")) {
                 throw error(q.line("machine"), "machine '" + qemu.get().machine() + "' is not a QEMU machine type "
                         + "(q35, pc, ...)");

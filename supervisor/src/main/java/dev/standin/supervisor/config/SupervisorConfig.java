@@ -74,8 +74,23 @@ public record SupervisorConfig(String file, Path stateDir, Optional<HostPort> me
     /** {@code libvirt: DOMAIN} (and {@code libvirt-uri: URI}, default {@code qemu:///system}). */
     public record Libvirt(String domain, String uri) { }
 
-    /** {@code qemu: { memory: 1G, cpus: 2, machine: q35 }}: memory in bytes. */
-    public record Qemu(long memory, int cpus, String machine) { }
+    /**
+     * {@code qemu: { memory: 1G, cpus: 2, machine: q35, firmware: uefi, nics: [...] }}: memory in
+     * bytes; firmware {@code bios} or {@code uefi}.
+     */
+    public record Qemu(long memory, int cpus, String machine, String firmware, List<Nic> nics) {
+        public Qemu {
+            nics = List.copyOf(nics);
+        }
+
+        /** BIOS, no network card. */
+        public Qemu(long memory, int cpus, String machine) {
+            this(memory, cpus, machine, "bios", List.of());
+        }
+    }
+
+    /** {@code { bridge: br0, mac: 52:54:00:12:34:56, model: virtio-net-pci }}: one of a QEMU-launched VM's NICs. */
+    public record Nic(String bridge, Optional<String> mac, String model) { }
 
     /**
      * @param source the image file or block device

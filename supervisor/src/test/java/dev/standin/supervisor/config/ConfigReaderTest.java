@@ -142,6 +142,24 @@ class ConfigReaderTest {
     }
 
     @Test
+    void aLaunchSpecMayBootWithUefiAndHaveNicsOnBridges() throws Exception {
+        SupervisorConfig c = read("vms:\n  web:\n    qemu:\n      memory: 1G\n      firmware: uefi\n      nics:\n"
+                + "        - {bridge: br0, mac: 52:54:00:AA:BB:01}\n        - {bridge: dmz, model: e1000e}\n"
+                + "    disks: [{source: /a.img}]\n    targets: [{dest: /r/, rpo: 1h}]\n");
+        assertEquals(new SupervisorConfig.Qemu(1L << 30, 1, "q35", "uefi", List.of(
+                new SupervisorConfig.Nic("br0", Optional.of("52:54:00:aa:bb:01"), "virtio-net-pci"),
+                new SupervisorConfig.Nic("dmz", Optional.empty(), "e1000e"))), c.vms().get(0).qemu().orElseThrow());
+        for (String[] bad : new String[][] {{"firmware: coreboot", "firmware 'coreboot' of web is bios or uefi"},
+                {"nics: [{bridge: 'br0 up'}]", "bridge 'br0 up' of web is not a network interface name"},
+                {"nics: [{bridge: br0, mac: '01:00:5e:00:00:01'}]", "is not a unicast MAC address"},
+                {"nics: [{brige: br0}]", "brige"}}) {
+            ConfigException e = refused("vms:\n  web:\n    qemu:\n      memory: 1G\n      " + bad[0] + "\n"
+                    + "    disks: [{source: /a.img}]\n    targets: [{dest: /r/, rpo: 1h}]\n");
+            assertTrue(e.reason().contains(bad[1]), e.reason());
+        }
+    }
+
+    @Test
     void aLibvirtDomainIsNamedWithItsUriAndNotBesideALaunchSpec() throws Exception {
         SupervisorConfig c = read("vms:\n  web:\n    libvirt: web01\n    disks: [{source: /a.img}]\n"
                 + "    targets: [{dest: /r/, rpo: 1h, boot-check: daily}]\n"
