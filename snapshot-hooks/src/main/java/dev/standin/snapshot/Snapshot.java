@@ -34,6 +34,14 @@ public interface Snapshot extends AutoCloseable {
         return Optional.empty();
     }
 
+    /**
+     * The VM's own definition as its platform keeps it, read at the view's instant, where the hook
+     * reads one (esxi: the VM's {@code .vmx}); it travels with the VM point.
+     */
+    default Optional<String> definition() {
+        return Optional.empty();
+    }
+
     /** Whether the changed extents can be trusted, and what they are. */
     Tracking tracking();
 

@@ -71,7 +71,8 @@ final class PointsCommand implements Callable<Integer> {
             String boot = checked.filter(c -> c.path("point").asLong() == p.id()).map(c -> c.path("verdict").asText())
                     .orElse("-");
             String starts = p.libvirt().isPresent() ? "libvirt"
-                    : p.qemu().map(q -> "qemu " + (q.memory() >> 20) + "M " + q.cpus() + " CPU").orElse("nothing");
+                    : p.qemu().map(q -> "qemu " + (q.memory() >> 20) + "M " + q.cpus() + " CPU")
+                    .orElse(p.vmx().isPresent() ? "nothing (esxi .vmx)" : "nothing");
             if (json) {
                 var o = array.addObject().put("id", p.id()).put("time", p.time().toString()).put("startsWith", starts)
                         .put("bootCheck", boot);
@@ -109,9 +110,27 @@ final class PointsCommand implements Callable<Integer> {
         }
     }
 
+    @Option(names = "--definition", paramLabel = "ID", description = "With a VM: print the definition VM point ID "
+            + "carries, as its source host had it (libvirt domain XML, or an ESXi VM's .vmx), to rebuild the VM by hand.")
+    private Long definition;
+
+    /** What VM point {@code id} of {@code vm} carries to start it: its libvirt XML or its .vmx. */
+    private static String definitionOf(String vm, long id, List<Path> roots) throws StandinException {
+        VmPoint point = Failover.listing(vm, roots).points().stream().filter(p -> p.id() == id).findFirst()
+                .orElseThrow(() -> new StandinException(ExitStatus.USAGE, "VM " + vm + " has no VM point " + id));
+        return point.libvirt().or(point::vmx).orElseThrow(() -> new StandinException(ExitStatus.USAGE, "VM point " + id
+                + " of " + vm + " carries no definition" + point.qemu().map(q -> " (it starts from its qemu: launch "
+                + "spec)").orElse("")));
+    }
+
     @Override
     public Integer call() throws StandinException {
         PrintWriter out = spec.commandLine().getOut();
+        if (definition != null) {
+            String text = definitionOf(destination.toString(), definition, roots.roots());
+            out.print(text.endsWith("\n") ? text : text + "\n");
+            return ExitStatus.OK.code();
+        }
         if (!Files.exists(destination) && VmPoint.validName(destination.toString())) {
             listVmPoints(out, destination.toString(), roots.roots(), json);
             return ExitStatus.OK.code();

@@ -84,19 +84,20 @@ public final class Replication {
      */
     public CycleReport run(CycleRequest request) throws InterruptedException {
         Instant began = Instant.now();
-        List<DiskOutcome> outcomes = runDisks(request);
+        Views views = takeViews(request);
+        List<DiskOutcome> outcomes = runDisks(request, views);
         if (request.vm().isEmpty() || !outcomes.stream().allMatch(DiskOutcome::succeeded)) {
             return CycleReport.of(outcomes);
         }
         try {
-            return new CycleReport(outcomes, recordVmPoint(request, request.vm().get(), began, outcomes), Optional.empty());
+            return new CycleReport(outcomes, recordVmPoint(request, request.vm().get(), began, outcomes,
+                    views.definition()), Optional.empty());
         } catch (StandinException e) {
             return new CycleReport(outcomes, Optional.empty(), Optional.of(e));
         }
     }
 
-    private List<DiskOutcome> runDisks(CycleRequest request) throws InterruptedException {
-        Views views = takeViews(request);
+    private List<DiskOutcome> runDisks(CycleRequest request, Views views) throws InterruptedException {
         try {
             if (request.disks().size() == 1) {
                 return List.of(runOne(request, request.disks().get(0), progress, Optional.empty(), views));
@@ -120,7 +121,7 @@ public final class Replication {
      * not kept, a receiver too old to record them: each said as a notice).
      */
     private Optional<VmPoint> recordVmPoint(CycleRequest request, CycleRequest.Vm vm, Instant began,
-            List<DiskOutcome> outcomes) throws StandinException {
+            List<DiskOutcome> outcomes, Optional<String> vmx) throws StandinException {
         List<VmPoint.Disk> disks = new ArrayList<>();
         for (DiskOutcome outcome : outcomes) {
             SyncStats stats = outcome.stats().orElseThrow();
@@ -132,7 +133,7 @@ public final class Replication {
             disks.add(new VmPoint.Disk(Path.of(stats.destination()).getFileName().toString(), stats.point(),
                     stats.sourceBytes(), HexFormat.of().parseHex(stats.digest())));
         }
-        VmPoint point = new VmPoint(0, vm.name(), began, disks, vm.qemu(), vm.libvirt());
+        VmPoint point = new VmPoint(0, vm.name(), began, disks, vm.qemu(), vm.libvirt(), vmx);
         Path first = request.disks().get(0).options().destination();
         if (request.remote().isPresent()) {
             CycleRequest.Remote remote = request.remote().get();
@@ -222,6 +223,11 @@ public final class Replication {
         final Map<CycleRequest.Disk, Snapshot> taken = new IdentityHashMap<>();
         final Map<CycleRequest.Disk, StandinException> failed = new IdentityHashMap<>();
         private final Set<CycleRequest.Disk> used = Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
+
+        /** The VM's own definition a view read at its instant (an ESXi VM's .vmx), if one did. */
+        Optional<String> definition() {
+            return taken.values().stream().map(Snapshot::definition).flatMap(Optional::stream).findFirst();
+        }
 
         /** The disk's snapshot, handed out once: its cycle releases it. */
         Optional<Snapshot> claim(CycleRequest.Disk disk) {

@@ -128,7 +128,9 @@ public final class Failover {
             chosen = choose(points, read(points), request);
             if (chosen.qemu().isEmpty() && chosen.libvirt().isEmpty()) {
                 throw new StandinException(ExitStatus.USAGE, "VM point " + chosen.id() + " of " + chosen.vm()
-                        + " has no definition to start it from: add 'libvirt: DOMAIN' or 'qemu: { memory: 1G, cpus: 2 }'"
+                        + " has no definition to start it from" + (chosen.vmx().isPresent() ? " here (it carries the "
+                        + "ESXi VM's .vmx, which only ESXi starts: 'standin points " + chosen.vm() + " --definition "
+                        + chosen.id() + "' prints it)" : "") + ": add 'libvirt: DOMAIN' or 'qemu: { memory: 1G, cpus: 2 }'"
                         + " to " + chosen.vm() + " in standin.yaml on its source host; its next cycle records it");
             }
             Files.createDirectories(run);

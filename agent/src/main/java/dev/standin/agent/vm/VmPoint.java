@@ -14,9 +14,11 @@ import java.util.regex.Pattern;
  * @param qemu how to start it with QEMU directly
  * @param libvirt its libvirt domain definition (XML, as {@code virsh dumpxml --inactive --security-info}
  *                gives it on the source host), which a failover prefers to {@code qemu}
+ * @param vmx an ESXi VM's {@code .vmx} at the cycle's snapshot: kept for a person (or an ESXi host)
+ *            to rebuild the VM from; standin starts such a VM from {@code qemu} only
  */
 public record VmPoint(long id, String vm, Instant time, List<Disk> disks, Optional<QemuLaunch> qemu,
-        Optional<String> libvirt) {
+        Optional<String> libvirt, Optional<String> vmx) {
 
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,128}");
 
@@ -36,6 +38,12 @@ public record VmPoint(long id, String vm, Instant time, List<Disk> disks, Option
         }
         java.util.Objects.requireNonNull(qemu, "qemu");
         java.util.Objects.requireNonNull(libvirt, "libvirt");
+        java.util.Objects.requireNonNull(vmx, "vmx");
+    }
+
+    public VmPoint(long id, String vm, Instant time, List<Disk> disks, Optional<QemuLaunch> qemu,
+            Optional<String> libvirt) {
+        this(id, vm, time, disks, qemu, libvirt, Optional.empty());
     }
 
     public VmPoint(long id, String vm, Instant time, List<Disk> disks, Optional<QemuLaunch> qemu) {
@@ -48,7 +56,7 @@ public record VmPoint(long id, String vm, Instant time, List<Disk> disks, Option
     }
 
     public VmPoint withId(long newId) {
-        return new VmPoint(newId, vm, time, disks, qemu, libvirt);
+        return new VmPoint(newId, vm, time, disks, qemu, libvirt, vmx);
     }
 
     /**

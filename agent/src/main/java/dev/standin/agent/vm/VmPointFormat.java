@@ -27,7 +27,10 @@ import java.util.zip.CRC32C;
 public final class VmPointFormat {
 
     static final byte[] MAGIC = "STVMPT1\n".getBytes(StandardCharsets.US_ASCII);
-    /** Version 2 adds the QEMU launch spec's firmware and NICs; a record without them is written as version 1. */
+    /**
+     * Version 2 adds the QEMU launch spec's firmware and NICs, and an ESXi VM's .vmx; a record
+     * without them is written as version 1.
+     */
     static final int VERSION = 2;
     static final int HEADER = 16;
     /** A body is a few hundred bytes per disk; a megabyte is a damaged length field, not a VM. */
@@ -47,10 +50,12 @@ public final class VmPointFormat {
             disks.addObject().put("replica", d.replica()).put("point", d.point()).put("length", d.length())
                     .put("digest", d.digestHex());
         }
+        // Version 1 where it says all: a replica host with an older standin still records the point.
+        int version = point.qemu().map(QemuLaunch::beyondVersion1).orElse(false) || point.vmx().isPresent() ? VERSION : 1;
         point.qemu().ifPresent(q -> {
             ObjectNode qemu = body.putObject("qemu").put("memory", q.memory()).put("cpus", q.cpus())
                     .put("machine", q.machine());
-            if (q.beyondVersion1()) {
+            if (version >= 2) {
                 qemu.put("firmware", q.firmware().text());
                 ArrayNode nics = qemu.putArray("nics");
                 for (QemuLaunch.Nic nic : q.nics()) {
@@ -60,6 +65,7 @@ public final class VmPointFormat {
             }
         });
         point.libvirt().ifPresent(xml -> body.putObject("libvirt").put("xml", xml));
+        point.vmx().ifPresent(vmx -> body.putObject("esxi").put("vmx", vmx));
         byte[] json;
         try {
             json = JSON.writeValueAsBytes(body);
@@ -70,8 +76,6 @@ public final class VmPointFormat {
             throw new IllegalArgumentException("a VM point of " + json.length + " bytes");
         }
         ByteBuffer out = ByteBuffer.allocate(HEADER + json.length + 4);
-        // Version 1 where it says all: a replica host with an older standin still records the point.
-        int version = point.qemu().map(QemuLaunch::beyondVersion1).orElse(false) ? VERSION : 1;
         out.put(MAGIC).putShort((short) version).putShort((short) 0).putInt(json.length).put(json);
         CRC32C crc = new CRC32C();
         crc.update(out.array(), 0, out.position());
@@ -122,7 +126,8 @@ public final class VmPointFormat {
     }
 
     private static VmPoint body(JsonNode body, int version) {
-        only(body, "body", Set.of("id", "vm", "time", "disks"), Set.of("qemu", "libvirt"));
+        only(body, "body", Set.of("id", "vm", "time", "disks"), version >= 2 ? Set.of("qemu", "libvirt", "esxi")
+                : Set.of("qemu", "libvirt"));
         JsonNode disksNode = body.get("disks");
         if (!disksNode.isArray()) {
             throw new IllegalArgumentException("'disks' is not a list");
@@ -167,8 +172,14 @@ public final class VmPointFormat {
             only(l, "'libvirt'", Set.of("xml"), Set.of());
             libvirt = Optional.of(text(l, "xml"));
         }
+        Optional<String> vmx = Optional.empty();
+        if (body.has("esxi")) {
+            JsonNode e = body.get("esxi");
+            only(e, "'esxi'", Set.of("vmx"), Set.of());
+            vmx = Optional.of(text(e, "vmx"));
+        }
         return new VmPoint(number(body, "id"), text(body, "vm"), Instant.parse(text(body, "time")), disks, qemu,
-                libvirt);
+                libvirt, vmx);
     }
 
     private static void only(JsonNode node, String what, Set<String> required, Set<String> optional) {

@@ -8,6 +8,12 @@ import dev.standin.agent.Cli;
 import dev.standin.agent.ExitStatus;
 import dev.standin.agent.Images;
 import dev.standin.agent.OpenSshServer;
+import dev.standin.agent.engine.CycleReport;
+import dev.standin.agent.engine.CycleRequest;
+import dev.standin.agent.engine.Replication;
+import dev.standin.agent.sync.Progress;
+import dev.standin.agent.sync.SyncOptions;
+import dev.standin.snapshot.SnapshotSpec;
 import dev.standin.snapshot.RemoteShell;
 import java.io.IOException;
 import java.io.InputStream;
@@ -35,6 +41,9 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("root")
 class EsxiSyncIT {
 
+    private static final String VMX = "memSize = \"2048\"\nnumvcpus = \"2\"\nfirmware = \"efi\"\n"
+            + "scsi0:0.fileName = \"vm1.vmdk\"\n";
+
     @TempDir
     Path dir;
     private Path esx;
@@ -54,6 +63,7 @@ class EsxiSyncIT {
         }
         disk = Images.create(Files.createDirectories(esx.resolve("volumes/datastore1/vm1")).resolve("vm1-flat.vmdk"),
                 16 << 20, 5);
+        Files.writeString(esx.resolve("volumes/datastore1/vm1/vm1.vmx"), VMX);
         sshd = OpenSshServer.start(dir.resolve("sshd"), null,
                 List.of("PATH=" + bin + ":/usr/bin:/bin", "STANDIN_ESX_DOUBLE=" + esx));
         // How an operator names an ESX host: an entry in ~/.ssh/config.
@@ -100,7 +110,7 @@ class EsxiSyncIT {
         assertEquals(0, first.exit(), first.err());
         assertEquals(Images.sha256(disk), Images.sha256(replica));
         List<String> calls = Files.readAllLines(esx.resolve("calls.log")).stream().map(l -> l.split(" ")[0]).toList();
-        assertEquals(List.of("vmsvc/snapshot.create", "vmsvc/device.getdevices", "vmsvc/snapshot.get",
+        assertEquals(List.of("vmsvc/snapshot.create", "vmsvc/device.getdevices", "vmsvc/get.config", "vmsvc/snapshot.get",
                 "vmsvc/snapshot.remove"), calls);
         assertEquals(0, snapshotsOnHost());
         assertEquals(0, records());
@@ -126,6 +136,32 @@ class EsxiSyncIT {
         assertTrue(Files.notExists(esx.resolve("calls.log")), "nothing ran on the host");
         assertTrue(Files.notExists(replica));
         assertEquals(0, records());
+    }
+
+    /**
+     * A VM's cycle through the esxi hook records a VM point carrying the VM's .vmx as the host had it;
+     * the replica host prints it on demand, and failover says it cannot start it from that alone.
+     */
+    @Test
+    void theVmxTravelsWithTheVmPoint() throws Exception {
+        SshOptions options = new SshOptions(Optional.of(sshd.clientKey()), sshd.knownHosts(), Optional.of(sshConfig),
+                "standin", 10_000, 0, SshOptions.DEFAULT_IO_TIMEOUT);
+        Path replicas = Files.createDirectories(dir.resolve("replicas"));
+        CycleRequest.Disk vm1 = new CycleRequest.Disk(SyncOptions.builder(Path.of("vm1"), replicas.resolve("vm1.img"))
+                .stateDirectory(dir.resolve("state")).build(), Optional.of(SnapshotSpec.parse("esxi:esx1:1")));
+        CycleReport report = new Replication(Progress.NONE, line -> { }, Optional.of(SshRemoteShell.connector(options)))
+                .run(new CycleRequest(List.of(vm1), Optional.empty(), false,
+                        Optional.of(new CycleRequest.Vm("vm1", Optional.empty()))));
+        assertEquals(Optional.of(VMX), report.vmPoint().orElseThrow(() -> new AssertionError(report.toString())).vmx());
+
+        Cli.Result printed = Cli.run("points", "vm1", "--definition", "1", "--root", replicas.toString());
+        assertEquals(0, printed.exit(), printed.err());
+        assertEquals(VMX, printed.out());
+        assertTrue(Cli.run("points", "vm1", "--root", replicas.toString()).out().contains("nothing (esxi .vmx)"));
+        Cli.Result failover = Cli.run("failover", "vm1", "--test", "--root", replicas.toString(), "--state-dir",
+                dir.resolve("state").toString());
+        assertEquals(ExitStatus.USAGE.code(), failover.exit(), failover.err());
+        assertTrue(failover.err().contains("it carries the ESXi VM's .vmx, which only ESXi starts"), failover.err());
     }
 
     @Test

@@ -102,7 +102,7 @@ class VmPointFormatProperties {
     /** A record that says no more than version 1 could is written as version 1, for older replica hosts. */
     @Property
     void theVersionIsTheLowestThatHoldsTheRecord(@ForAll("points") VmPoint point) {
-        boolean beyond = point.qemu().map(QemuLaunch::beyondVersion1).orElse(false);
+        boolean beyond = point.qemu().map(QemuLaunch::beyondVersion1).orElse(false) || point.vmx().isPresent();
         assertEquals(beyond ? 2 : 1, ByteBuffer.wrap(VmPointFormat.encode(point)).getShort(8));
     }
 
@@ -154,6 +154,8 @@ class VmPointFormatProperties {
                 Arbitraries.longs().between(0, 4_102_444_800_000L).map(Instant::ofEpochMilli),
                 disk.list().ofMinSize(1).ofMaxSize(6).uniqueElements(VmPoint.Disk::replica),
                 qemu, Arbitraries.strings().ofMaxLength(200).map(x -> "<domain><name>" + x + "</name></domain>")
-                        .optional()).as(VmPoint::new);
+                        .optional(),
+                Arbitraries.strings().ofMaxLength(200).map(x -> "memSize = \"" + x + "\"\n").optional())
+                .as(VmPoint::new);
     }
 }

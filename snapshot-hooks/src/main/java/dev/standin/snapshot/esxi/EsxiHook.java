@@ -30,6 +30,8 @@ import java.util.regex.Pattern;
  *   <li>{@code vim-cmd vmsvc/device.getdevices VMID}: the first virtual disk's parent backing is
  *       the frozen base; its {@code -flat.vmdk} is read with {@code cat} into a local staging file,
  *       which is the view (the SSH engine will read it in place instead).
+ *   <li>{@code vim-cmd vmsvc/get.config VMID} names the VM's {@code .vmx}, read with {@code cat}:
+ *       the VM's definition, carried with its VM point.
  *   <li>{@code vim-cmd vmsvc/snapshot.get VMID} finds the snapshot's id by its name, and
  *       {@code vim-cmd vmsvc/snapshot.remove VMID ID} consolidates it.
  * </ol>
@@ -44,6 +46,9 @@ public final class EsxiHook implements SnapshotHook {
     public static final String VOLUMES = "/vmfs/volumes";
 
     private static final Pattern FILE_NAME = Pattern.compile("fileName = \"\\[([^\\]]+)\\] ([^\"]+)\"");
+    private static final Pattern VMX = Pattern.compile("vmPathName = \"\\[([^\\]]+)\\] ([^\"]+\\.vmx)\"");
+    /** Well above any real .vmx (a few KiB), well below the VM point record's 1 MiB. */
+    private static final int MAX_VMX = 256 << 10;
     private static final Pattern SNAPSHOT = Pattern.compile("-+Snapshot Name\\s*:\\s*(\\S+)\\s*\\R-+Snapshot Id\\s*:\\s*(\\d+)");
 
     private final String host;
@@ -95,7 +100,7 @@ public final class EsxiHook implements SnapshotHook {
                 in.transferTo(out);
             }
             context.checkpoints().reached("esxi.base-read");
-            return new EsxiSnapshot(entry, staging, shell);
+            return new EsxiSnapshot(entry, staging, shell, vmx(shell));
         } catch (SnapshotException | IOException | RuntimeException e) {
             SnapshotException failure = e instanceof SnapshotException s ? s
                     : new SnapshotException("esxi snapshot of VM " + vmid + " on " + host + " failed: " + e.getMessage(),
@@ -132,6 +137,24 @@ public final class EsxiHook implements SnapshotHook {
             throw new SnapshotException("unexpected base disk name '" + file + "'", false);
         }
         return volumes + "/" + m.group(1) + "/" + file.substring(0, file.length() - ".vmdk".length()) + "-flat.vmdk";
+    }
+
+    /**
+     * The VM's {@code .vmx} as the host has it now (just after the snapshot): {@code vim-cmd
+     * vmsvc/get.config} names it ({@code vmPathName = "[ds] dir/vm.vmx"}), {@code cat} reads it.
+     */
+    private String vmx(RemoteShell shell) throws IOException, SnapshotException {
+        String layout = check(shell, List.of("vim-cmd", "vmsvc/get.config", vmid)).stdout();
+        Matcher m = VMX.matcher(layout);
+        if (!m.find() || m.group(2).contains("..")) {
+            throw new SnapshotException("vim-cmd get.config of VM " + vmid + " names no .vmx file", false);
+        }
+        String text = check(shell, List.of("cat", volumes + "/" + m.group(1) + "/" + m.group(2))).stdout();
+        if (text.length() > MAX_VMX) {
+            throw new SnapshotException("the .vmx of VM " + vmid + " is " + text.length() + " characters; a .vmx is a "
+                    + "few kilobytes", false);
+        }
+        return text;
     }
 
     /** The id vim-cmd gave the snapshot called {@code name}, if it exists. */
@@ -197,11 +220,18 @@ public final class EsxiHook implements SnapshotHook {
     private final class EsxiSnapshot extends HeldSnapshot {
         private final StaleSnapshots.Entry entry;
         private final RemoteShell shell;
+        private final String vmx;
 
-        EsxiSnapshot(StaleSnapshots.Entry entry, Path staging, RemoteShell shell) {
+        EsxiSnapshot(StaleSnapshots.Entry entry, Path staging, RemoteShell shell, String vmx) {
             super(staging, Tracking.untracked("the esxi hook does not read changed block tracking (CBT) yet"));
             this.entry = entry;
             this.shell = shell;
+            this.vmx = vmx;
+        }
+
+        @Override
+        public Optional<String> definition() {
+            return Optional.of(vmx);
         }
 
         @Override

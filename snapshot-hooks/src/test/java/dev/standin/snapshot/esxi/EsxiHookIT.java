@@ -33,6 +33,11 @@ import org.junit.jupiter.params.provider.ValueSource;
 @Tag("root")
 class EsxiHookIT {
 
+    /** The start of a .vmx as ESXi 8 writes one. */
+    static final String VMX = ".encoding = \"UTF-8\"\nconfig.version = \"8\"\nvirtualHW.version = \"20\"\n"
+            + "memSize = \"2048\"\nnumvcpus = \"2\"\nfirmware = \"efi\"\nscsi0:0.fileName = \"vm1.vmdk\"\n"
+            + "ethernet0.networkName = \"VM Network\"\nethernet0.addressType = \"generated\"\n";
+
     @org.junit.jupiter.api.io.TempDir
     Path directory;
     private Path esx;
@@ -52,6 +57,7 @@ class EsxiHookIT {
         Files.setPosixFilePermissions(vimCmd, PosixFilePermissions.fromString("rwxr-xr-x"));
         Path disk = Files.createDirectories(esx.resolve("volumes/datastore1/vm1"));
         image = TestImages.random(disk.resolve("vm1-flat.vmdk"), 8 << 20, 9);
+        Files.writeString(disk.resolve("vm1.vmx"), VMX);
         sshd = LoopbackSshd.start(Files.createDirectories(directory.resolve("sshd")),
                 List.of("PATH=" + bin + ":/usr/bin:/bin", "STANDIN_ESX_DOUBLE=" + esx));
         context = HookContext.of(directory.resolve("state"), Optional.empty());
@@ -85,12 +91,13 @@ class EsxiHookIT {
         try (Snapshot snapshot = hook(context, true).take(Path.of("unused"), "k")) {
             view = snapshot.view();
             assertEquals(TestImages.sha256(image), TestImages.sha256(view), "the base disk's flat file was read");
+            assertEquals(Optional.of(VMX), snapshot.definition(), "the VM's .vmx, read beside the snapshot");
             assertEquals(1, snapshotsOnHost());
             String create = Files.readAllLines(esx.resolve("calls.log")).get(0);
             assertTrue(create.matches("vmsvc/snapshot.create 1 " + StaleSnapshots.PREFIX + "\\S+ standin replication cycle 0 1"),
                     "named with the standin prefix, memory off, quiesce on: " + create);
         }
-        assertEquals(List.of("vmsvc/snapshot.create", "vmsvc/device.getdevices", "vmsvc/snapshot.get",
+        assertEquals(List.of("vmsvc/snapshot.create", "vmsvc/device.getdevices", "vmsvc/get.config", "vmsvc/snapshot.get",
                 "vmsvc/snapshot.remove"), calls());
         assertEquals(0, snapshotsOnHost());
         assertFalse(Files.exists(view));
