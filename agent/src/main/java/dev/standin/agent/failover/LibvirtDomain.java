@@ -17,8 +17,6 @@ import javax.xml.transform.dom.DOMSource;
 import javax.xml.transform.stream.StreamResult;
 import org.w3c.dom.Document;
 import org.w3c.dom.Element;
-import org.w3c.dom.Node;
-import org.w3c.dom.NodeList;
 
 /**
  * A replicated libvirt domain definition made ready to start on the replica host, without I/O:
@@ -164,15 +162,7 @@ public final class LibvirtDomain {
     }
 
     private static List<Element> children(Element parent, String tag) {
-        List<Element> found = new ArrayList<>();
-        NodeList nodes = parent.getChildNodes();
-        for (int i = 0; i < nodes.getLength(); i++) {
-            Node n = nodes.item(i);
-            if (n instanceof Element e && e.getTagName().equals(tag)) {
-                found.add(e);
-            }
-        }
-        return found;
+        return DomainXml.children(parent, tag);
     }
 
     private static Optional<String> text(Element parent, String tag) {

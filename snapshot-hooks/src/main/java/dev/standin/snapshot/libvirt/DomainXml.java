@@ -103,7 +103,8 @@ public final class DomainXml {
         return children(parent, tag).stream().findFirst();
     }
 
-    private static List<Element> children(Element parent, String tag) {
+    /** The child elements of {@code parent} called {@code tag}, in document order. */
+    public static List<Element> children(Element parent, String tag) {
         List<Element> found = new ArrayList<>();
         NodeList nodes = parent.getChildNodes();
         for (int i = 0; i < nodes.getLength(); i++) {
