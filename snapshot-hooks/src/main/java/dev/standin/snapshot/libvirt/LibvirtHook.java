@@ -78,6 +78,8 @@ public final class LibvirtHook implements SnapshotHook {
         } catch (SnapshotException e) {
             boolean gone = e.getMessage().contains("failed to get domain");
             throw new SnapshotException((gone ? "domain " + domain + " is gone: " : "") + e.getMessage(), gone, e);
+        } catch (IllegalArgumentException e) {
+            throw new SnapshotException("domain " + domain + "'s live definition is " + e.getMessage(), false, e);
         }
         boolean running = switch (state) {
             case "running", "paused", "pmsuspended" -> true;
