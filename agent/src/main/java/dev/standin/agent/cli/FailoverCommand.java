@@ -187,8 +187,8 @@ final class FailoverCommand implements Callable<Integer> {
             throw new StandinException(ExitStatus.USAGE, "--shutdown-timeout: " + e.getMessage());
         }
         java.util.function.Consumer<String> notices = line -> err.println("standin: " + line);
-        JsonNode report = new PlannedFailover(new TargetCycles(config.stateDir(), notices, Optional.empty()),
-                config.stateDir(), notices).run(protectedVm, to, shutdown, bootTimeout);
+        JsonNode report = new PlannedFailover(config.stateDir(), notices).run(protectedVm, to,
+                new TargetCycles(config.stateDir(), notices, Optional.empty()), shutdown, bootTimeout);
         if (json) {
             out.println(report);
         } else {

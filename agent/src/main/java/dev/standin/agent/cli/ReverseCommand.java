@@ -1,6 +1,7 @@
 package dev.standin.agent.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
@@ -9,16 +10,21 @@ import dev.standin.agent.engine.CycleRequest;
 import dev.standin.agent.engine.DiskOutcome;
 import dev.standin.agent.engine.Replication;
 import dev.standin.agent.failover.Failover;
+import dev.standin.agent.failover.Virsh;
+import dev.standin.agent.supervise.PlannedFailover;
 import dev.standin.agent.sync.Progress;
 import dev.standin.agent.sync.SyncOptions;
 import dev.standin.agent.sync.SyncStats;
 import dev.standin.agent.transport.RemoteLocation;
+import dev.standin.agent.transport.SshOptions;
 import dev.standin.agent.transport.SshRemoteShell;
 import dev.standin.agent.vm.VmPoint;
 import dev.standin.delta.stream.Compression;
 import dev.standin.snapshot.SnapshotSpec;
+import dev.standin.supervisor.policy.Durations;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -63,6 +69,19 @@ final class ReverseCommand implements Callable<Integer> {
     @Mixin
     private SshMixin ssh;
 
+    @Option(names = "--planned", description = "End the episode without losing a write: shut the VM (a libvirt domain "
+            + "here) down, send what it wrote in one last reverse cycle, and start that VM point at DEST through its "
+            + "receiver. If the cycle fails or it does not boot there, the VM starts here again.")
+    private boolean planned;
+
+    @Option(names = "--shutdown-timeout", paramLabel = "DURATION", defaultValue = "5m", description = "With --planned: "
+            + "how long the guest may take to power off (default: ${DEFAULT-VALUE}); past it nothing is moved.")
+    private String shutdownTimeout;
+
+    @Option(names = "--boot-timeout", paramLabel = "DURATION", defaultValue = "10m", description = "With --planned: how long "
+            + "the VM may take to boot at DEST (default: ${DEFAULT-VALUE}).")
+    private String bootTimeout;
+
     @Override
     public Integer call() throws StandinException, InterruptedException {
         Failover.Running running = Failover.running(vm, roots.roots());
@@ -86,10 +105,14 @@ final class ReverseCommand implements Callable<Integer> {
         var sshOptions = ssh.options(0, main.invocation());
         Optional<CycleRequest.Remote> host = remote.map(r -> new CycleRequest.Remote(r, sshOptions, Optional.empty()));
         PrintWriter err = main.invocation().err();
-        CycleReport report = new Replication(Progress.NONE, line -> err.println("standin: " + line),
+        PrintWriter out = main.invocation().out();
+        PlannedFailover.LastCycle cycle = () -> new Replication(Progress.NONE, line -> err.println("standin: " + line),
                 Optional.of(SshRemoteShell.connector(sshOptions))).run(new CycleRequest(disks, host, false,
                         Optional.of(new CycleRequest.Vm(point.vm(), point.qemu(), point.libvirt()))));
-        PrintWriter out = main.invocation().out();
+        if (planned) {
+            return planned(running, cycle, base, sshOptions, out, err);
+        }
+        CycleReport report = cycle.run();
         ObjectMapper mapper = new ObjectMapper();
         for (DiskOutcome outcome : report.disks()) {
             SyncStats stats = outcome.orThrow();
@@ -110,6 +133,37 @@ final class ReverseCommand implements Callable<Integer> {
         }
         report.vmPoint().ifPresent(p -> err.println("standin: VM " + p.vm() + " is at VM point " + p.id() + " in "
                 + destination + "; 'standin failover " + p.vm() + "' there starts it"));
+        return ExitStatus.OK.code();
+    }
+
+    /** The way back, as a planned move: the failed-over domain shut down, a last reverse, started at DEST. */
+    private int planned(Failover.Running running, PlannedFailover.LastCycle cycle, String dest,
+            SshOptions sshOptions, PrintWriter out, PrintWriter err)
+            throws StandinException, InterruptedException {
+        if (running.domain().isEmpty()) {
+            throw new StandinException(ExitStatus.USAGE, "--planned shuts the VM down through libvirt, and VM " + vm
+                    + " runs under its own QEMU here; stop its services, run 'standin reverse' once more, then "
+                    + "'standin failover " + vm + " --cleanup --discard' here and 'standin failover " + vm + "' there");
+        }
+        Duration shutdown;
+        Duration boot;
+        try {
+            shutdown = Durations.parse(shutdownTimeout);
+            boot = Durations.parse(bootTimeout);
+        } catch (IllegalArgumentException e) {
+            throw new StandinException(ExitStatus.USAGE, e.getMessage());
+        }
+        JsonNode report = new PlannedFailover(stateDirectory, line -> err.println("standin: " + line)).move(
+                new PlannedFailover.Move(vm, new Virsh(running.libvirtUri()), running.domain().get(), cycle, dest,
+                        sshOptions), shutdown, boot);
+        if (json) {
+            out.println(report);
+        } else {
+            out.println("VM " + vm + " moved back to " + destination + ": VM point " + report.path("point").asLong()
+                    + ", " + report.path("verdict").asText() + ": " + report.path("reason").asText());
+        }
+        err.println("standin: here it is shut off; 'standin failover " + vm + " --cleanup --discard' removes it (the "
+                + "last reverse holds everything it wrote)");
         return ExitStatus.OK.code();
     }
 }

@@ -283,9 +283,10 @@ public final class Failover {
      * A VM a failover started and that runs now: the VM point it started from, its overlays (in
      * the point's disk order, holding what it wrote since), and how to view its disks at one
      * instant while it runs ({@code view}, a {@code --snapshot} spec: its QEMU monitor, or its
-     * libvirt domain).
+     * libvirt domain), and that domain with its libvirt URI when libvirt runs it.
      */
-    public record Running(VmPoint point, List<Path> overlays, SnapshotSpec view, Path run) { }
+    public record Running(VmPoint point, List<Path> overlays, SnapshotSpec view, Path run, Optional<String> domain,
+            String libvirtUri) { }
 
     /** The failed-over {@code vm} running under {@code roots}, started by a real failover. */
     public static Running running(String vm, List<Path> roots) throws StandinException {
@@ -305,16 +306,15 @@ public final class Failover {
                 new StandinException(ExitStatus.DESTINATION, "VM point " + id + " of " + vm + ", which the running "
                         + "VM started from, is no longer recorded"));
         List<Path> overlays = point.disks().stream().map(d -> run.resolve(d.replica() + ".qcow2")).toList();
-        SnapshotSpec view;
+        String uri = state.path("uri").asText(Virsh.DEFAULT_URI);
         if (state.has("domain")) {
-            String uri = state.path("uri").asText(Virsh.DEFAULT_URI);
-            view = SnapshotSpec.parse("libvirt:" + state.path("domain").asText()
-                    + (uri.equals(Virsh.DEFAULT_URI) ? "" : ":" + uri));
-        } else {
-            view = SnapshotSpec.parse("qemu:" + QemuMachine.in(run).monitor() + ":" + java.util.stream.IntStream
-                    .range(0, overlays.size()).mapToObj(QemuMachine::node).collect(java.util.stream.Collectors.joining(",")));
+            String domain = state.path("domain").asText();
+            return new Running(point, overlays, SnapshotSpec.parse("libvirt:" + domain
+                    + (uri.equals(Virsh.DEFAULT_URI) ? "" : ":" + uri)), run, Optional.of(domain), uri);
         }
-        return new Running(point, overlays, view, run);
+        return new Running(point, overlays, SnapshotSpec.parse("qemu:" + QemuMachine.in(run).monitor() + ":"
+                + java.util.stream.IntStream.range(0, overlays.size()).mapToObj(QemuMachine::node)
+                .collect(java.util.stream.Collectors.joining(","))), run, Optional.empty(), uri);
     }
 
     /**

@@ -12,6 +12,7 @@ import dev.standin.agent.failover.Failover;
 import dev.standin.agent.failover.Virsh;
 import dev.standin.agent.transport.RemoteFailover;
 import dev.standin.agent.transport.RemoteLocation;
+import dev.standin.agent.transport.SshOptions;
 import dev.standin.agent.vm.VmPoint;
 import dev.standin.supervisor.config.SupervisorConfig.Target;
 import dev.standin.supervisor.config.SupervisorConfig.Vm;
@@ -35,29 +36,48 @@ public final class PlannedFailover {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final TargetCycles cycles;
     private final Path stateDir;
     private final Consumer<String> notices;
 
-    public PlannedFailover(TargetCycles cycles, Path stateDir, Consumer<String> notices) {
-        this.cycles = cycles;
+    public PlannedFailover(Path stateDir, Consumer<String> notices) {
         this.stateDir = stateDir;
         this.notices = notices;
     }
 
-    /** What the replica host reported for the started VM, as {@code failover --json} prints it. */
-    public JsonNode run(Vm vm, Target target, Duration shutdownTimeout, Duration bootTimeout)
+    /** How a move's last cycle runs once the domain is shut off; the engine's report. */
+    @FunctionalInterface
+    public interface LastCycle {
+        CycleReport run() throws StandinException, InterruptedException;
+    }
+
+    /**
+     * What a planned move moves: VM {@code vm}, run here by libvirt domain {@code domain}, whose
+     * last cycle ({@code lastCycle}) records a VM point at {@code dest} (a directory, local or
+     * {@code [user@]host:DIR/}), reached with {@code ssh}.
+     */
+    public record Move(String vm, Virsh virsh, String domain, LastCycle lastCycle, String dest, SshOptions ssh) { }
+
+    /** A configured VM to its {@code target}: {@code standin failover VM --planned} on its source host. */
+    public JsonNode run(Vm vm, Target target, TargetCycles cycles, Duration shutdownTimeout, Duration bootTimeout)
             throws StandinException, InterruptedException {
         if (vm.libvirt().isEmpty()) {
             throw new StandinException(ExitStatus.USAGE, "--planned shuts VM " + vm.name() + " down through libvirt, "
                     + "and it has no 'libvirt: DOMAIN'; shut it down yourself, run 'standin run " + vm.name()
                     + " --wait', then 'standin failover " + vm.name() + "' on the replica host");
         }
-        String domain = vm.libvirt().get().domain();
-        Virsh virsh = new Virsh(vm.libvirt().get().uri());
-        Optional<RemoteLocation> remote = RemoteLocation.parse(target.dest());
+        return move(new Move(vm.name(), new Virsh(vm.libvirt().get().uri()), vm.libvirt().get().domain(),
+                () -> cycles.cycleThroughLibvirt(vm, target), target.dest(), TargetCycles.ssh(target)),
+                shutdownTimeout, bootTimeout);
+    }
+
+    /** What the host at {@code move.dest()} reported for the started VM, as {@code failover --json} prints it. */
+    public JsonNode move(Move move, Duration shutdownTimeout, Duration bootTimeout)
+            throws StandinException, InterruptedException {
+        String domain = move.domain();
+        Virsh virsh = move.virsh();
+        Optional<RemoteLocation> remote = RemoteLocation.parse(move.dest());
         if (remote.isPresent()) {
-            RemoteFailover.requireSupport(TargetCycles.inReplicas(remote.get(), vm), TargetCycles.ssh(target));
+            RemoteFailover.requireSupport(TargetCycles.inReplicas(remote.get(), move.vm()), move.ssh());
         }
         boolean wasRunning = !virsh.run("domstate", domain).strip().equals("shut off");
         if (wasRunning) {
@@ -70,24 +90,24 @@ public final class PlannedFailover {
         }
         VmPoint point;
         try {
-            point = lastCycle(vm, target);
+            point = lastCycle(move);
         } catch (StandinException | InterruptedException | RuntimeException e) {
             undo(virsh, domain, wasRunning, autostart, e);
             throw e;
         }
         JsonNode report;
         try {
-            report = start(vm, target, point, bootTimeout);
+            report = start(move, point, bootTimeout);
         } catch (StandinException e) {
             // The replica host's answer is lost or a failure: whether a VM runs there is not known
             // here, so the source stays off rather than the VM running twice.
-            throw new StandinException(e.status(), "starting VM point " + point.id() + " at " + target.dest()
+            throw new StandinException(e.status(), "starting VM point " + point.id() + " at " + move.dest()
                     + " failed: " + e.getMessage() + "; domain " + domain + " stays shut off here so that the VM "
-                    + "never runs twice: see 'standin points " + vm.name() + "' there, then start one of them", e);
+                    + "never runs twice: see 'standin points " + move.vm() + "' there, then start one of them", e);
         }
         if (!report.path("running").asBoolean(false)) {
             StandinException notBooted = new StandinException(ExitStatus.BOOT, "VM point " + point.id() + " did not "
-                    + "boot at " + target.dest() + " (" + report.path("verdict").asText() + ": "
+                    + "boot at " + move.dest() + " (" + report.path("verdict").asText() + ": "
                     + report.path("reason").asText() + ") and was removed there");
             undo(virsh, domain, wasRunning, autostart, notBooted);
             throw notBooted;
@@ -113,8 +133,8 @@ public final class PlannedFailover {
     }
 
     /** The cycle of the stopped disks; the VM point it recorded, or the cycle's failure. */
-    private VmPoint lastCycle(Vm vm, Target target) throws StandinException, InterruptedException {
-        CycleReport report = cycles.cycleThroughLibvirt(vm, target);
+    private VmPoint lastCycle(Move move) throws StandinException, InterruptedException {
+        CycleReport report = move.lastCycle().run();
         long sent = 0;
         for (DiskOutcome outcome : report.disks()) {
             sent += outcome.orThrow().wireBytes();
@@ -123,22 +143,21 @@ public final class PlannedFailover {
             throw report.vmPointFailure().get();
         }
         VmPoint point = report.vmPoint().orElseThrow(() -> new StandinException(ExitStatus.DESTINATION,
-                "the last cycle recorded no VM point at " + target.dest()));
-        notices.accept("the last cycle sent " + sent + " bytes; VM point " + point.id() + " at " + target.dest()
-                + " holds everything VM " + vm.name() + " wrote");
+                "the last cycle recorded no VM point at " + move.dest()));
+        notices.accept("the last cycle sent " + sent + " bytes; VM point " + point.id() + " at " + move.dest()
+                + " holds everything VM " + move.vm() + " wrote");
         return point;
     }
 
-    private JsonNode start(Vm vm, Target target, VmPoint point, Duration timeout)
-            throws StandinException, InterruptedException {
-        Optional<RemoteLocation> remote = RemoteLocation.parse(target.dest());
+    private JsonNode start(Move move, VmPoint point, Duration timeout) throws StandinException, InterruptedException {
+        Optional<RemoteLocation> remote = RemoteLocation.parse(move.dest());
         if (remote.isPresent()) {
-            return RemoteFailover.start(TargetCycles.inReplicas(remote.get(), vm), TargetCycles.ssh(target), vm.name(),
+            return RemoteFailover.start(TargetCycles.inReplicas(remote.get(), move.vm()), move.ssh(), move.vm(),
                     point.id(), timeout);
         }
-        Failover.Report report = new Failover(notices).run(new Failover.Request(vm.name(), List.of(Path.of(target.dest())),
-                Long.toString(point.id()), false, false, new BootRule(timeout, BootRule.AGENT_GRACE),
-                BootCheck.DEFAULT_PROMPT, stateDir, Virsh.DEFAULT_URI, true));
+        Failover.Report report = new Failover(notices).run(new Failover.Request(move.vm(),
+                List.of(Path.of(move.dest())), Long.toString(point.id()), false, false,
+                new BootRule(timeout, BootRule.AGENT_GRACE), BootCheck.DEFAULT_PROMPT, stateDir, Virsh.DEFAULT_URI, true));
         try {
             return JSON.readTree(report.json());
         } catch (IOException e) {

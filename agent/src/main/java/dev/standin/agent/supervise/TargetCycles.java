@@ -198,7 +198,7 @@ public final class TargetCycles implements CycleRunner {
         Optional<RemoteLocation> remote = RemoteLocation.parse(target.dest());
         try {
             if (remote.isPresent()) {
-                RemoteBootCheck.Verdict v = RemoteBootCheck.run(inReplicas(remote.get(), vm), ssh, vm.name(),
+                RemoteBootCheck.Verdict v = RemoteBootCheck.run(inReplicas(remote.get(), vm.name()), ssh, vm.name(),
                         target.bootCheckTimeout());
                 return CycleResult.checked(new BootOutcome(v.verdict(), v.vmPoint(), v.reason()));
             }
@@ -312,8 +312,8 @@ public final class TargetCycles implements CycleRunner {
     }
 
     /** A path in the directory of {@code vm}'s replicas on a remote target's host (no file of that name need exist). */
-    static RemoteLocation inReplicas(RemoteLocation target, Vm vm) {
-        return new RemoteLocation(target.user(), target.host(), target.port(), directory(target.path()) + vm.name());
+    static RemoteLocation inReplicas(RemoteLocation target, String vm) {
+        return new RemoteLocation(target.user(), target.host(), target.port(), directory(target.path()) + vm);
     }
 
     private static String directory(String path) {

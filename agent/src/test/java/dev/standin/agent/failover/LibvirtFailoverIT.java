@@ -125,10 +125,11 @@ class LibvirtFailoverIT {
                 replicas.resolve(".standin-vms/db/failover/db.img.qcow2").toString());
         assertFalse(info.contains("backing-filename"), "a whole disk, reading no replica: " + info);
 
-        // The VM writes at DR, through its own disk; 'reverse' brings its disk back (the domain's
+        // The VM writes at DR, through its own disk (past the boot files: it boots again at the end);
+        // 'reverse' brings its disk back (the domain's
         // disks viewed through libvirt's backup API) as a delta against the original disk.
         assertEquals("", libvirtd.virsh.run("qemu-monitor-command", "standin-it-db", "--hmp", "qemu-io -d "
-                + "/machine/peripheral/virtio-disk0/virtio-backend \"write -P 0x5a 1M 64k\"").strip());
+                + "/machine/peripheral/virtio-disk0/virtio-backend \"write -P 0x5a 30M 64k\"").strip());
         Cli.Result reverse = Cli.run("reverse", "db", "--root", replicas.toString(), "--json", "--to",
                 source.getParent() + "/", "--state-dir", dir.resolve("state").toString());
         assertEquals(0, reverse.exit(), reverse.err() + reverse.out());
@@ -136,9 +137,25 @@ class LibvirtFailoverIT {
         // What the guest sees: the image it booted with and its write (a running qcow2 is not read
         // from outside: QEMU holds its metadata).
         Path guest = Files.copy(FailoverIT.IMAGES.resolve("agent.img"), dir.resolve("guest.raw"));
-        Images.run("qemu-io", "-f", "raw", "-c", "write -P 0x5a 1M 64k", guest.toString());
+        Images.run("qemu-io", "-f", "raw", "-c", "write -P 0x5a 30M 64k", guest.toString());
         assertEquals(Images.sha256(guest), Images.sha256(source), "the original disk is the guest's disk now");
         assertFalse(libvirtd.virsh.run("domjobinfo", "standin-it-db").contains("Backup"), "the backup job ended");
+
+        // The way back as a planned move: a last write at DR, the domain powered off, a last reverse,
+        // and the original host's copy started from that VM point (one libvirtd plays both hosts).
+        assertEquals("", libvirtd.virsh.run("qemu-monitor-command", "standin-it-db", "--hmp", "qemu-io -d "
+                + "/machine/peripheral/virtio-disk0/virtio-backend \"write -P 0x6b 31M 64k\"").strip());
+        Cli.Result back = Cli.run("reverse", "db", "--planned", "--json", "--root", replicas.toString(), "--to",
+                source.getParent() + "/", "--state-dir", dir.resolve("state").toString(), "--boot-timeout", "3m");
+        assertEquals(0, back.exit(), back.err() + back.out());
+        assertEquals("verified", back.json().get("verdict").asText(), back.out());
+        assertTrue(back.err().contains("domain standin-it-db shut down in"), back.err());
+        Images.run("qemu-io", "-f", "raw", "-c", "write -P 0x6b 31M 64k", guest.toString());
+        assertEquals(Images.sha256(guest), Images.sha256(source), "the last write at DR is in the original disk");
+        assertTrue(libvirtd.virsh.run("domblklist", "standin-it-db").contains(source.getParent()
+                .resolve(".standin-vms/db/failover/db.img.qcow2").toString()), "it runs at the original site now");
+        Cli.Result atOrigin = Cli.run("failover", "db", "--cleanup", "--discard", "--root", source.getParent().toString());
+        assertEquals(0, atOrigin.exit(), atOrigin.err());
 
         Cli.Result cleanup = Cli.run("failover", "db", "--cleanup", "--discard", "--root", replicas.toString());
         assertEquals(0, cleanup.exit(), cleanup.err());
