@@ -99,6 +99,10 @@ public final class PlannedFailover {
         try {
             report = start(move, point, bootTimeout);
         } catch (StandinException e) {
+            if (remote.isEmpty()) {
+                undo(virsh, domain, wasRunning, autostart, e); // a failover here removes what it started
+                throw e;
+            }
             // The replica host's answer is lost or a failure: whether a VM runs there is not known
             // here, so the source stays off rather than the VM running twice.
             throw new StandinException(e.status(), "starting VM point " + point.id() + " at " + move.dest()
