@@ -110,7 +110,9 @@ final class ReverseCommand implements Callable<Integer> {
                 Optional.of(SshRemoteShell.connector(sshOptions))).run(new CycleRequest(disks, host, false,
                         Optional.of(new CycleRequest.Vm(point.vm(), point.qemu(), point.libvirt()))));
         if (planned) {
-            return planned(running, cycle, base, sshOptions, out, err);
+            // DEST as given (a remote one is reached through its receiver), as a directory
+            return planned(running, cycle, destination.endsWith("/") ? destination : destination + "/", sshOptions, out,
+                    err);
         }
         CycleReport report = cycle.run();
         ObjectMapper mapper = new ObjectMapper();

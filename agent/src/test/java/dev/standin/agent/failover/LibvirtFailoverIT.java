@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.standin.agent.Cli;
 import dev.standin.agent.Images;
+import dev.standin.agent.OpenSshServer;
 import dev.standin.agent.StandinException;
 import dev.standin.agent.engine.CycleReport;
 import dev.standin.agent.engine.CycleRequest;
@@ -145,8 +146,15 @@ class LibvirtFailoverIT {
         // and the original host's copy started from that VM point (one libvirtd plays both hosts).
         assertEquals("", libvirtd.virsh.run("qemu-monitor-command", "standin-it-db", "--hmp", "qemu-io -d "
                 + "/machine/peripheral/virtio-disk0/virtio-backend \"write -P 0x6b 31M 64k\"").strip());
-        Cli.Result back = Cli.run("reverse", "db", "--planned", "--json", "--root", replicas.toString(), "--to",
-                source.getParent() + "/", "--state-dir", dir.resolve("state").toString(), "--boot-timeout", "3m");
+        Cli.Result back;
+        try (OpenSshServer sshd = OpenSshServer.start(dir.resolve("sshd"), null)) {
+            List<String> args = new java.util.ArrayList<>(List.of("reverse", "db", "--planned", "--json", "--root",
+                    replicas.toString(), "--to", sshd.url(source.getParent()) + "/", "--state-dir",
+                    dir.resolve("state").toString(), "--boot-timeout", "3m"));
+            args.addAll(sshd.sshArgs());
+            back = Cli.run(args.toArray(String[]::new));
+            OpenSshServer.awaitReceiversEnded(dir);
+        }
         assertEquals(0, back.exit(), back.err() + back.out());
         assertEquals("verified", back.json().get("verdict").asText(), back.out());
         assertTrue(back.err().contains("domain standin-it-db shut down in"), back.err());
