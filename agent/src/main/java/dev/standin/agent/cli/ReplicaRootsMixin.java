@@ -40,14 +40,9 @@ final class ReplicaRootsMixin {
         if (!roots.isEmpty()) {
             return roots;
         }
-        Path file = config != null ? config : Path.of(CheckConfigCommand.DEFAULT_FILE);
-        if (config == null && !Files.exists(file)) {
+        if (config == null && !Files.exists(Path.of(CheckConfigCommand.DEFAULT_FILE))) {
             return List.of();
         }
-        try {
-            return ConfigReader.read(file, TargetCycles.CHECK).replicaRoots();
-        } catch (ConfigException e) {
-            throw new StandinException(ExitStatus.USAGE, e.getMessage());
-        }
+        return config().replicaRoots();
     }
 }

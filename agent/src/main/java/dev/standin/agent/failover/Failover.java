@@ -15,6 +15,7 @@ import dev.standin.agent.vm.VmPoint;
 import dev.standin.agent.vm.VmPoints;
 import dev.standin.nativeio.NativeIo;
 import dev.standin.snapshot.SnapshotSpec;
+import dev.standin.snapshot.libvirt.LibvirtHook;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,6 +67,20 @@ public final class Failover {
         public Request(String vm, List<Path> roots, String point, boolean test, boolean keep, BootRule rule,
                 java.util.regex.Pattern prompt, Path stateDirectory) {
             this(vm, roots, point, test, keep, rule, prompt, stateDirectory, Virsh.DEFAULT_URI);
+        }
+
+        /** A boot check: {@code vm}'s newest VM point in {@code directory}, started as a test and removed after. */
+        public static Request bootCheck(String vm, Path directory, Duration timeout, Path stateDirectory,
+                String libvirtUri) {
+            return new Request(vm, List.of(directory), "latest", true, false, new BootRule(timeout, BootRule.AGENT_GRACE),
+                    BootCheck.DEFAULT_PROMPT, stateDirectory, libvirtUri);
+        }
+
+        /** A planned move's last step: VM point {@code point} in {@code directory} started for real, removed unless it boots. */
+        public static Request plannedStart(String vm, Path directory, long point, Duration timeout, Path stateDirectory) {
+            return new Request(vm, List.of(directory), Long.toString(point), false, false,
+                    new BootRule(timeout, BootRule.AGENT_GRACE), BootCheck.DEFAULT_PROMPT, stateDirectory,
+                    Virsh.DEFAULT_URI, true);
         }
     }
 
@@ -309,8 +324,7 @@ public final class Failover {
         String uri = state.path("uri").asText(Virsh.DEFAULT_URI);
         if (state.has("domain")) {
             String domain = state.path("domain").asText();
-            return new Running(point, overlays, SnapshotSpec.parse("libvirt:" + domain
-                    + (uri.equals(Virsh.DEFAULT_URI) ? "" : ":" + uri)), run, Optional.of(domain), uri);
+            return new Running(point, overlays, LibvirtHook.spec(domain, uri), run, Optional.of(domain), uri);
         }
         return new Running(point, overlays, SnapshotSpec.parse("qemu:" + QemuMachine.in(run).monitor() + ":"
                 + java.util.stream.IntStream.range(0, overlays.size()).mapToObj(QemuMachine::node)

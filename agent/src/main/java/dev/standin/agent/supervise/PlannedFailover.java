@@ -6,8 +6,6 @@ import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
 import dev.standin.agent.engine.CycleReport;
 import dev.standin.agent.engine.DiskOutcome;
-import dev.standin.agent.failover.BootCheck;
-import dev.standin.agent.failover.BootRule;
 import dev.standin.agent.failover.Failover;
 import dev.standin.agent.failover.Virsh;
 import dev.standin.agent.transport.RemoteFailover;
@@ -19,7 +17,6 @@ import dev.standin.supervisor.config.SupervisorConfig.Vm;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
 
@@ -159,9 +156,8 @@ public final class PlannedFailover {
             return RemoteFailover.start(TargetCycles.inReplicas(remote.get(), move.vm()), move.ssh(), move.vm(),
                     point.id(), timeout);
         }
-        Failover.Report report = new Failover(notices).run(new Failover.Request(move.vm(),
-                List.of(Path.of(move.dest())), Long.toString(point.id()), false, false,
-                new BootRule(timeout, BootRule.AGENT_GRACE), BootCheck.DEFAULT_PROMPT, stateDir, Virsh.DEFAULT_URI, true));
+        Failover.Report report = new Failover(notices).run(Failover.Request.plannedStart(move.vm(),
+                Path.of(move.dest()), point.id(), timeout, stateDir));
         try {
             return JSON.readTree(report.json());
         } catch (IOException e) {

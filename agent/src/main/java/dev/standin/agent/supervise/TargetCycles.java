@@ -7,8 +7,6 @@ import dev.standin.agent.engine.CycleReport;
 import dev.standin.agent.engine.CycleRequest;
 import dev.standin.agent.engine.DiskOutcome;
 import dev.standin.agent.engine.Replication;
-import dev.standin.agent.failover.BootCheck;
-import dev.standin.agent.failover.BootRule;
 import dev.standin.agent.failover.Failover;
 import dev.standin.agent.failover.Virsh;
 import dev.standin.agent.sync.Progress;
@@ -24,7 +22,7 @@ import dev.standin.agent.vm.QemuLaunch;
 import dev.standin.delta.stream.Compression;
 import dev.standin.snapshot.SnapshotSpec;
 import dev.standin.snapshot.libvirt.DomainXml;
-import dev.standin.snapshot.libvirt.Libvirt;
+import dev.standin.snapshot.libvirt.LibvirtHook;
 import dev.standin.supervisor.CycleProgress;
 import dev.standin.supervisor.CycleResult;
 import dev.standin.supervisor.CycleRunner;
@@ -152,13 +150,13 @@ public final class TargetCycles implements CycleRunner {
         SupervisorConfig.Libvirt domain = vm.libvirt().orElseThrow();
         Vm viewed = vm.disks().isEmpty() ? vm : new Vm(vm.name(), vm.disks().stream().map(d -> new Disk(d.source(),
                 Optional.of(libvirtView(domain)))).toList(), vm.targets(), vm.qemu(), vm.libvirt());
-        SshOptions ssh = ssh(target.settings(), 0);
+        SshOptions ssh = ssh(target);
         return new Replication(Progress.NONE, notices, Optional.of(SshRemoteShell.connector(ssh)))
                 .run(request(viewed, target, false, 0, ssh, definition(vm)));
     }
 
     private static String libvirtView(SupervisorConfig.Libvirt domain) {
-        return "libvirt:" + domain.domain() + (domain.uri().equals(Libvirt.DEFAULT_URI) ? "" : ":" + domain.uri());
+        return LibvirtHook.spec(domain.domain(), domain.uri()).toString();
     }
 
     /** How the target's host is reached, for a command run by hand that goes there (a planned move). */
@@ -202,9 +200,8 @@ public final class TargetCycles implements CycleRunner {
                         target.bootCheckTimeout());
                 return CycleResult.checked(new BootOutcome(v.verdict(), v.vmPoint(), v.reason()));
             }
-            Failover.Report report = new Failover(notices).run(new Failover.Request(vm.name(),
-                    List.of(Path.of(target.dest())), "latest", true, false,
-                    new BootRule(target.bootCheckTimeout(), BootRule.AGENT_GRACE), BootCheck.DEFAULT_PROMPT, stateDir,
+            Failover.Report report = new Failover(notices).run(Failover.Request.bootCheck(vm.name(),
+                    Path.of(target.dest()), target.bootCheckTimeout(), stateDir,
                     vm.libvirt().map(SupervisorConfig.Libvirt::uri).orElse(Virsh.DEFAULT_URI)));
             return CycleResult.checked(new BootOutcome(report.verdict().text(), report.point(), report.reason()));
         } catch (StandinException e) {

@@ -2,8 +2,6 @@ package dev.standin.agent.transport;
 
 import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
-import dev.standin.agent.failover.BootCheck;
-import dev.standin.agent.failover.BootRule;
 import dev.standin.agent.failover.Failover;
 import dev.standin.agent.failover.Virsh;
 import dev.standin.agent.sync.Destination;
@@ -28,7 +26,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -255,17 +252,15 @@ public final class ReplicaServer {
     private Failover.Report checkBoot(Message.CheckBoot check) throws IOException, StandinException,
             InterruptedException {
         Path directory = root.resolve(check.path()).getParent();
-        return new Failover(log::line).run(new Failover.Request(check.vm(), List.of(directory), "latest", true, false,
-                new BootRule(Duration.ofSeconds(check.timeoutSeconds()), BootRule.AGENT_GRACE), BootCheck.DEFAULT_PROMPT,
-                stateDirectory));
+        return new Failover(log::line).run(Failover.Request.bootCheck(check.vm(), directory,
+                Duration.ofSeconds(check.timeoutSeconds()), stateDirectory, Virsh.DEFAULT_URI));
     }
 
     /** A planned move's last step: the VM point its last cycle recorded, started for real here. */
     private Failover.Report startVm(Message.StartVm start) throws IOException, StandinException, InterruptedException {
         Path directory = root.resolve(start.path()).getParent();
-        return new Failover(log::line).run(new Failover.Request(start.vm(), List.of(directory),
-                Long.toString(start.point()), false, false, new BootRule(Duration.ofSeconds(start.timeoutSeconds()),
-                BootRule.AGENT_GRACE), BootCheck.DEFAULT_PROMPT, stateDirectory, Virsh.DEFAULT_URI, true));
+        return new Failover(log::line).run(Failover.Request.plannedStart(start.vm(), directory, start.point(),
+                Duration.ofSeconds(start.timeoutSeconds()), stateDirectory));
     }
 
     private Scrub scrub(Progress progress) {

@@ -85,9 +85,4 @@ public record QemuLaunch(long memory, int cpus, String machine, Firmware firmwar
     public QemuLaunch(long memory, int cpus, String machine) {
         this(memory, cpus, machine, Firmware.BIOS, List.of());
     }
-
-    /** Whether it needs more than version 1 of the VM point record says (firmware or NICs). */
-    boolean beyondVersion1() {
-        return firmware != Firmware.BIOS || !nics.isEmpty();
-    }
 }

@@ -51,7 +51,8 @@ public final class VmPointFormat {
                     .put("digest", d.digestHex());
         }
         // Version 1 where it says all: a replica host with an older standin still records the point.
-        int version = point.qemu().map(QemuLaunch::beyondVersion1).orElse(false) || point.vmx().isPresent() ? VERSION : 1;
+        int version = point.vmx().isPresent() || point.qemu().map(q -> q.firmware() != QemuLaunch.Firmware.BIOS
+                || !q.nics().isEmpty()).orElse(false) ? VERSION : 1;
         point.qemu().ifPresent(q -> {
             ObjectNode qemu = body.putObject("qemu").put("memory", q.memory()).put("cpus", q.cpus())
                     .put("machine", q.machine());

@@ -5,12 +5,14 @@ import dev.standin.snapshot.HookContext;
 import dev.standin.snapshot.Snapshot;
 import dev.standin.snapshot.SnapshotException;
 import dev.standin.snapshot.SnapshotHook;
+import dev.standin.snapshot.SnapshotSpec;
 import dev.standin.snapshot.StaleSnapshots;
 import dev.standin.snapshot.Tracking;
 import dev.standin.snapshot.nbd.NbdExport;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -50,6 +52,11 @@ public final class LibvirtHook implements SnapshotHook {
         this.domain = domain;
         this.libvirt = new Libvirt(uri, context.runner(), context.stepTimeout());
         this.context = context;
+    }
+
+    /** The {@code --snapshot} spec that views {@code domain}'s disks at {@code uri} (the default URI left out). */
+    public static SnapshotSpec spec(String domain, String uri) {
+        return SnapshotSpec.parse(KIND + ":" + domain + (uri.equals(Libvirt.DEFAULT_URI) ? "" : ":" + uri));
     }
 
     @Override
@@ -210,24 +217,21 @@ public final class LibvirtHook implements SnapshotHook {
         }
         Files.createDirectory(directory, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         if (owner.isPresent()) {
+            // A DAC label is "+UID:+GID" (numbers) or "USER:GROUP" (names, looked up through NSS).
             String[] ids = owner.get().split(":", 2);
-            Files.setAttribute(directory, "unix:uid", id(ids[0], "uid"));
-            Files.setAttribute(directory, "unix:gid", id(ids[1], "gid"));
-        }
-    }
-
-    private static int id(String label, String what) throws IOException {
-        if (label.startsWith("+")) {
-            return Integer.parseInt(label.substring(1));
-        }
-        String passwd = what.equals("uid") ? "/etc/passwd" : "/etc/group";
-        for (String line : Files.readAllLines(Path.of(passwd))) {
-            String[] f = line.split(":");
-            if (f.length > 2 && f[0].equals(label)) {
-                return Integer.parseInt(f[2]);
+            var lookup = directory.getFileSystem().getUserPrincipalLookupService();
+            var view = Files.getFileAttributeView(directory, PosixFileAttributeView.class);
+            if (ids[0].startsWith("+")) {
+                Files.setAttribute(directory, "unix:uid", Integer.parseInt(ids[0].substring(1)));
+            } else {
+                view.setOwner(lookup.lookupPrincipalByName(ids[0]));
+            }
+            if (ids[1].startsWith("+")) {
+                Files.setAttribute(directory, "unix:gid", Integer.parseInt(ids[1].substring(1)));
+            } else {
+                view.setGroup(lookup.lookupPrincipalByGroupName(ids[1]));
             }
         }
-        throw new IOException("QEMU's " + what + " " + label + " is not in " + passwd);
     }
 
     /** What the snapshots of one take share: the job (or qemu-nbd processes), ended after the last. */
