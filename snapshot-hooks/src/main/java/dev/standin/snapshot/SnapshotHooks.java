@@ -2,6 +2,7 @@ package dev.standin.snapshot;
 
 import dev.standin.snapshot.esxi.EsxiHook;
 import dev.standin.snapshot.file.FileHook;
+import dev.standin.snapshot.image.ImageHook;
 import dev.standin.snapshot.libvirt.Libvirt;
 import dev.standin.snapshot.libvirt.LibvirtHook;
 import dev.standin.snapshot.lvm.LvmHook;
@@ -66,6 +67,10 @@ public final class SnapshotHooks {
                         : Libvirt.DEFAULT_URI;
                 yield new LibvirtHook(domain, uri, context);
             }
+            case ImageHook.KIND -> {
+                spec.expectAtMost(1, "an optional FORMAT (raw, qcow2, ...)");
+                yield new ImageHook(spec.args().stream().findFirst(), context);
+            }
             default -> throw new IllegalArgumentException("unknown snapshot kind " + spec.kind());
         };
     }
@@ -80,6 +85,7 @@ public final class SnapshotHooks {
                     ssh.orElseThrow(() -> new IllegalStateException("no SSH transport to release an esxi snapshot")), context);
             case LvmHook.KIND -> new LvmHook(null, null, context);
             case LibvirtHook.KIND -> new LibvirtHook(null, Libvirt.DEFAULT_URI, context);
+            case ImageHook.KIND -> new ImageHook(Optional.empty(), context);
             default -> throw new IllegalStateException("no hook of kind " + kind);
         };
     }

@@ -7,11 +7,11 @@ import java.util.Objects;
 /**
  * {@code --snapshot KIND:ARGS} split into its kind and colon-separated arguments:
  * {@code lvm:VG/LV}, {@code qemu:QMP_SOCKET:NODE[,NODE...][:GUEST_AGENT_SOCKET]}, {@code file}, {@code esxi:HOST:VMID[:quiesce]},
- * {@code script:PRE:POST[:TIMEOUT_SECONDS]}, {@code libvirt:DOMAIN[:URI]} (the URI may hold colons).
+ * {@code script:PRE:POST[:TIMEOUT_SECONDS]}, {@code libvirt:DOMAIN[:URI]} (the URI may hold colons), {@code image[:FORMAT]}.
  */
 public record SnapshotSpec(String kind, List<String> args) {
 
-    public static final List<String> KINDS = List.of("qemu", "file", "script", "esxi", "lvm", "libvirt");
+    public static final List<String> KINDS = List.of("qemu", "file", "script", "esxi", "lvm", "libvirt", "image");
 
     public SnapshotSpec {
         Objects.requireNonNull(kind, "kind");

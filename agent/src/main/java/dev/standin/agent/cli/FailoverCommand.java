@@ -66,10 +66,10 @@ final class FailoverCommand implements Callable<Integer> {
             + "the VM wrote since it started.")
     private boolean discard;
 
-    @Option(names = "--planned", description = "Run on the VM's source host: a move that loses nothing. Shut the VM's "
-            + "libvirt domain down (guest agent, else ACPI), turn its autostart off, send what it wrote in one last "
-            + "cycle, and start that VM point on the target's host. If the cycle fails or the replica does not boot, "
-            + "the domain starts here again.")
+    @Option(names = "--planned", description = "Run on the VM's source host: a move that loses nothing. Shut the VM "
+            + "down (its libvirt domain, or the QEMU its disks' qemu: snapshot names; guest agent, else ACPI), keep it "
+            + "from starting by itself, send what it wrote in one last cycle, and start that VM point on the target's "
+            + "host. If the cycle fails or the replica does not boot, a domain starts here again.")
     private boolean planned;
 
     @Option(names = "--target", paramLabel = "DEST", description = "With --planned: the target to move to, as "
@@ -194,8 +194,8 @@ final class FailoverCommand implements Callable<Integer> {
         } else {
             out.println("VM " + vm + " moved to " + to.dest() + ": VM point " + report.path("point").asLong() + ", "
                     + report.path("verdict").asText() + ": " + report.path("reason").asText());
-            out.println("its source domain is shut off here, autostart off; replicate it back with 'standin reverse "
-                    + vm + " --to DEST' on the replica host");
+            out.println("here it is shut off" + (protectedVm.libvirt().isPresent() ? ", autostart off" : "")
+                    + "; replicate it back with 'standin reverse " + vm + " --to DEST' on the replica host");
         }
         return ExitStatus.OK.code();
     }

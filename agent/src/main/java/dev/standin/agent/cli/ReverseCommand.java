@@ -11,6 +11,7 @@ import dev.standin.agent.engine.DiskOutcome;
 import dev.standin.agent.engine.Replication;
 import dev.standin.agent.failover.Failover;
 import dev.standin.agent.failover.Virsh;
+import dev.standin.agent.supervise.LibvirtSource;
 import dev.standin.agent.supervise.PlannedFailover;
 import dev.standin.agent.sync.Progress;
 import dev.standin.agent.sync.SyncOptions;
@@ -156,7 +157,7 @@ final class ReverseCommand implements Callable<Integer> {
             throw new StandinException(ExitStatus.USAGE, e.getMessage());
         }
         JsonNode report = new PlannedFailover(stateDirectory, line -> err.println("standin: " + line)).move(
-                new PlannedFailover.Move(vm, new Virsh(running.libvirtUri()), running.domain().get(), cycle, dest,
+                new PlannedFailover.Move(vm, new LibvirtSource(new Virsh(running.libvirtUri()), running.domain().get()), cycle, dest,
                         sshOptions), shutdown, boot);
         if (json) {
             out.println(report);

@@ -119,7 +119,8 @@ final class SyncCommand implements Callable<Integer> {
                     + "socket, inside a guest filesystem freeze), file[:COPY_DIR], "
                     + "script:PRE:POST[:TIMEOUT], lvm:VG/LV[:SIZE], esxi:HOST:VMID[:quiesce], libvirt:DOMAIN[:URI] "
                     + "(the SOURCEs, disks of the domain, at one instant through libvirt's backup API; read through "
-                    + "qemu-nbd when it is shut off). With qemu dirty bitmaps "
+                    + "qemu-nbd when it is shut off), image[:FORMAT] (stopped images of any QEMU format through "
+                    + "qemu-nbd, whose lock keeps writers out). With qemu dirty bitmaps "
                     + "or LVM thin snapshots only the changed extents are read (see docs/snapshot-hooks.md).")
     private String snapshot;
 

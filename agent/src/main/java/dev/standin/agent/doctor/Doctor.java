@@ -62,7 +62,7 @@ public final class Doctor {
 
     private static final Tool QEMU_IMG = new Tool("qemu-img", "qemu-utils", "qemu-img", "qemu snapshots' overlays");
     private static final Tool QEMU_NBD = new Tool("qemu-nbd", "qemu-utils", "qemu-img",
-            "reading a shut-off libvirt domain's disks");
+            "reading stopped disk images (a shut-off domain, the image hook, a planned move)");
     private static final Tool LVCREATE = new Tool("lvcreate", "lvm2", "lvm2", "lvm snapshots");
     private static final Tool THIN_DELTA = new Tool("thin_delta", "thin-provisioning-tools",
             "device-mapper-persistent-data", "changed-block tracking of thin LVs");
@@ -107,6 +107,10 @@ public final class Doctor {
                 String kind = SnapshotSpec.parse(s).kind();
                 if (kind.equals("qemu")) {
                     used.add(QEMU_IMG);
+                    used.add(QEMU_NBD); // the last cycle of a planned move reads the stopped images
+                } else if (kind.equals("image")) {
+                    used.add(QEMU_IMG);
+                    used.add(QEMU_NBD);
                 } else if (kind.equals("lvm")) {
                     used.add(LVCREATE);
                     used.add(THIN_DELTA);

@@ -22,12 +22,13 @@ import java.util.function.Consumer;
 
 /**
  * {@code standin failover VM --planned}, run on the VM's source host: a move that loses nothing.
- * The replica host is asked first whether it can start VMs; then the VM's domain is shut down
- * (its guest agent, else the ACPI power button) and its autostart turned off, one last cycle sends
- * what the VM wrote until it stopped, and the replica host starts the VM point that cycle recorded.
- * If the last cycle fails or the replica does not boot (and is removed there), the source domain
- * is started again; if the replica host's answer is lost, the source stays off. The VM never runs
- * in two places.
+ * The replica host is asked first whether it can start VMs; then the VM ({@link MoveSource}: a
+ * libvirt domain, or a QEMU process) is shut down (its guest agent, else the ACPI power button)
+ * and kept from starting by itself, one last cycle sends what the VM wrote until it stopped, and
+ * the replica host starts the VM point that cycle recorded. If the last cycle fails or the replica
+ * does not boot (and is removed there), the source runs again as before (a domain is started; a
+ * QEMU standin did not start is left to the operator, with how it ran); if the replica host's
+ * answer is lost, the source stays off. The VM never runs in two places.
  */
 public final class PlannedFailover {
 
@@ -48,48 +49,42 @@ public final class PlannedFailover {
     }
 
     /**
-     * What a planned move moves: VM {@code vm}, run here by libvirt domain {@code domain}, whose
-     * last cycle ({@code lastCycle}) records a VM point at {@code dest} (a directory, local or
+     * What a planned move moves: VM {@code vm}, run here as {@code source}, whose last cycle
+     * ({@code lastCycle}) records a VM point at {@code dest} (a directory, local or
      * {@code [user@]host:DIR/}), reached with {@code ssh}.
      */
-    public record Move(String vm, Virsh virsh, String domain, LastCycle lastCycle, String dest, SshOptions ssh) { }
+    public record Move(String vm, MoveSource source, LastCycle lastCycle, String dest, SshOptions ssh) { }
 
     /** A configured VM to its {@code target}: {@code standin failover VM --planned} on its source host. */
     public JsonNode run(Vm vm, Target target, TargetCycles cycles, Duration shutdownTimeout, Duration bootTimeout)
             throws StandinException, InterruptedException {
-        if (vm.libvirt().isEmpty()) {
-            throw new StandinException(ExitStatus.USAGE, "--planned shuts VM " + vm.name() + " down through libvirt, "
-                    + "and it has no 'libvirt: DOMAIN'; shut it down yourself, run 'standin run " + vm.name()
-                    + " --wait', then 'standin failover " + vm.name() + "' on the replica host");
-        }
-        return move(new Move(vm.name(), new Virsh(vm.libvirt().get().uri()), vm.libvirt().get().domain(),
-                () -> cycles.cycleThroughLibvirt(vm, target), target.dest(), TargetCycles.ssh(target)),
-                shutdownTimeout, bootTimeout);
+        MoveSource source = vm.libvirt().isPresent()
+                ? new LibvirtSource(new Virsh(vm.libvirt().get().uri()), vm.libvirt().get().domain())
+                : QemuSource.of(vm);
+        return move(new Move(vm.name(), source, () -> cycles.lastCycle(vm, target, source::stoppedView), target.dest(),
+                TargetCycles.ssh(target)), shutdownTimeout, bootTimeout);
     }
 
     /** What the host at {@code move.dest()} reported for the started VM, as {@code failover --json} prints it. */
     public JsonNode move(Move move, Duration shutdownTimeout, Duration bootTimeout)
             throws StandinException, InterruptedException {
-        String domain = move.domain();
-        Virsh virsh = move.virsh();
+        MoveSource source = move.source();
         Optional<RemoteLocation> remote = RemoteLocation.parse(move.dest());
         if (remote.isPresent()) {
             RemoteFailover.requireSupport(TargetCycles.inReplicas(remote.get(), move.vm()), move.ssh());
         }
-        boolean wasRunning = !virsh.run("domstate", domain).strip().equals("shut off");
+        boolean wasRunning = source.running();
         if (wasRunning) {
-            shutDown(virsh, domain, shutdownTimeout);
+            long started = System.nanoTime();
+            source.shutDown(shutdownTimeout);
+            notices.accept(source.describe() + " shut down in " + Math.round((System.nanoTime() - started) / 1e9) + " s");
         }
-        boolean autostart = virsh.run("dominfo", domain).lines().anyMatch(l -> l.matches("Autostart:\\s+enable"));
-        if (autostart) {
-            virsh.run("autostart", "--disable", domain);
-            notices.accept("autostart of domain " + domain + " is off: a reboot of this host does not start it");
-        }
+        boolean keptOff = source.keepOff(notices);
         VmPoint point;
         try {
             point = lastCycle(move);
         } catch (StandinException | InterruptedException | RuntimeException e) {
-            undo(virsh, domain, wasRunning, autostart, e);
+            undo(source, wasRunning, keptOff, e);
             throw e;
         }
         JsonNode report;
@@ -97,40 +92,23 @@ public final class PlannedFailover {
             report = start(move, point, bootTimeout);
         } catch (StandinException e) {
             if (remote.isEmpty()) {
-                undo(virsh, domain, wasRunning, autostart, e); // a failover here removes what it started
+                undo(source, wasRunning, keptOff, e); // a failover here removes what it started
                 throw e;
             }
             // The replica host's answer is lost or a failure: whether a VM runs there is not known
             // here, so the source stays off rather than the VM running twice.
             throw new StandinException(e.status(), "starting VM point " + point.id() + " at " + move.dest()
-                    + " failed: " + e.getMessage() + "; domain " + domain + " stays shut off here so that the VM "
+                    + " failed: " + e.getMessage() + "; " + source.describe() + " stays shut off here so that the VM "
                     + "never runs twice: see 'standin points " + move.vm() + "' there, then start one of them", e);
         }
         if (!report.path("running").asBoolean(false)) {
             StandinException notBooted = new StandinException(ExitStatus.BOOT, "VM point " + point.id() + " did not "
                     + "boot at " + move.dest() + " (" + report.path("verdict").asText() + ": "
                     + report.path("reason").asText() + ") and was removed there");
-            undo(virsh, domain, wasRunning, autostart, notBooted);
+            undo(source, wasRunning, keptOff, notBooted);
             throw notBooted;
         }
         return report;
-    }
-
-    /** Asks the guest to power off and waits for the domain to be shut off; nothing else happens before. */
-    private void shutDown(Virsh virsh, String domain, Duration timeout) throws StandinException, InterruptedException {
-        long started = System.nanoTime();
-        virsh.run("shutdown", domain, "--mode", "agent,acpi");
-        long deadline = started + timeout.toNanos();
-        while (!virsh.run("domstate", domain).strip().equals("shut off")) {
-            if (System.nanoTime() > deadline) {
-                throw new StandinException(ExitStatus.SOURCE, "domain " + domain + " did not shut down within "
-                        + timeout.toSeconds() + " s of being asked (through its guest agent, else the ACPI power "
-                        + "button); nothing was moved, and the guest may still act on the request. Shut it down "
-                        + "yourself, then run --planned again");
-            }
-            Thread.sleep(500);
-        }
-        notices.accept("domain " + domain + " shut down in " + Math.round((System.nanoTime() - started) / 1e9) + " s");
     }
 
     /** The cycle of the stopped disks; the VM point it recorded, or the cycle's failure. */
@@ -166,18 +144,12 @@ public final class PlannedFailover {
     }
 
     /** The source runs again as it did; what could not be restored is added to {@code failure}. */
-    private void undo(Virsh virsh, String domain, boolean wasRunning, boolean autostart, Exception failure) {
+    private void undo(MoveSource source, boolean wasRunning, boolean keptOff, Exception failure) {
         try {
-            if (autostart) {
-                virsh.run("autostart", domain);
-            }
-            if (wasRunning) {
-                virsh.run("start", domain);
-                notices.accept("nothing was moved: domain " + domain + " runs here again");
-            }
+            notices.accept(source.restore(wasRunning, keptOff));
         } catch (StandinException e) {
             failure.addSuppressed(e);
-            notices.accept("domain " + domain + " could not be started again: " + e.getMessage());
+            notices.accept(source.describe() + " could not be started again: " + e.getMessage());
         }
     }
 }

@@ -142,17 +142,19 @@ public final class TargetCycles implements CycleRunner {
     }
 
     /**
-     * One cycle of {@code vm} to {@code target} with every disk viewed through its libvirt domain
-     * (a shut-off domain's disks are read through qemu-nbd, which keeps it from starting meanwhile):
-     * a planned move's last cycle. The engine's report, with the VM point it recorded.
+     * One cycle of the stopped {@code vm} to {@code target}, every disk read through {@code view}
+     * (its stopped-disk spec: the libvirt domain's, or an {@code image:} one): a planned move's last
+     * cycle. The engine's report, with the VM point it recorded.
      */
-    public CycleReport cycleThroughLibvirt(Vm vm, Target target) throws StandinException, InterruptedException {
-        SupervisorConfig.Libvirt domain = vm.libvirt().orElseThrow();
-        Vm viewed = vm.disks().isEmpty() ? vm : new Vm(vm.name(), vm.disks().stream().map(d -> new Disk(d.source(),
-                Optional.of(libvirtView(domain)))).toList(), vm.targets(), vm.qemu(), vm.libvirt());
+    public CycleReport lastCycle(Vm vm, Target target, java.util.function.Function<Path, String> view)
+            throws StandinException, InterruptedException {
+        Optional<String> definition = definition(vm);
+        List<Disk> stopped = disks(vm, definition).stream().map(d -> new Disk(d.source(),
+                Optional.of(view.apply(Path.of(d.source()))))).toList();
+        Vm viewed = new Vm(vm.name(), stopped, vm.targets(), vm.qemu(), vm.libvirt());
         SshOptions ssh = ssh(target);
         return new Replication(Progress.NONE, notices, Optional.of(SshRemoteShell.connector(ssh)))
-                .run(request(viewed, target, false, 0, ssh, definition(vm)));
+                .run(request(viewed, target, false, 0, ssh, definition));
     }
 
     private static String libvirtView(SupervisorConfig.Libvirt domain) {

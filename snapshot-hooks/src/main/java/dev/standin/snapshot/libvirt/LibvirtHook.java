@@ -9,17 +9,16 @@ import dev.standin.snapshot.SnapshotSpec;
 import dev.standin.snapshot.StaleSnapshots;
 import dev.standin.snapshot.Tracking;
 import dev.standin.snapshot.nbd.NbdExport;
+import dev.standin.snapshot.nbd.QemuNbdServer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.stream.Stream;
 
 /**
  * {@code libvirt:DOMAIN[:URI]}: a view of every disk of a libvirt domain at one instant, each served
@@ -117,7 +116,8 @@ public final class LibvirtHook implements SnapshotHook {
                 disks.forEach(d -> exports.add(new NbdExport(socket, d.target())));
             } else {
                 for (DomainXml.Disk disk : disks) {
-                    exports.add(serveOffline(disk, directory));
+                    exports.add(QemuNbdServer.serve(context.runner(), context.stepTimeout(), directory,
+                            disk.target(), Path.of(disk.source().orElseThrow()), disk.format()));
                     context.checkpoints().reached("libvirt.served");
                 }
             }
@@ -193,17 +193,6 @@ public final class LibvirtHook implements SnapshotHook {
 
     private static String escape(String text) {
         return text.replace("&", "&amp;").replace("'", "&apos;").replace("<", "&lt;").replace(">", "&gt;");
-    }
-
-    /** A shut-off domain's disk served read-only by qemu-nbd, which holds the image lock until stopped. */
-    private NbdExport serveOffline(DomainXml.Disk disk, Path directory)
-            throws SnapshotException, IOException, InterruptedException {
-        Path socket = directory.resolve(disk.target() + ".sock");
-        context.runner().check(List.of("qemu-nbd", "--read-only", "--persistent", "--shared=16", "--fork",
-                "--format=" + disk.format(), "--export-name=" + disk.target(), "--socket=" + socket,
-                "--pid-file=" + directory.resolve(disk.target() + ".pid"), disk.source().orElseThrow()),
-                context.stepTimeout());
-        return new NbdExport(socket, disk.target());
     }
 
     /**
@@ -288,43 +277,13 @@ public final class LibvirtHook implements SnapshotHook {
                 at.run("domjobabort", name);
             }
         } else {
-            stopServers(directory);
+            QemuNbdServer.stopAll(directory);
         }
-        try (Stream<Path> files = Files.exists(directory) ? Files.walk(directory) : Stream.empty()) {
-            for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(f);
-            }
+        try {
+            QemuNbdServer.remove(directory);
             context.registry().remove(entry);
         } catch (IOException e) {
             throw new SnapshotException("cannot remove " + directory + ": " + e.getMessage(), false, e);
-        }
-    }
-
-    /** Stops each qemu-nbd whose pid file is in {@code directory}, and waits for it to let go of its image. */
-    private static void stopServers(Path directory) throws SnapshotException {
-        if (!Files.isDirectory(directory)) {
-            return;
-        }
-        try (Stream<Path> files = Files.list(directory)) {
-            for (Path pidFile : files.filter(f -> f.toString().endsWith(".pid")).toList()) {
-                long pid = Long.parseLong(Files.readString(pidFile).strip());
-                Optional<ProcessHandle> process = ProcessHandle.of(pid).filter(p -> p.info().command()
-                        .map(c -> c.endsWith("qemu-nbd")).orElse(false));
-                if (process.isPresent()) {
-                    process.get().destroy();
-                    try {
-                        process.get().onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
-                    } catch (java.util.concurrent.TimeoutException e) {
-                        process.get().destroyForcibly();
-                    }
-                }
-            }
-        } catch (IOException | NumberFormatException | java.util.concurrent.ExecutionException e) {
-            throw new SnapshotException("cannot stop the qemu-nbd servers of " + directory + ": " + e.getMessage(), false,
-                    e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new SnapshotException("interrupted while stopping qemu-nbd in " + directory, false, e);
         }
     }
 

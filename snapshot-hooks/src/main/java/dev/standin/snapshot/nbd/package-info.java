@@ -5,6 +5,7 @@
  * context</em> is a named per-extent attribute the server reports with block status:
  * {@code base:allocation} (holes and zeros) and QEMU's {@code qemu:dirty-bitmap:NAME} (the extents
  * written since the bitmap began). {@link dev.standin.snapshot.nbd.NbdImage} reads an export from
- * several threads over a pool of connections.
+ * several threads over a pool of connections. {@link dev.standin.snapshot.nbd.QemuNbdServer} is the
+ * server side for images no VM has open: {@code qemu-nbd}, started and stopped by pid file.
  */
 package dev.standin.snapshot.nbd;

@@ -89,6 +89,28 @@ public final class GuestAgent implements AutoCloseable {
         return execute("guest-get-osinfo");
     }
 
+    /**
+     * {@code guest-shutdown} (power down): the guest's own orderly shutdown. An agent that obeys
+     * sends no answer (its guest is going down), so only a refusal within {@code wait} is an error.
+     */
+    public void shutdown(Duration wait) throws QmpException {
+        try {
+            send("guest-shutdown", QmpClient.args().put("mode", "powerdown"));
+        } catch (IOException e) {
+            throw new QmpException("guest agent at " + socket + ": guest-shutdown: " + reason(e), null);
+        }
+        JsonNode reply;
+        try {
+            reply = readReply(System.nanoTime() + wait.toNanos(), "guest-shutdown");
+        } catch (IOException goingDown) {
+            return; // no answer, or the port closed: the guest is shutting down
+        }
+        if (reply.has("error")) {
+            throw new QmpException("guest agent: guest-shutdown: " + reply.path("error").path("desc").asText(),
+                    reply.path("error").path("class").asText());
+        }
+    }
+
     /** Freezes every freezable filesystem of the guest; returns how many. */
     int freeze() throws QmpException {
         return execute("guest-fsfreeze-freeze").asInt();
