@@ -103,6 +103,11 @@ final class FailoverCommand implements Callable<Integer> {
             description = "The libvirt that starts a VM whose points carry its domain (default: ${DEFAULT-VALUE}).")
     private String connect;
 
+    @Option(names = "--network", paramLabel = "PORTGROUP=BRIDGE", description = "For a VM started from its ESXi .vmx: "
+            + "the bridge here that stands for an ESXi port group its network cards are on (repeat for each). A real "
+            + "failover refuses a card whose port group has none; a test has no network.")
+    private java.util.Map<String, String> networks = new java.util.LinkedHashMap<>();
+
     @Option(names = "--json", description = "Print one JSON object: vm, point, time, verdict, reason, seconds, ...")
     private boolean json;
 
@@ -144,7 +149,7 @@ final class FailoverCommand implements Callable<Integer> {
             return planned(limit, out, err);
         }
         Failover.Report report = failover.run(new Failover.Request(vm, where, point, test, keep,
-                new BootRule(limit, BootRule.AGENT_GRACE), consolePrompt, stateDirectory, connect));
+                new BootRule(limit, BootRule.AGENT_GRACE), consolePrompt, stateDirectory, connect, networks));
         if (json) {
             out.println(report.json());
         } else {

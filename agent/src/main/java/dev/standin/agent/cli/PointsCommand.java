@@ -72,7 +72,7 @@ final class PointsCommand implements Callable<Integer> {
                     .orElse("-");
             String starts = p.libvirt().isPresent() ? "libvirt"
                     : p.qemu().map(q -> "qemu " + (q.memory() >> 20) + "M " + q.cpus() + " CPU")
-                    .orElse(p.vmx().isPresent() ? "nothing (esxi .vmx)" : "nothing");
+                    .orElse(p.vmx().isPresent() ? "qemu (esxi .vmx)" : "nothing");
             if (json) {
                 var o = array.addObject().put("id", p.id()).put("time", p.time().toString()).put("startsWith", starts)
                         .put("bootCheck", boot);

@@ -13,6 +13,7 @@ import dev.standin.agent.sync.DestinationLock;
 import dev.standin.agent.sync.Failures;
 import dev.standin.agent.vm.VmPoint;
 import dev.standin.agent.vm.VmPoints;
+import dev.standin.agent.vm.Vmx;
 import dev.standin.nativeio.NativeIo;
 import dev.standin.snapshot.SnapshotSpec;
 import dev.standin.snapshot.libvirt.LibvirtHook;
@@ -54,33 +55,40 @@ public final class Failover {
      *                      move, whose source then starts again)
      */
     public record Request(String vm, List<Path> roots, String point, boolean test, boolean keep, BootRule rule,
-            java.util.regex.Pattern prompt, Path stateDirectory, String libvirtUri, boolean onlyIfItBoots) {
+            java.util.regex.Pattern prompt, Path stateDirectory, String libvirtUri, boolean onlyIfItBoots,
+            java.util.Map<String, String> networks) {
         public Request {
             roots = List.copyOf(roots);
+            networks = java.util.Map.copyOf(networks);
         }
 
+        /**
+         * {@code networks} maps an ESXi VM's port groups to this host's bridges, for a real failover
+         * of a VM point that only carries the VM's .vmx.
+         */
         public Request(String vm, List<Path> roots, String point, boolean test, boolean keep, BootRule rule,
-                java.util.regex.Pattern prompt, Path stateDirectory, String libvirtUri) {
-            this(vm, roots, point, test, keep, rule, prompt, stateDirectory, libvirtUri, false);
+                java.util.regex.Pattern prompt, Path stateDirectory, String libvirtUri,
+                java.util.Map<String, String> networks) {
+            this(vm, roots, point, test, keep, rule, prompt, stateDirectory, libvirtUri, false, networks);
         }
 
         public Request(String vm, List<Path> roots, String point, boolean test, boolean keep, BootRule rule,
                 java.util.regex.Pattern prompt, Path stateDirectory) {
-            this(vm, roots, point, test, keep, rule, prompt, stateDirectory, Virsh.DEFAULT_URI);
+            this(vm, roots, point, test, keep, rule, prompt, stateDirectory, Virsh.DEFAULT_URI, java.util.Map.of());
         }
 
         /** A boot check: {@code vm}'s newest VM point in {@code directory}, started as a test and removed after. */
         public static Request bootCheck(String vm, Path directory, Duration timeout, Path stateDirectory,
                 String libvirtUri) {
             return new Request(vm, List.of(directory), "latest", true, false, new BootRule(timeout, BootRule.AGENT_GRACE),
-                    BootCheck.DEFAULT_PROMPT, stateDirectory, libvirtUri);
+                    BootCheck.DEFAULT_PROMPT, stateDirectory, libvirtUri, java.util.Map.of());
         }
 
         /** A planned move's last step: VM point {@code point} in {@code directory} started for real, removed unless it boots. */
         public static Request plannedStart(String vm, Path directory, long point, Duration timeout, Path stateDirectory) {
             return new Request(vm, List.of(directory), Long.toString(point), false, false,
                     new BootRule(timeout, BootRule.AGENT_GRACE), BootCheck.DEFAULT_PROMPT, stateDirectory,
-                    Virsh.DEFAULT_URI, true);
+                    Virsh.DEFAULT_URI, true, java.util.Map.of());
         }
     }
 
@@ -141,11 +149,9 @@ public final class Failover {
                 locks.add(lockAndReplay(points.replicas().resolve(disk.replica()), request.stateDirectory()));
             }
             chosen = choose(points, read(points), request);
-            if (chosen.qemu().isEmpty() && chosen.libvirt().isEmpty()) {
+            if (chosen.qemu().isEmpty() && chosen.libvirt().isEmpty() && chosen.vmx().isEmpty()) {
                 throw new StandinException(ExitStatus.USAGE, "VM point " + chosen.id() + " of " + chosen.vm()
-                        + " has no definition to start it from" + (chosen.vmx().isPresent() ? " here (it carries the "
-                        + "ESXi VM's .vmx, which only ESXi starts: 'standin points " + chosen.vm() + " --definition "
-                        + chosen.id() + "' prints it)" : "") + ": add 'libvirt: DOMAIN' or 'qemu: { memory: 1G, cpus: 2 }'"
+                        + " has no definition to start it from: add 'libvirt: DOMAIN' or 'qemu: { memory: 1G, cpus: 2 }'"
                         + " to " + chosen.vm() + " in standin.yaml on its source host; its next cycle records it");
             }
             Files.createDirectories(run);
@@ -215,13 +221,29 @@ public final class Failover {
     /** Starts the VM: through libvirt from its replicated domain when the point has one, else with QEMU. */
     private Machine start(VmPoint point, Request request, List<DiskUse> uses, List<Path> overlays, Path run)
             throws StandinException {
-        if (point.libvirt().isEmpty()) {
+        String qemuName = request.test() ? point.vm() + TEST_SUFFIX : point.vm();
+        if (point.libvirt().isEmpty() && point.qemu().isPresent()) {
             if (request.test() && !point.qemu().get().nics().isEmpty()) {
                 notices.accept("the test VM has no network card (VM " + point.vm() + " has "
                         + point.qemu().get().nics().size() + ")");
             }
-            return QemuMachine.start(request.test() ? point.vm() + TEST_SUFFIX : point.vm(), point.qemu().get(),
-                    overlays, run, !request.test());
+            return QemuMachine.start(qemuName, point.qemu().get(), overlays, run, !request.test());
+        }
+        if (point.libvirt().isEmpty()) {
+            Vmx.Launch launch;
+            try {
+                launch = Vmx.parse(point.vmx().orElseThrow()).launch(overlays.size(), request.networks(), !request.test(),
+                        notices);
+            } catch (IllegalArgumentException e) {
+                throw new StandinException(ExitStatus.USAGE, "VM " + point.vm() + "'s .vmx (VM point " + point.id()
+                        + "): " + e.getMessage() + "; nothing was started", e);
+            }
+            notices.accept("VM " + point.vm() + " starts from its ESXi .vmx: " + (launch.qemu().memory() >> 20) + " MiB, "
+                    + launch.qemu().cpus() + " CPU, " + launch.qemu().firmware().text() + ", disks on "
+                    + String.join(", ", launch.disks().stream().map(d -> d.slot() + " (" + d.controllerModel() + ")")
+                    .toList()) + (launch.qemu().nics().isEmpty() ? ", no network card" : ", "
+                    + String.join(", ", launch.qemu().nics().stream().map(n -> n.model() + " on " + n.bridge()).toList())));
+            return QemuMachine.start(qemuName, launch.qemu(), overlays, launch.disks(), run, !request.test());
         }
         Virsh virsh = new Virsh(request.libvirtUri());
         String xml = point.libvirt().get();

@@ -4,6 +4,7 @@ import dev.standin.agent.ExitStatus;
 import dev.standin.agent.StandinException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.standin.agent.vm.QemuLaunch;
+import dev.standin.agent.vm.Vmx;
 import dev.standin.snapshot.CommandRunner;
 import dev.standin.snapshot.qemu.GuestAgent;
 import dev.standin.snapshot.qemu.QmpClient;
@@ -74,6 +75,15 @@ public final class QemuMachine implements Machine {
      */
     public static QemuMachine start(String name, QemuLaunch launch, List<Path> disks, Path run, boolean withNics)
             throws StandinException {
+        return start(name, launch, disks, List.of(), run, withNics);
+    }
+
+    /**
+     * As {@link #start(String, QemuLaunch, List, Path, boolean)}, with each disk on the controller
+     * {@code places} gives it (an ESXi VM's, from its .vmx); none: virtio disks.
+     */
+    public static QemuMachine start(String name, QemuLaunch launch, List<Path> disks, List<Vmx.Disk> places, Path run,
+            boolean withNics) throws StandinException {
         QemuMachine machine = new QemuMachine(run);
         List<String> taps = new ArrayList<>();
         if (withNics) {
@@ -99,11 +109,7 @@ public final class QemuMachine implements Machine {
                 "-chardev", "socket,id=qga0,path=" + machine.guestAgent() + ",server=on,wait=off",
                 "-device", "virtio-serial", "-device", "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0",
                 "-daemonize", "-pidfile", machine.pidFile().toString()));
-        for (int i = 0; i < disks.size(); i++) {
-            command.add("-drive");
-            command.add("file=" + disks.get(i).toAbsolutePath().toString().replace(",", ",,")
-                    + ",format=qcow2,if=virtio,node-name=" + node(i));
-        }
+        command.addAll(diskOptions(disks, places));
         if (launch.firmware() == QemuLaunch.Firmware.UEFI) {
             List<String> ovmf = OVMF.stream().filter(f -> Files.isReadable(Path.of(f.get(0)))
                     && Files.isReadable(Path.of(f.get(1)))).findFirst().orElseThrow(() -> new StandinException(
@@ -138,6 +144,45 @@ public final class QemuMachine implements Machine {
             throw e;
         }
         return machine;
+    }
+
+    /**
+     * Each disk's {@code -drive} (node {@code diskN}, so the VM's own monitor views it for a reverse)
+     * and, for a placed disk, its controller (one per .vmx controller) and device; the first boots.
+     */
+    static List<String> diskOptions(List<Path> disks, List<Vmx.Disk> places) {
+        List<String> options = new ArrayList<>();
+        java.util.Set<String> controllers = new java.util.HashSet<>();
+        for (int i = 0; i < disks.size(); i++) {
+            String file = "file=" + disks.get(i).toAbsolutePath().toString().replace(",", ",,") + ",format=qcow2";
+            if (places.isEmpty()) {
+                options.addAll(List.of("-drive", file + ",if=virtio,node-name=" + node(i)));
+                continue;
+            }
+            Vmx.Disk place = places.get(i);
+            String drive = "drive" + i;
+            String controller = place.bus() + place.controller();
+            options.addAll(List.of("-drive", file + ",if=none,id=" + drive + ",node-name=" + node(i)));
+            boolean added = controllers.add(controller);
+            String device = switch (place.bus()) {
+                case "scsi" -> {
+                    if (added) {
+                        options.addAll(List.of("-device", place.controllerModel() + ",id=" + controller));
+                    }
+                    yield "scsi-hd,drive=" + drive + ",bus=" + controller + ".0,scsi-id=" + place.unit();
+                }
+                case "sata" -> {
+                    if (added) {
+                        options.addAll(List.of("-device", "ich9-ahci,id=" + controller));
+                    }
+                    yield "ide-hd,drive=" + drive + ",bus=" + controller + "." + place.unit();
+                }
+                case "ide" -> "ide-hd,drive=" + drive + ",bus=ide." + place.controller() + ",unit=" + place.unit();
+                default -> "nvme,drive=" + drive + ",serial=standin" + i;
+            };
+            options.addAll(List.of("-device", device + (i == 0 ? ",bootindex=0" : "")));
+        }
+        return options;
     }
 
     /** A tap device's name: unique to the run directory, within Linux's 15 characters. */

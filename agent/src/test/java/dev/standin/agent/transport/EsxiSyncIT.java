@@ -15,10 +15,12 @@ import dev.standin.agent.sync.Progress;
 import dev.standin.agent.sync.SyncOptions;
 import dev.standin.snapshot.SnapshotSpec;
 import dev.standin.snapshot.RemoteShell;
+import dev.standin.snapshot.qemu.QmpClient;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
@@ -41,8 +43,12 @@ import org.junit.jupiter.api.io.TempDir;
 @Tag("root")
 class EsxiSyncIT {
 
-    private static final String VMX = "memSize = \"2048\"\nnumvcpus = \"2\"\nfirmware = \"efi\"\n"
-            + "scsi0:0.fileName = \"vm1.vmdk\"\n";
+    /** The ESXi VM's .vmx: its boot disk on a PVSCSI controller, a vmxnet3 card on port group "VM Network". */
+    private static final String VMX = String.join("\n", "memSize = \"256\"", "numvcpus = \"1\"",
+            "scsi0.present = \"TRUE\"", "scsi0.virtualDev = \"pvscsi\"", "scsi0:0.present = \"TRUE\"",
+            "scsi0:0.fileName = \"vm1.vmdk\"", "ethernet0.present = \"TRUE\"", "ethernet0.virtualDev = \"vmxnet3\"",
+            "ethernet0.networkName = \"VM Network\"", "ethernet0.addressType = \"generated\"",
+            "ethernet0.generatedAddress = \"00:0c:29:5e:01:02\"", "");
 
     @TempDir
     Path dir;
@@ -140,10 +146,13 @@ class EsxiSyncIT {
 
     /**
      * A VM's cycle through the esxi hook records a VM point carrying the VM's .vmx as the host had it;
-     * the replica host prints it on demand, and failover says it cannot start it from that alone.
+     * the replica host prints it on demand and starts the VM from it under QEMU, on the VMware
+     * hardware its guest has drivers for (PVSCSI, vmxnet3 with its MAC): a test without network, a
+     * real failover with its port group mapped to a bridge here (refused, by name, without).
      */
     @Test
-    void theVmxTravelsWithTheVmPoint() throws Exception {
+    void theVmxTravelsWithTheVmPointAndStartsTheVmOnItsOwnHardware() throws Exception {
+        Files.copy(Path.of("/var/cache/standin/test-image/agent.img"), disk, StandardCopyOption.REPLACE_EXISTING);
         SshOptions options = new SshOptions(Optional.of(sshd.clientKey()), sshd.knownHosts(), Optional.of(sshConfig),
                 "standin", 10_000, 0, SshOptions.DEFAULT_IO_TIMEOUT);
         Path replicas = Files.createDirectories(dir.resolve("replicas"));
@@ -154,14 +163,43 @@ class EsxiSyncIT {
                         Optional.of(new CycleRequest.Vm("vm1", Optional.empty()))));
         assertEquals(Optional.of(VMX), report.vmPoint().orElseThrow(() -> new AssertionError(report.toString())).vmx());
 
-        Cli.Result printed = Cli.run("points", "vm1", "--definition", "1", "--root", replicas.toString());
+        String root = replicas.toString();
+        String state = dir.resolve("state").toString();
+        Cli.Result printed = Cli.run("points", "vm1", "--definition", "1", "--root", root);
         assertEquals(0, printed.exit(), printed.err());
         assertEquals(VMX, printed.out());
-        assertTrue(Cli.run("points", "vm1", "--root", replicas.toString()).out().contains("nothing (esxi .vmx)"));
-        Cli.Result failover = Cli.run("failover", "vm1", "--test", "--root", replicas.toString(), "--state-dir",
-                dir.resolve("state").toString());
-        assertEquals(ExitStatus.USAGE.code(), failover.exit(), failover.err());
-        assertTrue(failover.err().contains("it carries the ESXi VM's .vmx, which only ESXi starts"), failover.err());
+        assertTrue(Cli.run("points", "vm1", "--root", root).out().contains("qemu (esxi .vmx)"));
+
+        Cli.Result test = Cli.run("failover", "vm1", "--test", "--json", "--root", root, "--state-dir", state);
+        assertEquals(0, test.exit(), test.err() + test.out());
+        assertEquals("verified", test.json().get("verdict").asText(), test.out());
+        assertTrue(test.err().contains("VM vm1 starts from its ESXi .vmx: 256 MiB, 1 CPU, bios, disks on scsi0:0 "
+                + "(pvscsi), no network card"), test.err());
+
+        Cli.Result unmapped = Cli.run("failover", "vm1", "--root", root, "--state-dir", state);
+        assertEquals(ExitStatus.USAGE.code(), unmapped.exit(), unmapped.err());
+        assertTrue(unmapped.err().contains("ethernet0 is on port group 'VM Network', which no bridge stands for here: "
+                + "add --network 'VM Network=BRIDGE'; nothing was started"), unmapped.err());
+
+        String bridge = "stnvx" + (ProcessHandle.current().pid() % 100_000);
+        Images.run("ip", "link", "add", bridge, "type", "bridge");
+        try {
+            Cli.Result real = Cli.run("failover", "vm1", "--json", "--network", "VM Network=" + bridge, "--root", root,
+                    "--state-dir", state);
+            assertEquals(0, real.exit(), real.err() + real.out());
+            assertEquals("verified", real.json().get("verdict").asText(), real.out());
+            Path run = replicas.resolve(".standin-vms/vm1/failover");
+            try (QmpClient qmp = QmpClient.connect(run.resolve("qmp.sock"), Duration.ofSeconds(10))) {
+                String network = qmp.human("info network");
+                assertTrue(network.contains("vmxnet3") && network.contains("macaddr=00:0c:29:5e:01:02"), network);
+                String tree = qmp.human("info qtree");
+                assertTrue(tree.contains("dev: pvscsi") && tree.contains("dev: scsi-hd"), "the disk is on PVSCSI");
+            }
+            Cli.Result cleanup = Cli.run("failover", "vm1", "--cleanup", "--discard", "--root", root);
+            assertEquals(0, cleanup.exit(), cleanup.err());
+        } finally {
+            Images.run("ip", "link", "del", bridge);
+        }
     }
 
     @Test
