@@ -55,7 +55,8 @@ public final class Images {
 
     /** Runs an external command (argument list, no shell) and returns its output; fails on non-zero exit. */
     public static String run(String... command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start(); // a prompt reads EOF, never hangs
         String out = new String(p.getInputStream().readAllBytes());
         if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
             p.destroyForcibly();

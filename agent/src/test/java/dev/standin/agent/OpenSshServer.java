@@ -70,7 +70,10 @@ public final class OpenSshServer implements AutoCloseable {
         return server;
     }
 
+    /** A new key at {@code key}; one left by an earlier server there is replaced (ssh-keygen would ask, and wait). */
     private static void keygen(Path key) throws IOException, InterruptedException {
+        java.nio.file.Files.deleteIfExists(key);
+        java.nio.file.Files.deleteIfExists(Path.of(key + ".pub"));
         Images.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "standin-test", "-f", key.toString());
     }
 

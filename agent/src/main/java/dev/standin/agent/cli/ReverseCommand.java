@@ -12,6 +12,9 @@ import dev.standin.agent.engine.Replication;
 import dev.standin.agent.failover.Failover;
 import dev.standin.agent.failover.Virsh;
 import dev.standin.agent.supervise.LibvirtSource;
+import dev.standin.agent.supervise.MoveSource;
+import dev.standin.agent.supervise.QemuSource;
+import dev.standin.agent.failover.QemuMachine;
 import dev.standin.agent.supervise.PlannedFailover;
 import dev.standin.agent.sync.Progress;
 import dev.standin.agent.sync.SyncOptions;
@@ -70,9 +73,9 @@ final class ReverseCommand implements Callable<Integer> {
     @Mixin
     private SshMixin ssh;
 
-    @Option(names = "--planned", description = "End the episode without losing a write: shut the VM (a libvirt domain "
-            + "here) down, send what it wrote in one last reverse cycle, and start that VM point at DEST through its "
-            + "receiver. If the cycle fails or it does not boot there, the VM starts here again.")
+    @Option(names = "--planned", description = "End the episode without losing a write: shut the VM down here "
+            + "(its guest agent, else ACPI), send what it wrote in one last reverse cycle, and start that VM point at "
+            + "DEST through its receiver. If the cycle fails or it does not boot there, the VM starts here again.")
     private boolean planned;
 
     @Option(names = "--shutdown-timeout", paramLabel = "DURATION", defaultValue = "5m", description = "With --planned: "
@@ -86,7 +89,6 @@ final class ReverseCommand implements Callable<Integer> {
     @Override
     public Integer call() throws StandinException, InterruptedException {
         Failover.Running running = Failover.running(vm, roots.roots());
-        VmPoint point = running.point();
         Optional<RemoteLocation> remote = RemoteLocation.parse(destination);
         String directory = remote.map(RemoteLocation::path).orElse(destination);
         if (remote.isEmpty() && !Path.of(directory).isAbsolute()) {
@@ -94,28 +96,24 @@ final class ReverseCommand implements Callable<Integer> {
                     + "path");
         }
         String base = directory.endsWith("/") ? directory : directory + "/";
-        // Every disk from one instant: one QMP transaction, or one libvirt backup job.
-        SnapshotSpec view = running.view();
-        List<CycleRequest.Disk> disks = new ArrayList<>();
-        for (int i = 0; i < point.disks().size(); i++) {
-            disks.add(new CycleRequest.Disk(SyncOptions.builder(running.overlays().get(i),
-                    Path.of(base + point.disks().get(i).replica()))
-                    .compression(Compression.parse(remote.isPresent() ? "zstd" : "none"))
-                    .stateDirectory(stateDirectory).build(), Optional.of(view)));
-        }
         var sshOptions = ssh.options(0, main.invocation());
         Optional<CycleRequest.Remote> host = remote.map(r -> new CycleRequest.Remote(r, sshOptions, Optional.empty()));
         PrintWriter err = main.invocation().err();
         PrintWriter out = main.invocation().out();
-        PlannedFailover.LastCycle cycle = () -> new Replication(Progress.NONE, line -> err.println("standin: " + line),
-                Optional.of(SshRemoteShell.connector(sshOptions))).run(new CycleRequest(disks, host, false,
-                        Optional.of(new CycleRequest.Vm(point.vm(), point.qemu(), point.libvirt()))));
         if (planned) {
             // DEST as given (a remote one is reached through its receiver), as a directory
-            return planned(running, cycle, destination.endsWith("/") ? destination : destination + "/", sshOptions, out,
+            MoveSource source = running.domain().isPresent()
+                    ? new LibvirtSource(new Virsh(running.libvirtUri()), running.domain().get())
+                    : QemuSource.ofFailover(QemuMachine.in(running.run()).monitor(),
+                            QemuMachine.in(running.run()).guestAgent(), running.overlays(),
+                            () -> new Failover(line -> err.println("standin: " + line)).restart(running));
+            PlannedFailover.LastCycle last = () -> cycle(running, base, host, sshOptions, err,
+                    overlay -> SnapshotSpec.parse(source.stoppedView(overlay)));
+            return planned(source, last, destination.endsWith("/") ? destination : destination + "/", sshOptions, out,
                     err);
         }
-        CycleReport report = cycle.run();
+        // Every disk from one instant: one QMP transaction, or one libvirt backup job.
+        CycleReport report = cycle(running, base, host, sshOptions, err, overlay -> running.view());
         ObjectMapper mapper = new ObjectMapper();
         for (DiskOutcome outcome : report.disks()) {
             SyncStats stats = outcome.orThrow();
@@ -139,15 +137,26 @@ final class ReverseCommand implements Callable<Integer> {
         return ExitStatus.OK.code();
     }
 
-    /** The way back, as a planned move: the failed-over domain shut down, a last reverse, started at DEST. */
-    private int planned(Failover.Running running, PlannedFailover.LastCycle cycle, String dest,
-            SshOptions sshOptions, PrintWriter out, PrintWriter err)
+    /** One reverse cycle of every disk of the running VM, each read through {@code view} of its overlay. */
+    private CycleReport cycle(Failover.Running running, String base, Optional<CycleRequest.Remote> host,
+            SshOptions sshOptions, PrintWriter err, java.util.function.Function<Path, SnapshotSpec> view)
             throws StandinException, InterruptedException {
-        if (running.domain().isEmpty()) {
-            throw new StandinException(ExitStatus.USAGE, "--planned shuts the VM down through libvirt, and VM " + vm
-                    + " runs under its own QEMU here; stop its services, run 'standin reverse' once more, then "
-                    + "'standin failover " + vm + " --cleanup --discard' here and 'standin failover " + vm + "' there");
+        VmPoint point = running.point();
+        List<CycleRequest.Disk> disks = new ArrayList<>();
+        for (int i = 0; i < point.disks().size(); i++) {
+            Path overlay = running.overlays().get(i);
+            disks.add(new CycleRequest.Disk(SyncOptions.builder(overlay, Path.of(base + point.disks().get(i).replica()))
+                    .compression(Compression.parse(host.isPresent() ? "zstd" : "none"))
+                    .stateDirectory(stateDirectory).build(), Optional.of(view.apply(overlay))));
         }
+        return new Replication(Progress.NONE, line -> err.println("standin: " + line),
+                Optional.of(SshRemoteShell.connector(sshOptions))).run(new CycleRequest(disks, host, false,
+                        Optional.of(new CycleRequest.Vm(point.vm(), point.qemu(), point.libvirt(), point.vmx()))));
+    }
+
+    /** The way back, as a planned move: the failed-over VM shut down, a last reverse of its stopped overlays, started at DEST. */
+    private int planned(MoveSource source, PlannedFailover.LastCycle cycle, String dest, SshOptions sshOptions,
+            PrintWriter out, PrintWriter err) throws StandinException, InterruptedException {
         Duration shutdown;
         Duration boot;
         try {
@@ -157,8 +166,7 @@ final class ReverseCommand implements Callable<Integer> {
             throw new StandinException(ExitStatus.USAGE, e.getMessage());
         }
         JsonNode report = new PlannedFailover(stateDirectory, line -> err.println("standin: " + line)).move(
-                new PlannedFailover.Move(vm, new LibvirtSource(new Virsh(running.libvirtUri()), running.domain().get()), cycle, dest,
-                        sshOptions), shutdown, boot);
+                new PlannedFailover.Move(vm, source, cycle, dest, sshOptions), shutdown, boot);
         if (json) {
             out.println(report);
         } else {

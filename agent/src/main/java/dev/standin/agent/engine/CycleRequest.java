@@ -44,13 +44,19 @@ public record CycleRequest(List<Disk> disks, Optional<Remote> remote, boolean sc
      * The VM whose disks these are, and how to start it again elsewhere: a QEMU launch spec, or its
      * libvirt domain definition as the source host has it now.
      */
-    public record Vm(String name, Optional<QemuLaunch> qemu, Optional<String> libvirt) {
+    public record Vm(String name, Optional<QemuLaunch> qemu, Optional<String> libvirt, Optional<String> vmx) {
         public Vm {
             if (!VmPoint.validName(name)) {
                 throw new IllegalArgumentException("VM name '" + name + "'");
             }
             Objects.requireNonNull(qemu, "qemu");
             Objects.requireNonNull(libvirt, "libvirt");
+            Objects.requireNonNull(vmx, "vmx");
+        }
+
+        /** A VM whose ESXi .vmx, if it has one, comes from its disks' views. */
+        public Vm(String name, Optional<QemuLaunch> qemu, Optional<String> libvirt) {
+            this(name, qemu, libvirt, Optional.empty());
         }
 
         public Vm(String name, Optional<QemuLaunch> qemu) {

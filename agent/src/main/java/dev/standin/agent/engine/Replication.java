@@ -91,7 +91,7 @@ public final class Replication {
         }
         try {
             return new CycleReport(outcomes, recordVmPoint(request, request.vm().get(), began, outcomes,
-                    views.definition()), Optional.empty());
+                    views.definition().or(() -> request.vm().get().vmx())), Optional.empty());
         } catch (StandinException e) {
             return new CycleReport(outcomes, Optional.empty(), Optional.of(e));
         }

@@ -161,7 +161,7 @@ public final class Failover {
             for (VmPoint.Disk disk : chosen.disks()) {
                 InUse.mark(points.replicas().resolve(disk.replica()), holder);
             }
-            writeState(run, chosen, request.test());
+            writeState(run, chosen, request.test(), request.networks());
             for (VmPoint.Disk disk : chosen.disks()) {
                 uses.add(backing(points.replicas().resolve(disk.replica()), disk, run, request.stateDirectory()));
             }
@@ -324,6 +324,24 @@ public final class Failover {
      */
     public record Running(VmPoint point, List<Path> overlays, SnapshotSpec view, Path run, Optional<String> domain,
             String libvirtUri) { }
+
+    /**
+     * Starts again, on the same overlays, the failed-over VM that {@code running} describes after it
+     * was shut down (a planned reverse that did not complete): as the failover started it, without
+     * a boot check.
+     */
+    public void restart(Running running) throws StandinException {
+        ObjectNode state = readState(running.run());
+        java.util.Map<String, String> networks = new java.util.LinkedHashMap<>();
+        state.path("networks").fields().forEachRemaining(e -> networks.put(e.getKey(), e.getValue().asText()));
+        Request request = new Request(running.point().vm(), List.of(), Long.toString(running.point().id()), false, false,
+                new BootRule(Duration.ZERO, BootRule.AGENT_GRACE), BootCheck.DEFAULT_PROMPT, Path.of("/"),
+                running.libvirtUri(), networks);
+        try (Machine machine = start(running.point(), request, List.of(), running.overlays(), running.run())) {
+            notices.accept("VM " + running.point().vm() + " runs again on its overlays as process "
+                    + machine.process().map(p -> Long.toString(p.pid())).orElse("?"));
+        }
+    }
 
     /** The failed-over {@code vm} running under {@code roots}, started by a real failover. */
     public static Running running(String vm, List<Path> roots) throws StandinException {
@@ -554,9 +572,12 @@ public final class Failover {
         return new DiskUse(disk.replica(), disk.point(), copy, true);
     }
 
-    private static void writeState(Path run, VmPoint point, boolean test) throws StandinException {
-        saveState(run, JSON.createObjectNode().put("vm", point.vm()).put("point", point.id()).put("test", test)
-                .put("started", Instant.now().toString()));
+    private static void writeState(Path run, VmPoint point, boolean test, java.util.Map<String, String> networks)
+            throws StandinException {
+        ObjectNode state = JSON.createObjectNode().put("vm", point.vm()).put("point", point.id()).put("test", test)
+                .put("started", Instant.now().toString());
+        networks.forEach(state.putObject("networks")::put);
+        saveState(run, state);
     }
 
     /** {@code run/state.json}: what the failover started, read back by cleanup, promote and reverse. */

@@ -29,8 +29,9 @@ import java.util.stream.Stream;
  * off through the guest agent ({@code guest-shutdown}), else the ACPI power button
  * ({@code system_powerdown}); the move waits for the QEMU process to end (found as the process
  * listening on the QMP socket) and reads the stopped images through the {@code image:} hook, in the
- * formats QEMU had them open in. standin does not know how the process was started, so it cannot
- * start it again after a failed move: the message gives back its systemd unit or command line.
+ * formats QEMU had them open in. After a failed move a QEMU that a failover started here is started
+ * again; of any other standin does not know how it was started, so the message gives back its
+ * systemd unit or command line.
  */
 public final class QemuSource implements MoveSource {
 
@@ -39,14 +40,30 @@ public final class QemuSource implements MoveSource {
     private final Path monitor;
     private final Optional<Path> guestAgent;
     private final List<Path> disks;
+    private final Optional<Restart> restart;
     private final Map<Path, String> formats = new HashMap<>();
     private Optional<ProcessHandle> process = Optional.empty();
     private String howItRan = "";
 
-    private QemuSource(Path monitor, Optional<Path> guestAgent, List<Path> disks) {
+    private QemuSource(Path monitor, Optional<Path> guestAgent, List<Path> disks, Optional<Restart> restart) {
         this.monitor = monitor;
         this.guestAgent = guestAgent;
         this.disks = disks;
+        this.restart = restart;
+    }
+
+    /** How a QEMU standin started itself is started again after a failed move. */
+    @FunctionalInterface
+    public interface Restart {
+        void run() throws StandinException;
+    }
+
+    /**
+     * The QEMU a failover started here ({@code monitor}, {@code guestAgent} in its run directory) on
+     * {@code overlays}; standin knows how to start it again: {@code restart}.
+     */
+    public static QemuSource ofFailover(Path monitor, Path guestAgent, List<Path> overlays, Restart restart) {
+        return new QemuSource(monitor, Optional.of(guestAgent), overlays, Optional.of(restart));
     }
 
     /**
@@ -75,7 +92,8 @@ public final class QemuSource implements MoveSource {
             }
         }
         return new QemuSource(monitor.orElseThrow(() -> new StandinException(ExitStatus.USAGE, "VM " + vm.name()
-                + " has no disks")), guestAgent, vm.disks().stream().map(d -> Path.of(d.source())).toList());
+                + " has no disks")), guestAgent, vm.disks().stream().map(d -> Path.of(d.source())).toList(),
+                Optional.empty());
     }
 
     @Override
@@ -183,7 +201,7 @@ public final class QemuSource implements MoveSource {
     /** Nothing here starts a QEMU by itself that standin knows of; a systemd unit is named for the operator. */
     @Override
     public boolean keepOff(Consumer<String> notices) {
-        if (howItRan.startsWith("systemctl")) {
+        if (restart.isEmpty() && howItRan.startsWith("systemctl")) {
             notices.accept("QEMU ran under a systemd unit: disable it ('" + howItRan.replace("start", "disable")
                     + "') so that a reboot of this host does not start the VM next to its replica");
         }
@@ -195,11 +213,15 @@ public final class QemuSource implements MoveSource {
         return ImageHook.KIND + Optional.ofNullable(formats.get(source)).map(f -> ":" + f).orElse("");
     }
 
-    /** standin did not start this QEMU and cannot start it again; the line says how it ran. */
+    /** A QEMU standin started runs again; one it did not start is left off, and the line says how it ran. */
     @Override
-    public String restore(boolean wasRunning, boolean keptOff) {
+    public String restore(boolean wasRunning, boolean keptOff) throws StandinException {
         if (!wasRunning) {
             return "nothing was moved: the VM was not running and stays so";
+        }
+        if (restart.isPresent()) {
+            restart.get().run();
+            return "nothing was moved: the VM runs here again";
         }
         return "nothing was moved, and the VM stays shut off here: standin does not start QEMU itself; start it as it "
                 + "ran before" + (howItRan.isEmpty() ? "" : ": " + howItRan);

@@ -60,18 +60,56 @@ class ReverseIT {
         Cli.Result failover = Cli.run("failover", "web", "--json", "--root", replicas.toString(), "--state-dir",
                 dir.resolve("state-b").toString());
         assertEquals(0, failover.exit(), failover.err() + failover.out());
-        // The VM writes at DR: 64 KiB at 1 MiB, through its own disk.
+        // The VM writes at DR: 64 KiB at 30 MiB (past the boot files), through its own disk.
         Path monitor = new VmPoints(replicas, "web").directory().resolve("failover/qmp.sock");
         try (QmpClient qmp = QmpClient.connect(monitor, Duration.ofSeconds(10))) {
-            String wrote = qmp.human("qemu-io virtio0 \"write -P 0x5a 1M 64k\"");
+            String wrote = qmp.human("qemu-io virtio0 \"write -P 0x5a 30M 64k\"");
             assertEquals("", wrote.strip(), "qemu-io says nothing when it wrote");
         }
         try {
             reverse(original, replicas, web);
+            plannedReverse(original, replicas, web, monitor);
         } finally {
             Cli.Result cleanup = Cli.run("failover", "web", "--cleanup", "--discard", "--root", replicas.toString());
             assertEquals(0, cleanup.exit(), cleanup.err());
         }
+    }
+
+    /**
+     * The end of the episode: the VM at DR is powered off through its guest agent, a last reverse
+     * carries its last write, and the original site's receiver starts that VM point (from its
+     * launch spec, under QEMU) and checks that it boots.
+     */
+    private void plannedReverse(Path original, Path replicas, Path web, Path monitor) throws Exception {
+        try (QmpClient qmp = QmpClient.connect(monitor, Duration.ofSeconds(10))) {
+            assertEquals("", qmp.human("qemu-io virtio0 \"write -P 0x6b 31M 64k\"").strip());
+        }
+        ProcessHandle atDr = QemuMachine.in(monitor.getParent()).process().orElseThrow();
+        try (OpenSshServer sshd = OpenSshServer.start(dir.resolve("sshd-planned"), null)) {
+            Cli.Result moved = Cli.run("reverse", "web", "--planned", "--root", replicas.toString(), "--json",
+                    "--to", sshd.url(original) + "/", "-i", sshd.clientKey().toString(),
+                    "--known-hosts", sshd.knownHosts().toString(), "--ssh-config", "none",
+                    "--remote-standin", sshd.launcher().toString(), "--state-dir", dir.resolve("state-b").toString(),
+                    "--boot-timeout", "3m");
+            assertEquals(0, moved.exit(), moved.err() + moved.out());
+            JsonNode report = new ObjectMapper().readTree(moved.out());
+            assertEquals("verified", report.get("verdict").asText(), report.toString());
+            assertTrue(moved.err().contains("QEMU process " + atDr.pid() + " shut down in"), moved.err());
+            assertFalse(atDr.isAlive(), "the VM no longer runs at DR");
+            OpenSshServer.awaitReceiversEnded(dir);
+        }
+        byte[] last = new byte[64 << 10];
+        try (RandomAccessFile f = new RandomAccessFile(web.toFile(), "r")) {
+            f.seek(31 << 20);
+            f.readFully(last);
+        }
+        for (byte b : last) {
+            assertEquals(0x6b, b & 0xff, "the last write at DR is in the original disk");
+        }
+        assertTrue(QemuMachine.in(original.resolve(".standin-vms/web/failover")).process().isPresent(),
+                "the VM runs at the original site");
+        Cli.Result cleanup = Cli.run("failover", "web", "--cleanup", "--discard", "--root", original.toString());
+        assertEquals(0, cleanup.exit(), cleanup.err());
     }
 
     private void reverse(Path original, Path replicas, Path web) throws Exception {
@@ -90,7 +128,7 @@ class ReverseIT {
         }
         byte[] written = new byte[64 << 10];
         try (RandomAccessFile f = new RandomAccessFile(web.toFile(), "r")) {
-            f.seek(1 << 20);
+            f.seek(30 << 20);
             f.readFully(written);
         }
         for (byte b : written) {
