@@ -1,7 +1,7 @@
 /**
- * What every part of the agent shares: {@link dev.standin.agent.StandinException}, the one root of
- * its failures, with the {@link dev.standin.agent.ExitStatus} the command line reports and whether
- * a retry can help ({@code isPermanent()}, which the supervisor's retry policy reads); and the build's
- * {@link dev.standin.agent.Version}.
+ * What every part of the agent shares: the units its options and configuration are written in
+ * ({@link dev.standin.agent.Units}) and the build's {@link dev.standin.agent.Version}. Its failures'
+ * root, {@link dev.standin.failure.StandinException}, lives in the native module, below both the
+ * agent and the snapshot hooks.
  */
 package dev.standin.agent;

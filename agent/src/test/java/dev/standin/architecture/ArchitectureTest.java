@@ -56,6 +56,22 @@ class ArchitectureTest {
             .should().dependOnClassesThat().resideInAnyPackage("picocli..", "me.tongfei.progressbar..")
             .as("only the CLI package uses picocli and the progress bar");
 
+    /**
+     * One failure root for the engine and the hooks: a checked exception of theirs is a
+     * StandinException (exit status, isPermanent()) or an IOException that the engine classifies
+     * into one where it is caught (sync.Failures).
+     */
+    @ArchTest
+    static final ArchRule oneFailureRoot = classes()
+            .that().resideInAnyPackage("dev.standin.agent..", "dev.standin.snapshot..", "dev.standin.failure..",
+                    "dev.standin.nativeio..")
+            .and().areAssignableTo(Exception.class)
+            .and().areNotAssignableTo(RuntimeException.class)
+            .should().beAssignableTo(dev.standin.failure.StandinException.class)
+            .orShould().beAssignableTo(java.io.IOException.class)
+            .as("checked exceptions of the engine and the hooks are StandinExceptions (or IOExceptions classified "
+                    + "into one)");
+
     @ArchTest
     static final ArchRule noCyclesBetweenModules = slices().matching("dev.standin.(*)..").should().beFreeOfCycles();
 

@@ -1,15 +1,14 @@
 package dev.standin.agent.cli;
 
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
 import dev.standin.agent.Version;
 import dev.standin.agent.daemon.AgentDaemon;
 import dev.standin.agent.daemon.AgentSocket;
 import dev.standin.agent.daemon.Invocation;
-import java.io.IOException;
 import dev.standin.agent.supervise.Reload;
 import dev.standin.agent.supervise.TargetCycles;
 import dev.standin.agent.transport.WarmChannels;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import dev.standin.supervisor.Supervisor;
 import dev.standin.supervisor.SupervisorLog;
 import dev.standin.supervisor.catalog.Catalog;
@@ -19,6 +18,7 @@ import dev.standin.supervisor.config.ConfigReader;
 import dev.standin.supervisor.config.SupervisorConfig;
 import dev.standin.supervisor.metrics.SupervisorMetrics;
 import java.io.Closeable;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;

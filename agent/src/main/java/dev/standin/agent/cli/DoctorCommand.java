@@ -1,7 +1,7 @@
 package dev.standin.agent.cli;
 
-import dev.standin.agent.ExitStatus;
 import dev.standin.agent.doctor.Doctor;
+import dev.standin.failure.ExitStatus;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;

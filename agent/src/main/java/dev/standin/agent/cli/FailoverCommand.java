@@ -1,8 +1,6 @@
 package dev.standin.agent.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
 import dev.standin.agent.failover.BootCheck;
 import dev.standin.agent.failover.BootRule;
 import dev.standin.agent.failover.BootVerdict;
@@ -10,6 +8,8 @@ import dev.standin.agent.failover.Failover;
 import dev.standin.agent.failover.Virsh;
 import dev.standin.agent.supervise.PlannedFailover;
 import dev.standin.agent.supervise.TargetCycles;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import dev.standin.supervisor.config.SupervisorConfig;
 import dev.standin.supervisor.config.SupervisorConfig.Target;
 import dev.standin.supervisor.config.SupervisorConfig.Vm;

@@ -1,8 +1,8 @@
 package dev.standin.agent.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import dev.standin.supervisor.catalog.Catalog;
 import dev.standin.supervisor.catalog.CatalogException;
 import dev.standin.supervisor.policy.CycleRecord;

@@ -1,9 +1,9 @@
 package dev.standin.agent.cli;
 
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
 import dev.standin.agent.daemon.AgentClient;
 import dev.standin.agent.daemon.Invocation;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 

@@ -1,8 +1,8 @@
 package dev.standin.agent.cli;
 
-import dev.standin.agent.StandinException;
 import dev.standin.agent.pairing.Pairing;
 import dev.standin.agent.transport.RemoteLocation;
+import dev.standin.failure.StandinException;
 import java.io.Console;
 import java.nio.file.Path;
 import java.util.List;

@@ -1,7 +1,7 @@
 package dev.standin.agent.cli;
 
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import dev.standin.supervisor.UnknownTargetException;
 import dev.standin.supervisor.catalog.CatalogException;
 import java.util.concurrent.Callable;

@@ -1,12 +1,14 @@
 package dev.standin.agent.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
+import dev.standin.agent.failover.Failover;
 import dev.standin.agent.replica.Journal;
 import dev.standin.agent.replica.Point;
 import dev.standin.agent.replica.PointStore;
 import dev.standin.agent.sync.DestinationLock;
+import dev.standin.agent.vm.VmPoint;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import dev.standin.nativeio.NativeIo;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -20,8 +22,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import dev.standin.agent.failover.Failover;
-import dev.standin.agent.vm.VmPoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;

@@ -1,8 +1,8 @@
 package dev.standin.agent.cli;
 
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
 import dev.standin.agent.supervise.Reload;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ParentCommand;

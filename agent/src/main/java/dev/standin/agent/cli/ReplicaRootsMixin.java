@@ -1,8 +1,8 @@
 package dev.standin.agent.cli;
 
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
 import dev.standin.agent.supervise.TargetCycles;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import dev.standin.supervisor.config.ConfigException;
 import dev.standin.supervisor.config.ConfigReader;
 import dev.standin.supervisor.config.SupervisorConfig;

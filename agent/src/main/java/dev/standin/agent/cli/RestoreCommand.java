@@ -1,7 +1,5 @@
 package dev.standin.agent.cli;
 
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
 import dev.standin.agent.replica.Journal;
 import dev.standin.agent.replica.JournalException;
 import dev.standin.agent.replica.Point;
@@ -9,6 +7,8 @@ import dev.standin.agent.replica.PointFormatException;
 import dev.standin.agent.replica.PointRestore;
 import dev.standin.agent.replica.PointStore;
 import dev.standin.agent.sync.DestinationLock;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import dev.standin.nativeio.NativeIo;
 import java.io.IOException;
 import java.nio.file.Files;

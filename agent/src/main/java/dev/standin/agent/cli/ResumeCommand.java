@@ -1,6 +1,6 @@
 package dev.standin.agent.cli;
 
-import dev.standin.agent.StandinException;
+import dev.standin.failure.StandinException;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;

@@ -1,11 +1,11 @@
 package dev.standin.agent.cli;
 
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
 import dev.standin.agent.transport.ProtocolException;
 import dev.standin.agent.transport.ReplicaRoot;
 import dev.standin.agent.transport.ReplicaServer;
 import dev.standin.agent.transport.ServeRequest;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import dev.standin.nativeio.NativeIo;
 import java.io.IOException;
 import java.io.InputStream;

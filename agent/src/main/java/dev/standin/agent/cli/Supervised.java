@@ -1,9 +1,9 @@
 package dev.standin.agent.cli;
 
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
 import dev.standin.agent.daemon.AgentSocket;
 import dev.standin.agent.daemon.Invocation;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import dev.standin.supervisor.Supervisor;
 
 /** The supervisor of the agent that runs this command; the commands that need one say so in one line without it. */

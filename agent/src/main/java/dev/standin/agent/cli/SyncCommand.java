@@ -2,8 +2,6 @@ package dev.standin.agent.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
 import dev.standin.agent.daemon.Invocation;
 import dev.standin.agent.engine.CycleRequest;
 import dev.standin.agent.engine.DiskOutcome;
@@ -16,6 +14,8 @@ import dev.standin.agent.transport.RemoteLocation;
 import dev.standin.agent.transport.SshRemoteShell;
 import dev.standin.delta.MoveSearch;
 import dev.standin.delta.stream.Compression;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import dev.standin.snapshot.SnapshotSpec;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -27,11 +27,11 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code standin sync SOURCE DEST}. */
 @Command(

@@ -1,12 +1,12 @@
 package dev.standin.agent.doctor;
 
-import dev.standin.agent.StandinException;
 import dev.standin.agent.daemon.AgentDaemon;
 import dev.standin.agent.daemon.AgentSocket;
 import dev.standin.agent.failover.Virsh;
 import dev.standin.agent.supervise.TargetCycles;
 import dev.standin.agent.transport.Message;
 import dev.standin.delta.StrongHash;
+import dev.standin.failure.StandinException;
 import dev.standin.snapshot.CommandRunner;
 import dev.standin.snapshot.SnapshotSpec;
 import dev.standin.snapshot.qemu.QmpClient;

@@ -1,7 +1,7 @@
 package dev.standin.agent.engine;
 
-import dev.standin.agent.StandinException;
 import dev.standin.agent.vm.VmPoint;
+import dev.standin.failure.StandinException;
 import java.util.List;
 import java.util.Optional;
 

@@ -1,8 +1,8 @@
 package dev.standin.agent.engine;
 
-import dev.standin.agent.StandinException;
 import dev.standin.agent.sync.SyncStats;
 import dev.standin.agent.verify.ScrubReport;
+import dev.standin.failure.StandinException;
 import java.util.Optional;
 
 /**

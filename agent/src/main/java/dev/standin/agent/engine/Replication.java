@@ -1,7 +1,5 @@
 package dev.standin.agent.engine;
 
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
 import dev.standin.agent.image.DiskImage;
 import dev.standin.agent.replica.Journal;
 import dev.standin.agent.sync.Cycle;
@@ -23,6 +21,8 @@ import dev.standin.agent.verify.ScrubOptions;
 import dev.standin.agent.verify.ScrubReport;
 import dev.standin.agent.vm.VmPoint;
 import dev.standin.agent.vm.VmPoints;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import dev.standin.nativeio.NativeIo;
 import dev.standin.snapshot.RemoteShell;
 import dev.standin.snapshot.Snapshot;

@@ -1,10 +1,10 @@
 package dev.standin.agent.engine;
 
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
 import dev.standin.agent.sync.Progress;
 import dev.standin.agent.sync.SyncOptions;
 import dev.standin.agent.sync.SyncStats;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import dev.standin.nativeio.NativeIo;
 import dev.standin.snapshot.HookContext;
 import dev.standin.snapshot.RemoteShell;
@@ -101,12 +101,12 @@ final class SnapshotCycle {
             if (!options.dryRun()) {
                 snapshot.replicated(stats.digest());
             }
-        } catch (StandinException | InterruptedException | RuntimeException e) {
-            releaseAfterFailure(snapshot, e.getMessage());
-            throw e;
         } catch (SnapshotException e) {
             releaseAfterFailure(snapshot, e.getMessage());
             throw failure(spec, e.getMessage(), e);
+        } catch (StandinException | InterruptedException | RuntimeException e) {
+            releaseAfterFailure(snapshot, e.getMessage());
+            throw e;
         }
         progress.phase("releasing " + spec.kind() + " snapshot", 0);
         try {

@@ -2,8 +2,6 @@ package dev.standin.agent.failover;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
 import dev.standin.agent.replica.InUse;
 import dev.standin.agent.replica.Journal;
 import dev.standin.agent.replica.PointRestore;
@@ -14,6 +12,8 @@ import dev.standin.agent.sync.Failures;
 import dev.standin.agent.vm.VmPoint;
 import dev.standin.agent.vm.VmPoints;
 import dev.standin.agent.vm.Vmx;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import dev.standin.nativeio.NativeIo;
 import dev.standin.snapshot.SnapshotSpec;
 import dev.standin.snapshot.libvirt.LibvirtHook;

@@ -1,7 +1,7 @@
 package dev.standin.agent.failover;
 
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import dev.standin.snapshot.libvirt.DomainXml;
 import java.io.StringWriter;
 import java.nio.file.Path;

@@ -2,7 +2,7 @@ package dev.standin.agent.failover;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.standin.agent.StandinException;
+import dev.standin.failure.StandinException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,7 +40,7 @@ public final class LibvirtMachine implements Machine {
         try {
             Files.writeString(file, xml);
         } catch (IOException e) {
-            throw new StandinException(dev.standin.agent.ExitStatus.DESTINATION, "cannot write " + file + ": "
+            throw new StandinException(dev.standin.failure.ExitStatus.DESTINATION, "cannot write " + file + ": "
                     + e.getMessage(), e);
         }
         if (test) {
@@ -92,7 +92,7 @@ public final class LibvirtMachine implements Machine {
             Files.writeString(file, xml);
             return file;
         } catch (IOException e) {
-            throw new StandinException(dev.standin.agent.ExitStatus.DESTINATION, "cannot write a network definition: "
+            throw new StandinException(dev.standin.failure.ExitStatus.DESTINATION, "cannot write a network definition: "
                     + e.getMessage(), e);
         }
     }

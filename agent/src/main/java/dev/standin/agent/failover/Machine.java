@@ -28,7 +28,7 @@ public interface Machine extends AutoCloseable {
      * Pulls everything the VM's {@code overlays} (its disks, in order) read from their backing
      * images into the overlays themselves, while it runs: afterwards no disk needs its replica.
      */
-    void promote(java.util.List<Path> overlays) throws dev.standin.agent.StandinException;
+    void promote(java.util.List<Path> overlays) throws dev.standin.failure.StandinException;
 
     /** Stops the VM at once; whether one was running. */
     boolean stop();

@@ -1,10 +1,10 @@
 package dev.standin.agent.failover;
 
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.standin.agent.vm.QemuLaunch;
 import dev.standin.agent.vm.Vmx;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import dev.standin.snapshot.CommandRunner;
 import dev.standin.snapshot.qemu.GuestAgent;
 import dev.standin.snapshot.qemu.QmpClient;

@@ -1,11 +1,11 @@
 package dev.standin.agent.pairing;
 
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
 import dev.standin.agent.transport.Message;
 import dev.standin.agent.transport.RemoteLocation;
 import dev.standin.agent.transport.SshDestination;
 import dev.standin.agent.transport.SshOptions;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import dev.standin.snapshot.CommandRunner;
 import dev.standin.snapshot.RemoteShell;
 import java.io.IOException;

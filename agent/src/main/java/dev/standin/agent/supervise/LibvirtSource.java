@@ -1,8 +1,8 @@
 package dev.standin.agent.supervise;
 
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
 import dev.standin.agent.failover.Virsh;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import dev.standin.snapshot.libvirt.LibvirtHook;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,6 +1,6 @@
 package dev.standin.agent.supervise;
 
-import dev.standin.agent.StandinException;
+import dev.standin.failure.StandinException;
 import java.nio.file.Path;
 import java.time.Duration;
 

@@ -2,8 +2,6 @@ package dev.standin.agent.supervise;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
 import dev.standin.agent.engine.CycleReport;
 import dev.standin.agent.engine.DiskOutcome;
 import dev.standin.agent.failover.Failover;
@@ -12,6 +10,8 @@ import dev.standin.agent.transport.RemoteFailover;
 import dev.standin.agent.transport.RemoteLocation;
 import dev.standin.agent.transport.SshOptions;
 import dev.standin.agent.vm.VmPoint;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import dev.standin.supervisor.config.SupervisorConfig.Target;
 import dev.standin.supervisor.config.SupervisorConfig.Vm;
 import java.io.IOException;

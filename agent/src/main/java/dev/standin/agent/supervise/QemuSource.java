@@ -1,8 +1,8 @@
 package dev.standin.agent.supervise;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import dev.standin.snapshot.SnapshotSpec;
 import dev.standin.snapshot.image.ImageHook;
 import dev.standin.snapshot.qemu.GuestAgent;

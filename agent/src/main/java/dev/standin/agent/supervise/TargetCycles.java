@@ -1,7 +1,5 @@
 package dev.standin.agent.supervise;
 
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
 import dev.standin.agent.Units;
 import dev.standin.agent.engine.CycleReport;
 import dev.standin.agent.engine.CycleRequest;
@@ -20,6 +18,8 @@ import dev.standin.agent.transport.WarmChannels;
 import dev.standin.agent.verify.ScrubReport;
 import dev.standin.agent.vm.QemuLaunch;
 import dev.standin.delta.stream.Compression;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import dev.standin.snapshot.SnapshotSpec;
 import dev.standin.snapshot.libvirt.DomainXml;
 import dev.standin.snapshot.libvirt.LibvirtHook;

@@ -1,11 +1,11 @@
 package dev.standin.agent.sync;
 
-import dev.standin.agent.StandinException;
 import dev.standin.agent.image.DiskImage;
 import dev.standin.delta.ImageDigest;
 import dev.standin.delta.MatchStats;
 import dev.standin.delta.MoveSearch;
 import dev.standin.delta.stream.DeltaHeader;
+import dev.standin.failure.StandinException;
 import dev.standin.snapshot.Tracking;
 import java.io.IOException;
 import java.time.Duration;

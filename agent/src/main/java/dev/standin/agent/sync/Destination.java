@@ -1,9 +1,9 @@
 package dev.standin.agent.sync;
 
-import dev.standin.agent.StandinException;
 import dev.standin.delta.Signatures;
 import dev.standin.delta.stream.Compression;
 import dev.standin.delta.stream.DeltaHeader;
+import dev.standin.failure.StandinException;
 import java.io.OutputStream;
 import java.util.List;
 import java.util.Objects;

@@ -1,14 +1,14 @@
 package dev.standin.agent.sync;
 
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 
 /**
  * One cycle at a time per destination: a second run would otherwise recover (delete) the first

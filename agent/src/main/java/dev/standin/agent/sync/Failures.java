@@ -1,8 +1,8 @@
 package dev.standin.agent.sync;
 
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
 import dev.standin.delta.stream.DeltaFormatException;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.file.AccessDeniedException;

@@ -1,12 +1,12 @@
 package dev.standin.agent.sync;
 
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
+import dev.standin.agent.replica.ResumeLog;
 import dev.standin.delta.BlockSize;
 import dev.standin.delta.Signatures;
 import dev.standin.delta.stream.Compression;
 import dev.standin.delta.stream.DeltaHeader;
-import dev.standin.agent.replica.ResumeLog;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

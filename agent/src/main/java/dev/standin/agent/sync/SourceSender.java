@@ -1,7 +1,5 @@
 package dev.standin.agent.sync;
 
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
 import dev.standin.agent.image.DiskImage;
 import dev.standin.delta.DeltaOp;
 import dev.standin.delta.ImageDigest;
@@ -14,6 +12,8 @@ import dev.standin.delta.WeakIndex;
 import dev.standin.delta.stream.Compression;
 import dev.standin.delta.stream.DeltaEncoder;
 import dev.standin.delta.stream.DeltaHeader;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.Optional;

@@ -295,7 +295,7 @@ public sealed interface Message {
         public static final byte TYPE = 9;
 
         /** What a side sends for one of its own failures, the reason bounded and escaped for the wire. */
-        static Failure of(dev.standin.agent.StandinException failure, String reason) {
+        static Failure of(dev.standin.failure.StandinException failure, String reason) {
             return new Failure(failure.status().code(), failure.isPermanent(), reason);
         }
 

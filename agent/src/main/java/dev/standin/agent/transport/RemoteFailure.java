@@ -1,7 +1,7 @@
 package dev.standin.agent.transport;
 
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import java.io.IOException;
 
 /** The other end reported that the cycle failed: its exit status, whether a retry can help, its one-line reason. */

@@ -1,7 +1,7 @@
 package dev.standin.agent.transport;
 
-import dev.standin.agent.StandinException;
 import dev.standin.agent.verify.ScrubReport;
+import dev.standin.failure.StandinException;
 
 /**
  * {@code standin verify [user@]host:PATH}: the receiver scrubs its replica (reads it and compares

@@ -1,8 +1,8 @@
 package dev.standin.agent.transport;
 
-import dev.standin.agent.StandinException;
 import dev.standin.agent.vm.VmPoint;
 import dev.standin.agent.vm.VmPointFormat;
+import dev.standin.failure.StandinException;
 import java.util.OptionalLong;
 
 /**

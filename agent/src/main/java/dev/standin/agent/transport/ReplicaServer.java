@@ -1,7 +1,5 @@
 package dev.standin.agent.transport;
 
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
 import dev.standin.agent.failover.Failover;
 import dev.standin.agent.failover.Virsh;
 import dev.standin.agent.sync.Destination;
@@ -20,6 +18,8 @@ import dev.standin.agent.vm.VmPointFormatException;
 import dev.standin.agent.vm.VmPoints;
 import dev.standin.delta.Signatures;
 import dev.standin.delta.stream.Compression;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import dev.standin.nativeio.NativeIo;
 import java.io.IOException;
 import java.io.InputStream;

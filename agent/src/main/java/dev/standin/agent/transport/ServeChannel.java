@@ -1,7 +1,7 @@
 package dev.standin.agent.transport;
 
-import dev.standin.agent.StandinException;
 import dev.standin.agent.sync.CountingOutputStream;
+import dev.standin.failure.StandinException;
 import java.io.IOException;
 
 /**

@@ -1,7 +1,5 @@
 package dev.standin.agent.transport;
 
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
 import dev.standin.agent.sync.CycleRecovery;
 import dev.standin.agent.sync.Destination;
 import dev.standin.agent.sync.Failures;
@@ -13,6 +11,8 @@ import dev.standin.delta.ImageDigest;
 import dev.standin.delta.Signatures;
 import dev.standin.delta.stream.Compression;
 import dev.standin.delta.stream.DeltaHeader;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;

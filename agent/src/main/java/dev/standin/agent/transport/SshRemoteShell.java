@@ -1,6 +1,6 @@
 package dev.standin.agent.transport;
 
-import dev.standin.agent.StandinException;
+import dev.standin.failure.StandinException;
 import dev.standin.snapshot.RemoteShell;
 import java.io.ByteArrayOutputStream;
 import java.io.FilterInputStream;

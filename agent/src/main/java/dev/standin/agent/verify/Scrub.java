@@ -1,16 +1,14 @@
 package dev.standin.agent.verify;
 
-import dev.standin.agent.ExitStatus;
-import dev.standin.agent.StandinException;
 import dev.standin.agent.image.DiskImage;
 import dev.standin.agent.replica.Journal;
 import dev.standin.agent.replica.JournalException;
 import dev.standin.agent.replica.SignatureCache;
-import dev.standin.agent.sync.DestinationLock;
 import dev.standin.agent.sync.Cycle;
+import dev.standin.agent.sync.DestinationLock;
 import dev.standin.agent.sync.LocalDestination;
-import dev.standin.agent.sync.Reading;
 import dev.standin.agent.sync.Progress;
+import dev.standin.agent.sync.Reading;
 import dev.standin.agent.sync.ReplicaSigner;
 import dev.standin.agent.sync.SegmentPipeline;
 import dev.standin.agent.sync.SyncOptions;
@@ -18,6 +16,8 @@ import dev.standin.agent.sync.SyncStats;
 import dev.standin.delta.ImageDigest;
 import dev.standin.delta.SignatureBuilder;
 import dev.standin.delta.Signatures;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import dev.standin.nativeio.NativeIo;
 import java.io.IOException;
 import java.io.InterruptedIOException;

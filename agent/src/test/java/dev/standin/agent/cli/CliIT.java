@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.standin.agent.Cli;
-import dev.standin.agent.ExitStatus;
 import dev.standin.agent.Images;
+import dev.standin.failure.ExitStatus;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

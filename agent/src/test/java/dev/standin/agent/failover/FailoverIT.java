@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.standin.agent.Cli;
-import dev.standin.agent.ExitStatus;
 import dev.standin.agent.Images;
 import dev.standin.agent.OpenSshServer;
 import dev.standin.agent.engine.CycleReport;
@@ -21,6 +20,7 @@ import dev.standin.agent.transport.SshOptions;
 import dev.standin.agent.vm.QemuLaunch;
 import dev.standin.agent.vm.VmPoint;
 import dev.standin.agent.vm.VmPoints;
+import dev.standin.failure.ExitStatus;
 import dev.standin.snapshot.qemu.QmpClient;
 import java.io.IOException;
 import java.io.RandomAccessFile;

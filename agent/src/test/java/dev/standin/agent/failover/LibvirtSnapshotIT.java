@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.standin.agent.Cli;
 import dev.standin.agent.Images;
 import dev.standin.agent.OpenSshServer;
-import dev.standin.agent.StandinException;
+import dev.standin.failure.StandinException;
 import dev.standin.snapshot.CommandRunner;
 import dev.standin.snapshot.HookContext;
 import dev.standin.snapshot.Snapshot;

@@ -1,6 +1,6 @@
 package dev.standin.agent.failover;
 
-import dev.standin.agent.StandinException;
+import dev.standin.failure.StandinException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -6,11 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.standin.agent.Cli;
-import dev.standin.agent.ExitStatus;
 import dev.standin.agent.Images;
 import dev.standin.agent.OpenSshServer;
-import dev.standin.agent.StandinException;
 import dev.standin.agent.vm.VmPoints;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.standin.agent.Cli;
-import dev.standin.agent.ExitStatus;
 import dev.standin.agent.Images;
 import dev.standin.agent.OpenSshServer;
 import dev.standin.agent.vm.VmPoints;
+import dev.standin.failure.ExitStatus;
 import dev.standin.snapshot.qemu.GuestAgent;
 import dev.standin.snapshot.qemu.QmpClient;
 import dev.standin.snapshot.qemu.QmpException;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.standin.agent.StandinException;
+import dev.standin.failure.StandinException;
 import dev.standin.supervisor.config.SupervisorConfig;
 import dev.standin.supervisor.config.SupervisorConfig.Disk;
 import dev.standin.supervisor.config.SupervisorConfig.Vm;

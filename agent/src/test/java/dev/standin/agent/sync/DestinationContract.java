@@ -6,13 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.standin.agent.ExitStatus;
 import dev.standin.agent.Images;
-import dev.standin.agent.StandinException;
 import dev.standin.agent.image.DiskImage;
 import dev.standin.delta.MoveSearch;
 import dev.standin.delta.stream.Compression;
 import dev.standin.delta.stream.DeltaHeader;
+import dev.standin.failure.ExitStatus;
+import dev.standin.failure.StandinException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;

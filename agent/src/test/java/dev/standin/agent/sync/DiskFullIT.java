@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.standin.agent.Cli;
-import dev.standin.agent.ExitStatus;
 import dev.standin.agent.Images;
 import dev.standin.agent.OpenSshServer;
+import dev.standin.failure.ExitStatus;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;

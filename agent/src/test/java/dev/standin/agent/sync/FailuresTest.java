@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.standin.agent.ExitStatus;
+import dev.standin.failure.ExitStatus;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.UnknownHostException;

@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.standin.agent.Cli;
 import dev.standin.agent.Images;
-import dev.standin.agent.StandinException;
+import dev.standin.failure.StandinException;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -295,7 +295,7 @@ class LocalSyncIT {
                 java.nio.file.StandardOpenOption.WRITE);
                 var held = channel.lock()) {
             Cli.Result r = Cli.sync(source, replica, state());
-            assertEquals(dev.standin.agent.ExitStatus.DESTINATION.code(), r.exit());
+            assertEquals(dev.standin.failure.ExitStatus.DESTINATION.code(), r.exit());
             assertTrue(r.err().contains("already"), r.err());
         }
         assertEquals(0, Cli.sync(source, replica, state()).exit());

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.standin.agent.Cli;
-import dev.standin.agent.ExitStatus;
 import dev.standin.agent.Images;
 import dev.standin.agent.OpenSshServer;
 import dev.standin.agent.engine.CycleReport;
@@ -13,8 +12,9 @@ import dev.standin.agent.engine.CycleRequest;
 import dev.standin.agent.engine.Replication;
 import dev.standin.agent.sync.Progress;
 import dev.standin.agent.sync.SyncOptions;
-import dev.standin.snapshot.SnapshotSpec;
+import dev.standin.failure.ExitStatus;
 import dev.standin.snapshot.RemoteShell;
+import dev.standin.snapshot.SnapshotSpec;
 import dev.standin.snapshot.qemu.QmpClient;
 import java.io.IOException;
 import java.io.InputStream;

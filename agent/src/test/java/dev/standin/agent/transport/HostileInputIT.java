@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.standin.agent.ExitStatus;
 import dev.standin.agent.Images;
 import dev.standin.delta.BlockSize;
 import dev.standin.delta.DeltaOp;
@@ -14,6 +13,7 @@ import dev.standin.delta.Signatures;
 import dev.standin.delta.stream.Compression;
 import dev.standin.delta.stream.DeltaEncoder;
 import dev.standin.delta.stream.DeltaHeader;
+import dev.standin.failure.ExitStatus;
 import dev.standin.nativeio.NativeIo;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;

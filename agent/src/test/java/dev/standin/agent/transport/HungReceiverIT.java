@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.standin.agent.Cli;
-import dev.standin.agent.ExitStatus;
 import dev.standin.agent.Images;
 import dev.standin.agent.OpenSshServer;
+import dev.standin.failure.ExitStatus;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -8,9 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.standin.agent.Cli;
-import dev.standin.agent.ExitStatus;
 import dev.standin.agent.Images;
 import dev.standin.agent.replica.SignatureCache;
+import dev.standin.failure.ExitStatus;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;

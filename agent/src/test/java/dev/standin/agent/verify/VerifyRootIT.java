@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.standin.agent.Cli;
-import dev.standin.agent.ExitStatus;
 import dev.standin.agent.Images;
+import dev.standin.failure.ExitStatus;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.RandomAccessFile;

@@ -169,8 +169,8 @@ public final class QemuHook implements SnapshotHook {
             }
             session.stopServerIfUnused();
             return snapshots;
-        } catch (SnapshotException | QmpException | IOException | InterruptedException | RuntimeException e) {
-            SnapshotException failure = e instanceof SnapshotException s ? s
+        } catch (SnapshotException | IOException | InterruptedException | RuntimeException e) {
+            SnapshotException failure = e instanceof SnapshotException s && !(e instanceof QmpException) ? s
                     : new SnapshotException("qemu snapshot of " + String.join(",", nodes) + " via " + socket + " failed: "
                             + e.getMessage(), e instanceof QmpException q && "DeviceNotFound".equals(q.errorClass()), e);
             if (e instanceof InterruptedException) {

@@ -1,4 +1,4 @@
-package dev.standin.agent;
+package dev.standin.failure;
 
 /**
  * The root of standin's failures. Each carries the exit status the command line reports and says

@@ -1,4 +1,4 @@
-package dev.standin.agent;
+package dev.standin.failure;
 
 /** The named exit statuses of the standin command, listed under EXIT STATUS in its help. */
 public enum ExitStatus {
