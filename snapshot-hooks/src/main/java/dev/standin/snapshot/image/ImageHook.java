@@ -3,8 +3,8 @@ package dev.standin.snapshot.image;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.standin.snapshot.CommandRunner;
-import dev.standin.snapshot.HeldSnapshot;
 import dev.standin.snapshot.HookContext;
+import dev.standin.snapshot.SharedTake;
 import dev.standin.snapshot.Snapshot;
 import dev.standin.snapshot.SnapshotException;
 import dev.standin.snapshot.SnapshotHook;
@@ -80,7 +80,7 @@ public final class ImageHook implements SnapshotHook {
         try {
             Files.createDirectories(RUNTIME);
             Files.createDirectory(directory, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-            Session session = new Session(entry, sources.size());
+            SharedTake take = new SharedTake(sources.size(), () -> release(entry));
             List<Snapshot> snapshots = new ArrayList<>();
             for (int i = 0; i < sources.size(); i++) {
                 Path source = sources.get(i);
@@ -93,7 +93,7 @@ public final class ImageHook implements SnapshotHook {
                     throw new SnapshotException(unserved(source, e.getMessage()), false, e);
                 }
                 context.checkpoints().reached("image.served");
-                snapshots.add(new ImageSnapshot(session, source, export));
+                snapshots.add(take.view(source, export, Tracking.untracked("a stopped image is read whole")));
             }
             return snapshots;
         } catch (SnapshotException | IOException | InterruptedException | RuntimeException e) {
@@ -126,44 +126,6 @@ public final class ImageHook implements SnapshotHook {
     private static String unserved(Path source, String message) {
         return "image " + source + (message.contains("lock") ? " is in use: a VM still runs on it, or another process "
                 + "holds it (" : " cannot be served (") + message + ")";
-    }
-
-    /** What the snapshots of one take share: their servers, stopped after the last is released. */
-    private final class Session {
-        private final StaleSnapshots.Entry entry;
-        private int open;
-
-        Session(StaleSnapshots.Entry entry, int snapshots) {
-            this.entry = entry;
-            this.open = snapshots;
-        }
-
-        synchronized void release() throws SnapshotException {
-            if (--open == 0) {
-                ImageHook.this.release(entry);
-            }
-        }
-    }
-
-    private final class ImageSnapshot extends HeldSnapshot {
-        private final Session session;
-        private final NbdExport export;
-
-        ImageSnapshot(Session session, Path source, NbdExport export) {
-            super(source, Tracking.untracked("a stopped image is read whole"));
-            this.session = session;
-            this.export = export;
-        }
-
-        @Override
-        public Optional<NbdExport> export() {
-            return Optional.of(export);
-        }
-
-        @Override
-        protected void release(String replicaDigest) throws SnapshotException {
-            session.release();
-        }
     }
 
     private void release(StaleSnapshots.Entry entry) throws SnapshotException {

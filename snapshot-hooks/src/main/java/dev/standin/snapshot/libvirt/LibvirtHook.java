@@ -1,7 +1,7 @@
 package dev.standin.snapshot.libvirt;
 
-import dev.standin.snapshot.HeldSnapshot;
 import dev.standin.snapshot.HookContext;
+import dev.standin.snapshot.SharedTake;
 import dev.standin.snapshot.Snapshot;
 import dev.standin.snapshot.SnapshotException;
 import dev.standin.snapshot.SnapshotHook;
@@ -121,12 +121,12 @@ public final class LibvirtHook implements SnapshotHook {
                     context.checkpoints().reached("libvirt.served");
                 }
             }
-            Session session = new Session(entry, disks.size());
+            SharedTake take = new SharedTake(disks.size(), () -> release(entry));
             String reason = running ? "libvirt backups read the whole disk (no checkpoints)"
                     : "domain " + domain + " is shut off";
             List<Snapshot> snapshots = new ArrayList<>();
             for (int i = 0; i < disks.size(); i++) {
-                snapshots.add(new LibvirtSnapshot(session, sources.get(i), exports.get(i), Tracking.untracked(reason)));
+                snapshots.add(take.view(sources.get(i), exports.get(i), Tracking.untracked(reason)));
             }
             return snapshots;
         } catch (SnapshotException | IOException | InterruptedException | RuntimeException e) {
@@ -220,44 +220,6 @@ public final class LibvirtHook implements SnapshotHook {
             } else {
                 view.setGroup(lookup.lookupPrincipalByGroupName(ids[1]));
             }
-        }
-    }
-
-    /** What the snapshots of one take share: the job (or qemu-nbd processes), ended after the last. */
-    private final class Session {
-        private final StaleSnapshots.Entry entry;
-        private int open;
-
-        Session(StaleSnapshots.Entry entry, int snapshots) {
-            this.entry = entry;
-            this.open = snapshots;
-        }
-
-        synchronized void release() throws SnapshotException {
-            if (--open == 0) {
-                LibvirtHook.this.release(entry);
-            }
-        }
-    }
-
-    private final class LibvirtSnapshot extends HeldSnapshot {
-        private final Session session;
-        private final NbdExport export;
-
-        LibvirtSnapshot(Session session, Path source, NbdExport export, Tracking tracking) {
-            super(source, tracking);
-            this.session = session;
-            this.export = export;
-        }
-
-        @Override
-        public Optional<NbdExport> export() {
-            return Optional.of(export);
-        }
-
-        @Override
-        protected void release(String replicaDigest) throws SnapshotException {
-            session.release();
         }
     }
 
