@@ -331,11 +331,15 @@ public final class Failover {
      * a boot check.
      */
     public void restart(Running running) throws StandinException {
+        if (running.domain().isPresent()) {
+            throw new IllegalStateException("a failed-over domain is started again by libvirt, not here");
+        }
         ObjectNode state = readState(running.run());
         java.util.Map<String, String> networks = new java.util.LinkedHashMap<>();
         state.path("networks").fields().forEachRemaining(e -> networks.put(e.getKey(), e.getValue().asText()));
+        // What starting a QEMU reads of a request: a real failover, and its port groups' bridges.
         Request request = new Request(running.point().vm(), List.of(), Long.toString(running.point().id()), false, false,
-                new BootRule(Duration.ZERO, BootRule.AGENT_GRACE), BootCheck.DEFAULT_PROMPT, Path.of("/"),
+                new BootRule(Duration.ZERO, BootRule.AGENT_GRACE), BootCheck.DEFAULT_PROMPT, running.run(),
                 running.libvirtUri(), networks);
         try (Machine machine = start(running.point(), request, List.of(), running.overlays(), running.run())) {
             notices.accept("VM " + running.point().vm() + " runs again on its overlays as process "

@@ -155,39 +155,33 @@ public final class QemuSource implements MoveSource {
                 agentFailure = Optional.of(e.getMessage());
             }
         }
+        String asked = how + agentFailure.map(f -> "; the guest agent did not take it: " + f).orElse("");
         try (QmpClient qmp = QmpClient.connect(monitor, CONNECT)) {
             if (!how.equals("its guest agent")) {
                 qmp.execute("system_powerdown", null);
             }
-            while (true) {
-                String status = qmp.execute("query-status", null).path("status").asText();
-                if (status.equals("shutdown")) {
-                    qmp.execute("quit", null); // QEMU started with -no-shutdown stays after its guest powered off
-                    break;
-                }
+            while (!qmp.execute("query-status", null).path("status").asText().equals("shutdown")) {
                 if (System.nanoTime() > deadline) {
-                    throw new StandinException(ExitStatus.SOURCE, describe() + " did not shut down within "
-                            + timeout.toSeconds() + " s of being asked (through " + how + agentFailure.map(f ->
-                            "; the guest agent did not take it: " + f).orElse("") + "); nothing was moved, and the "
-                            + "guest may still act on the request. Shut it down yourself, then run --planned again");
+                    throw notStopped(timeout, asked);
                 }
                 Thread.sleep(500);
             }
+            qmp.execute("quit", null); // QEMU started with -no-shutdown stays after its guest powered off
         } catch (QmpException monitorClosed) {
             // QEMU exits once its guest has powered off: its monitor goes with it
         }
-        awaitExit(deadline);
-    }
-
-    /** Returns once the QEMU process has ended (its image locks with it), or fails at {@code deadline}. */
-    private void awaitExit(long deadline) throws StandinException, InterruptedException {
         while (process.map(ProcessHandle::isAlive).orElseGet(this::monitorAnswers)) {
             if (System.nanoTime() > deadline) {
-                throw new StandinException(ExitStatus.SOURCE, describe() + " has powered its guest off but does not "
-                        + "exit; nothing was moved. Stop it yourself, then run --planned again");
+                throw notStopped(timeout, asked);
             }
             Thread.sleep(200);
         }
+    }
+
+    private StandinException notStopped(Duration timeout, String asked) {
+        return new StandinException(ExitStatus.SOURCE, describe() + " did not shut down within " + timeout.toSeconds()
+                + " s of being asked (through " + asked + "); nothing was moved, and the guest may still act on the "
+                + "request. Shut it down yourself, then run --planned again");
     }
 
     private boolean monitorAnswers() {
