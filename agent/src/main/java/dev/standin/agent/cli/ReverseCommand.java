@@ -102,10 +102,10 @@ final class ReverseCommand implements Callable<Integer> {
         PrintWriter out = main.invocation().out();
         if (planned) {
             // DEST as given (a remote one is reached through its receiver), as a directory
+            QemuMachine machine = QemuMachine.in(running.run());
             MoveSource source = running.domain().isPresent()
                     ? new LibvirtSource(new Virsh(running.libvirtUri()), running.domain().get())
-                    : QemuSource.ofFailover(QemuMachine.in(running.run()).monitor(),
-                            QemuMachine.in(running.run()).guestAgent(), running.overlays(),
+                    : QemuSource.ofFailover(machine.monitor(), machine.guestAgent(), running.overlays(),
                             () -> new Failover(line -> err.println("standin: " + line)).restart(running));
             PlannedFailover.LastCycle last = () -> cycle(running, base, host, sshOptions, err,
                     overlay -> SnapshotSpec.parse(source.stoppedView(overlay)));

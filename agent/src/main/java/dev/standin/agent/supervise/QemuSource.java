@@ -1,6 +1,7 @@
 package dev.standin.agent.supervise;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.standin.agent.image.DiskImage;
 import dev.standin.failure.ExitStatus;
 import dev.standin.failure.StandinException;
 import dev.standin.snapshot.SnapshotSpec;
@@ -125,7 +126,7 @@ public final class QemuSource implements MoveSource {
             if (image.has("filename") && image.has("format")) {
                 open.add(image.path("filename").asText());
                 for (Path disk : disks) {
-                    if (sameFile(disk, Path.of(image.path("filename").asText()))) {
+                    if (sameImage(disk, Path.of(image.path("filename").asText()))) {
                         formats.put(disk, image.path("format").asText());
                     }
                 }
@@ -282,11 +283,12 @@ public final class QemuSource implements MoveSource {
         }
     }
 
-    private static boolean sameFile(Path a, Path b) {
+    /** {@link DiskImage#sameImage}; a path that cannot be examined is no match. */
+    private static boolean sameImage(Path a, Path b) {
         try {
-            return Files.isSameFile(a, b);
+            return DiskImage.sameImage(a, b);
         } catch (IOException e) {
-            return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
+            return false;
         }
     }
 }

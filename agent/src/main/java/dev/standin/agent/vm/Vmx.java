@@ -40,7 +40,7 @@ public final class Vmx {
         for (String line : text.split("\n", -1)) {
             number++;
             String trimmed = line.strip();
-            if (trimmed.isEmpty() || trimmed.startsWith("#") || trimmed.startsWith(".encoding")) {
+            if (trimmed.isEmpty() || trimmed.startsWith("#")) {
                 continue;
             }
             Matcher m = LINE.matcher(trimmed);
