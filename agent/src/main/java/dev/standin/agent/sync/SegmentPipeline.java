@@ -23,23 +23,18 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongConsumer;
 
 /**
- * Reads an image in segments on several threads and hands the results back in image order.
- * Regular files are read through {@link MappedWindows}: a worker processes a segment straight from
- * the page cache. Block devices are read with {@code pread}: each worker reads a segment into its
- * own small buffer and processes it at once, while the data is still in that core's cache
- * (reading 2 GiB from the page cache into 4 MiB buffers took 1.0 s here, into a reused 256 KiB
- * buffer 0.17 s).
+ * Reads an image in segments on several threads and hands the results back in image order. Files
+ * and devices alike are read with {@code pread}: each worker reads a segment into its own small
+ * buffer and processes it at once, while the data is still in that core's cache (reading 2 GiB
+ * from the page cache into 4 MiB buffers took 1.0 s here, into a reused 256 KiB buffer 0.17 s).
+ * Files are not mapped: the hash must copy a mapped block out of the mapping anyway (a fault inside
+ * libxxhash would kill the JVM, see {@code NativeXxh3}), so a mapping only adds its page faults
+ * (bench/README, "Seeding").
  *
- * <p>Memory is bounded whatever the image size: with {@code pread}, at most {@code 5 × threads + 4}
- * segment buffers, one per worker plus one per result waiting for the consumer (a result may view
- * its buffer); with mappings, no buffers, and the windows mapped are those the {@code 4 × threads
- * + 4} segments in flight lie in. Segments that lie wholly in a hole of a sparse image are not
- * read; inside a segment only the allocated extents are.
- *
- * <p>A mapped file is worked on in segments of about {@link #MAPPED_SEGMENT_SIZE} (a multiple of
- * the segment size asked for), unless a run skips unread segments, whose size is then the
- * granularity of the skipping: with no buffer to keep in a core's cache, what a segment costs is
- * its hand-offs and its extents query, and 4 GiB in 256 KiB segments is 16384 of each.
+ * <p>Memory is bounded whatever the image size: at most {@code 5 × threads + 4} segment buffers,
+ * one per worker plus one per result waiting for the consumer (a result may view its buffer).
+ * Segments that lie wholly in a hole of a sparse image are not read; inside a segment only the
+ * allocated extents are.
  */
 public final class SegmentPipeline {
 
@@ -74,36 +69,23 @@ public final class SegmentPipeline {
     private static final long DROP_LAG = 8 << 20;
     /** How long a worker may take to end once the pass is over: it has at most one segment left to give up. */
     private static final long WORKER_PATIENCE_MILLIS = 1000;
-    /**
-     * SSH incremental through the agent (4 GiB, 1 % changed), 1 MiB against 256 KiB segments, three
-     * A/B runs of 12, 20 and 16 alternating cycles: 0.98 vs 1.05 s, 1.04 vs 1.15 s and 1.09 vs
-     * 1.15 s wall. 4 MiB was not measurably better than 1 MiB (1.04 vs 1.07 s).
-     */
-    static final int MAPPED_SEGMENT_SIZE = 1 << 20;
-
     private final int segmentSize;
     private final int threads;
     private final boolean idleIo;
     private final Optional<NativeIo> io;
-    private final boolean mapFiles;
     /** Bytes read pass through it when a local cycle has a --bwlimit; null: no limit. */
     private final RateLimiter readLimit;
 
     public SegmentPipeline(int segmentSize, int threads, boolean idleIo, Optional<NativeIo> io) {
-        this(segmentSize, threads, idleIo, io, true, null);
+        this(segmentSize, threads, idleIo, io, null);
     }
 
     /** This pipeline, reading at most {@code limit}'s rate (shared with whoever else holds it). */
     public SegmentPipeline limitingReads(RateLimiter limit) {
-        return new SegmentPipeline(segmentSize, threads, idleIo, io, mapFiles, limit);
+        return new SegmentPipeline(segmentSize, threads, idleIo, io, limit);
     }
 
-    /** With {@code mapFiles} false, regular files are read with {@code pread} as devices are (for tests). */
-    SegmentPipeline(int segmentSize, int threads, boolean idleIo, Optional<NativeIo> io, boolean mapFiles) {
-        this(segmentSize, threads, idleIo, io, mapFiles, null);
-    }
-
-    private SegmentPipeline(int segmentSize, int threads, boolean idleIo, Optional<NativeIo> io, boolean mapFiles,
+    private SegmentPipeline(int segmentSize, int threads, boolean idleIo, Optional<NativeIo> io,
             RateLimiter readLimit) {
         if (segmentSize <= 0 || segmentSize % BlockSize.MIN != 0 || threads <= 0) {
             throw new IllegalArgumentException("segment size (" + segmentSize + ") must be a positive multiple of "
@@ -113,7 +95,6 @@ public final class SegmentPipeline {
         this.threads = threads;
         this.idleIo = idleIo;
         this.io = io;
-        this.mapFiles = mapFiles;
         this.readLimit = readLimit;
     }
 
@@ -130,9 +111,7 @@ public final class SegmentPipeline {
     /** As above; segments {@code unread} covers are not read and take its result (null: read all). */
     public <R> long run(DiskImage image, long length, Task<R> task, Sink<R> sink, LongConsumer progress,
             Unread<R> unread) throws Exception {
-        int mappedSegment = unread == null ? segmentSize * Math.max(1, MAPPED_SEGMENT_SIZE / segmentSize) : segmentSize;
-        MappedWindows mapped = mapFiles ? MappedWindows.of(image, length, mappedSegment).orElse(null) : null;
-        int segment = mapped != null ? mappedSegment : segmentSize;
+        int segment = segmentSize;
         long segments = (length + segment - 1) / segment;
         int window = 4 * threads + 4;
         Semaphore slots = new Semaphore(window);
@@ -141,21 +120,20 @@ public final class SegmentPipeline {
         AtomicBoolean stop = new AtomicBoolean();
         ConcurrentHashMap<Long, CompletableFuture<Done<R>>> results = new ConcurrentHashMap<>();
         BlockingQueue<ByteBuffer> buffers = new ArrayBlockingQueue<>(window + threads);
-        for (int i = 0; mapped == null && i < window + threads; i++) {
+        for (int i = 0; i < window + threads; i++) {
             buffers.add(ByteBuffer.allocateDirect(segmentSize));
         }
-        // A failure no segment's result carries: the JVM may report a fault on a mapped page a
-        // little after the access, anywhere in a worker's loop, even after that segment's result
-        // was completed. The consumer checks it before every segment.
+        // A failure no segment's result carries (a worker that died between segments); the
+        // consumer checks it before every segment.
         AtomicReference<Throwable> died = new AtomicReference<>();
         Thread[] workers = new Thread[threads];
         for (int t = 0; t < threads; t++) {
             workers[t] = new Thread(() -> {
                 try {
                     work(image, length, segment, segments, task, unread, slots, next, bytesRead, stop, results,
-                            buffers, mapped, died);
+                            buffers, died);
                 } catch (Throwable e) {
-                    died.compareAndSet(null, mapped != null && e instanceof InternalError fault ? mapped.fault(fault) : e);
+                    died.compareAndSet(null, e);
                     stop.set(true);
                     results.values().forEach(r -> r.completeExceptionally(died.get()));
                 }
@@ -175,12 +153,6 @@ public final class SegmentPipeline {
                 int n = (int) Math.min(segment, length - offset);
                 try {
                     sink.accept(offset, n, done.value());
-                } catch (InternalError fault) {
-                    // The sink reads the views too (literal data), so a fault can surface here.
-                    if (mapped != null) {
-                        throw mapped.fault(offset, fault);
-                    }
-                    throw fault;
                 } finally {
                     if (done.buffer() != null) {
                         buffers.add(done.buffer());
@@ -188,48 +160,32 @@ public final class SegmentPipeline {
                 }
                 slots.release();
                 progress.accept(offset + n);
-                long passedWindow = mapped == null ? -1 : mapped.windowEndingAt(offset + n);
-                if (passedWindow >= 0) {
-                    mapped.release(passedWindow);
-                }
             }
             if (died.get() != null) {
                 throw asException(died.get());
             }
             image.doneWith(0, length);
             return bytesRead.get();
-        } catch (InternalError fault) {
-            if (mapped != null) {
-                throw mapped.fault(fault);
-            }
-            throw fault;
         } finally {
             stop.set(true);
             slots.release(window + threads);
-            if (endWorkers(workers) && mapped != null) {
-                mapped.close();
-            }
+            endWorkers(workers);
         }
     }
 
     /**
-     * Waits for the workers to end, which the released slots let them do. A fault on a mapped
-     * page reported inside a lock's code can leave the slots' queue broken, so that a worker
-     * parked on it is never woken (seen about once in 15 shrunken files): such a worker is
-     * interrupted. Returns whether all ended; windows a live worker may still touch stay mapped,
-     * since touching an unmapped one would crash the JVM.
+     * Waits for the workers to end, which the released slots let them do; a worker still inside a
+     * slow read (an NBD view that stopped answering) is interrupted, and the cycle does not wait
+     * for it longer than that.
      */
-    private static boolean endWorkers(Thread[] workers) throws InterruptedException {
-        boolean allEnded = true;
+    private static void endWorkers(Thread[] workers) throws InterruptedException {
         for (Thread worker : workers) {
             worker.join(WORKER_PATIENCE_MILLIS);
             if (worker.isAlive()) {
                 worker.interrupt();
                 worker.join(5 * WORKER_PATIENCE_MILLIS);
             }
-            allEnded &= !worker.isAlive();
         }
-        return allEnded;
     }
 
     /** A segment's result and the buffer it may view, returned to the pool once consumed. */
@@ -238,7 +194,7 @@ public final class SegmentPipeline {
     private <R> void work(DiskImage image, long length, int segment, long segments, Task<R> task, Unread<R> unread,
             Semaphore slots, AtomicLong next, AtomicLong bytesRead, AtomicBoolean stop,
             ConcurrentHashMap<Long, CompletableFuture<Done<R>>> results, BlockingQueue<ByteBuffer> buffers,
-            MappedWindows mapped, AtomicReference<Throwable> died) {
+            AtomicReference<Throwable> died) {
         if (idleIo && io.isPresent()) {
             try {
                 io.get().ioprioIdleForCurrentThread();
@@ -280,11 +236,6 @@ public final class SegmentPipeline {
                 }
                 if (extents.isEmpty()) {
                     result.complete(new Done<>(task.process(offset, null, n), null));
-                } else if (mapped != null) {
-                    // Holes inside the window read as zeros, as pread fills them below.
-                    ByteBuffer view = mapped.segment(offset, n);
-                    bytesRead.addAndGet(allocated(offset, n, extents));
-                    result.complete(new Done<>(task.process(offset, view, n), null));
                 } else {
                     // Never blocks for long: the window bounds the buffers in use below the pool size.
                     buffer = buffers.take();
@@ -299,11 +250,8 @@ public final class SegmentPipeline {
                 if (buffer != null) {
                     buffers.add(buffer);
                 }
-                // The JVM reports a fault on a mapped page (the file shrank, or the disk failed) as
-                // an InternalError, possibly a little after the access that caused it.
-                Throwable failure = mapped != null && e instanceof InternalError fault ? mapped.fault(offset, fault) : e;
-                if (!result.completeExceptionally(failure)) {
-                    died.compareAndSet(null, failure); // this segment had finished: the failure came after it
+                if (!result.completeExceptionally(e)) {
+                    died.compareAndSet(null, e); // this segment had finished: the failure came after it
                 }
                 stop.set(true);
                 return;
@@ -351,9 +299,8 @@ public final class SegmentPipeline {
     }
 
     /**
-     * Waits for a segment's result. The wait is timed because the JVM's report of a fault on a
-     * mapped page is asynchronous: it can strike a worker inside a future's completion and cost the
-     * wake-up, or end a worker before it finishes a segment it took. Neither may hang the cycle.
+     * Waits for a segment's result, looking every 100 ms whether a worker died without completing
+     * the segment it took, which must not hang the cycle.
      */
     private static <R> Done<R> await(CompletableFuture<Done<R>> result, AtomicReference<Throwable> died,
             Thread[] workers, long index) throws Exception {
