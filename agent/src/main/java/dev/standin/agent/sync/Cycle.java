@@ -42,11 +42,13 @@ public final class Cycle {
     }
 
     /**
-     * One cycle from {@code options.source()} to {@code destination}, which the caller closes.
+     * One cycle from {@code options.source()} to {@code replicaEnd}, which the caller closes; a dry
+     * run goes through {@link DryRunDestination} around it.
      * {@code tracking}: what a snapshot hook knows of the source's changes; null without one.
      */
-    public SyncStats run(Destination destination, Tracking tracking) throws StandinException, InterruptedException {
+    public SyncStats run(Destination replicaEnd, Tracking tracking) throws StandinException, InterruptedException {
         long started = System.nanoTime();
+        Destination destination = options.dryRun() ? new DryRunDestination(replicaEnd) : replicaEnd;
         try (DiskImage source = openSource()) {
             long length = SourceSender.sourceSize(source);
             long allocated = allocatedBytes(source, length);

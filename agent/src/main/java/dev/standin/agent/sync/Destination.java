@@ -32,7 +32,9 @@ import java.util.Objects;
  *   <li>{@link #close} releases the lock and never changes the replica. It is safe after any
  *       failure and idempotent.
  * </ol>
- * A dry run ({@link Opening#dryRun}) goes through the same calls and writes nothing.
+ * A dry run is {@link DryRunDestination} around any destination: it calls {@link #open} (with
+ * {@link Opening#dryRun}, which a destination MUST only use to skip what prepares a write) and
+ * {@link #basis}, never {@link #deliver}, then {@link #close}.
  */
 public interface Destination extends AutoCloseable {
 

@@ -216,7 +216,7 @@ public final class LocalDestination implements Destination {
     public Delivery deliver(DeltaHeader header) {
         requireOpen();
         if (opening.dryRun()) {
-            return new DryRun();
+            throw new IllegalStateException("a dry run delivers nothing (DryRunDestination)");
         }
         return new Piped();
     }
@@ -233,29 +233,6 @@ public final class LocalDestination implements Destination {
             ReplicaSession s = session;
             session = null;
             s.close();
-        }
-    }
-
-    /** Counts what a dry run would have sent, and writes nothing. */
-    private static final class DryRun implements Delivery {
-        @Override
-        public OutputStream stream() {
-            return OutputStream.nullOutputStream();
-        }
-
-        @Override
-        public boolean wantsSignatures() {
-            return false;
-        }
-
-        @Override
-        public Committed commit(SourceSender.Sent scan, long deltaBytes) {
-            return new Committed(0, deltaBytes);
-        }
-
-        @Override
-        public StandinException failed(Exception cause) {
-            return Failures.wrap(cause, "source ");
         }
     }
 

@@ -288,16 +288,19 @@ public final class SshDestination implements Destination {
 
     @Override
     public Delivery deliver(DeltaHeader header) {
+        if (opening.dryRun()) {
+            throw new IllegalStateException("a dry run delivers nothing (DryRunDestination)");
+        }
         return new Delivery() {
             @Override
             public OutputStream stream() {
-                return opening.dryRun() ? OutputStream.nullOutputStream() : serve.messages().output();
+                return serve.messages().output();
             }
 
             @Override
             public boolean wantsSignatures() {
                 // The receiver then sends no signatures back: this end computes them as it reads.
-                return !opening.dryRun() && hello.capabilities().contains(Protocol.SENDER_SIGNATURES);
+                return hello.capabilities().contains(Protocol.SENDER_SIGNATURES);
             }
 
             @Override
@@ -340,10 +343,6 @@ public final class SshDestination implements Destination {
     private Committed receiveCommit(SourceSender.Sent scan, long deltaBytes) throws IOException, StandinException {
         MessageChannel channel = serve.messages();
         channel.output().close(); // EOF: the receiver commits only a stream that ended where it should
-        if (opening.dryRun()) {
-            completed = true;
-            return new Committed(0, deltaBytes);
-        }
         deltaDelivered = true;
         progress.phase("receiver verifying and committing", 0);
         SenderCache cache = senderCache();

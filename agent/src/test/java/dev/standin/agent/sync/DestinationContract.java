@@ -17,6 +17,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -82,6 +83,24 @@ public abstract class DestinationContract {
         assertEquals(before, Images.sha256(replica));
         assertEquals(changed / 4096, cycle(source, replica, false).blocksChanged(),
                 "the dry run left its basis as it was");
+    }
+
+    /** A dry run where there is no replica yet reports a first copy and creates nothing. */
+    @Test
+    void aDryRunOfAFirstCopyCreatesNoReplica() throws Exception {
+        Path source = Images.create(dir.resolve("vm.img"), SIZE, 11);
+        Path replica = dir.resolve("replica.img");
+        SyncStats dry = cycle(source, replica, true);
+        assertTrue(dry.dryRun() && dry.firstCopy(), dry.toString());
+        try (var left = java.nio.file.Files.list(dir)) {
+            assertEquals(List.of(), left.map(p -> p.getFileName().toString())
+                    .filter(name -> name.contains("replica.img") && !name.endsWith(".standin-lock")).toList(),
+                    "no replica, staging file or resume log");
+        }
+        SyncStats real = cycle(source, replica, false);
+        assertTrue(real.firstCopy());
+        assertEquals(dry.digest(), real.digest(), "the dry run read the source the real one did");
+        assertEquals(Images.sha256(source), Images.sha256(replica));
     }
 
     /** A cycle that fails half-way through its stream: the replica reads as before, and the next cycle commits. */
