@@ -380,6 +380,11 @@ if (( SSH )); then
     seed_remote_standin "$R_ST"
     timed inc-standin-agent "$C_INC" "standin via agent" "$CHANGED" "$R_ST" standin -- \
         "${STANDIN[@]}" "$CHANGED" "$(url "$R_ST")" "${STANDIN_SSH[@]}" --json -v
+    # Seeding (issue 16's bar): a replica copied by hand, no signatures on either side.
+    reset_replica "$R_ST"
+    rm -rf "$WORK/state/remote"
+    timed inc-standin-agent-read "$C_INC" "via agent, replica read" "$CHANGED" "$R_ST" standin -- \
+        "${STANDIN[@]}" "$CHANGED" "$(url "$R_ST")" "${STANDIN_SSH[@]}" --json -v
     stop_agent
     reset_replica "$R_RS"
     timed inc-rsync "$C_INC" "rsync --inplace" "$CHANGED" "$R_RS" rsync-ssh -- \
@@ -414,6 +419,10 @@ for warm in $(seq "$AGENT_WARMUPS"); do
 done
 seed_standin_replica "$R_ST"
 timed inc-standin-agent "$C_INC" "standin via agent" "$CHANGED" "$R_ST" standin -- \
+    "${STANDIN[@]}" "$CHANGED" "$R_ST" --json -v
+# Seeding (issue 16's bar): a replica copied by hand, no signatures.
+reset_replica "$R_ST"
+timed inc-standin-agent-read "$C_INC" "via agent, replica read" "$CHANGED" "$R_ST" standin -- \
     "${STANDIN[@]}" "$CHANGED" "$R_ST" --json -v
 stop_agent
 seed_standin_replica "$R_ST"
@@ -485,6 +494,7 @@ REPORT="$WORK/results.txt"
     ratio "incremental: standin (no sender cache) wall / rsync --inplace wall" "${WALL[inc-standin-nocache]}" "${WALL[inc-rsync]}"
     ratio "incremental: standin via agent wall / rsync --inplace wall" "${WALL[inc-standin-agent]}" "${WALL[inc-rsync]}"
     ratio "incremental: standin via agent cpu / rsync --inplace cpu" "${CPU[inc-standin-agent]}" "${CPU[inc-rsync]}"
+    ratio "seeding (replica read): via agent / rsync --inplace" "${WALL[inc-standin-agent-read]}" "${WALL[inc-rsync]}"
     if (( SSH )); then
         ratio "incremental: standin wall / rsync --inplace -z wall" "${WALL[inc-standin]}" "${WALL[inc-rsync-z]}"
         plain "incremental: rsync -z wire / changed bytes" "${WIRE[inc-rsync-z]}" "$CHANGED_BYTES"
@@ -513,6 +523,7 @@ REPORT="$WORK/results.txt"
         echo "the same ratios, round by round:"
         if [[ -n "${WALL[inc-standin-agent]:-}" ]]; then
             per_round "incremental: standin via agent wall / rsync wall" inc-standin-agent inc-rsync
+            per_round "seeding (replica read): via agent / rsync" inc-standin-agent-read inc-rsync
         fi
         per_round "incremental: standin wall / rsync --inplace wall" inc-standin inc-rsync
         if (( SSH )); then
