@@ -4,6 +4,7 @@ import dev.standin.agent.image.DiskImage;
 import dev.standin.delta.ImageDigest;
 import dev.standin.delta.MatchStats;
 import dev.standin.delta.MoveSearch;
+import dev.standin.delta.SegmentDelta;
 import dev.standin.delta.stream.DeltaHeader;
 import dev.standin.failure.StandinException;
 import dev.standin.snapshot.Tracking;
@@ -18,7 +19,9 @@ import java.time.Duration;
  *   <li>Open: the destination locks and recovers the replica and says what it holds.
  *   <li>Basis: the replica's signatures (a cache, a read, a scrub, or the blocks an interrupted
  *       cycle holds); with a snapshot's change tracking that the basis proves applicable, only the
- *       changed extents are read.
+ *       changed extents are read. While the destination reads the replica for them, the source's
+ *       block hashes are taken at the same time ({@link SourceHashes}), and only the segments
+ *       where they differ are read again.
  *   <li>Deliver: segments are read and matched on the pipeline's threads while earlier ones are
  *       encoded into the destination's stream.
  *   <li>Commit: the destination verifies the assembled image's digest against the source's and
@@ -54,34 +57,46 @@ public final class Cycle {
             long allocated = allocatedBytes(source, length);
             Destination.Replica replica = destination.open(new Destination.Opening(length, allocated,
                     options.blockSize(), options.dryRun(), options.keepPoints(), options.compression()));
-            Destination.Basis basis = destination.basis();
             int blockSize = replica.blockSize();
-            DeltaHeader header = new DeltaHeader(blockSize, length, basis.signatures().length(), basis.headerDigest());
-            TrackedScan scan = TrackedScan.decide(replica.resuming() ? null : tracking, replica.firstCopy(),
-                    basis.source(), basis.signatures(), length);
-            // A resumed cycle's basis is partly what it wrote itself, which is only valid at its own
-            // offset. A tracked cycle reads only where the guest wrote, nearly always in place: an
-            // index of the whole replica for moved data would cost 0.13-0.3 s per million blocks.
-            MoveSearch moves = replica.resuming() || scan.unread() != null ? MoveSearch.NONE : options.moveSearch();
-            Destination.Delivery delivery = destination.deliver(header);
-            CountingOutputStream wire = new CountingOutputStream(delivery.stream());
-            SourceSender.Sent sent;
-            try {
-                sent = SourceSender.send(reading.pipeline(blockSize), source, basis.signatures(), header, wire,
-                        replica.codec(), moves, scan.unread(), delivery.wantsSignatures(), progress);
-                wire.flush();
-            } catch (Exception e) {
-                throw delivery.failed(e);
+            try (SourceHashes early = replica.basisRead()
+                    ? SourceHashes.start(reading.pipeline(blockSize), source, length, blockSize) : null) {
+                Destination.Basis basis = destination.basis();
+                DeltaHeader header = new DeltaHeader(blockSize, length, basis.signatures().length(),
+                        basis.headerDigest());
+                TrackedScan scan = TrackedScan.decide(replica.resuming() ? null : tracking, replica.firstCopy(),
+                        basis.source(), basis.signatures(), length);
+                SegmentPipeline.Unread<SegmentDelta> unread = scan.unread();
+                if (unread == null && early != null) {
+                    unread = early.leaves().map(leaves -> UnchangedSegments.hashedAs(leaves, length,
+                            basis.signatures())).orElse(null);
+                }
+                // A resumed cycle's basis is partly what it wrote itself, which is only valid at its own
+                // offset. A tracked cycle reads only where the guest wrote, nearly always in place: an
+                // index of the whole replica for moved data would cost 0.13-0.3 s per million blocks.
+                MoveSearch moves = replica.resuming() || scan.unread() != null ? MoveSearch.NONE
+                        : options.moveSearch();
+                Destination.Delivery delivery = destination.deliver(header);
+                CountingOutputStream wire = new CountingOutputStream(delivery.stream());
+                SourceSender.Sent sent;
+                try {
+                    sent = SourceSender.send(reading.pipeline(blockSize), source, basis.signatures(), header, wire,
+                            replica.codec(), moves, unread, delivery.wantsSignatures(), progress);
+                    wire.flush();
+                } catch (Exception e) {
+                    throw delivery.failed(e);
+                }
+                Destination.Committed committed = delivery.commit(sent, wire.count());
+                MatchStats m = sent.stats();
+                long sourceRead = sent.sourceRead() + (early == null ? 0 : early.bytesRead());
+                return new SyncStats(options.source().toString(), destination.name(), length, blockSize, m.blocks(),
+                        m.blocksSame(), m.blocksMoved(), m.blocksZero(), m.blocksChanged(),
+                        sourceRead + basis.bytesRead(), sourceRead, basis.bytesRead(), basis.source(),
+                        m.literalBytes(), committed.wireBytes(), replica.codec().wireName(),
+                        replica.firstCopy() || basis.source().isFirstCopyStaging(), options.dryRun(),
+                        replica.resuming() ? CycleRecovery.RESUMED : replica.recovery(),
+                        ImageDigest.hex(sent.digest()), scan.description(), (System.nanoTime() - started) / 1e9,
+                        committed.pointId(), basis.pointsLost());
             }
-            Destination.Committed committed = delivery.commit(sent, wire.count());
-            MatchStats m = sent.stats();
-            return new SyncStats(options.source().toString(), destination.name(), length, blockSize, m.blocks(),
-                    m.blocksSame(), m.blocksMoved(), m.blocksZero(), m.blocksChanged(),
-                    sent.sourceRead() + basis.bytesRead(), sent.sourceRead(), basis.bytesRead(), basis.source(),
-                    m.literalBytes(), committed.wireBytes(), replica.codec().wireName(),
-                    replica.firstCopy() || basis.source().isFirstCopyStaging(), options.dryRun(),
-                    replica.resuming() ? CycleRecovery.RESUMED : replica.recovery(), ImageDigest.hex(sent.digest()),
-                    scan.description(), (System.nanoTime() - started) / 1e9, committed.pointId(), basis.pointsLost());
         } catch (IOException e) {
             throw Failures.classify(e, "source ");
         } finally {

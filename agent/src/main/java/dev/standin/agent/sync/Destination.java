@@ -54,10 +54,13 @@ public interface Destination extends AutoCloseable {
     /**
      * The replica as {@link #open} found it. {@code basisLength}: the bytes of the replica a delta is
      * computed against (0 for a first copy, the source's length for a block device); {@code resuming}:
-     * an interrupted cycle to this very image holds blocks this one continues from.
+     * an interrupted cycle to this very image holds blocks this one continues from;
+     * {@code basisRead}: {@link #basis} will read the whole replica (no signatures of it are held
+     * anywhere), so the sender hashes its source meanwhile. A hint for speed only: a wrong one
+     * costs time, never a wrong replica.
      */
     record Replica(boolean firstCopy, int blockSize, long basisLength, boolean resuming, CycleRecovery recovery,
-            Compression codec) {}
+            Compression codec, boolean basisRead) {}
 
     /**
      * The signatures the delta is computed against, the digest the delta's header names as its basis,

@@ -96,8 +96,10 @@ public final class LocalDestination implements Destination {
         }
         // This build reads every codec it writes, zstd as one stream across frames.
         Compression codec = opening.compression().forReader(Compression.readable());
+        boolean basisRead = !firstCopy && held.isEmpty()
+                && (scrubber.isPresent() || session.cachedSignatures(blockSize).isEmpty());
         replica = new Replica(firstCopy, blockSize, basisLength, held.isPresent(),
-                CycleRecovery.of(session.recovery()), codec);
+                CycleRecovery.of(session.recovery()), codec, basisRead);
         return replica;
     }
 

@@ -33,7 +33,7 @@ record TrackedScan(UnchangedSegments unread, ScanMethod description) {
         if (!ImageDigest.hex(basis.digest()).equals(tracking.replicaDigest())) {
             return full("the replica is not the one the tracked changes are relative to");
         }
-        return new TrackedScan(new UnchangedSegments(tracking.changes().get(), basis, basis.blockSize()),
+        return new TrackedScan(UnchangedSegments.trackedBy(tracking.changes().get(), basis),
                 ScanMethod.tracked(tracking.method()));
     }
 

@@ -8,26 +8,60 @@ import dev.standin.snapshot.ChangedExtents;
 import java.util.List;
 
 /**
- * The source segments change tracking vouches for: no changed extent touches them, so they equal
- * the replica, whose block hashes are in the signature cache. Their delta is "same", their digest
- * leaves and weak sums are the cached ones, and they are never read. Valid only when the cache describes the
- * replica the changes are relative to, which TrackedScan checks before using this.
+ * The source segments known to equal the replica, so that the scan need not read them: their
+ * delta is "same", and their digest leaves and weak sums are the replica's. Two things can prove a
+ * segment unchanged: change tracking (no changed extent touches it; valid only when the signature
+ * cache describes the replica the changes are relative to, which {@link TrackedScan} checks), or
+ * the source's own block hashes, taken while the replica was read for the basis
+ * ({@link SourceHashes}), all equal to the replica's.
  */
 final class UnchangedSegments implements SegmentPipeline.Unread<SegmentDelta> {
 
-    private final ChangedExtents changes;
+    /** Whether {@code [offset, offset + length)} of the source equals the replica there. */
+    @FunctionalInterface
+    private interface Proof {
+        boolean unchanged(long offset, int length);
+    }
+
+    private final Proof proof;
     private final Signatures replica;
     private final int blockSize;
 
-    UnchangedSegments(ChangedExtents changes, Signatures replica, int blockSize) {
-        this.changes = changes;
+    private UnchangedSegments(Proof proof, Signatures replica) {
+        this.proof = proof;
         this.replica = replica;
-        this.blockSize = blockSize;
+        this.blockSize = replica.blockSize();
+    }
+
+    /** Segments no extent of {@code changes} touches. */
+    static UnchangedSegments trackedBy(ChangedExtents changes, Signatures replica) {
+        return new UnchangedSegments((offset, length) -> !changes.touches(offset, length), replica);
+    }
+
+    /**
+     * Segments whose every block has the same length and strong hash in the source
+     * ({@code sourceLeaves}, of a {@code sourceLength}-byte source) as in the replica.
+     */
+    static UnchangedSegments hashedAs(long[] sourceLeaves, long sourceLength, Signatures replica) {
+        int blockSize = replica.blockSize();
+        return new UnchangedSegments((offset, length) -> {
+            int first = Math.toIntExact(offset / blockSize);
+            int blocks = (length + blockSize - 1) / blockSize;
+            for (int i = first; i < first + blocks; i++) {
+                long at = (long) i * blockSize;
+                if (i >= replica.blockCount()
+                        || Math.min(blockSize, sourceLength - at) != Math.min(blockSize, replica.length() - at)
+                        || sourceLeaves[i] != replica.strong(i)) {
+                    return false;
+                }
+            }
+            return true;
+        }, replica);
     }
 
     @Override
     public boolean covers(long offset, int length) {
-        return !changes.touches(offset, length);
+        return proof.unchanged(offset, length);
     }
 
     @Override

@@ -60,6 +60,8 @@ public final class SshDestination implements Destination {
     private ScrubReport scrubReport;
     /** The cycle's whole delta went out (EOF sent): a cut now leaves the commit's outcome unknown here. */
     private boolean deltaDelivered;
+    /** The sender's cache holds the signatures of the generation the receiver has: none are sent. */
+    private boolean cacheMatches;
     private boolean completed;
 
     private SshDestination(RemoteLocation location, SshOptions ssh, Path stateDirectory, boolean scrub,
@@ -216,7 +218,14 @@ public final class SshDestination implements Destination {
         boolean firstCopy = ready.kind() == Message.ReplicaKind.ABSENT;
         long basisLength = firstCopy ? 0
                 : ready.kind() == Message.ReplicaKind.DEVICE ? opening.sourceLength() : ready.replicaLength();
-        replica = new Replica(firstCopy, ready.blockSize(), basisLength, ready.heldBytes() > 0, recovery, codec);
+        boolean resuming = ready.heldBytes() > 0;
+        cacheMatches = !firstCopy && !scrub && !resuming && known.isPresent() && ready.generation().isPresent()
+                && Arrays.equals(known.get().generation(), ready.generation().get())
+                && known.get().signatures().blockSize() == ready.blockSize()
+                && known.get().signatures().length() == basisLength;
+        // The receiver reads its replica unless one of the two caches or an interrupted cycle has its signatures.
+        boolean basisRead = !firstCopy && !resuming && (scrub || (!cacheMatches && ready.generation().isEmpty()));
+        replica = new Replica(firstCopy, ready.blockSize(), basisLength, resuming, recovery, codec, basisRead);
         return replica;
     }
 
@@ -233,11 +242,6 @@ public final class SshDestination implements Destination {
         MessageChannel channel = serve.messages();
         SenderCache cache = senderCache();
         int blockSize = replica.blockSize();
-        boolean cacheMatches = !replica.firstCopy() && !scrub && !replica.resuming() && known.isPresent()
-                && ready.generation().isPresent()
-                && Arrays.equals(known.get().generation(), ready.generation().get())
-                && known.get().signatures().blockSize() == blockSize
-                && known.get().signatures().length() == replica.basisLength();
         if (known.isPresent()) {
             // Used (or found stale) once: until this cycle's commit stores its successor, the next
             // cycle asks the receiver. A cache that is wrong for any reason cannot fail cycles forever.

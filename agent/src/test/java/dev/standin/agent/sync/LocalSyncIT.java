@@ -172,6 +172,39 @@ class LocalSyncIT {
         assertEquals(4096, r.json().get("literalBytes").asLong());
     }
 
+    /**
+     * A replica copied by hand (no signatures): the source is hashed while the replica is read, and
+     * only the segments that differ are read again and matched, the moved block found as a copy.
+     */
+    @Test
+    void aSeedingCycleReadsSourceAndReplicaOnceAndMatchesOnlyWhatDiffers() throws IOException {
+        Path source = dir.resolve("vm.img");
+        byte[] data = new byte[16 * MIB_INT];
+        new java.util.SplittableRandom(21).nextBytes(data); // no holes or zero blocks: every block can move
+        java.nio.file.Files.write(source, data);
+        Path replica = dir.resolve("replica.img");
+        java.nio.file.Files.copy(source, replica);
+        try (RandomAccessFile f = new RandomAccessFile(source.toFile(), "rw")) {
+            byte[] block = new byte[4096];
+            f.seek(MIB);
+            f.readFully(block);
+            f.seek(9 * MIB); // the replica's block at 1 MiB, now also at 9 MiB
+            f.write(block);
+        }
+        long changed = Images.overwriteBlocks(source, 1, 4096, 22);
+        Cli.Result r = Cli.sync(source, replica, state());
+        assertEquals(0, r.exit(), r.err());
+        JsonNode json = r.json();
+        assertEquals("read", json.get("signatures").asText());
+        assertEquals(1, json.get("blocksMoved").asLong(), json.toString());
+        assertEquals(changed, json.get("literalBytes").asLong(), json.toString());
+        long allocated = Images.allocated(source);
+        long read = json.get("sourceBytesRead").asLong();
+        assertTrue(read > allocated && read <= allocated + 2 * 256 * 1024,
+                "the source hashed whole, then at most the two differing segments again: " + json);
+        assertEquals(Images.sha256(source), Images.sha256(replica));
+    }
+
     @Test
     void sourceThatGrowsOrShrinksIsFollowed() throws IOException {
         Path source = Images.create(dir.resolve("vm.img"), 40 * MIB, 6);

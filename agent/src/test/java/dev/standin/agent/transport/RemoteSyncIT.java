@@ -173,6 +173,10 @@ class RemoteSyncIT {
         assertEquals(false, stats.get("firstCopy").asBoolean());
         assertEquals("receiver-read", stats.get("signatures").asText());
         assertTrue(stats.get("literalBytes").asLong() <= changed, stats.toString());
+        long allocated = Images.allocated(source);
+        long read = stats.get("sourceBytesRead").asLong();
+        assertTrue(read > allocated && read <= allocated + 10 * 256 * 1024,
+                "hashed whole while the receiver read its replica, then the differing segments again: " + stats);
         assertEquals(Images.sha256(source), Images.sha256(replica));
     }
 
