@@ -5,6 +5,7 @@ import dev.standin.delta.ImageDigest;
 import dev.standin.delta.MatchStats;
 import dev.standin.delta.MoveSearch;
 import dev.standin.delta.SegmentDelta;
+import dev.standin.delta.Signatures;
 import dev.standin.delta.stream.DeltaHeader;
 import dev.standin.failure.StandinException;
 import dev.standin.snapshot.Tracking;
@@ -65,11 +66,8 @@ public final class Cycle {
                         basis.headerDigest());
                 TrackedScan scan = TrackedScan.decide(replica.resuming() ? null : tracking, replica.firstCopy(),
                         basis.source(), basis.signatures(), length);
-                SegmentPipeline.Unread<SegmentDelta> unread = scan.unread();
-                if (unread == null && early != null) {
-                    unread = early.leaves().map(leaves -> UnchangedSegments.hashedAs(leaves, length,
-                            basis.signatures())).orElse(null);
-                }
+                SegmentPipeline.Unread<SegmentDelta> unread = scan.unread() != null ? scan.unread()
+                        : unchangedByHashes(early, length, basis.signatures());
                 // A resumed cycle's basis is partly what it wrote itself, which is only valid at its own
                 // offset. A tracked cycle reads only where the guest wrote, nearly always in place: an
                 // index of the whole replica for moved data would cost 0.13-0.3 s per million blocks.
@@ -102,6 +100,15 @@ public final class Cycle {
         } finally {
             progress.finish();
         }
+    }
+
+    /** The segments the source hashes taken during the basis read prove unchanged; null: read all. */
+    private static SegmentPipeline.Unread<SegmentDelta> unchangedByHashes(SourceHashes early, long length,
+            Signatures basis) throws InterruptedException {
+        if (early == null) {
+            return null;
+        }
+        return early.leaves().map(leaves -> UnchangedSegments.hashedAs(leaves, length, basis)).orElse(null);
     }
 
     private DiskImage openSource() throws StandinException {

@@ -49,8 +49,9 @@ public final class ReplicaSession implements AutoCloseable {
     /**
      * The most blocks a sender may ask this receiver to hold. The receiver keeps 24 bytes of
      * signature per block (basis and target, 12 each), and a local sync adds the sender's weak
-     * index, 16 bytes per block at a power of two: 2^24 blocks is 640 MiB of heap, far above what
-     * the block-size rule ever picks (2^20), and it stops a forged header from claiming 2^40.
+     * index, 16 bytes per block at a power of two, and in a seeding cycle the source's hashes, 8:
+     * 2^24 blocks is 768 MiB of heap, far above what the block-size rule ever picks (2^20: 48 MiB),
+     * and it stops a forged header from claiming 2^40.
      */
     public static final long MAX_BLOCKS = 1L << 24;
 
