@@ -7,8 +7,8 @@ import net.openhft.hashing.LongHashFunction;
  * XXH3-64 (seed 0), the strong block hash: it decides that a block is unchanged or was found
  * elsewhere, and it is the leaf of the image digest.
  *
- * <p>Hashing dominates a scan's CPU, so direct buffers (the mapped image, the replica's windows)
- * are hashed by the system's libxxhash, which uses the CPU's vector units: 4 KiB blocks of a
+ * <p>Hashing dominates a scan's CPU, so direct buffers (the scan's segment buffers of the source
+ * and the replica) are hashed by the system's libxxhash, which uses the CPU's vector units: 4 KiB blocks of a
  * mapped file here, one core, 11–19 GB/s (each block copied out of the mapping first, see
  * {@link NativeXxh3}), against 7–9 for XXH64 and 5 for XXH3 in Java (zero-allocation-hashing),
  * which hashes heap arrays and everything where libxxhash is missing.

@@ -149,11 +149,6 @@ public final class DiskImage implements AutoCloseable {
         return blockDevice;
     }
 
-    /** A regular file: it can be read through memory mappings of its channel. */
-    public boolean isRegularFile() {
-        return channel != null && !blockDevice;
-    }
-
     public long size() throws IOException {
         if (nbd != null) {
             return nbd.size();
@@ -218,14 +213,6 @@ public final class DiskImage implements AutoCloseable {
         } else if (dropCache) {
             nativeFile.fadvise(offset, length, Advice.DONTNEED);
         }
-    }
-
-    /** The channel of a file or device; none for an NBD export. */
-    public FileChannel channel() {
-        if (channel == null) {
-            throw new IllegalStateException(path + " is read over NBD, not through a channel");
-        }
-        return channel;
     }
 
     @Override

@@ -111,8 +111,7 @@ public final class SegmentPipeline {
     /** As above; segments {@code unread} covers are not read and take its result (null: read all). */
     public <R> long run(DiskImage image, long length, Task<R> task, Sink<R> sink, LongConsumer progress,
             Unread<R> unread) throws Exception {
-        int segment = segmentSize;
-        long segments = (length + segment - 1) / segment;
+        long segments = (length + segmentSize - 1) / segmentSize;
         int window = 4 * threads + 4;
         Semaphore slots = new Semaphore(window);
         AtomicLong next = new AtomicLong();
@@ -130,7 +129,7 @@ public final class SegmentPipeline {
         for (int t = 0; t < threads; t++) {
             workers[t] = new Thread(() -> {
                 try {
-                    work(image, length, segment, segments, task, unread, slots, next, bytesRead, stop, results,
+                    work(image, length, segments, task, unread, slots, next, bytesRead, stop, results,
                             buffers, died);
                 } catch (Throwable e) {
                     died.compareAndSet(null, e);
@@ -149,8 +148,8 @@ public final class SegmentPipeline {
                 }
                 Done<R> done = await(result, died, workers, index);
                 results.remove(index);
-                long offset = index * segment;
-                int n = (int) Math.min(segment, length - offset);
+                long offset = index * segmentSize;
+                int n = (int) Math.min(segmentSize, length - offset);
                 try {
                     sink.accept(offset, n, done.value());
                 } finally {
@@ -191,7 +190,7 @@ public final class SegmentPipeline {
     /** A segment's result and the buffer it may view, returned to the pool once consumed. */
     private record Done<R>(R value, ByteBuffer buffer) {}
 
-    private <R> void work(DiskImage image, long length, int segment, long segments, Task<R> task, Unread<R> unread,
+    private <R> void work(DiskImage image, long length, long segments, Task<R> task, Unread<R> unread,
             Semaphore slots, AtomicLong next, AtomicLong bytesRead, AtomicBoolean stop,
             ConcurrentHashMap<Long, CompletableFuture<Done<R>>> results, BlockingQueue<ByteBuffer> buffers,
             AtomicReference<Throwable> died) {
@@ -219,8 +218,8 @@ public final class SegmentPipeline {
                         : new IOException("the scan stopped before segment " + index));
                 return;
             }
-            long offset = index * segment;
-            int n = (int) Math.min(segment, length - offset);
+            long offset = index * segmentSize;
+            int n = (int) Math.min(segmentSize, length - offset);
             ByteBuffer buffer = null;
             try {
                 if (unread != null && unread.covers(offset, n)) {

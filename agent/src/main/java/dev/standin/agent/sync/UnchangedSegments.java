@@ -48,9 +48,8 @@ final class UnchangedSegments implements SegmentPipeline.Unread<SegmentDelta> {
             int first = Math.toIntExact(offset / blockSize);
             int blocks = (length + blockSize - 1) / blockSize;
             for (int i = first; i < first + blocks; i++) {
-                long at = (long) i * blockSize;
                 if (i >= replica.blockCount()
-                        || Math.min(blockSize, sourceLength - at) != Math.min(blockSize, replica.length() - at)
+                        || Math.min(blockSize, sourceLength - (long) i * blockSize) != replica.blockLength(i)
                         || sourceLeaves[i] != replica.strong(i)) {
                     return false;
                 }
